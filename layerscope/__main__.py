@@ -1,0 +1,5 @@
+"""``python -m layerscope``."""
+
+from .cli import main_entry
+
+main_entry()

@@ -1,0 +1,277 @@
+"""Frozen data types shared by every layer of layerscope (stdlib only, no I/O)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import NewType, Protocol
+
+Digest = NewType("Digest", str)
+"""An ``algorithm:hex`` content digest, e.g. ``sha256:5f70bf18...``."""
+
+EMPTY_TAR_DIFF_ID = Digest("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef")
+"""diff_id of the 1024-zero-byte tar Docker writes for a layer with no changes."""
+
+
+class SourceKind(Enum):
+    """Where an image is read from."""
+
+    DAEMON = "daemon"
+    REGISTRY = "registry"
+    ARCHIVE = "docker-archive"
+    OCI_LAYOUT = "oci"
+    OCI_ARCHIVE = "oci-archive"
+    BARE = "bare"  # a NAME[:TAG] to resolve: daemon if it has it, else registry
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """A parsed image reference (see design.md, "Image references")."""
+
+    kind: SourceKind
+    location: str
+    """Archive/layout path, or the normalised image name for daemon/registry."""
+    selector: str | None = None
+    """Picks one image in a multi-image archive or layout (tag, ref.name or ``@N``)."""
+    original: str = ""
+    """The text the user typed."""
+
+    def __str__(self) -> str:
+        return self.original or self.location
+
+
+class EntryKind(Enum):
+    """Kind of a tar entry after overlay interpretation."""
+
+    FILE = "file"
+    DIR = "dir"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+    CHAR = "char"
+    BLOCK = "block"
+    FIFO = "fifo"
+    WHITEOUT = "whiteout"
+    """``.wh.NAME``: ``path`` is the deleted target, not the marker file."""
+    OPAQUE = "opaque"
+    """``.wh..wh..opq``: ``path`` is the directory whose lower children are hidden."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One entry of a layer tar. Paths are absolute and normalised (``/etc/passwd``)."""
+
+    path: str
+    kind: EntryKind
+    size_bytes: int
+    """Declared content size; 0 for everything but regular files (hardlinks are 0)."""
+    mode: int
+    """Permission bits including setuid/setgid/sticky (``0o7777`` mask)."""
+    uid: int
+    gid: int
+    mtime: float
+    link_target: str | None = None
+    """Symlink target verbatim, or the normalised absolute path a hardlink points at."""
+    content_hash: str | None = None
+    """xxh3-64 hex of the contents of a regular file; None for everything else."""
+    xattrs: tuple[tuple[str, str], ...] = ()
+    """Extended attributes (``SCHILY.xattr.*``), sorted, values hex-encoded."""
+    device: tuple[int, int] | None = None
+    """(major, minor) for character and block devices."""
+
+    @property
+    def is_dir(self) -> bool:
+        return self.kind is EntryKind.DIR
+
+    @property
+    def is_marker(self) -> bool:
+        """True for whiteouts and opaque markers, which are not files of the image."""
+        return self.kind is EntryKind.WHITEOUT or self.kind is EntryKind.OPAQUE
+
+    def same_content(self, other: FileEntry) -> bool:
+        """Same kind, size, content hash and link target."""
+        return (
+            self.kind is other.kind
+            and self.size_bytes == other.size_bytes
+            and self.content_hash == other.content_hash
+            and self.link_target == other.link_target
+            and self.device == other.device
+        )
+
+    def same_metadata(self, other: FileEntry) -> bool:
+        """Same mode, owner and xattrs (mtime not included)."""
+        return (
+            self.mode == other.mode
+            and self.uid == other.uid
+            and self.gid == other.gid
+            and self.xattrs == other.xattrs
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One ``history`` item of the image config, oldest first."""
+
+    created_by: str = ""
+    created: str | None = None
+    """RFC 3339 timestamp as written in the config."""
+    empty_layer: bool = False
+    comment: str = ""
+    author: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One layer tar of an image, with the entries it holds."""
+
+    index: int
+    diff_id: Digest
+    """sha256 of the uncompressed tar."""
+    digest: Digest | None
+    """sha256 of the blob as stored (compressed or not); None when not known."""
+    media_type: str | None
+    compressed_size_bytes: int | None
+    """Size of the stored blob."""
+    size_bytes: int
+    """Sum of the sizes of the regular files the tar holds (as ``docker history`` and dive)."""
+    tar_size_bytes: int
+    """Length of the uncompressed tar stream."""
+    history: HistoryEntry | None
+    entries: tuple[FileEntry, ...]
+    compression: str = "none"
+    """What the blob was sniffed as: none, gzip, zstd, bzip2 or xz."""
+
+    @property
+    def created_by(self) -> str:
+        return self.history.created_by if self.history else ""
+
+    @property
+    def is_empty(self) -> bool:
+        return self.diff_id == EMPTY_TAR_DIFF_ID or not self.entries
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """An ``os/arch[/variant]`` triple."""
+
+    os: str
+    architecture: str
+    variant: str | None = None
+
+    def __str__(self) -> str:
+        base = f"{self.os}/{self.architecture}"
+        return f"{base}/{self.variant}" if self.variant else base
+
+
+@dataclass(frozen=True, slots=True)
+class ImageConfig:
+    """The parts of the image config a person reads (``config`` in the config JSON)."""
+
+    env: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] | None = None
+    cmd: tuple[str, ...] | None = None
+    user: str = ""
+    workdir: str = ""
+    exposed_ports: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    stop_signal: str = ""
+
+    @property
+    def label_map(self) -> Mapping[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """A loaded image: every source returns this (see design.md, "Every source returns...")."""
+
+    ref: str
+    """The reference it was loaded from, as the user wrote it."""
+    image_id: Digest
+    """sha256 of the config JSON bytes."""
+    platform: Platform
+    created: str | None
+    config: ImageConfig
+    history: tuple[HistoryEntry, ...]
+    layers: tuple[Layer, ...]
+    repo_tags: tuple[str, ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    source: str = ""
+    """Which transport was used (``docker-archive``, ``oci``, ``registry``, ``daemon``)."""
+    manifest_digest: Digest | None = None
+
+    @property
+    def diff_ids(self) -> tuple[Digest, ...]:
+        return tuple(layer.diff_id for layer in self.layers)
+
+    @property
+    def chain_ids(self) -> tuple[Digest, ...]:
+        return chain_ids(self.diff_ids)
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(layer.size_bytes for layer in self.layers)
+
+    @property
+    def compressed_size_bytes(self) -> int | None:
+        sizes = [layer.compressed_size_bytes for layer in self.layers]
+        if any(size is None for size in sizes):
+            return None
+        return sum(size for size in sizes if size is not None)
+
+
+def chain_ids(diff_ids: tuple[Digest, ...] | list[Digest]) -> tuple[Digest, ...]:
+    """ChainIDs per the OCI image spec: each layer's id depends on every layer below it."""
+    out: list[Digest] = []
+    for diff_id in diff_ids:
+        if not out:
+            out.append(diff_id)
+        else:
+            text = f"{out[-1]} {diff_id}".encode()
+            out.append(Digest("sha256:" + hashlib.sha256(text).hexdigest()))
+    return tuple(out)
+
+
+class Progress(Protocol):
+    """Receives progress from long operations; the CLI and TUI adapt it to their displays."""
+
+    def stage(self, text: str, total_bytes: int | None = None) -> None:
+        """A new step starts (e.g. reading layer 3 of 12)."""
+
+    def advance(self, done_bytes: int) -> None:
+        """Bytes processed since the last call within the current stage."""
+
+
+class NullProgress:
+    """A Progress that ignores everything."""
+
+    def stage(self, text: str, total_bytes: int | None = None) -> None:
+        return None
+
+    def advance(self, done_bytes: int) -> None:
+        return None
+
+
+NULL_PROGRESS = NullProgress()
+
+ProgressFactory = Callable[[], Progress]
+
+__all__ = [
+    "Digest",
+    "EMPTY_TAR_DIFF_ID",
+    "SourceKind",
+    "ImageRef",
+    "EntryKind",
+    "FileEntry",
+    "HistoryEntry",
+    "Layer",
+    "Platform",
+    "ImageConfig",
+    "Image",
+    "chain_ids",
+    "Progress",
+    "NullProgress",
+    "NULL_PROGRESS",
+]
