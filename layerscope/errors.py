@@ -1,4 +1,4 @@
-"""Typed errors. Each carries a one-line message meant for a person; only cli maps them to exit codes."""
+"""Typed errors, each with a one-line message for a person; only cli maps them to exit codes."""
 
 from __future__ import annotations
 

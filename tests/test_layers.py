@@ -22,7 +22,9 @@ from layerscope.layers import scan_layer, sniff_compression
 from layerscope.model import EntryKind
 
 
-def _tar(members: list[tuple[tarfile.TarInfo, bytes | None]], fmt: int = tarfile.PAX_FORMAT) -> bytes:
+def _tar(
+    members: list[tuple[tarfile.TarInfo, bytes | None]], fmt: int = tarfile.PAX_FORMAT
+) -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=fmt) as tar:
         for info, data in members:
@@ -30,8 +32,14 @@ def _tar(members: list[tuple[tarfile.TarInfo, bytes | None]], fmt: int = tarfile
     return out.getvalue()
 
 
-def _file(name: str, data: bytes, mode: int = 0o644, uid: int = 0, gid: int = 0,
-          mtime: int = 1_700_000_000) -> tuple[tarfile.TarInfo, bytes]:
+def _file(
+    name: str,
+    data: bytes,
+    mode: int = 0o644,
+    uid: int = 0,
+    gid: int = 0,
+    mtime: int = 1_700_000_000,
+) -> tuple[tarfile.TarInfo, bytes]:
     info = tarfile.TarInfo(name)
     info.size = len(data)
     info.mode = mode
@@ -39,7 +47,9 @@ def _file(name: str, data: bytes, mode: int = 0o644, uid: int = 0, gid: int = 0,
     return info, data
 
 
-def _special(name: str, kind: bytes, link: str = "", mode: int = 0o755) -> tuple[tarfile.TarInfo, None]:
+def _special(
+    name: str, kind: bytes, link: str = "", mode: int = 0o755
+) -> tuple[tarfile.TarInfo, None]:
     info = tarfile.TarInfo(name)
     info.type = kind
     info.linkname = link
@@ -73,15 +83,29 @@ def test_entries_match_tarfile(fmt: int) -> None:
     scan = _both(blob)[0]
     by_path = {e.path: e for e in scan.entries}
     assert set(by_path) == {
-        "/etc", "/etc/passwd", "/usr/bin/tool", "/usr/bin/tool-link", "/bin/sh",
+        "/etc",
+        "/etc/passwd",
+        "/usr/bin/tool",
+        "/usr/bin/tool-link",
+        "/bin/sh",
         *(["/" + "a" * 120 + "/long-name-file"] if fmt != tarfile.USTAR_FORMAT else []),
     }
     tool = by_path["/usr/bin/tool"]
     assert (tool.kind, tool.size_bytes, tool.mode, tool.uid, tool.gid, tool.mtime) == (
-        EntryKind.FILE, 5004, 0o4755, 10, 20, 1_700_000_000)
+        EntryKind.FILE,
+        5004,
+        0o4755,
+        10,
+        20,
+        1_700_000_000,
+    )
     assert tool.content_hash == xxhash.xxh3_64_hexdigest(b"\x7fELF" + bytes(5000))
     link = by_path["/usr/bin/tool-link"]
-    assert (link.kind, link.size_bytes, link.link_target) == (EntryKind.HARDLINK, 0, "/usr/bin/tool")
+    assert (link.kind, link.size_bytes, link.link_target) == (
+        EntryKind.HARDLINK,
+        0,
+        "/usr/bin/tool",
+    )
     assert link.content_hash == tool.content_hash  # a hardlink is the same content, counted once
     assert by_path["/bin/sh"].link_target == "/usr/bin/tool"
     assert by_path["/etc"].kind is EntryKind.DIR
@@ -126,15 +150,17 @@ def test_sniff() -> None:
 
 
 def test_whiteouts_opaque_and_format_metadata() -> None:
-    blob = _tar([
-        _special("app/", tarfile.DIRTYPE),
-        _file("app/.wh..wh..opq", b""),
-        _file("app/.wh.old.txt", b""),
-        _file("app/.wh..wh.plnk", b""),  # AUFS metadata: skipped
-        _file("stargz.index.json", b"{}"),
-        _file(".prefetch.landmark", b"\x0f"),
-        _file("sub/stargz.index.json", b"kept: not at the root"),
-    ])
+    blob = _tar(
+        [
+            _special("app/", tarfile.DIRTYPE),
+            _file("app/.wh..wh..opq", b""),
+            _file("app/.wh.old.txt", b""),
+            _file("app/.wh..wh.plnk", b""),  # AUFS metadata: skipped
+            _file("stargz.index.json", b"{}"),
+            _file(".prefetch.landmark", b"\x0f"),
+            _file("sub/stargz.index.json", b"kept: not at the root"),
+        ]
+    )
     scan = _both(blob)[0]
     kinds = {(e.path, e.kind) for e in scan.entries}
     assert kinds == {
@@ -153,8 +179,11 @@ def test_devices_fifo_xattrs_and_pax_overrides() -> None:
     cap = tarfile.TarInfo("usr/bin/ping")
     data = b"ping"
     cap.size = len(data)
-    cap.pax_headers = {"SCHILY.xattr.security.capability": "\x01\x02", "mtime": "1700000000.5",
-                       "uid": "3000000"}
+    cap.pax_headers = {
+        "SCHILY.xattr.security.capability": "\x01\x02",
+        "mtime": "1700000000.5",
+        "uid": "3000000",
+    }
     blob = _tar([(dev, None), (fifo, None), (cap, data)])
     by_path = {e.path: e for e in _both(blob)[0].entries}
     assert by_path["/dev/null"].kind is EntryKind.CHAR and by_path["/dev/null"].device == (1, 3)
@@ -186,8 +215,10 @@ def test_gnu_sparse_files(tmp_path: Path) -> None:
         handle.write(b"data at one MiB")
     for fmt in ("gnu", "posix"):
         out = tmp_path / f"{fmt}.tar"
-        subprocess.run(["tar", f"--format={fmt}", "--sparse", "-cf", str(out), "-C", str(src), "sparse.img"],
-                       check=True)
+        subprocess.run(
+            ["tar", f"--format={fmt}", "--sparse", "-cf", str(out), "-C", str(src), "sparse.img"],
+            check=True,
+        )
         (entry,) = _both(out.read_bytes())[0].entries
         assert entry.path == "/sparse.img"
         assert entry.size_bytes == (1 << 20) + len(b"data at one MiB")

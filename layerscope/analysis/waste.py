@@ -1,0 +1,147 @@
+"""Reclaimable bytes: what layers store that the final file system does not show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from layerscope.model import EntryKind, FileEntry, Image
+from layerscope.tree import LayerStack, Placed, stack_layers
+
+__all__ = ["WasteReason", "WasteItem", "WasteReport", "find_waste"]
+
+
+class WasteReason(Enum):
+    """Why a stored copy is not visible; decided by the layer that hid it."""
+
+    OVERWRITTEN = "overwritten"
+    """A later layer wrote different content (or another kind of node) at the path."""
+    DELETED = "deleted"
+    """Whited out, hidden by an opaque dir, or an ancestor replaced by another type."""
+    METADATA_REWRITE = "metadata_rewrite"
+    """Rewritten with the same content; mode, owner or xattrs changed."""
+    IDENTICAL_REWRITE = "identical_rewrite"
+    """Rewritten with the same content, mode and owner (mtime may differ)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WasteItem:
+    """One hidden copy of a file."""
+
+    path: str
+    reason: WasteReason
+    size_bytes: int
+    writer_layer_index: int
+    writer_created_by: str
+    hider_layer_index: int
+    hider_created_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class WasteReport:
+    """Bytes stored in layers but invisible in the final file system, explained."""
+
+    reclaimable_bytes: int
+    reclaimable_ratio: float | None
+    """reclaimable_bytes / image size_bytes; None for an image of 0 bytes."""
+    overwritten_bytes: int
+    deleted_bytes: int
+    metadata_rewrite_bytes: int
+    identical_rewrite_bytes: int
+    items: tuple[WasteItem, ...]
+    """Hidden copies of more than 0 bytes, largest first."""
+    final_fs_bytes: int
+    """Bytes of regular-file content visible in the final file system (content reachable only
+    through a visible hardlink counts too)."""
+    reclaimable_by_layer: tuple[int, ...]
+    """Per layer: bytes it wrote that later layers hide."""
+    hidden_by_layer: tuple[int, ...]
+    """Per layer: bytes of lower (or its own earlier duplicate) copies it hides."""
+
+    def bytes_for(self, reason: WasteReason) -> int:
+        """Reclaimable bytes for one reason."""
+        return {
+            WasteReason.OVERWRITTEN: self.overwritten_bytes,
+            WasteReason.DELETED: self.deleted_bytes,
+            WasteReason.METADATA_REWRITE: self.metadata_rewrite_bytes,
+            WasteReason.IDENTICAL_REWRITE: self.identical_rewrite_bytes,
+        }[reason]
+
+
+def _stored_bytes(entry: FileEntry) -> int:
+    return entry.size_bytes if entry.kind is EntryKind.FILE else 0
+
+
+def _rewrite_reason(before: FileEntry, after: FileEntry) -> WasteReason:
+    if not before.same_content(after):
+        return WasteReason.OVERWRITTEN
+    if not before.same_metadata(after):
+        return WasteReason.METADATA_REWRITE
+    return WasteReason.IDENTICAL_REWRITE
+
+
+def find_waste(image: Image, *, stack: LayerStack | None = None) -> WasteReport:
+    """Every copy of a file that some layer stores and the final file system does not show."""
+    if stack is None:
+        stack = stack_layers(image)
+    count = len(image.layers)
+    created_by = tuple(layer.created_by for layer in image.layers)
+
+    # A hidden file whose inode a visible hardlink of the same layer still reaches is not waste.
+    linked: set[tuple[int, str]] = set()
+    final_fs_bytes = 0
+    for node in stack.final.values():
+        entry = node.entry
+        if entry.kind is EntryKind.FILE:
+            final_fs_bytes += entry.size_bytes
+        elif entry.kind is EntryKind.HARDLINK and entry.link_target is not None:
+            linked.add((node.layer_index, entry.link_target))
+
+    hidden: list[tuple[Placed, WasteReason, int]] = []
+    for applied in stack.applied:
+        for swap in applied.replaced:
+            reason = _rewrite_reason(swap.before.entry, swap.after.entry)
+            hidden.append((swap.before, reason, applied.layer_index))
+        for removal in applied.removed:
+            hidden.append((removal.before, WasteReason.DELETED, applied.layer_index))
+
+    totals = dict.fromkeys(WasteReason, 0)
+    by_writer = [0] * count
+    by_hider = [0] * count
+    items: list[WasteItem] = []
+    for before, reason, hider in hidden:
+        size = _stored_bytes(before.entry)
+        if size == 0 or before.implicit:
+            continue
+        if (before.layer_index, before.entry.path) in linked:
+            final_fs_bytes += size
+            continue
+        totals[reason] += size
+        by_writer[before.layer_index] += size
+        by_hider[hider] += size
+        items.append(
+            WasteItem(
+                path=before.entry.path,
+                reason=reason,
+                size_bytes=size,
+                writer_layer_index=before.layer_index,
+                writer_created_by=created_by[before.layer_index],
+                hider_layer_index=hider,
+                hider_created_by=created_by[hider],
+            )
+        )
+    items.sort(key=lambda item: (-item.size_bytes, item.path, item.writer_layer_index))
+    reclaimable = sum(totals.values())
+    image_bytes = image.size_bytes
+    return WasteReport(
+        reclaimable_bytes=reclaimable,
+        reclaimable_ratio=reclaimable / image_bytes if image_bytes else None,
+        overwritten_bytes=totals[WasteReason.OVERWRITTEN],
+        deleted_bytes=totals[WasteReason.DELETED],
+        metadata_rewrite_bytes=totals[WasteReason.METADATA_REWRITE],
+        identical_rewrite_bytes=totals[WasteReason.IDENTICAL_REWRITE],
+        items=tuple(items),
+        final_fs_bytes=final_fs_bytes,
+        reclaimable_by_layer=tuple(by_writer),
+        hidden_by_layer=tuple(by_hider),
+    )

@@ -1,0 +1,146 @@
+"""Versioned JSON documents (schemas documented in docs/json-schema.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .. import __version__
+from ..analysis import Analysis
+from ..model import Image, Layer, chain_ids
+
+INSPECT_SCHEMA_VERSION = 1
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """Serialise a document: stable key order, no NaN (null instead)."""
+    return json.dumps(_finite(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _layer_ref(image: Image, index: int) -> dict[str, Any]:
+    return {"index": index, "created_by": image.layers[index].created_by}
+
+
+def image_summary(analysis: Analysis) -> dict[str, Any]:
+    """The ``image`` object of the inspect document."""
+    image = analysis.image
+    waste = analysis.waste
+    dive = analysis.dive
+    base = analysis.base
+    return {
+        "ref": image.ref,
+        "source": image.source,
+        "image_id": image.image_id,
+        "manifest_digest": image.manifest_digest,
+        "platform": str(image.platform),
+        "created": image.created,
+        "repo_tags": list(image.repo_tags),
+        "layer_count": len(image.layers),
+        "size_bytes": image.size_bytes,
+        "compressed_size_bytes": image.compressed_size_bytes,
+        "final_fs_bytes": waste.final_fs_bytes,
+        "efficiency_ratio": dive.efficiency_ratio,
+        "dive_wasted_bytes": dive.wasted_bytes,
+        "dive_user_wasted_ratio": dive.user_wasted_ratio,
+        "reclaimable_bytes": waste.reclaimable_bytes,
+        "reclaimable_ratio": waste.reclaimable_ratio,
+        "reclaimable_by_reason": {
+            "overwritten": waste.overwritten_bytes,
+            "deleted": waste.deleted_bytes,
+            "metadata_rewrite": waste.metadata_rewrite_bytes,
+            "identical_rewrite": waste.identical_rewrite_bytes,
+        },
+        "base": {
+            "layer_count": base.count,
+            "method": base.method.value,
+            "base_bytes": base.base_bytes,
+            "user_bytes": base.user_bytes,
+        },
+        "reclaimable": [
+            {
+                "path": item.path,
+                "reason": item.reason.value,
+                "size_bytes": item.size_bytes,
+                "writer": _layer_ref(image, item.writer_layer_index),
+                "hider": _layer_ref(image, item.hider_layer_index),
+            }
+            for item in waste.items
+        ],
+        "config": {
+            "env": list(image.config.env),
+            "entrypoint": list(image.config.entrypoint)
+            if image.config.entrypoint is not None
+            else None,
+            "cmd": list(image.config.cmd) if image.config.cmd is not None else None,
+            "user": image.config.user,
+            "workdir": image.config.workdir,
+            "exposed_ports": list(image.config.exposed_ports),
+            "volumes": list(image.config.volumes),
+            "labels": dict(image.config.labels),
+        },
+    }
+
+
+def _layer(analysis: Analysis, layer: Layer, chain_id: str) -> dict[str, Any]:
+    changes = analysis.changes[layer.index]
+    history = layer.history
+    return {
+        "index": layer.index,
+        "digest": layer.digest,
+        "diff_id": layer.diff_id,
+        "chain_id": chain_id,
+        "media_type": layer.media_type,
+        "compression": layer.compression,
+        "size_bytes": layer.size_bytes,
+        "compressed_size_bytes": layer.compressed_size_bytes,
+        "created_by": layer.created_by,
+        "created": history.created if history else None,
+        "comment": history.comment if history else "",
+        "is_base": layer.index < analysis.base.count,
+        "entries": len(layer.entries),
+        "added": changes.added,
+        "modified": changes.modified,
+        "removed": changes.removed,
+        "reclaimable_bytes": analysis.waste.reclaimable_by_layer[layer.index],
+    }
+
+
+def inspect_document(analysis: Analysis) -> dict[str, Any]:
+    """The ``layerscope inspect --json`` document."""
+    image = analysis.image
+    chains = chain_ids(image.diff_ids)
+    layer_of_history: list[int | None] = []
+    next_layer = 0
+    for entry in image.history:
+        if entry.empty_layer or next_layer >= len(image.layers):
+            layer_of_history.append(None)
+        else:
+            layer_of_history.append(next_layer)
+            next_layer += 1
+    return {
+        "schema_version": INSPECT_SCHEMA_VERSION,
+        "tool": {"name": "layerscope", "version": __version__},
+        "image": image_summary(analysis),
+        "layers": [_layer(analysis, layer, chains[layer.index]) for layer in image.layers],
+        "history": [
+            {
+                "created_by": entry.created_by,
+                "created": entry.created,
+                "empty_layer": entry.empty_layer,
+                "comment": entry.comment,
+                "layer_index": layer_of_history[i],
+            }
+            for i, entry in enumerate(image.history)
+        ],
+    }

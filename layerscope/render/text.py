@@ -1,0 +1,190 @@
+"""Text (rich) rendering of analyses. Wording, colour and units live here, not in analysis."""
+
+from __future__ import annotations
+
+import io
+
+import humanize
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..analysis import Analysis
+from ..analysis.waste import WasteReason
+from ..dockerfile import instruction_from_created_by
+
+REASON_TEXT = {
+    WasteReason.OVERWRITTEN: "overwritten",
+    WasteReason.DELETED: "deleted",
+    WasteReason.METADATA_REWRITE: "metadata-only rewrite",
+    WasteReason.IDENTICAL_REWRITE: "identical rewrite",
+}
+REASON_HELP = {
+    WasteReason.OVERWRITTEN: "a later layer wrote different content at the same path",
+    WasteReason.DELETED: "a later layer deleted it (whiteout or opaque directory)",
+    WasteReason.METADATA_REWRITE: "a later layer copied it again only to change mode or owner",
+    WasteReason.IDENTICAL_REWRITE: "a later layer wrote the same bytes, mode and owner again",
+}
+
+
+def size(value: int | None) -> str:
+    """Bytes as a short decimal figure (``1.2 MB``); a dash when unknown."""
+    if value is None:
+        return "-"
+    return humanize.naturalsize(value, format="%.1f")
+
+
+def percent(ratio: float | None) -> str:
+    """A 0-1 ratio as a percentage; ``n/a`` when it cannot be computed."""
+    return "n/a" if ratio is None else f"{ratio * 100:.1f}%"
+
+
+def instruction(created_by: str, width: int = 0) -> str:
+    """One-line instruction text for a layer."""
+    text = " ".join(instruction_from_created_by(created_by).split()) or "(no history)"
+    if width and len(text) > width:
+        return text[: width - 1] + "…"
+    return text
+
+
+def _summary(analysis: Analysis) -> RenderableType:
+    image = analysis.image
+    waste = analysis.waste
+    dive = analysis.dive
+    base = analysis.base
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("Image", Text(f"{image.ref}  ({image.source}, {image.platform})"))
+    grid.add_row("ID", image.image_id)
+    grid.add_row(
+        "Size",
+        f"{size(image.size_bytes)} uncompressed · {size(image.compressed_size_bytes)} stored · "
+        f"{len(image.layers)} layers",
+    )
+    grid.add_row(
+        "Base",
+        f"{base.count} layer{'s' if base.count != 1 else ''} ({size(base.base_bytes)}), "
+        f"yours {size(base.user_bytes)}  [dim](decided by: {base.method.value})[/dim]",
+    )
+    grid.add_row("Final filesystem", size(waste.final_fs_bytes))
+    grid.add_row(
+        "Reclaimable",
+        f"[bold]{size(waste.reclaimable_bytes)}[/bold] ({percent(waste.reclaimable_ratio)} of the "
+        "layers' bytes are not visible in the final filesystem)",
+    )
+    grid.add_row(
+        "dive metrics",
+        f"efficiency {percent(dive.efficiency_ratio)} · wasted {size(dive.wasted_bytes)} · "
+        f"user wasted {percent(dive.user_wasted_ratio)}",
+    )
+    return grid
+
+
+def _layers(analysis: Analysis, width: int) -> RenderableType:
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        expand=False,
+        title="Layers",
+        title_justify="left",
+        title_style="bold",
+    )
+    table.add_column("#", justify="right")
+    table.add_column("Size", justify="right")
+    table.add_column("Stored", justify="right")
+    table.add_column("+", justify="right", header_style="green")
+    table.add_column("~", justify="right", header_style="yellow")
+    table.add_column("-", justify="right", header_style="red")
+    table.add_column("Reclaim", justify="right")
+    table.add_column("Instruction", no_wrap=True, overflow="ellipsis")
+    fixed = 60
+    for layer in analysis.image.layers:
+        changes = analysis.changes[layer.index]
+        reclaim = analysis.waste.reclaimable_by_layer[layer.index]
+        style = "dim" if layer.index < analysis.base.count else ""
+        table.add_row(
+            str(layer.index),
+            size(layer.size_bytes),
+            size(layer.compressed_size_bytes),
+            str(changes.added),
+            str(changes.modified),
+            str(changes.removed),
+            size(reclaim) if reclaim else "",
+            instruction(layer.created_by, max(20, width - fixed)),
+            style=style,
+        )
+    return table
+
+
+def _reasons(analysis: Analysis) -> RenderableType | None:
+    waste = analysis.waste
+    if not waste.reclaimable_bytes:
+        return None
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title="Reclaimable by reason",
+        title_justify="left",
+        title_style="bold",
+    )
+    table.add_column("Reason")
+    table.add_column("Bytes", justify="right")
+    table.add_column("Meaning")
+    for reason in WasteReason:
+        amount = waste.bytes_for(reason)
+        if amount:
+            table.add_row(REASON_TEXT[reason], size(amount), REASON_HELP[reason])
+    return table
+
+
+def _items(analysis: Analysis, top: int, width: int) -> RenderableType | None:
+    items = analysis.waste.items[:top]
+    if not items:
+        return None
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=f"Largest reclaimable items (top {len(items)} of {len(analysis.waste.items)})",
+        title_justify="left",
+        title_style="bold",
+    )
+    table.add_column("Bytes", justify="right")
+    table.add_column("Reason")
+    table.add_column("Path", overflow="fold")
+    table.add_column("Written by", no_wrap=True, overflow="ellipsis")
+    table.add_column("Hidden by", no_wrap=True, overflow="ellipsis")
+    room = max(16, (width - 50) // 3)
+    for item in items:
+        table.add_row(
+            size(item.size_bytes),
+            REASON_TEXT[item.reason],
+            item.path,
+            f"{item.writer_layer_index}: {instruction(item.writer_created_by, room)}",
+            f"{item.hider_layer_index}: {instruction(item.hider_created_by, room)}",
+        )
+    return table
+
+
+def render_inspect(
+    analysis: Analysis, *, top: int = 10, width: int | None = None, color: bool = False
+) -> str:
+    """The ``inspect --text`` report."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width or 100,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+        legacy_windows=False,
+    )
+    effective = console.width
+    parts: list[RenderableType] = [_summary(analysis), Text(""), _layers(analysis, effective)]
+    for extra in (_reasons(analysis), _items(analysis, top, effective)):
+        if extra is not None:
+            parts.append(extra)
+    console.print(Group(*parts))
+    return buffer.getvalue()

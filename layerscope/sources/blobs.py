@@ -1,0 +1,264 @@
+"""Random access to the files of an image archive (a tar) or an image layout (a directory).
+
+A tar is indexed once (member name -> offset, size) and memory-mapped, so layer blobs are handed to
+the layer reader as zero-copy views. A compressed outer archive (``docker save | gzip``) is first
+decompressed into a spool file in layerscope's cache directory, which is removed on close.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import posixpath
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+from ..errors import ImageFormatError, NotFoundError, UnsafePathError
+from ..layers import _decompressor, sniff_compression
+from ..model import Progress
+
+
+class BlobStore(Protocol):
+    """Files of an archive or layout, by normalised relative path."""
+
+    label: str
+
+    def has(self, name: str) -> bool: ...
+
+    def read_bytes(self, name: str, limit: int = ...) -> bytes: ...
+
+    def view(self, name: str) -> memoryview: ...
+
+    def size(self, name: str) -> int: ...
+
+    def names(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+MAX_JSON_BYTES = 64 << 20
+"""Largest manifest/config/index we will parse."""
+
+
+def clean_name(name: str) -> str:
+    """Normalise a member name: strip ``./`` and leading ``/``; reject ``..`` escapes."""
+    stripped = name.lstrip("/")
+    while stripped.startswith("./"):
+        stripped = stripped[2:].lstrip("/")
+    norm = posixpath.normpath(stripped) if stripped else "."
+    if norm == ".." or norm.startswith("../"):
+        raise UnsafePathError(f"archive member {name!r} escapes the archive")
+    return norm
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    offset: int
+    size: int
+    link: str | None  # resolved target name for symlink / hardlink members
+
+
+class TarBlobStore:
+    """An uncompressed tar file, indexed and memory-mapped."""
+
+    def __init__(self, path: Path, *, label: str | None = None, spool: bool = False) -> None:
+        self.label = label or str(path)
+        self._path = path
+        self._spool = spool
+        self._file = open(path, "rb")  # noqa: SIM115 - kept open for the mmap's lifetime
+        self._size = os.fstat(self._file.fileno()).st_size
+        self._members: dict[str, _Member] = {}
+        self._map: mmap.mmap | None = None
+        try:
+            self._index()
+            if self._size:
+                self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+                try:
+                    self._map.madvise(mmap.MADV_SEQUENTIAL)
+                except (AttributeError, OSError):
+                    pass
+        except BaseException:
+            self.close()
+            raise
+
+    def _index(self) -> None:
+        try:
+            with tarfile.open(fileobj=self._file, mode="r:") as tar:
+                members = tar.getmembers()
+        except tarfile.TarError as exc:
+            raise ImageFormatError(f"{self.label}: not a readable tar archive ({exc})") from exc
+        except EOFError as exc:
+            raise ImageFormatError(f"{self.label}: truncated tar archive") from exc
+        links: dict[str, str] = {}
+        for info in members:
+            name = clean_name(info.name)
+            if info.issym():
+                target = info.linkname
+                base = posixpath.dirname(name)
+                joined = (
+                    target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
+                )
+                links[name] = clean_name(joined)
+            elif info.islnk():
+                links[name] = clean_name(info.linkname)
+            elif info.isfile():
+                if info.offset_data + info.size > self._size:
+                    raise ImageFormatError(
+                        f"{self.label}: truncated archive ({name} declares {info.size} bytes "
+                        f"past the end of the file)"
+                    )
+                self._members[name] = _Member(info.offset_data, info.size, None)
+        for name, target in links.items():
+            resolved = target
+            for _ in range(16):
+                if resolved in links:
+                    resolved = links[resolved]
+                else:
+                    break
+            if resolved in self._members:
+                self._members.setdefault(name, self._members[resolved])
+        if not members:
+            raise ImageFormatError(f"{self.label}: empty tar archive")
+
+    def has(self, name: str) -> bool:
+        return clean_name(name) in self._members
+
+    def _member(self, name: str) -> _Member:
+        member = self._members.get(clean_name(name))
+        if member is None:
+            raise NotFoundError(f"{self.label}: {name} is referenced but missing from the archive")
+        return member
+
+    def size(self, name: str) -> int:
+        return self._member(name).size
+
+    def view(self, name: str) -> memoryview:
+        member = self._member(name)
+        if self._map is None:
+            return memoryview(b"")
+        return memoryview(self._map)[member.offset : member.offset + member.size]
+
+    def read_bytes(self, name: str, limit: int = MAX_JSON_BYTES) -> bytes:
+        member = self._member(name)
+        if member.size > limit:
+            raise ImageFormatError(
+                f"{self.label}: {name} is {member.size} bytes, too large to parse"
+            )
+        return self.view(name).tobytes()
+
+    def names(self) -> list[str]:
+        return sorted(self._members)
+
+    def close(self) -> None:
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:
+                pass  # a view is still alive; the mapping is freed with it
+            self._map = None
+        self._file.close()
+        if self._spool:
+            try:
+                self._path.unlink()
+            except OSError:
+                pass
+
+
+class DirBlobStore:
+    """An OCI image layout directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.label = str(root)
+        self._root = root.resolve()
+        self._maps: list[mmap.mmap] = []
+
+    def _path(self, name: str) -> Path:
+        path = (self._root / clean_name(name)).resolve()
+        if self._root not in path.parents and path != self._root:
+            raise UnsafePathError(f"{self.label}: {name} resolves outside the layout")
+        return path
+
+    def has(self, name: str) -> bool:
+        return self._path(name).is_file()
+
+    def size(self, name: str) -> int:
+        try:
+            return self._path(name).stat().st_size
+        except FileNotFoundError:
+            raise NotFoundError(f"{self.label}: {name} is referenced but missing") from None
+
+    def read_bytes(self, name: str, limit: int = MAX_JSON_BYTES) -> bytes:
+        size = self.size(name)
+        if size > limit:
+            raise ImageFormatError(f"{self.label}: {name} is {size} bytes, too large to parse")
+        return self._path(name).read_bytes()
+
+    def view(self, name: str) -> memoryview:
+        size = self.size(name)
+        if size == 0:
+            return memoryview(b"")
+        with open(self._path(name), "rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        self._maps.append(mapped)
+        return memoryview(mapped)
+
+    def names(self) -> list[str]:
+        return sorted(str(p.relative_to(self._root)) for p in self._root.rglob("*") if p.is_file())
+
+    def close(self) -> None:
+        for mapped in self._maps:
+            try:
+                mapped.close()
+            except BufferError:
+                pass
+        self._maps.clear()
+
+
+def open_tar_store(path: Path, spool_dir: Path, progress: Progress | None = None) -> TarBlobStore:
+    """Open an archive file; a compressed outer archive is decompressed into ``spool_dir`` first."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except IsADirectoryError:
+        raise ImageFormatError(f"{path}: is a directory, not an archive") from None
+    except OSError as exc:
+        raise ImageFormatError(f"{path}: cannot read ({exc.strerror})") from exc
+    kind = sniff_compression(head)
+    if kind == "none":
+        return TarBlobStore(path)
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="outer-", suffix=".tar", dir=spool_dir)
+    try:
+        if progress is not None:
+            progress.stage(f"decompressing {kind} archive", path.stat().st_size)
+        with open(path, "rb") as raw, os.fdopen(fd, "wb") as out:
+            _copy_decompressed(kind, raw, out, progress)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return TarBlobStore(Path(tmp), label=str(path), spool=True)
+
+
+def _copy_decompressed(
+    kind: str, raw: IO[bytes], out: IO[bytes], progress: Progress | None
+) -> None:
+    stream = _decompressor(kind, raw)
+    last = 0
+    try:
+        while True:
+            try:
+                chunk = stream.read(4 << 20)
+            except Exception as exc:  # noqa: BLE001 - every decompressor has its own error type
+                raise ImageFormatError(f"corrupt {kind}-compressed archive ({exc})") from exc
+            if not chunk:
+                break
+            out.write(chunk)
+            if progress is not None:
+                pos = raw.tell()
+                progress.advance(pos - last)
+                last = pos
+    finally:
+        stream.close()

@@ -1,0 +1,417 @@
+"""OCI overlay semantics in one place: stacking layers, whiteouts, opaque dirs, path safety.
+
+Pure: no I/O. The rules follow the OCI image spec (``layer.md``) and the appliers of
+moby/go-archive and containerd (see research/formats.md, section 4):
+
+- whiteouts and opaque markers hide only what LOWER layers wrote; entries of the same layer
+  survive whatever the order of the tar;
+- a directory over a directory replaces its attributes only (children kept); anything else
+  unlinks the old path (and its whole subtree) and recreates it;
+- missing parent directories, including the parents of whiteout and opaque markers, are created
+  as *implicit* directories, which are never reported as added;
+- a whiteout of an absent path is a no-op.
+
+One liberty is taken: a path below a lower-layer symlink (or file) is attached below that node
+rather than resolved through the link, as real appliers would; builders do not write such diffs.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
+
+from layerscope.errors import LayerFormatError, UnsafePathError
+from layerscope.model import EntryKind, FileEntry, Image, Layer
+
+ROOT = "/"
+
+# Path safety
+
+
+def normalize_member_path(name: str) -> str:
+    """Turn a tar member name into an absolute normalised path (``./etc/`` -> ``/etc``).
+
+    A leading ``/`` is read as relative to the image root, as Docker's and containerd's
+    appliers do (they join the name under the root; kaniko writes such names). Raises
+    UnsafePathError for names that climb out of the root with ``..``.
+    """
+    if not name:
+        raise LayerFormatError("tar member with an empty name")
+    normal = posixpath.normpath(name.lstrip("/") or ".")
+    if normal == ".." or normal.startswith("../"):
+        raise UnsafePathError(f"tar member {name!r} escapes the image root")
+    return ROOT if normal == "." else "/" + normal
+
+
+def check_link_target(path: str, target: str, kind: EntryKind) -> str:
+    """Validate a link target; return what ``FileEntry.link_target`` should hold.
+
+    Hardlink targets are archive paths: returned as a normalised absolute path (a leading ``/``
+    is tolerated, as go-archive joins it under the root); ``..`` escapes are rejected.
+    Symlink targets are returned verbatim: absolute ones are fine; relative ones that climb
+    above ``/`` when resolved from the link's directory are rejected.
+    """
+    if kind is EntryKind.HARDLINK:
+        stripped = target.lstrip("/")
+        if not stripped:
+            raise UnsafePathError(f"hardlink {path!r} points at the image root")
+        try:
+            return normalize_member_path(stripped)
+        except UnsafePathError:
+            raise UnsafePathError(
+                f"hardlink {path!r} -> {target!r} escapes the image root"
+            ) from None
+    if kind is EntryKind.SYMLINK:
+        if target.startswith("/"):
+            return target
+        depth = [part for part in parent_path(path).split("/") if part]
+        for part in target.split("/"):
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not depth:
+                    raise UnsafePathError(f"symlink {path!r} -> {target!r} escapes the image root")
+                depth.pop()
+            else:
+                depth.append(part)
+        return target
+    raise ValueError(f"check_link_target: {kind} is not a link kind")
+
+
+def parent_path(path: str) -> str:
+    """The parent of a normalised absolute path (``/`` for top-level paths and the root)."""
+    return path[: path.rfind("/")] or ROOT
+
+
+# Results of applying a layer
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A file-system node: the entry and the layer that wrote it."""
+
+    layer_index: int
+    entry: FileEntry
+    implicit: bool = False
+    """A parent directory created because a deeper path needed it, not written by any entry."""
+
+    @property
+    def path(self) -> str:
+        return self.entry.path
+
+
+class RemovalCause(Enum):
+    """Why a lower node disappeared."""
+
+    WHITEOUT = "whiteout"
+    """The path or one of its ancestors was whited out."""
+    OPAQUE = "opaque"
+    """An ancestor directory was marked opaque."""
+    PARENT_REPLACED = "parent-replaced"
+    """An ancestor was replaced by something of another type (file over dir, dir over file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """A node that a layer removed (it is not in the tree afterwards)."""
+
+    before: Placed
+    cause: RemovalCause
+
+    @property
+    def path(self) -> str:
+        return self.before.entry.path
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """A node that a layer wrote over an existing one (or one it had just removed)."""
+
+    before: Placed
+    after: Placed
+
+    @property
+    def path(self) -> str:
+        return self.after.entry.path
+
+
+@dataclass(frozen=True, slots=True)
+class LayerApplied:
+    """What applying one layer did to the tree."""
+
+    layer_index: int
+    added: tuple[Placed, ...]
+    """Entries at paths that did not exist before this layer."""
+    replaced: tuple[Replacement, ...]
+    """Entries written over an existing node (``before.implicit`` for implied dirs), including
+    paths this layer whited out or hid and then wrote again."""
+    removed: tuple[Removal, ...]
+    """Nodes removed (implicit directories included, flagged on ``before``)."""
+    implied: tuple[Placed, ...]
+    """Implicit parent directories this layer created."""
+
+
+# The mutable tree
+
+
+def _implicit_dir(path: str, layer_index: int) -> Placed:
+    entry = FileEntry(path, EntryKind.DIR, 0, 0o755, 0, 0, 0.0)
+    return Placed(layer_index, entry, implicit=True)
+
+
+class FsTree:
+    """A mutable overlay file system: path -> Placed, with a children index."""
+
+    __slots__ = ("_nodes", "_children")
+
+    def __init__(self) -> None:
+        self._nodes: dict[str, Placed] = {}
+        self._children: dict[str, set[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._nodes
+
+    def get(self, path: str) -> Placed | None:
+        """The node at ``path``, or None."""
+        return self._nodes.get(path)
+
+    def children(self, path: str = ROOT) -> tuple[str, ...]:
+        """Sorted child paths of a directory."""
+        return tuple(sorted(self._children.get(path, ())))
+
+    def nodes(self) -> Mapping[str, Placed]:
+        """A read-only live view of every node (the root only if a layer wrote ``/``)."""
+        return MappingProxyType(self._nodes)
+
+    def apply_layer(self, layer_index: int, entries: Iterable[FileEntry]) -> LayerApplied:
+        """Apply one layer's entries on top of the tree and report what changed."""
+        whiteouts: list[str] = []
+        opaques: list[str] = []
+        regular: list[FileEntry] = []
+        for entry in entries:
+            if entry.kind is EntryKind.WHITEOUT:
+                whiteouts.append(entry.path)
+            elif entry.kind is EntryKind.OPAQUE:
+                opaques.append(entry.path)
+            else:
+                regular.append(entry)
+
+        removed: dict[str, Removal] = {}
+        replaced: list[Replacement] = []
+        added: list[Placed] = []
+        implied: list[Placed] = []
+
+        for directory in opaques:
+            for node in self._drop_descendants(directory):
+                removed[node.entry.path] = Removal(node, RemovalCause.OPAQUE)
+        for target in whiteouts:
+            if target == ROOT or target not in self._nodes:
+                continue
+            for node in self._drop_descendants(target):
+                removed[node.entry.path] = Removal(node, RemovalCause.WHITEOUT)
+            node = self._unlink(target)
+            removed[target] = Removal(node, RemovalCause.WHITEOUT)
+        # The markers live inside their directory, so that directory is implied.
+        for directory in opaques:
+            if directory != ROOT and directory not in self._nodes:
+                self._ensure_parents(directory + "/.wh..wh..opq", layer_index, implied)
+        for target in whiteouts:
+            if target != ROOT:
+                self._ensure_parents(target, layer_index, implied)
+
+        for entry in regular:
+            self._put(Placed(layer_index, entry), removed, replaced, added, implied)
+
+        return LayerApplied(
+            layer_index=layer_index,
+            added=tuple(added),
+            replaced=tuple(replaced),
+            removed=tuple(removed.values()),
+            implied=tuple(implied),
+        )
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _put(
+        self,
+        new: Placed,
+        removed: dict[str, Removal],
+        replaced: list[Replacement],
+        added: list[Placed],
+        implied: list[Placed],
+    ) -> None:
+        path = new.entry.path
+        if path == ROOT and not new.entry.is_dir:
+            raise LayerFormatError(f"layer {new.layer_index}: the root '/' is not a directory")
+        nodes = self._nodes
+        old = nodes.get(path)
+        if old is None:
+            if path != ROOT:
+                parent = path[: path.rfind("/")] or ROOT
+                if parent != ROOT and parent not in nodes:
+                    self._ensure_parents(path, new.layer_index, implied)
+                kids = self._children.get(parent)
+                if kids is None:
+                    self._children[parent] = {path}
+                else:
+                    kids.add(path)
+            nodes[path] = new
+            prior = removed.pop(path, None) if removed else None
+            if prior is None:
+                added.append(new)
+            else:
+                replaced.append(Replacement(prior.before, new))
+            return
+        if not (old.entry.is_dir and new.entry.is_dir):
+            for node in self._drop_descendants(path):
+                removed[node.entry.path] = Removal(node, RemovalCause.PARENT_REPLACED)
+        self._nodes[path] = new
+        replaced.append(Replacement(old, new))
+
+    def _ensure_parents(self, path: str, layer_index: int, implied: list[Placed]) -> None:
+        missing: list[str] = []
+        parent = parent_path(path)
+        while parent != ROOT and parent not in self._nodes:
+            missing.append(parent)
+            parent = parent_path(parent)
+        for directory in reversed(missing):
+            node = _implicit_dir(directory, layer_index)
+            self._nodes[directory] = node
+            self._children.setdefault(parent_path(directory), set()).add(directory)
+            implied.append(node)
+
+    def _drop_descendants(self, path: str) -> list[Placed]:
+        """Remove everything below ``path`` (not ``path`` itself); return the removed nodes."""
+        dropped: list[Placed] = []
+        pending = [path]
+        while pending:
+            kids = self._children.pop(pending.pop(), None)
+            if kids:
+                for kid in kids:
+                    dropped.append(self._nodes.pop(kid))
+                    pending.append(kid)
+        return dropped
+
+    def _unlink(self, path: str) -> Placed:
+        node = self._nodes.pop(path)
+        siblings = self._children.get(parent_path(path))
+        if siblings is not None:
+            siblings.discard(path)
+            if not siblings:
+                del self._children[parent_path(path)]
+        return node
+
+
+# Read-only views of the stacked file system
+
+
+class FsSnapshot(Mapping[str, Placed]):
+    """The file system as it stands after one layer: path -> Placed (implicit dirs included)."""
+
+    __slots__ = ("layer_index", "_nodes", "_children")
+
+    def __init__(self, layer_index: int, nodes: dict[str, Placed]) -> None:
+        self.layer_index = layer_index
+        self._nodes = nodes
+        self._children: dict[str, tuple[str, ...]] | None = None
+
+    def __getitem__(self, path: str) -> Placed:
+        return self._nodes[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._nodes)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._nodes
+
+    def children(self, path: str = ROOT) -> tuple[str, ...]:
+        """Sorted child paths of a directory (empty for leaves and unknown paths)."""
+        if self._children is None:
+            index: dict[str, list[str]] = {}
+            for child in self._nodes:
+                if child != ROOT:
+                    index.setdefault(parent_path(child), []).append(child)
+            self._children = {key: tuple(sorted(value)) for key, value in index.items()}
+        return self._children.get(path, ())
+
+
+class LayerStack:
+    """The stacked file system of an image after every layer, built once in one pass.
+
+    ``applied[i]`` says what layer i did; ``at(i)`` gives the aggregated file system up to and
+    including layer i (each node remembers its lifetime, so no per-layer copies are kept).
+    """
+
+    __slots__ = ("applied", "final", "_spans", "_cache", "_count")
+
+    def __init__(self, layers: Sequence[Layer]) -> None:
+        tree = FsTree()
+        starts: dict[int, int] = {}
+        spans: list[tuple[int, int, Placed]] = []
+        applied: list[LayerApplied] = []
+        for index, layer in enumerate(layers):
+            result = tree.apply_layer(index, layer.entries)
+            applied.append(result)
+            for node in result.implied:
+                starts[id(node)] = index
+            for node in result.added:
+                starts[id(node)] = index
+            for change in result.replaced:
+                starts[id(change.after)] = index
+            for change in result.replaced:
+                spans.append((starts.pop(id(change.before)), index, change.before))
+            for removal in result.removed:
+                spans.append((starts.pop(id(removal.before)), index, removal.before))
+        end = len(layers)
+        for node in tree.nodes().values():
+            spans.append((starts.pop(id(node)), end, node))
+        self._count = end
+        self.applied: tuple[LayerApplied, ...] = tuple(applied)
+        self._spans = spans
+        self.final = FsSnapshot(end - 1, dict(tree.nodes()))
+        self._cache: dict[int, FsSnapshot] = {end - 1: self.final}
+
+    def __len__(self) -> int:
+        return self._count
+
+    def at(self, layer_index: int) -> FsSnapshot:
+        """The aggregated file system after layers 0..layer_index."""
+        if not 0 <= layer_index < self._count:
+            raise IndexError(f"layer {layer_index} out of range (0..{self._count - 1})")
+        cached = self._cache.get(layer_index)
+        if cached is None:
+            nodes = {
+                node.entry.path: node
+                for start, stop, node in self._spans
+                if start <= layer_index < stop
+            }
+            cached = FsSnapshot(layer_index, nodes)
+            if len(self._cache) >= 8:
+                oldest = next(key for key in self._cache if key != self._count - 1)
+                del self._cache[oldest]
+            self._cache[layer_index] = cached
+        return cached
+
+
+def stack_layers(image: Image) -> LayerStack:
+    """Apply every layer of ``image`` in order."""
+    return LayerStack(image.layers)
+
+
+def final_filesystem(image: Image) -> FsSnapshot:
+    """The file system the image's container starts with."""
+    return stack_layers(image).final
+
+
+def filesystem_at(image: Image, layer_index: int) -> FsSnapshot:
+    """The aggregated file system up to ``layer_index``; use a LayerStack for repeated queries."""
+    return stack_layers(image).at(layer_index)

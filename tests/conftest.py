@@ -1,0 +1,32 @@
+"""Shared test setup: every test runs with its own cache and data directories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+DIVE_FIXTURES = SHARED / "fixtures" / "dive"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """LAYERSCOPE_CACHE_DIR / LAYERSCOPE_DATA_DIR point at fresh temporary folders."""
+    base = tmp_path_factory.mktemp("layerscope-dirs")
+    monkeypatch.setenv("LAYERSCOPE_CACHE_DIR", str(base / "cache"))
+    monkeypatch.setenv("LAYERSCOPE_DATA_DIR", str(base / "data"))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    yield
+
+
+@pytest.fixture(scope="session")
+def dive_fixtures() -> Path:
+    """dive's own test archives in ../shared (CI has shared/ beside the checkout)."""
+    if not DIVE_FIXTURES.is_dir():
+        pytest.fail(f"dive fixtures missing at {DIVE_FIXTURES}: ../shared must sit beside the repo")
+    return DIVE_FIXTURES

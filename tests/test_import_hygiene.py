@@ -1,0 +1,47 @@
+"""The core stays headless: model, tree, analysis, layers and sources import no UI code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("textual", "rich", "docker", "humanize", "requests")
+
+
+@pytest.mark.parametrize(
+    "module,allowed",
+    [
+        ("layerscope.model", ()),
+        ("layerscope.errors", ()),
+        ("layerscope.tree", ()),
+        ("layerscope.analysis", ()),
+        ("layerscope.layers", ()),
+        ("layerscope.refs", ()),
+        ("layerscope.sources", ()),
+        ("layerscope.sources.archive", ()),
+    ],
+)
+def test_module_imports_no_presentation_or_daemon_libraries(
+    module: str, allowed: tuple[str, ...]
+) -> None:
+    code = (
+        f"import json, sys; import {module}; "
+        f"print(json.dumps(sorted(m for m in {list(HEAVY)!r} if m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout)) - set(allowed)
+    assert not loaded, f"{module} pulls in {sorted(loaded)}"
+
+
+def test_model_and_analysis_do_no_io_imports() -> None:
+    code = (
+        "import sys; import layerscope.analysis, layerscope.tree, layerscope.model; "
+        "bad = [m for m in ('sqlite3', 'socket', 'urllib.request', 'http.client', 'subprocess') "
+        "if m in sys.modules and m not in BEFORE]; print(bad)"
+    )
+    code = "import sys; BEFORE = set(sys.modules); " + code
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
