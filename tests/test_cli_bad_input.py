@@ -1,0 +1,304 @@
+"""Bad input: one line on stderr, exit 2 (3 for unavailable sources), no traceback, no stray files.
+
+Every case runs the real command line in a subprocess whose working and home directories are
+empty folders, and checks afterwards that they are still empty and that the cache holds no spool.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from layerscope.testing import (
+    File,
+    ImageSpec,
+    LayerSpec,
+    RawMember,
+    Symlink,
+    Synthetic,
+    write_image,
+)
+
+from .conftest import DIVE_FIXTURES
+
+GOOD = ImageSpec(
+    layers=[
+        LayerSpec([File("/etc/hosts", b"127.0.0.1 localhost\n"),
+                   File("/data/blob.bin", Synthetic(40_000, seed="blob"))],
+                  created_by="/bin/sh -c #(nop) ADD file:1 in / "),
+        LayerSpec([File("/app/main.py", b"print('hi')\n")], created_by="/bin/sh -c echo"),
+    ],
+    repo_tags=["example.com/bad/app:1"],
+)
+
+
+def _run(tmp: Path, *args: str) -> tuple[int, str, str]:
+    work, home, cache, data = (tmp / n for n in ("work", "home", "cache", "data"))
+    for folder in (work, home):
+        folder.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "LAYERSCOPE_CACHE_DIR": str(cache),
+        "LAYERSCOPE_DATA_DIR": str(data),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "layerscope", *args], cwd=work, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert list(work.iterdir()) == [], "wrote into the working directory"
+    assert list(home.iterdir()) == [], "wrote into the home directory"
+    spool = cache / "spool"
+    assert not spool.exists() or list(spool.iterdir()) == [], "left a spool file behind"
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _assert_one_line_error(code: int, err: str, expected: str, exit_code: int = 2) -> None:
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("layerscope: error: ")
+    assert expected in lines[0], lines[0]
+    assert code == exit_code
+
+
+def _rewrite(src: Path, dst: Path, edit: Callable[[str, bytes], bytes | None]) -> None:
+    """Copy a tar archive member by member, letting ``edit`` change or drop (None) contents."""
+    with tarfile.open(src) as tin, tarfile.open(dst, "w", format=tarfile.PAX_FORMAT) as tout:
+        for info in tin:
+            data = tin.extractfile(info).read() if info.isfile() else None  # type: ignore[union-attr]
+            if data is not None:
+                new = edit(info.name, data)
+                if new is None:
+                    continue
+                info.size = len(new)
+                tout.addfile(info, io.BytesIO(new))
+            else:
+                tout.addfile(info)
+
+
+def _inspect(tmp: Path, ref: str, *extra: str) -> tuple[int, str, str]:
+    return _run(tmp, "inspect", ref, "--json", *extra)
+
+
+def test_truncated_archive(tmp_path: Path) -> None:
+    src = write_image(GOOD, tmp_path / "good.tar", format="docker-legacy").path
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    code, out, err = _inspect(tmp_path, str(cut))
+    _assert_one_line_error(code, err, "truncated")
+    assert out == ""
+
+
+def test_corrupt_gzip_layer(tmp_path: Path) -> None:
+    src = write_image(GOOD, tmp_path / "good.tar", format="oci-tar", compression="gzip").path
+    bad = tmp_path / "bad.tar"
+
+    def flip(name: str, data: bytes) -> bytes:
+        if data[:2] == b"\x1f\x8b" and len(data) > 1000:
+            mid = len(data) // 2
+            return data[:mid] + bytes([data[mid] ^ 0xFF]) + data[mid + 1 :]
+        return data
+
+    _rewrite(src, bad, flip)
+    code, _, err = _inspect(tmp_path, str(bad))
+    _assert_one_line_error(code, err, "corrupt")
+
+
+def test_missing_blob_in_layout(tmp_path: Path) -> None:
+    result = write_image(GOOD, tmp_path / "layout", format="oci-dir", compression="gzip")
+    layer = result.images[0].layers[1].digest.split(":", 1)[1]
+    (result.path / "blobs" / "sha256" / layer).unlink()
+    code, _, err = _inspect(tmp_path, str(result.path))
+    _assert_one_line_error(code, err, "missing")
+
+
+@pytest.mark.parametrize(
+    "field,value,expected",
+    [
+        ("Layers", ["nowhere/layer.tar"], "missing"),
+        ("Config", "nowhere.json", "missing"),
+        ("Layers", ["../../../../etc/passwd"], "escapes"),
+        ("Layers", ["/etc/passwd"], "missing"),  # rooted in the archive, never the host
+    ],
+)
+def test_manifest_pointing_nowhere_or_outside(tmp_path: Path, field: str, value: object,
+                                             expected: str) -> None:
+    src = write_image(GOOD, tmp_path / "good.tar", format="docker-legacy").path
+    bad = tmp_path / "bad.tar"
+
+    def edit(name: str, data: bytes) -> bytes:
+        if name == "manifest.json":
+            doc = json.loads(data)
+            doc[0][field] = value if field == "Config" else value + doc[0]["Layers"][1:]  # type: ignore[operator]
+            return json.dumps(doc).encode()
+        return data
+
+    _rewrite(src, bad, edit)
+    code, _, err = _inspect(tmp_path, str(bad))
+    _assert_one_line_error(code, err, expected)
+
+
+def test_layout_blob_symlinked_outside_is_refused(tmp_path: Path) -> None:
+    result = write_image(GOOD, tmp_path / "layout", format="oci-dir", compression="gzip")
+    layer = result.path / "blobs" / "sha256" / result.images[0].layers[0].digest.split(":", 1)[1]
+    outside = tmp_path / "outside-secret"
+    outside.write_bytes(layer.read_bytes())
+    layer.unlink()
+    layer.symlink_to(outside)
+    code, _, err = _inspect(tmp_path, str(result.path))
+    _assert_one_line_error(code, err, "outside")
+
+
+@pytest.mark.parametrize(
+    "member,expected",
+    [
+        (RawMember("../../etc/passwd", b"x"), "escapes the image root"),
+        (RawMember("app/../../../x", b"x"), "escapes the image root"),
+        (RawMember("app/link", typeflag=b"2", linkname="../../../etc/shadow"), "escapes the image root"),
+        (RawMember("app/hard", typeflag=b"1", linkname="../../outside"), "escapes the image root"),
+        (RawMember("huge.bin", b"", size=8 << 30, pad=False), "truncated"),
+        (RawMember("p", b"", pax={"size": str(1 << 50)}), "truncated"),
+        (RawMember("app/.wh.", b""), "invalid whiteout"),
+    ],
+)
+def test_hostile_layer_members(tmp_path: Path, member: RawMember, expected: str) -> None:
+    spec = ImageSpec(layers=[LayerSpec([File("/ok", b"ok"), member], created_by="x")])
+    path = write_image(spec, tmp_path / "hostile.tar", format="docker-25").path
+    code, _, err = _inspect(tmp_path, str(path))
+    _assert_one_line_error(code, err, expected)
+
+
+def test_symlink_inside_the_root_is_fine(tmp_path: Path) -> None:
+    spec = ImageSpec(layers=[LayerSpec([Symlink("/usr/lib/x", "../../lib/x")], created_by="x")])
+    path = write_image(spec, tmp_path / "ok.tar", format="docker-25").path
+    code, out, err = _inspect(tmp_path, str(path))
+    assert code == 0, err
+    assert json.loads(out)["image"]["layer_count"] == 1
+
+
+def test_outer_member_declaring_more_than_the_file_holds(tmp_path: Path) -> None:
+    src = write_image(GOOD, tmp_path / "good.tar", format="docker-legacy").path
+    raw = bytearray(src.read_bytes())
+    # make the first member declare an absurd size and fix its header checksum
+    raw[124:136] = b"%011o\0" % (1 << 33)
+    raw[148:156] = b"        "
+    raw[148:156] = b"%06o\0 " % sum(raw[:512])
+    bad = tmp_path / "absurd.tar"
+    bad.write_bytes(bytes(raw))
+    code, _, err = _inspect(tmp_path, str(bad))
+    _assert_one_line_error(code, err, "not a readable tar archive (unexpected end of data)")
+
+
+@pytest.mark.parametrize(
+    "name", ["test-gzip-image.tar", "test-zstd-image.tar", "test-uncompressed-image.tar",
+             "test-estargz-image.tar"],
+)
+def test_plain_tars_that_are_not_images(tmp_path: Path, name: str) -> None:
+    code, _, err = _inspect(tmp_path, str(DIVE_FIXTURES / name))
+    _assert_one_line_error(code, err, "not an image archive")
+
+
+@pytest.mark.parametrize(
+    "content,expected",
+    [(b"", "empty"), (bytes(range(256)) * 12, "not a readable tar"),
+     (b"\x1f\x8b\x08" + bytes(range(256)) * 2, "corrupt")],
+    ids=["empty", "random", "bad-gzip"],
+)
+def test_files_that_are_not_archives(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "junk.tar"
+    path.write_bytes(content)
+    code, _, err = _inspect(tmp_path, str(path))
+    _assert_one_line_error(code, err, expected)
+
+
+def test_directory_that_is_not_a_layout(tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "readme").write_text("hi")
+    code, _, err = _inspect(tmp_path, f"oci:{folder}")
+    _assert_one_line_error(code, err, "not an OCI image layout")
+
+
+def test_missing_file_and_bad_usage(tmp_path: Path) -> None:
+    code, _, err = _inspect(tmp_path, str(tmp_path / "no-such.tar"))
+    _assert_one_line_error(code, err, "no such file")
+    code, _, err = _run(tmp_path, "inspect")
+    _assert_one_line_error(code, err, "REF")
+    code, _, err = _run(tmp_path, "frobnicate")
+    _assert_one_line_error(code, err, "frobnicate")
+
+
+def test_digest_mismatch_needs_verify(tmp_path: Path) -> None:
+    result = write_image(GOOD, tmp_path / "layout", format="oci-dir", compression="none")
+    blob = result.path / "blobs" / "sha256" / result.images[0].layers[0].digest.split(":", 1)[1]
+    data = bytearray(blob.read_bytes())
+    at = data.index(b"127.0.0.1")
+    data[at] = ord("9")  # same size, different content
+    blob.chmod(0o644)
+    blob.write_bytes(bytes(data))
+    code, _, err = _inspect(tmp_path, str(result.path), "--verify")
+    _assert_one_line_error(code, err, "hashes to")
+    code, out, _ = _inspect(tmp_path, str(result.path))
+    assert code == 0 and json.loads(out)["image"]["layer_count"] == 2
+
+
+def test_blob_size_differs_from_descriptor(tmp_path: Path) -> None:
+    result = write_image(GOOD, tmp_path / "layout", format="oci-dir", compression="none")
+    blob = result.path / "blobs" / "sha256" / result.images[0].layers[1].digest.split(":", 1)[1]
+    blob.chmod(0o644)
+    with open(blob, "ab") as handle:
+        handle.write(bytes(512))
+    code, _, err = _inspect(tmp_path, str(result.path))
+    _assert_one_line_error(code, err, "bytes but the manifest says")
+
+
+def test_config_that_is_not_json_and_diff_id_count_mismatch(tmp_path: Path) -> None:
+    src = write_image(GOOD, tmp_path / "good.tar", format="docker-legacy").path
+    for edit_config, expected in (
+        (lambda doc: b"{not json", "not valid JSON"),
+        (lambda doc: json.dumps({**doc, "rootfs": {"type": "layers", "diff_ids": doc["rootfs"]["diff_ids"][:1]}}).encode(),
+         "diff_ids"),
+    ):
+        bad = tmp_path / "bad.tar"
+
+        def edit(name: str, data: bytes, fn=edit_config) -> bytes:  # type: ignore[no-untyped-def]
+            if name.endswith(".json") and "/" not in name and name != "manifest.json":
+                return fn(json.loads(data))  # type: ignore[no-any-return]
+            return data
+
+        _rewrite(src, bad, edit)
+        code, _, err = _inspect(tmp_path, str(bad))
+        _assert_one_line_error(code, err, expected)
+
+
+def test_unknown_platform_lists_what_is_there(tmp_path: Path) -> None:
+    path = write_image(GOOD, tmp_path / "img.tar", format="oci-tar").path
+    code, _, err = _inspect(tmp_path, str(path), "--platform", "linux/s390x")
+    _assert_one_line_error(code, err, "linux/amd64")
+
+
+def test_gzip_outer_archive_spool_is_removed_even_on_error(tmp_path: Path) -> None:
+    spec = ImageSpec(layers=[LayerSpec([RawMember("../x", b"x")], created_by="x")])
+    path = write_image(spec, tmp_path / "img.tar.gz", format="docker-legacy", outer_gzip=True).path
+    code, _, err = _inspect(tmp_path, str(path))
+    _assert_one_line_error(code, err, "escapes")
+    good = write_image(GOOD, tmp_path / "good.tar.gz", format="docker-legacy", outer_gzip=True).path
+    code, out, err = _inspect(tmp_path, str(good))
+    assert code == 0, err
+    assert json.loads(out)["image"]["layer_count"] == 2
+
+
+def test_spool_lives_in_the_cache_directory() -> None:
+    from layerscope.sources import spool_dir
+
+    assert spool_dir().is_relative_to(Path(os.environ["LAYERSCOPE_CACHE_DIR"]))
