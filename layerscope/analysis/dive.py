@@ -17,15 +17,20 @@ dive's quirks are kept on purpose, because the point is to match it:
   that layer; an empty directory (or one only made opaque) is a 0-byte path.
 - A path seen in two or more layers is "inefficient" and *all* its copies count as wasted.
 - A whiteout counts 0 bytes when it hid a file, and the sum of every size under it when it hid a
-  directory in the stack of the layers below. That stack is layer 0 applied twice and then layers
-  1..n-1; stacking a directory that the layer only implies (no entry of its own) resets it to a
-  non-directory, so a later whiteout of it counts 0 bytes.
+  directory in the stack of the layers below. That stack is a copy of layer 0 (its whiteouts kept
+  as files), layer 0 again, then layers 1..n-1; stacking a directory that a layer only implies (no
+  entry of its own) resets it to a non-directory, so a later whiteout of it counts 0 bytes.
 - A whiteout whose target is not in that stack ends the walk of the rest of its layer (in name
   order) and leaves a path whose minimum size is -1.
 - Opaque directories hide nothing; ``.wh..wh..*`` markers only create their parent directories.
 - Inefficient paths are ordered as Go's (unstable) ``sort.Sort`` orders them, then reversed,
   largest first, as dive shows and exports them.
 - Layer sizes are ``Layer.size_bytes``: the declared sizes of every entry in the layer tar.
+
+Not reproduced, because ``Image`` does not record it: dive reads a layer.tar stored as a symlink
+(a repeated layer in a pre-Docker-25 ``docker save``) as an empty layer; it walks AUFS
+``.wh..wh.plnk``/``.wh..wh.aufs`` entries and eStargz landmark files, which the loader drops; and
+for an archive without manifest.json it orders layers at random.
 """
 
 from __future__ import annotations
