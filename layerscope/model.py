@@ -11,7 +11,9 @@ from typing import NewType, Protocol
 Digest = NewType("Digest", str)
 """An ``algorithm:hex`` content digest, e.g. ``sha256:5f70bf18...``."""
 
-EMPTY_TAR_DIFF_ID = Digest("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef")
+EMPTY_TAR_DIFF_ID = Digest(
+    "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+)
 """diff_id of the 1024-zero-byte tar Docker writes for a layer with no changes."""
 
 
@@ -234,6 +236,25 @@ def chain_ids(diff_ids: tuple[Digest, ...] | list[Digest]) -> tuple[Digest, ...]
     return tuple(out)
 
 
+@dataclass(frozen=True, slots=True)
+class LayerContents:
+    """What reading a layer tar yields, independent of how its blob was stored."""
+
+    entries: tuple[FileEntry, ...]
+    size_bytes: int
+    tar_size_bytes: int
+
+
+class LayerIndex(Protocol):
+    """A cache of layer contents keyed by diff_id (the store implements it; sources consult it)."""
+
+    def get(self, diff_id: Digest) -> LayerContents | None:
+        """The cached contents of the layer with this diff_id, if any."""
+
+    def put(self, diff_id: Digest, contents: LayerContents, *, digest: Digest | None = None) -> None:
+        """Remember a layer's contents (``digest`` = its stored blob, when known)."""
+
+
 class Progress(Protocol):
     """Receives progress from long operations; the CLI and TUI adapt it to their displays."""
 
@@ -271,6 +292,8 @@ __all__ = [
     "ImageConfig",
     "Image",
     "chain_ids",
+    "LayerContents",
+    "LayerIndex",
     "Progress",
     "NullProgress",
     "NULL_PROGRESS",
