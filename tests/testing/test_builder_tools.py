@@ -31,7 +31,7 @@ DIVE = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "dive"
 
 @pytest.fixture(autouse=True)
 def _tools_present() -> None:
-    """These tests cross-check with real tools: a missing one fails the run (scripts/test has them)."""
+    """Real tools cross-check the builder: a missing one fails the run (scripts/test has them)."""
     if SKOPEO is None:
         pytest.fail("skopeo is not installed: run scripts/test")
     if not DIVE.exists():
