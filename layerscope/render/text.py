@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+from collections import defaultdict
 
 import humanize
 from rich import box
@@ -29,9 +31,11 @@ REASON_HELP = {
 
 
 def size(value: int | None) -> str:
-    """Bytes as a short decimal figure (``1.2 MB``); a dash when unknown."""
+    """Bytes as a short decimal figure (``1.2 MB``, ``30 B``); a dash when unknown."""
     if value is None:
         return "-"
+    if abs(value) < 1000:
+        return f"{value} B"
     return humanize.naturalsize(value, format="%.1f")
 
 
@@ -40,9 +44,13 @@ def percent(ratio: float | None) -> str:
     return "n/a" if ratio is None else f"{ratio * 100:.1f}%"
 
 
+_CONTENT_HASH = re.compile(r"\b(file|dir|multi):([0-9a-f]{12})[0-9a-f]{52}\b")
+
+
 def instruction(created_by: str, width: int = 0) -> str:
-    """One-line instruction text for a layer."""
+    """One-line instruction text for a layer (content hashes of COPY/ADD shortened)."""
     text = " ".join(instruction_from_created_by(created_by).split()) or "(no history)"
+    text = _CONTENT_HASH.sub(r"\1:\2…", text)
     if width and len(text) > width:
         return text[: width - 1] + "…"
     return text
@@ -139,30 +147,52 @@ def _reasons(analysis: Analysis) -> RenderableType | None:
     return table
 
 
-def _items(analysis: Analysis, top: int, width: int) -> RenderableType | None:
+def _causes(analysis: Analysis, width: int) -> RenderableType | None:
+    """Reclaimable bytes grouped by (reason, writer, hider): each group is one Dockerfile fix."""
+    groups: dict[tuple[WasteReason, int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for item in analysis.waste.items:
+        group = groups[(item.reason, item.writer_layer_index, item.hider_layer_index)]
+        group[0] += item.size_bytes
+        group[1] += 1
+    if not groups:
+        return None
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="Where the reclaimable bytes come from",
+                  title_justify="left", title_style="bold")
+    table.add_column("Bytes", justify="right")
+    table.add_column("Files", justify="right")
+    table.add_column("Reason", no_wrap=True)
+    table.add_column("Written by → hidden by", no_wrap=True, overflow="ellipsis")
+    layers = analysis.image.layers
+    room = max(16, (width - 46) // 2 - 4)
+    ordered = sorted(groups.items(), key=lambda kv: (-kv[1][0], kv[0][1], kv[0][2]))
+    for (reason, writer, hider), (amount, files) in ordered[:10]:
+        table.add_row(
+            size(amount),
+            str(files),
+            REASON_TEXT[reason],
+            f"#{writer} {instruction(layers[writer].created_by, room)} → "
+            f"#{hider} {instruction(layers[hider].created_by, room)}",
+        )
+    return table
+
+
+def _items(analysis: Analysis, top: int) -> RenderableType | None:
     items = analysis.waste.items[:top]
     if not items:
         return None
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        title=f"Largest reclaimable items (top {len(items)} of {len(analysis.waste.items)})",
-        title_justify="left",
-        title_style="bold",
-    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
+                  title=f"Largest reclaimable files ({len(items)} of {len(analysis.waste.items)})",
+                  title_justify="left", title_style="bold")
     table.add_column("Bytes", justify="right")
-    table.add_column("Reason")
+    table.add_column("Reason", no_wrap=True)
+    table.add_column("Layers", no_wrap=True)
     table.add_column("Path", overflow="fold")
-    table.add_column("Written by", no_wrap=True, overflow="ellipsis")
-    table.add_column("Hidden by", no_wrap=True, overflow="ellipsis")
-    room = max(16, (width - 50) // 3)
     for item in items:
         table.add_row(
             size(item.size_bytes),
             REASON_TEXT[item.reason],
+            f"#{item.writer_layer_index} → #{item.hider_layer_index}",
             item.path,
-            f"{item.writer_layer_index}: {instruction(item.writer_created_by, room)}",
-            f"{item.hider_layer_index}: {instruction(item.hider_created_by, room)}",
         )
     return table
 
@@ -183,8 +213,8 @@ def render_inspect(
     )
     effective = console.width
     parts: list[RenderableType] = [_summary(analysis), Text(""), _layers(analysis, effective)]
-    for extra in (_reasons(analysis), _items(analysis, top, effective)):
+    for extra in (_reasons(analysis), _causes(analysis, effective), _items(analysis, top)):
         if extra is not None:
             parts.append(extra)
     console.print(Group(*parts))
-    return buffer.getvalue()
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
