@@ -431,7 +431,12 @@ class _Prefixed(io.RawIOBase):
 
 def _peek(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
     head = stream.read(8)
-    return head, _Prefixed(head, stream)  # type: ignore[return-value]
+    return head, prefixed(head, stream)
+
+
+def prefixed(head: bytes, rest: IO[bytes]) -> IO[bytes]:
+    """A stream that yields ``head`` (bytes already read from ``rest``) and then ``rest``."""
+    return _Prefixed(head, rest)  # type: ignore[return-value]
 
 
 _HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s2s32s32s8s8s155s")

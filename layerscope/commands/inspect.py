@@ -59,7 +59,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     if (args.format or "text") == "json":
         from ..render.json import dumps, inspect_document
 
-        text = dumps(inspect_document(analysis))
+        # pretty for a person at a terminal, compact (C encoder, much faster) for pipes and files
+        pretty = streams.out.isatty() and not args.output
+        text = dumps(inspect_document(analysis), indent=2 if pretty else None)
     else:
         from ..render.text import render_inspect
 

@@ -13,19 +13,16 @@ from ..model import Image, Layer, chain_ids
 INSPECT_SCHEMA_VERSION = 1
 
 
-def dumps(document: dict[str, Any]) -> str:
-    """Serialise a document: stable key order, no NaN (null instead)."""
-    return json.dumps(_finite(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+def dumps(document: dict[str, Any], *, indent: int | None = 2) -> str:
+    """Serialise a document in its key order. NaN is refused: figures that cannot be computed are
+    None by construction (design.md). ``indent=None`` uses the C encoder (several times faster
+    for documents with 100k items)."""
+    return json.dumps(document, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
+def ratio(value: float | None) -> float | None:
+    """A ratio for JSON: None when it is not a finite number."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _layer_ref(image: Image, index: int) -> dict[str, Any]:
@@ -50,11 +47,11 @@ def image_summary(analysis: Analysis) -> dict[str, Any]:
         "size_bytes": image.size_bytes,
         "compressed_size_bytes": image.compressed_size_bytes,
         "final_fs_bytes": waste.final_fs_bytes,
-        "efficiency_ratio": dive.efficiency_ratio,
+        "efficiency_ratio": ratio(dive.efficiency_ratio),
         "dive_wasted_bytes": dive.wasted_bytes,
-        "dive_user_wasted_ratio": dive.user_wasted_ratio,
+        "dive_user_wasted_ratio": ratio(dive.user_wasted_ratio),
         "reclaimable_bytes": waste.reclaimable_bytes,
-        "reclaimable_ratio": waste.reclaimable_ratio,
+        "reclaimable_ratio": ratio(waste.reclaimable_ratio),
         "reclaimable_by_reason": {
             "overwritten": waste.overwritten_bytes,
             "deleted": waste.deleted_bytes,

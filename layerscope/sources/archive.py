@@ -8,20 +8,21 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 from ..errors import DigestMismatchError, ImageFormatError, LayerFormatError
-from ..layers import LayerScan, scan_layer, sniff_compression
+from ..layers import LayerScan, prefixed, scan_layer, sniff_compression
 from ..model import (
     Digest,
-    HistoryEntry,
     Image,
-    ImageConfig,
     Layer,
     Platform,
     Progress,
 )
 from .blobs import BlobStore, DirBlobStore, open_tar_store
+from .config import align_history as _align_history
+from .config import diff_ids as _diff_ids
+from .config import history as _history
+from .config import image_config as _image_config
 from .manifests import DOCKER_LAYER, select_image
 
 NAME = "archive"
@@ -107,23 +108,22 @@ def load_store(
         if scan is None:
             if progress is not None:
                 progress.stage(f"layer {index + 1}/{total}", blob_size)
-            view = store.view(layer_ref.path)
-            # A compressed blob named by no descriptor (crane, containerd manifest.json) gets its
-            # digest computed: cheap next to decompressing it.
-            unnamed = layer_ref.digest is None and sniff_compression(view[:8].tobytes()) != "none"
-            try:
-                scan = scan_layer(
-                    view,
-                    want_diff_id=verify,
-                    want_digest=unnamed or (verify and layer_ref.digest is not None),
-                    progress=progress,
-                )
-            except LayerFormatError as exc:
-                raise LayerFormatError(
-                    f"{store.label}: layer {index} ({layer_ref.path}): {exc}"
-                ) from exc
-            finally:
-                view.release()
+            with store.open(layer_ref.path) as stream:
+                head = stream.read(8)
+                # A compressed blob named by no descriptor (crane, containerd manifest.json)
+                # gets its digest computed: cheap next to decompressing it.
+                unnamed = layer_ref.digest is None and sniff_compression(head) != "none"
+                try:
+                    scan = scan_layer(
+                        prefixed(head, stream),
+                        want_diff_id=verify,
+                        want_digest=unnamed or (verify and layer_ref.digest is not None),
+                        progress=progress,
+                    )
+                except LayerFormatError as exc:
+                    raise LayerFormatError(
+                        f"{store.label}: layer {index} ({layer_ref.path}): {exc}"
+                    ) from exc
             scans[key] = scan
         if verify:
             _verify(store.label, index, layer_ref.digest, diff_id, scan)
@@ -181,83 +181,3 @@ def _verify(
         raise DigestMismatchError(
             f"{label}: layer {index} blob hashes to {scan.digest}, but the manifest says {digest}"
         )
-
-
-def _diff_ids(config: dict[str, Any], label: str) -> list[Digest]:
-    rootfs = config.get("rootfs")
-    if not isinstance(rootfs, dict) or not isinstance(rootfs.get("diff_ids"), list):
-        raise ImageFormatError(f"{label}: image config has no rootfs.diff_ids")
-    out: list[Digest] = []
-    for item in rootfs["diff_ids"]:
-        if not isinstance(item, str) or ":" not in item:
-            raise ImageFormatError(f"{label}: image config has an invalid diff_id {item!r}")
-        out.append(Digest(item))
-    return out
-
-
-def _history(config: dict[str, Any]) -> tuple[HistoryEntry, ...]:
-    raw = config.get("history")
-    if not isinstance(raw, list):
-        return ()
-    entries = []
-    for item in raw:
-        if not isinstance(item, dict):
-            continue
-        entries.append(
-            HistoryEntry(
-                created_by=str(item.get("created_by") or ""),
-                created=item.get("created") if isinstance(item.get("created"), str) else None,
-                empty_layer=bool(item.get("empty_layer")),
-                comment=str(item.get("comment") or ""),
-                author=str(item.get("author") or ""),
-            )
-        )
-    return tuple(entries)
-
-
-def _align_history(
-    history: tuple[HistoryEntry, ...], layer_count: int
-) -> list[HistoryEntry | None]:
-    """Each non-empty history entry belongs to the next layer, in order (image-spec config.md)."""
-    out: list[HistoryEntry | None] = []
-    for entry in history:
-        if entry.empty_layer:
-            continue
-        if len(out) == layer_count:
-            break
-        out.append(entry)
-    out.extend([None] * (layer_count - len(out)))
-    return out
-
-
-def _strings(value: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list):
-        return tuple(str(v) for v in value)
-    return None
-
-
-def _image_config(raw: Any) -> ImageConfig:
-    if not isinstance(raw, dict):
-        return ImageConfig()
-    labels = raw.get("Labels") or {}
-    return ImageConfig(
-        env=_strings(raw.get("Env")) or (),
-        entrypoint=_strings(raw.get("Entrypoint")),
-        cmd=_strings(raw.get("Cmd")),
-        user=str(raw.get("User") or ""),
-        workdir=str(raw.get("WorkingDir") or ""),
-        exposed_ports=tuple(sorted((raw.get("ExposedPorts") or {}).keys()))
-        if isinstance(raw.get("ExposedPorts"), dict)
-        else (),
-        volumes=tuple(sorted((raw.get("Volumes") or {}).keys()))
-        if isinstance(raw.get("Volumes"), dict)
-        else (),
-        labels=tuple(sorted((str(k), str(v)) for k, v in labels.items()))
-        if isinstance(labels, dict)
-        else (),
-        stop_signal=str(raw.get("StopSignal") or ""),
-    )

@@ -1,20 +1,21 @@
 """Random access to the files of an image archive (a tar) or an image layout (a directory).
 
-A tar is indexed once (member name -> offset, size) and memory-mapped, so layer blobs are handed to
-the layer reader as zero-copy views. A compressed outer archive (``docker save | gzip``) is first
-decompressed into a spool file in layerscope's cache directory, which is removed on close.
+A tar is indexed once (member name -> offset, size); a member is then read with ``pread`` in
+large chunks, so memory stays flat however big the layers are (a memory map would count every
+page of a multi-GB archive in the process's RSS). A compressed outer archive (``docker save |
+gzip``) is first decompressed into a spool file in layerscope's cache directory, removed on close.
 """
 
 from __future__ import annotations
 
-import mmap
+import io
 import os
 import posixpath
 import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from ..errors import ImageFormatError, NotFoundError, UnsafePathError
 from ..layers import _decompressor, sniff_compression
@@ -30,7 +31,7 @@ class BlobStore(Protocol):
 
     def read_bytes(self, name: str, limit: int = ...) -> bytes: ...
 
-    def view(self, name: str) -> memoryview: ...
+    def open(self, name: str) -> IO[bytes]: ...
 
     def size(self, name: str) -> int: ...
 
@@ -62,24 +63,17 @@ class _Member:
 
 
 class TarBlobStore:
-    """An uncompressed tar file, indexed and memory-mapped."""
+    """An uncompressed tar file, indexed once, members read with pread."""
 
     def __init__(self, path: Path, *, label: str | None = None, spool: bool = False) -> None:
         self.label = label or str(path)
         self._path = path
         self._spool = spool
-        self._file = open(path, "rb")  # noqa: SIM115 - kept open for the mmap's lifetime
+        self._file = open(path, "rb")  # noqa: SIM115 - kept open while the store is in use
         self._size = os.fstat(self._file.fileno()).st_size
         self._members: dict[str, _Member] = {}
-        self._map: mmap.mmap | None = None
         try:
             self._index()
-            if self._size:
-                self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
-                try:
-                    self._map.madvise(mmap.MADV_SEQUENTIAL)
-                except (AttributeError, OSError):
-                    pass
         except BaseException:
             self.close()
             raise
@@ -135,11 +129,9 @@ class TarBlobStore:
     def size(self, name: str) -> int:
         return self._member(name).size
 
-    def view(self, name: str) -> memoryview:
+    def open(self, name: str) -> IO[bytes]:
         member = self._member(name)
-        if self._map is None:
-            return memoryview(b"")
-        return memoryview(self._map)[member.offset : member.offset + member.size]
+        return _Slice(self._file.fileno(), member.offset, member.size)  # type: ignore[return-value]
 
     def read_bytes(self, name: str, limit: int = MAX_JSON_BYTES) -> bytes:
         member = self._member(name)
@@ -147,18 +139,12 @@ class TarBlobStore:
             raise ImageFormatError(
                 f"{self.label}: {name} is {member.size} bytes, too large to parse"
             )
-        return self.view(name).tobytes()
+        return os.pread(self._file.fileno(), member.size, member.offset)
 
     def names(self) -> list[str]:
         return sorted(self._members)
 
     def close(self) -> None:
-        if self._map is not None:
-            try:
-                self._map.close()
-            except BufferError:
-                pass  # a view is still alive; the mapping is freed with it
-            self._map = None
         self._file.close()
         if self._spool:
             try:
@@ -173,7 +159,6 @@ class DirBlobStore:
     def __init__(self, root: Path) -> None:
         self.label = str(root)
         self._root = root.resolve()
-        self._maps: list[mmap.mmap] = []
 
     def _path(self, name: str) -> Path:
         path = (self._root / clean_name(name)).resolve()
@@ -196,25 +181,47 @@ class DirBlobStore:
             raise ImageFormatError(f"{self.label}: {name} is {size} bytes, too large to parse")
         return self._path(name).read_bytes()
 
-    def view(self, name: str) -> memoryview:
-        size = self.size(name)
-        if size == 0:
-            return memoryview(b"")
-        with open(self._path(name), "rb") as handle:
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        self._maps.append(mapped)
-        return memoryview(mapped)
+    def open(self, name: str) -> IO[bytes]:
+        try:
+            return open(self._path(name), "rb", buffering=0)  # noqa: SIM115 - caller closes it
+        except FileNotFoundError:
+            raise NotFoundError(f"{self.label}: {name} is referenced but missing") from None
 
     def names(self) -> list[str]:
         return sorted(str(p.relative_to(self._root)) for p in self._root.rglob("*") if p.is_file())
 
     def close(self) -> None:
-        for mapped in self._maps:
-            try:
-                mapped.close()
-            except BufferError:
-                pass
-        self._maps.clear()
+        return None
+
+
+class _Slice(io.RawIOBase):
+    """A read-only stream over ``size`` bytes at ``offset`` of a file descriptor (``pread``)."""
+
+    def __init__(self, fd: int, offset: int, size: int) -> None:
+        self._fd = fd
+        self._pos = offset
+        self._end = offset + size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        left = self._end - self._pos
+        want = left if size is None or size < 0 else min(size, left)
+        if want <= 0:
+            return b""
+        data = os.pread(self._fd, want, self._pos)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self._end - self._pos)
+        if want <= 0:
+            return 0
+        got = os.preadv(self._fd, [view[:want]], self._pos)
+        self._pos += got
+        return got
 
 
 def open_tar_store(path: Path, spool_dir: Path, progress: Progress | None = None) -> TarBlobStore:
