@@ -12,7 +12,10 @@ import hashlib
 import io
 import lzma
 import posixpath
+import queue
 import struct
+import sys
+import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,6 +89,35 @@ class LayerScan:
     """sha256 of the uncompressed stream, when asked for."""
     digest: Digest | None
     """sha256 of the stored blob, when asked for."""
+
+
+class _BackgroundSha256:
+    """sha256 computed on another thread (hashlib releases the GIL), so it costs no wall time
+    on a second core while the tar walk keeps the first one busy."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self._thread = threading.Thread(target=self._run, name="layer-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._sha.update(chunk)
+
+    def update(self, data: bytes) -> None:
+        self._queue.put(data)
+
+    def hexdigest(self) -> str:
+        self._queue.put(None)
+        self._thread.join()
+        return self._sha.hexdigest()
+
+    def abandon(self) -> None:
+        """Stop the thread without a result (the scan failed)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 class _CountingHashingReader(io.RawIOBase):
@@ -372,7 +404,7 @@ def scan_layer(
         compression = sniff_compression(head)
     counter = _CountingHashingReader(raw_reader, want_digest)
     stream = _decompressor(compression, counter)  # type: ignore[arg-type]
-    sha = hashlib.sha256() if want_diff_id else None
+    sha = _BackgroundSha256() if want_diff_id else None
     source = _Source(stream, sha, advance if compression == "none" else None)
     try:
         entries, size, tar_size = _walk(memoryview(b""), source)
@@ -380,6 +412,8 @@ def scan_layer(
     except (OSError, EOFError, lzma.LZMAError) as exc:
         raise LayerFormatError(f"corrupt {compression} layer ({_describe(exc)})") from exc
     finally:
+        if sha is not None and sys.exc_info()[0] is not None:
+            sha.abandon()
         if stream is not cast(IO[bytes], counter):
             try:
                 stream.close()

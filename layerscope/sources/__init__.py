@@ -1,20 +1,37 @@
 """Image sources: every transport returns the same ``Image``.
 
-``load_image`` is the one entry point: it parses the reference and picks the source.
+``load_image`` is the one entry point: it parses the reference and picks the source
+(design.md, "Image references").
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BadReferenceError
-from ..model import Image, ImageRef, Progress, SourceKind
+from ..model import Image, ImageRef, LayerIndex, Progress, SourceKind
 from ..platforms import parse_platform
 from ..refs import parse_ref
 
+_ARCHIVE_SOURCES = {
+    SourceKind.ARCHIVE: "docker-archive",
+    SourceKind.OCI_LAYOUT: "oci",
+    SourceKind.OCI_ARCHIVE: "oci-archive",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOptions:
+    """How to reach sources: cache, registries the user trusts over plain HTTP, credentials."""
+
+    index: LayerIndex | None = None
+    """Layer contents already read (the store's layer cache); shared layers are not read again."""
+    insecure_registries: Sequence[str] = ()
+
 
 def spool_dir() -> Path:
-    """Where compressed outer archives are decompressed to (inside the cache directory)."""
+    """Where exports and compressed outer archives are spooled (inside the cache directory)."""
     from ..config_paths import cache_dir
 
     return cache_dir() / "spool"
@@ -26,29 +43,40 @@ def load_image(
     platform: str | None = None,
     progress: Progress | None = None,
     verify: bool = False,
+    options: SourceOptions | None = None,
 ) -> Image:
-    """Load the image ``ref`` names (see design.md "Image references")."""
+    """Load the image ``ref`` names. ``Image.source`` says which transport was used."""
     parsed = parse_ref(ref) if isinstance(ref, str) else ref
     wanted = parse_platform(platform) if platform else None
-    if parsed.kind in (SourceKind.ARCHIVE, SourceKind.OCI_LAYOUT, SourceKind.OCI_ARCHIVE):
+    opts = options or SourceOptions()
+    if parsed.kind in _ARCHIVE_SOURCES:
         from .archive import load_path
 
-        source = {
-            SourceKind.ARCHIVE: "docker-archive",
-            SourceKind.OCI_LAYOUT: "oci",
-            SourceKind.OCI_ARCHIVE: "oci-archive",
-        }[parsed.kind]
         return load_path(
             Path(parsed.location),
             selector=parsed.selector,
             platform=wanted,
             spool_dir=spool_dir(),
             ref=str(parsed),
-            source=source,
+            source=_ARCHIVE_SOURCES[parsed.kind],
             progress=progress,
             verify=verify,
+            index=opts.index,
         )
-    raise BadReferenceError(
-        f"{parsed}: daemon and registry sources are not available in this version; "
-        "pass a docker save archive or an OCI layout"
+    from . import daemon
+
+    if parsed.kind is SourceKind.DAEMON or (
+        parsed.kind is SourceKind.BARE and daemon.has_image(parsed.location)
+    ):
+        return daemon.load(
+            parsed, platform=wanted, progress=progress, verify=verify, index=opts.index
+        )
+    from . import registry
+
+    return registry.load(
+        parsed,
+        platform=wanted,
+        progress=progress,
+        index=opts.index,
+        insecure=opts.insecure_registries,
     )

@@ -8,24 +8,17 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import IO
 
 from ..errors import DigestMismatchError, ImageFormatError, LayerFormatError
 from ..layers import LayerScan, prefixed, scan_layer, sniff_compression
-from ..model import (
-    Digest,
-    Image,
-    Layer,
-    Platform,
-    Progress,
-)
+from ..model import Digest, Image, Layer, LayerContents, LayerIndex, Platform, Progress
 from .blobs import BlobStore, DirBlobStore, open_tar_store
 from .config import align_history as _align_history
 from .config import diff_ids as _diff_ids
 from .config import history as _history
 from .config import image_config as _image_config
-from .manifests import DOCKER_LAYER, select_image
-
-NAME = "archive"
+from .manifests import DOCKER_LAYER, LayerRef, select_image
 
 
 def load_path(
@@ -38,6 +31,7 @@ def load_path(
     source: str = "docker-archive",
     progress: Progress | None = None,
     verify: bool = False,
+    index: LayerIndex | None = None,
 ) -> Image:
     """Load one image from an archive file or a layout directory."""
     store: BlobStore
@@ -57,6 +51,7 @@ def load_path(
             source=source,
             progress=progress,
             verify=verify,
+            index=index,
         )
     finally:
         store.close()
@@ -71,6 +66,7 @@ def load_store(
     source: str,
     progress: Progress | None = None,
     verify: bool = False,
+    index: LayerIndex | None = None,
 ) -> Image:
     """Build an ``Image`` from whatever archive or layout ``store`` holds."""
     chosen = select_image(store, selector, platform)
@@ -100,52 +96,41 @@ def load_store(
     per_layer_history = _align_history(history, len(diff_ids))
     scans: dict[tuple[str, str], LayerScan] = {}
     layers: list[Layer] = []
-    total = len(chosen.layers)
-    for index, (layer_ref, diff_id) in enumerate(zip(chosen.layers, diff_ids, strict=True)):
-        key = (layer_ref.path, diff_id)
-        scan = scans.get(key)
+    for position, (layer_ref, diff_id) in enumerate(zip(chosen.layers, diff_ids, strict=True)):
         blob_size = store.size(layer_ref.path)
-        if scan is None:
-            if progress is not None:
-                progress.stage(f"layer {index + 1}/{total}", blob_size)
-            with store.open(layer_ref.path) as stream:
-                head = stream.read(8)
-                # A compressed blob named by no descriptor (crane, containerd manifest.json)
-                # gets its digest computed: cheap next to decompressing it.
-                unnamed = layer_ref.digest is None and sniff_compression(head) != "none"
-                try:
-                    scan = scan_layer(
-                        prefixed(head, stream),
-                        want_diff_id=verify,
-                        want_digest=unnamed or (verify and layer_ref.digest is not None),
-                        progress=progress,
-                    )
-                except LayerFormatError as exc:
-                    raise LayerFormatError(
-                        f"{store.label}: layer {index} ({layer_ref.path}): {exc}"
-                    ) from exc
-            scans[key] = scan
-        if verify:
-            _verify(store.label, index, layer_ref.digest, diff_id, scan)
         if layer_ref.size is not None and layer_ref.size != blob_size:
             raise DigestMismatchError(
-                f"{store.label}: layer {index} blob is {blob_size} bytes but the manifest says "
-                f"{layer_ref.size}"
+                f"{store.label}: layer {position} blob is {blob_size} bytes but the manifest "
+                f"says {layer_ref.size}"
             )
+        key = (layer_ref.path, diff_id)
+        scan = scans.get(key)
+        if scan is None:
+            scan = _read_layer(
+                store,
+                layer_ref,
+                diff_id,
+                position,
+                len(diff_ids),
+                progress=progress,
+                verify=verify,
+                index=index,
+            )
+            scans[key] = scan
         digest = layer_ref.digest or (diff_id if scan.compression == "none" else scan.digest)
         media_type = layer_ref.media_type or (
             DOCKER_LAYER if scan.compression == "none" else DOCKER_LAYER + "." + scan.compression
         )
         layers.append(
             Layer(
-                index=index,
+                index=position,
                 diff_id=diff_id,
                 digest=digest,
                 media_type=media_type,
                 compressed_size_bytes=blob_size,
                 size_bytes=scan.size_bytes,
                 tar_size_bytes=scan.tar_size_bytes,
-                history=per_layer_history[index],
+                history=per_layer_history[position],
                 entries=scan.entries,
                 compression=scan.compression,
             )
@@ -167,6 +152,72 @@ def load_store(
         source=source,
         manifest_digest=chosen.manifest_digest,
     )
+
+
+def _read_layer(
+    store: BlobStore,
+    layer_ref: LayerRef,
+    diff_id: Digest,
+    position: int,
+    total: int,
+    *,
+    progress: Progress | None,
+    verify: bool,
+    index: LayerIndex | None,
+) -> LayerScan:
+    """Scan one layer blob, or take its contents from the layer cache.
+
+    A layer goes into the cache only once its uncompressed bytes were checked against the
+    diff_id (the sha256 runs on a second core while the tar is walked), so an archive that lies
+    about a layer cannot poison the cache.
+    """
+    with store.open(layer_ref.path) as stream:
+        head = stream.read(8)
+        compression = sniff_compression(head)
+        # A compressed blob named by no descriptor (crane, containerd's manifest.json) gets its
+        # digest computed: cheap next to decompressing it.
+        unnamed = layer_ref.digest is None and compression != "none"
+        cached = index.get(diff_id) if index is not None else None
+        if cached is not None and not verify:
+            digest = _sha256_of(prefixed(head, stream)) if unnamed else None
+            return LayerScan(
+                cached.entries,
+                cached.size_bytes,
+                cached.tar_size_bytes,
+                compression,
+                None,
+                None,
+                digest,
+            )
+        if progress is not None:
+            progress.stage(f"layer {position + 1}/{total}", store.size(layer_ref.path))
+        try:
+            scan = scan_layer(
+                prefixed(head, stream),
+                want_diff_id=verify or index is not None,
+                want_digest=unnamed or (verify and layer_ref.digest is not None),
+                progress=progress,
+            )
+        except LayerFormatError as exc:
+            raise LayerFormatError(
+                f"{store.label}: layer {position} ({layer_ref.path}): {exc}"
+            ) from exc
+    if verify or (index is not None and scan.diff_id != diff_id):
+        _verify(store.label, position, layer_ref.digest, diff_id, scan)
+    if index is not None:
+        index.put(
+            diff_id,
+            LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes),
+            digest=layer_ref.digest or scan.digest,
+        )
+    return scan
+
+
+def _sha256_of(stream: IO[bytes]) -> Digest:
+    sha = hashlib.sha256()
+    while chunk := stream.read(4 << 20):
+        sha.update(chunk)
+    return Digest("sha256:" + sha.hexdigest())
 
 
 def _verify(

@@ -18,8 +18,6 @@ from typing import Any
 
 import pytest
 
-from layerscope.errors import BadReferenceError
-
 pytestmark = pytest.mark.docker
 
 EXPORTS = (
@@ -168,9 +166,6 @@ def test_layers_match_the_engine(
     assert empty_sizes == [0] * len(empty_sizes)
 
 
-@pytest.mark.xfail(
-    raises=BadReferenceError, strict=True, reason="daemon source not in this version yet"
-)
 def test_daemon_source_agrees(app_image: BuiltImage, load_image: Loader) -> None:
     reference = load_image(app_image.exports["docker-save"])
     assert_same_image(load_image(f"daemon://{app_image.tag}"), reference, "daemon")

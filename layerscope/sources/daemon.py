@@ -1,0 +1,239 @@
+"""Load an image from the local Docker engine through the docker SDK.
+
+The engine's export (``GET /images/{name}/get``) is streamed into a spool file in the cache
+directory and read by the archive parser; the spool file is removed afterwards. The API version
+is negotiated with the engine (``version="auto"``), so the Debian 20.10 engine (API 1.41) and
+newer ones both work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from ..errors import DaemonUnavailableError, LayerscopeError, NotFoundError, StoreError
+from ..model import Image, ImageRef, LayerIndex, Platform, Progress
+from ..refs import familiar_name
+from .archive import load_path
+
+NAME = "daemon"
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+TIMEOUT_SECONDS = 60
+"""How long an Engine API call (other than the export stream) may take."""
+CHUNK_BYTES = 1 << 20
+
+
+def engine_host() -> str:
+    """The engine address the SDK will use (``$DOCKER_HOST`` or the default socket)."""
+    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+
+def _unavailable(exc: BaseException | None = None) -> DaemonUnavailableError:
+    reason = _reason(exc) if exc is not None else ""
+    detail = f" ({reason})" if reason else ""
+    return DaemonUnavailableError(
+        f"cannot reach the Docker engine at {engine_host()}{detail}: is it running? "
+        "(set DOCKER_HOST)"
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    """A few words on why a connection failed, from the exception or anything it wraps."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    text = " ".join(str(e) for e in seen)
+    for cls, words in (
+        (FileNotFoundError, "no such socket"),
+        (ConnectionRefusedError, "connection refused"),
+        (PermissionError, "permission denied"),
+    ):
+        if any(isinstance(e, cls) for e in seen):
+            return words
+    for needle, words in (
+        ("No such file or directory", "no such socket"),
+        ("Connection refused", "connection refused"),
+        ("Permission denied", "permission denied"),
+        ("timed out", "timed out"),
+        ("Name or service not known", "unknown host"),
+    ):
+        if needle in text:
+            return words
+    return ""
+
+
+def connect() -> docker.DockerClient:
+    """A client for the engine, with the API version negotiated; raises DaemonUnavailableError."""
+    try:
+        client = docker.from_env(version="auto", timeout=TIMEOUT_SECONDS)
+    except docker.errors.DockerException as exc:
+        raise _unavailable(exc) from exc
+    return client
+
+
+def _inspect(client: docker.DockerClient, name: str) -> dict[str, Any] | None:
+    """The engine's inspect document for ``name``, or None if it has no such image."""
+    try:
+        info = client.api.inspect_image(name)
+    except docker.errors.ImageNotFound:
+        return None
+    except docker.errors.NotFound:
+        return None
+    except docker.errors.APIError as exc:
+        if exc.status_code is not None and 400 <= exc.status_code < 500:
+            return None  # e.g. 400 for a reference the engine cannot parse
+        raise DaemonUnavailableError(
+            f"the Docker engine at {engine_host()} failed to inspect {name}: {_explain(exc)}"
+        ) from exc
+    except OSError as exc:  # requests' errors are OSErrors
+        raise _unavailable(exc) from exc
+    return info if isinstance(info, dict) else None
+
+
+def has_image(name: str) -> bool | None:
+    """Whether the engine has image ``name``; None when the engine cannot be reached."""
+    try:
+        client = connect()
+    except DaemonUnavailableError:
+        return None
+    try:
+        return _inspect(client, name) is not None
+    except DaemonUnavailableError:
+        return None
+    finally:
+        client.close()
+
+
+def load(
+    ref: ImageRef,
+    *,
+    platform: Platform | None = None,
+    progress: Progress | None = None,
+    verify: bool = False,
+    index: LayerIndex | None = None,
+) -> Image:
+    """Load the image ``ref`` names (a name or ``sha256:`` image ID) from the Docker engine."""
+    from . import spool_dir
+
+    name = ref.location
+    label = str(ref) or name
+    client = connect()
+    try:
+        info = _inspect(client, name)
+        if info is None:
+            raise NotFoundError(f"the Docker engine at {engine_host()} has no image {_shown(name)}")
+        by_id = name.startswith("sha256:")
+        # A name is exported by name, so the archive lists its tag; an ID by ID.
+        target = name if not by_id else str(info.get("Id") or name)
+        selector = _selector(name)
+        directory = spool_dir()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix="daemon-", suffix=".tar", dir=directory)
+        except OSError as exc:
+            raise StoreError(f"cannot create a spool file in {directory}: {exc.strerror}") from exc
+        spool = Path(tmp)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                _export(client, target, out, _size(info), progress, label)
+            image = load_path(
+                spool,
+                selector=selector,
+                platform=platform,
+                spool_dir=directory,
+                ref=label,
+                source=NAME,
+                progress=progress,
+                verify=verify,
+                index=index,
+            )
+        except LayerscopeError as exc:
+            text = exc.message
+            if str(spool) in text:
+                raise type(exc)(text.replace(str(spool), f"{label} (engine export)")) from exc
+            raise
+        finally:
+            spool.unlink(missing_ok=True)
+    finally:
+        client.close()
+    if not image.repo_tags:
+        tags = tuple(str(t) for t in (info.get("RepoTags") or ()) if isinstance(t, str))
+        if tags:
+            image = dataclasses.replace(image, repo_tags=tags)
+    return image
+
+
+def _shown(name: str) -> str:
+    if name.startswith("sha256:"):
+        return name
+    try:
+        return familiar_name(name)
+    except LayerscopeError:
+        return name
+
+
+def _selector(name: str) -> str | None:
+    """The tag to pick from the export: the name when it has a tag and no digest."""
+    if name.startswith("sha256:") or "@" in name:
+        return None
+    return name
+
+
+def _size(info: dict[str, Any]) -> int | None:
+    size = info.get("Size")
+    return size if isinstance(size, int) and size > 0 else None
+
+
+def _export(
+    client: docker.DockerClient,
+    target: str,
+    out: Any,
+    total: int | None,
+    progress: Progress | None,
+    label: str,
+) -> None:
+    """Stream the engine's export of ``target`` into ``out``."""
+    if progress is not None:
+        progress.stage(f"exporting {label} from the Docker engine", total)
+    chunks: Iterator[bytes] = client.api.get_image(target, chunk_size=CHUNK_BYTES)
+    try:
+        for chunk in chunks:
+            try:
+                out.write(chunk)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot write the export of {label} to the cache: {exc.strerror}"
+                ) from exc
+            if progress is not None:
+                progress.advance(len(chunk))
+    except docker.errors.NotFound as exc:
+        raise NotFoundError(
+            f"the Docker engine at {engine_host()} has no image {_shown(target)}"
+        ) from exc
+    except docker.errors.APIError as exc:
+        raise DaemonUnavailableError(
+            f"the Docker engine at {engine_host()} failed to export {label}: {_explain(exc)}"
+        ) from exc
+    except OSError as exc:  # requests' errors are OSErrors
+        raise DaemonUnavailableError(
+            f"the Docker engine at {engine_host()} stopped sending the export of {label}"
+            + (f" ({_reason(exc)})" if _reason(exc) else "")
+        ) from exc
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+def _explain(exc: docker.errors.APIError) -> str:
+    text = exc.explanation if isinstance(exc.explanation, str) else str(exc)
+    return " ".join(text.split()) or f"HTTP {exc.status_code}"
