@@ -22,7 +22,7 @@ HEAVY = ("textual", "rich", "docker", "humanize", "requests")
         ("layerscope.refs", ()),
         ("layerscope.sources", ()),
         ("layerscope.sources.archive", ()),
-        ("layerscope.sources.daemon", ("docker",)),
+        ("layerscope.sources.daemon", ("docker", "requests")),  # the SDK brings requests
     ],
 )
 def test_module_imports_no_presentation_or_daemon_libraries(
