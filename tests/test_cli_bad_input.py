@@ -258,7 +258,9 @@ def test_missing_file_and_bad_usage(tmp_path: Path) -> None:
     _assert_one_line_error(code, err, "frobnicate")
 
 
-def test_digest_mismatch_needs_verify(tmp_path: Path) -> None:
+def test_digest_mismatch(tmp_path: Path) -> None:
+    """A layer that does not hash to its diff_id: refused with --verify, and whenever it would
+    enter the layer cache; only --no-cache without --verify reads it unchecked (fastest)."""
     result = write_image(GOOD, tmp_path / "layout", format="oci-dir", compression="none")
     blob = result.path / "blobs" / "sha256" / result.images[0].layers[0].digest.split(":", 1)[1]
     data = bytearray(blob.read_bytes())
@@ -266,9 +268,11 @@ def test_digest_mismatch_needs_verify(tmp_path: Path) -> None:
     data[at] = ord("9")  # same size, different content
     blob.chmod(0o644)
     blob.write_bytes(bytes(data))
-    code, _, err = _inspect(tmp_path, str(result.path), "--verify")
+    code, _, err = _inspect(tmp_path, str(result.path), "--verify", "--no-cache")
     _assert_one_line_error(code, err, "hashes to")
-    code, out, _ = _inspect(tmp_path, str(result.path))
+    code, _, err = _inspect(tmp_path, str(result.path))
+    _assert_one_line_error(code, err, "hashes to")
+    code, out, _ = _inspect(tmp_path, str(result.path), "--no-cache")
     assert code == 0 and json.loads(out)["image"]["layer_count"] == 2
 
 

@@ -6,9 +6,13 @@ import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from ..errors import UsageError
+from ..sources import SourceOptions
+
+if TYPE_CHECKING:
+    from ..store import LayerCache
 
 REF_HELP = (
     "image reference: PATH (docker save archive, OCI tar or layout; gzip-compressed too), "
@@ -32,9 +36,62 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         help="pick this platform from a multi-platform index",
     )
     parser.add_argument(
-        "--verify", action="store_true", help="check every blob against its sha256 digest (slower)"
+        "--verify",
+        action="store_true",
+        help="check every local blob against its sha256 digest (registry blobs always are)",
+    )
+    parser.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="allow plain HTTP / unverified TLS for this registry host (repeatable; "
+        "localhost and 127.0.0.1 always may)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="neither read nor fill the layer index cache"
+    )
+    parser.add_argument(
+        "--keep-blobs",
+        action="store_true",
+        help="keep verified registry blobs in the cache directory",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+
+
+@dataclass
+class SourceSession:
+    """The caches a command opened for its loads; closed when the command ends."""
+
+    options: SourceOptions
+    layer_cache: LayerCache | None
+
+    def warnings(self) -> tuple[str, ...]:
+        return self.layer_cache.warnings if self.layer_cache is not None else ()
+
+    def close(self) -> None:
+        if self.layer_cache is not None:
+            self.layer_cache.close()
+
+
+def open_sources(args: argparse.Namespace) -> SourceSession:
+    """SourceOptions from the command line, with the layer cache opened unless --no-cache."""
+    from ..store import BlobCache, LayerCache
+
+    cache = None if getattr(args, "no_cache", False) else LayerCache()
+    blobs = BlobCache() if getattr(args, "keep_blobs", False) else None
+    options = SourceOptions(
+        index=cache,
+        insecure_registries=tuple(getattr(args, "insecure_registry", ()) or ()),
+        blob_cache=blobs,
+    )
+    return SourceSession(options, cache)
+
+
+def say_warnings(session: SourceSession, err: IO[str]) -> None:
+    """Cache problems are not fatal: tell the user, one line each."""
+    for note in session.warnings():
+        print(f"layerscope: warning: {note}", file=err)
 
 
 def add_output_options(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:

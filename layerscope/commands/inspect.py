@@ -10,7 +10,9 @@ from .common import (
     add_output_options,
     add_source_options,
     emit,
+    open_sources,
     progress_for,
+    say_warnings,
     text_width,
     use_color,
 )
@@ -48,13 +50,28 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     from ..analysis import analyze
     from ..sources import load_image
 
+    session = open_sources(args)
     progress = progress_for(args, streams.err)
     try:
-        image = load_image(args.ref, platform=args.platform, progress=progress, verify=args.verify)
-        base = load_image(args.base, verify=args.verify) if args.base else None
+        image = load_image(
+            args.ref,
+            platform=args.platform,
+            progress=progress,
+            verify=args.verify,
+            options=session.options,
+        )
+        base = (
+            load_image(
+                args.base, platform=args.platform, verify=args.verify, options=session.options
+            )
+            if args.base
+            else None
+        )
     finally:
         if progress is not None:
             progress.close()
+        say_warnings(session, streams.err)
+        session.close()
     analysis = analyze(image, base_image=base)
     if (args.format or "text") == "json":
         from ..render.json import dumps, inspect_document

@@ -28,6 +28,8 @@ class SourceOptions:
     index: LayerIndex | None = None
     """Layer contents already read (the store's layer cache); shared layers are not read again."""
     insecure_registries: Sequence[str] = ()
+    blob_cache: object | None = None
+    """Where verified registry blobs are kept (``--keep-blobs``); a ``store.BlobCache``."""
 
 
 def spool_dir() -> Path:

@@ -1,0 +1,89 @@
+"""``layerscope diff OLD NEW``: what changed between two images, layer by layer."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import UsageError
+from .common import (
+    REF_HELP,
+    Streams,
+    add_output_options,
+    add_source_options,
+    emit,
+    progress_for,
+    text_width,
+    use_color,
+)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``diff``."""
+    parser = sub.add_parser(
+        "diff",
+        help="what changed between two images",
+        description=(
+            "Compare two images: layers aligned by content (the shared base shown once, a layer "
+            "inserted mid-stack does not misalign the rest), files added / removed / modified "
+            "with size deltas and the instruction behind each (content, metadata-only and "
+            "timestamp-only changes apart), config and package changes. Text by default; "
+            "--json (schema in docs/json-schema.md) or --markdown (for a pull-request comment)."
+        ),
+    )
+    parser.add_argument("old", metavar="OLD", help="the old image: " + REF_HELP)
+    parser.add_argument("new", metavar="NEW", help="the new image (same forms as OLD)")
+    add_output_options(parser, ("text", "json", "markdown"))
+    add_source_options(parser)
+    parser.add_argument(
+        "--semantic",
+        action="store_true",
+        help="ignore timestamps and other build noise (file mtimes, image and history dates)",
+    )
+    parser.add_argument(
+        "--exit-code", action="store_true", help="exit 1 when the images differ (0 when not)"
+    )
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=None,
+        metavar="N",
+        help="file and package changes to list (default 20 in text, 50 in Markdown)",
+    )
+    parser.add_argument("--tui", action="store_true", help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace, streams: Streams) -> int:
+    """Load both images, diff, print; 1 with --exit-code when they differ."""
+    from ..analysis.diff import diff_images
+    from ..sources import load_image
+
+    if args.tui:
+        raise UsageError("diff --tui is not available yet; use --text, --json or --markdown")
+    if args.top is not None and args.top < 0:
+        raise UsageError("--top must be 0 or more")
+    progress = progress_for(args, streams.err)
+    try:
+        old = load_image(args.old, platform=args.platform, progress=progress, verify=args.verify)
+        new = load_image(args.new, platform=args.platform, progress=progress, verify=args.verify)
+    finally:
+        if progress is not None:
+            progress.close()
+    diff = diff_images(old, new, semantic=args.semantic)
+    fmt = args.format or "text"
+    if fmt == "json":
+        from ..render.diff_json import diff_document
+        from ..render.json import dumps
+
+        text = dumps(diff_document(diff))
+    elif fmt == "markdown":
+        from ..render.diff_markdown import render_diff_markdown
+
+        text = render_diff_markdown(diff, top=50 if args.top is None else args.top)
+    else:
+        from ..render.diff_text import render_diff
+
+        color = use_color(streams.out) and not args.output
+        width = None if not args.output and streams.out.isatty() else text_width(streams.out)
+        text = render_diff(diff, top=20 if args.top is None else args.top, width=width, color=color)
+    emit(text, args.output, streams.out)
+    return 1 if args.exit_code and diff.differs else 0
