@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 REF_HELP = (
     "image reference: PATH (docker save archive, OCI tar or layout; gzip-compressed too), "
-    "docker-archive:PATH[:NAME[:TAG]], oci:DIR[:REF], oci-archive:PATH[:REF]"
+    "docker-archive:PATH[:NAME[:TAG]], oci:DIR[:REF], oci-archive:PATH[:REF], "
+    "docker://NAME[:TAG] (the Docker engine), registry://HOST/REPO[:TAG|@DIGEST], or a bare "
+    "NAME[:TAG] (the engine if it has the image, else the registry)"
 )
 
 
@@ -49,6 +51,12 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         "localhost and 127.0.0.1 always may)",
     )
     parser.add_argument(
+        "--creds",
+        metavar="USER:PASSWORD",
+        help="registry credentials (else LAYERSCOPE_REGISTRY_USERNAME/_PASSWORD, "
+        "DOCKER_AUTH_CONFIG, ~/.docker/config.json and its credential helpers)",
+    )
+    parser.add_argument(
         "--no-cache", action="store_true", help="neither read nor fill the layer index cache"
     )
     parser.add_argument(
@@ -76,13 +84,16 @@ class SourceSession:
 
 def open_sources(args: argparse.Namespace) -> SourceSession:
     """SourceOptions from the command line, with the layer cache opened unless --no-cache."""
+    from ..credentials import parse_user_pass
     from ..store import BlobCache, LayerCache
 
     cache = None if getattr(args, "no_cache", False) else LayerCache()
     blobs = BlobCache() if getattr(args, "keep_blobs", False) else None
+    creds = getattr(args, "creds", None)
     options = SourceOptions(
         index=cache,
         insecure_registries=tuple(getattr(args, "insecure_registry", ()) or ()),
+        credentials=parse_user_pass(creds) if creds else None,
         blob_cache=blobs,
     )
     return SourceSession(options, cache)
@@ -188,8 +199,8 @@ class RichProgress:
         self._progress.stop()
 
 
-def progress_for(args: argparse.Namespace, err: IO[str]) -> RichProgress | None:
-    """A progress bar on a terminal's stderr, unless --quiet."""
-    if getattr(args, "quiet", False) or not err.isatty():
+def progress_for(args: argparse.Namespace, streams: Streams) -> RichProgress | None:
+    """A progress bar (on stderr) when both output streams are a terminal, unless --quiet."""
+    if getattr(args, "quiet", False) or not (streams.out.isatty() and streams.err.isatty()):
         return None
-    return RichProgress(err)
+    return RichProgress(streams.err)

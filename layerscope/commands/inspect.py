@@ -50,8 +50,10 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     from ..analysis import analyze
     from ..sources import load_image
 
+    if args.format is None and not args.output and streams.out.isatty():
+        return _run_tui(args, streams)
     session = open_sources(args)
-    progress = progress_for(args, streams.err)
+    progress = progress_for(args, streams)
     try:
         image = load_image(
             args.ref,
@@ -87,3 +89,37 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         text = render_inspect(analysis, top=args.top, width=width, color=color)
     emit(text, args.output, streams.out)
     return 0
+
+
+def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
+    """The Textual app; the image is loaded and analysed in its worker thread."""
+    from ..analysis import Analysis, analyze
+    from ..model import Image, Progress
+    from ..sources import load_image
+    from ..tui import run_inspect
+
+    base: list[Image | None] = [None]
+
+    def load(progress: Progress) -> Image:
+        session = open_sources(args)  # opened in the worker thread that uses it
+        try:
+            image = load_image(
+                args.ref,
+                platform=args.platform,
+                progress=progress,
+                verify=args.verify,
+                options=session.options,
+            )
+            if args.base:
+                progress.stage(f"Reading the base image {args.base}")
+                base[0] = load_image(
+                    args.base, platform=args.platform, verify=args.verify, options=session.options
+                )
+        finally:
+            session.close()
+        return image
+
+    def analyse(image: Image) -> Analysis:
+        return analyze(image, base_image=base[0])
+
+    return run_inspect(load, args.ref, analyzer=analyse)

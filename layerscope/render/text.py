@@ -39,6 +39,16 @@ def size(value: int | None) -> str:
     return humanize.naturalsize(value, format="%.1f")
 
 
+def media_label(media_type: str | None, compression: str) -> str:
+    """A short form of a layer's media type: ``oci+gzip``, ``docker``, ``oci+zstd``..."""
+    media = media_type or ""
+    family = "oci" if "oci" in media else "docker" if "docker" in media else "?"
+    suffix = "" if compression == "none" else f"+{compression}"
+    if "nondistributable" in media or "foreign" in media:
+        family += "-foreign"
+    return family + suffix
+
+
 def percent(ratio: float | None) -> str:
     """A 0-1 ratio as a percentage; ``n/a`` when it cannot be computed."""
     return "n/a" if ratio is None else f"{ratio * 100:.1f}%"
@@ -102,12 +112,13 @@ def _layers(analysis: Analysis, width: int) -> RenderableType:
     table.add_column("#", justify="right")
     table.add_column("Size", justify="right")
     table.add_column("Stored", justify="right")
+    table.add_column("Type", no_wrap=True)
     table.add_column("+", justify="right", header_style="green")
     table.add_column("~", justify="right", header_style="yellow")
     table.add_column("-", justify="right", header_style="red")
     table.add_column("Reclaim", justify="right")
     table.add_column("Instruction", no_wrap=True, overflow="ellipsis")
-    fixed = 60
+    fixed = 74
     for layer in analysis.image.layers:
         changes = analysis.changes[layer.index]
         reclaim = analysis.waste.reclaimable_by_layer[layer.index]
@@ -116,6 +127,7 @@ def _layers(analysis: Analysis, width: int) -> RenderableType:
             str(layer.index),
             size(layer.size_bytes),
             size(layer.compressed_size_bytes),
+            media_label(layer.media_type, layer.compression),
             str(changes.added),
             str(changes.modified),
             str(changes.removed),

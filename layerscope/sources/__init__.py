@@ -9,10 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..model import Image, ImageRef, LayerIndex, Progress, SourceKind
 from ..platforms import parse_platform
 from ..refs import parse_ref
+
+if TYPE_CHECKING:
+    from ..credentials import Credentials
+    from .registry_blobs import BlobKeeper
 
 _ARCHIVE_SOURCES = {
     SourceKind.ARCHIVE: "docker-archive",
@@ -28,8 +33,12 @@ class SourceOptions:
     index: LayerIndex | None = None
     """Layer contents already read (the store's layer cache); shared layers are not read again."""
     insecure_registries: Sequence[str] = ()
-    blob_cache: object | None = None
+    credentials: Credentials | None = None
+    """Registry credentials from the command line; None: look them up when asked."""
+    blob_cache: BlobKeeper | None = None
     """Where verified registry blobs are kept (``--keep-blobs``); a ``store.BlobCache``."""
+    concurrency: int = 3
+    """Layers pulled at once from a registry."""
 
 
 def spool_dir() -> Path:
@@ -81,4 +90,7 @@ def load_image(
         progress=progress,
         index=opts.index,
         insecure=opts.insecure_registries,
+        credentials=opts.credentials,
+        concurrency=opts.concurrency,
+        keeper=opts.blob_cache,
     )

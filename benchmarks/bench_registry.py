@@ -1,0 +1,172 @@
+"""Pull and analyse a >= 1 GiB image from a local registry, against two floors, as ratios.
+
+Floors, timed in the same run:
+- transfer: ``skopeo copy docker://HOST/bench:1 dir:TMP`` (skopeo's registry transport);
+- CPU: decompressing every layer blob (from skopeo's dir copy) with isal's igzip, to nowhere.
+layerscope: ``registry.load`` (pull, verify, read every layer) then ``analysis.analyze``, in a
+fresh child process with empty cache directories. Target: layerscope <= 1.3x the larger floor.
+
+    .venv/bin/python benchmarks/bench_registry.py [--size-gb 1.0] [--files 20000] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from benchmarks._measure import measure  # noqa: E402
+
+LS_CODE = """
+import sys
+from layerscope.model import ImageRef, SourceKind
+from layerscope.sources.registry import load
+from layerscope import analysis
+image = load(ImageRef(SourceKind.REGISTRY, sys.argv[1], None, sys.argv[1]), platform=None,
+             progress=None, concurrency=int(sys.argv[2]))
+result = analysis.analyze(image)
+print(len(image.layers), sum(len(l.entries) for l in image.layers), image.size_bytes)
+"""
+
+IGZIP_CODE = """
+import sys
+from pathlib import Path
+from isal import igzip_threaded
+total = 0
+for path in sys.argv[1:]:
+    with open(path, 'rb') as raw:
+        if raw.read(2) != b'\\x1f\\x8b':
+            continue
+    with igzip_threaded.open(path, 'rb', threads=1) as f:
+        while True:
+            chunk = f.read(1 << 22)
+            if not chunk:
+                break
+            total += len(chunk)
+print(total)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_registry(work: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    (work / "storage").mkdir(parents=True, exist_ok=True)
+    config = work / "config.yml"
+    config.write_text(
+        "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {work / 'storage'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    proc = subprocess.Popen(
+        ["docker-registry", "serve", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("docker-registry did not start")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-gb", type=float, default=1.0)
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/layerscope-bench-registry"))
+    parser.add_argument("--concurrency", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the built layout")
+    args = parser.parse_args()
+    for tool in ("docker-registry", "skopeo"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is not installed")
+    work: Path = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    layout = work / f"layout-{args.files}-{args.size_gb}"
+    if not (layout / "index.json").exists():
+        from layerscope.testing import write_image
+        from layerscope.testing.specs import large_spec
+
+        shutil.rmtree(layout, ignore_errors=True)
+        t0 = time.perf_counter()
+        spec = large_spec(files=args.files, total_bytes=int(args.size_gb * 1024**3))
+        write_image(spec, layout, format="oci-dir", compression="gzip", gzip_level=1)
+        print(f"built {layout} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    reg_dir = Path(tempfile.mkdtemp(prefix="registry-", dir=work))
+    proc, host = _start_registry(reg_dir)
+    try:
+        ref = f"{host}/bench/large:1"
+        subprocess.run(
+            ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"oci:{layout}",
+             f"docker://{ref}"],
+            check=True,
+        )
+        copy_dir = work / "skopeo-dir"
+        shutil.rmtree(copy_dir, ignore_errors=True)
+        skopeo = measure(
+            ["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{ref}",
+             f"dir:{copy_dir}"]
+        )
+        blobs = [p for p in copy_dir.iterdir() if p.name not in ("manifest.json", "version")]
+        blob_bytes = sum(p.stat().st_size for p in blobs)
+        for p in blobs:  # warm the page cache for the CPU floor
+            with open(p, "rb") as f:
+                while f.read(1 << 24):
+                    pass
+        igzip = measure([sys.executable, "-c", IGZIP_CODE, *map(str, blobs)])
+        env = dict(os.environ)
+        cache = Path(tempfile.mkdtemp(prefix="ls-", dir=work))
+        env["LAYERSCOPE_CACHE_DIR"] = str(cache / "cache")
+        env["LAYERSCOPE_DATA_DIR"] = str(cache / "data")
+        out = work / "layerscope.out"
+        ls = measure(
+            [sys.executable, "-c", LS_CODE, ref, str(args.concurrency)], stdout=out, env=env,
+            stderr=work / "layerscope.err",
+        )
+        if ls.returncode != 0:
+            print((work / "layerscope.err").read_text()[-3000:], file=sys.stderr)
+            return 2
+        floor = max(skopeo.wall_s, igzip.wall_s)
+        result = {
+            "blob_bytes": blob_bytes,
+            "skopeo_copy_s": round(skopeo.wall_s, 2),
+            "igzip_decompress_s": round(igzip.wall_s, 2),
+            "layerscope_pull_analyse_s": round(ls.wall_s, 2),
+            "layerscope_rss_mib": round(ls.max_rss_mib, 1),
+            "ratio_vs_skopeo": round(ls.wall_s / skopeo.wall_s, 2),
+            "ratio_vs_igzip": round(ls.wall_s / igzip.wall_s, 2),
+            "ratio_vs_floor": round(ls.wall_s / floor, 2),
+            "target_ratio": 1.3,
+            "layerscope_output": out.read_text().strip(),
+        }
+        print(json.dumps(result, indent=2))
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(copy_dir, ignore_errors=True)
+        return 0 if result["ratio_vs_floor"] <= 1.3 else 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(reg_dir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(layout, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

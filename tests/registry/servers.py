@@ -1,0 +1,281 @@
+"""Test servers around the real distribution registry: a JWT token server and a fault proxy."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import http.client
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def serve(handler: type[BaseHTTPRequestHandler], owner: Any) -> tuple[_Server, int]:
+    server = _Server(("127.0.0.1", 0), handler)
+    server.owner = owner  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, int(server.server_address[1])
+
+
+# --- token server ------------------------------------------------------------------------------
+
+
+@dataclass
+class TokenServer:
+    """Issues RS256 JWTs the registry's ``auth: token`` mode accepts (cert in ``x5c``)."""
+
+    workdir: Path
+    users: dict[str, str]
+    issuer: str = "layerscope-test-issuer"
+    service: str = "layerscope-test-registry"
+    expires_in: int | None = 300
+    field_name: str = "token"
+    issued: list[dict[str, Any]] = field(default_factory=list)
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "layerscope test token")])
+        now = dt.datetime.now(dt.UTC)
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+        self.cert_path = self.workdir / "token-cert.pem"
+        self.cert_path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        self.server, self.port = serve(_TokenHandler, self)
+
+    @property
+    def realm(self) -> str:
+        return f"http://127.0.0.1:{self.port}/token"
+
+    def make_token(self, subject: str, access: list[dict[str, Any]], ttl: int) -> str:
+        header = {
+            "alg": "RS256",
+            "typ": "JWT",
+            "x5c": [base64.b64encode(self.cert.public_bytes(serialization.Encoding.DER)).decode()],
+        }
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": self.service,
+            "exp": now + ttl,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+            "access": access,
+        }
+        signing_input = (
+            _b64url(json.dumps(header).encode()) + "." + _b64url(json.dumps(claims).encode())
+        )
+        sig = self.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return signing_input + "." + _b64url(sig)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _TokenHandler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server API
+        owner: TokenServer = self.server.owner  # type: ignore[attr-defined]
+        query = parse_qs(urlsplit(self.path).query)
+        subject = ""
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+            if owner.users.get(user) != password:
+                self.send_response(401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            subject = user
+        access = []
+        for scope in query.get("scope", []):
+            for one in scope.split(" "):
+                kind, _, rest = one.partition(":")
+                name, _, actions = rest.rpartition(":")
+                wanted = [a for a in actions.split(",") if a]
+                granted = wanted if subject else []
+                access.append({"type": kind, "name": name, "actions": granted})
+        ttl = owner.expires_in or 60
+        token = owner.make_token(subject, access, ttl)
+        owner.issued.append({"subject": subject, "scopes": query.get("scope", []), "ttl": ttl})
+        doc: dict[str, Any] = {owner.field_name: token}
+        if owner.expires_in is not None:
+            doc["expires_in"] = owner.expires_in
+        body = json.dumps(doc).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+# --- fault-injecting proxy -----------------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    """Applied to the next ``times`` requests whose path matches ``path`` (a regex)."""
+
+    path: str
+    action: str
+    """``status`` (send ``status`` with ``headers``), ``drop`` (close after ``after`` body bytes),
+    ``flip`` (flip the body byte at ``after``), ``redirect`` (307 to the alternate host)."""
+    times: int = 1
+    status: int = 503
+    headers: dict[str, str] = field(default_factory=dict)
+    after: int = 0
+    method: str = "GET"
+
+
+@dataclass
+class FaultProxy:
+    """A reverse proxy on loopback in front of a registry, injecting faults from a plan."""
+
+    upstream_port: int
+    faults: list[Fault] = field(default_factory=list)
+    log: list[tuple[str, str, int, dict[str, str]]] = field(default_factory=list)
+    upstream_auth: str | None = None
+    """Authorization the proxy itself adds to redirected (signed-URL-like) requests."""
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+        self.server, self.port = serve(_ProxyHandler, self)
+
+    def take(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.times > 0 and fault.method == method and re.search(fault.path, path):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._handle()
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._handle()
+
+    def _handle(self) -> None:
+        owner: FaultProxy = self.server.owner  # type: ignore[attr-defined]
+        headers = {k: v for k, v in self.headers.items()}
+        redirected = "redirected=1" in self.path
+        fault = None if redirected else owner.take(self.command, self.path)
+        status_seen = 0
+        try:
+            if fault is not None and fault.action == "status":
+                self.send_response(fault.status)
+                for k, v in fault.headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                status_seen = fault.status
+                return
+            if fault is not None and fault.action == "redirect":
+                sep = "&" if "?" in self.path else "?"
+                self.send_response(307)
+                self.send_header(
+                    "Location", f"http://localhost:{owner.port}{self.path}{sep}redirected=1"
+                )
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                status_seen = 307
+                return
+            status_seen = self._forward(owner, fault, headers, redirected)
+        finally:
+            with owner.lock:
+                owner.log.append((self.command, self.path, status_seen, headers))
+
+    def _forward(
+        self, owner: FaultProxy, fault: Fault | None, headers: dict[str, str], redirected: bool
+    ) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", owner.upstream_port, timeout=60)
+        path = self.path.replace("?redirected=1", "").replace("&redirected=1", "")
+        out = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection")}
+        if redirected:
+            out.pop("Authorization", None)
+            if owner.upstream_auth:
+                out["Authorization"] = owner.upstream_auth
+        conn.request(self.command, path, headers=out)
+        resp = conn.getresponse()
+        body_len = resp.getheader("Content-Length")
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() in ("connection", "transfer-encoding", "content-length", "date", "server"):
+                continue
+            self.send_header(k, v)
+        data = resp.read() if self.command != "HEAD" else b""
+        self.send_header("Content-Length", body_len if self.command == "HEAD" else str(len(data)))
+        if fault is not None and fault.action == "drop":
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if fault is not None and fault.action == "drop":
+            self.wfile.write(data[: fault.after])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        elif fault is not None and fault.action == "flip" and data:
+            pos = min(fault.after, len(data) - 1)
+            flipped = bytearray(data)
+            flipped[pos] ^= 0x01
+            self.wfile.write(bytes(flipped))
+        else:
+            self.wfile.write(data)
+        conn.close()
+        return resp.status

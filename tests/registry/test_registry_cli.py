@@ -1,0 +1,72 @@
+"""The registry through the command line: registry://, bare names, credentials, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from layerscope.cli import main
+
+from .conftest import Registry
+from .test_registry_source import anon_pushed, archive, archive_image  # noqa: F401 - fixtures
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "layerscope", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_registry_ref_loads_and_says_so(
+    anon_pushed: Registry, archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["inspect", f"registry://{anon_pushed.host}/test/app:1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["image"]["source"] == "registry"
+    assert main(["inspect", str(archive), "--json", "--no-cache"]) == 0
+    local = json.loads(capsys.readouterr().out)
+    assert [x["diff_id"] for x in doc["layers"]] == [x["diff_id"] for x in local["layers"]]
+    assert [x["size_bytes"] for x in doc["layers"]] == [x["size_bytes"] for x in local["layers"]]
+    # the manifest's media type and stored size are shown per layer, in JSON and in text
+    assert all(x["media_type"].endswith(("tar", "gzip", "zstd")) for x in doc["layers"])
+    assert main(["inspect", f"registry://{anon_pushed.host}/test/app:1", "--text"]) == 0
+    text = capsys.readouterr().out
+    assert "registry" in text.splitlines()[0]
+
+
+def test_bare_name_falls_back_to_the_registry_when_no_engine(anon_pushed: Registry) -> None:
+    done = _cli(
+        "inspect",
+        f"{anon_pushed.host}/test/app:2",
+        "--text",
+        env={"DOCKER_HOST": "unix:///nonexistent.sock"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "(registry," in done.stdout.splitlines()[0]
+
+
+def test_unreachable_registry_exits_3() -> None:
+    done = _cli("inspect", "registry://127.0.0.1:9/nothing/here:1", "--json")
+    assert done.returncode == 3
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_creds_flag_for_basic_auth(basic_registry: Registry, archive: Path) -> None:
+    basic_registry.push(f"docker-archive:{archive}", "cli/app:1")
+    ref = f"registry://{basic_registry.host}/cli/app:1"
+    refused = _cli("inspect", ref, "--json", env={"DOCKER_CONFIG": "/nonexistent"})
+    assert refused.returncode == 3, refused.stderr
+    assert basic_registry.creds is not None
+    ok = _cli("inspect", ref, "--json", "--creds", basic_registry.creds)
+    assert ok.returncode == 0, ok.stderr
+    secret = basic_registry.creds.split(":", 1)[1]
+    assert secret not in ok.stdout + ok.stderr + refused.stdout + refused.stderr
