@@ -24,7 +24,7 @@ from typing import IO, Any, cast
 import xxhash
 
 from .errors import LayerFormatError
-from .model import Digest, EntryKind, FileEntry, Progress
+from .model import KEPT_CONTENT_MAX_BYTES, Digest, EntryKind, FileEntry, Progress, keeps_contents
 from .tree import check_link_target, normalize_member_path
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -89,6 +89,8 @@ class LayerScan:
     """sha256 of the uncompressed stream, when asked for."""
     digest: Digest | None
     """sha256 of the stored blob, when asked for."""
+    contents: tuple[tuple[str, bytes], ...] = ()
+    """(path, bytes) of the files ``model.keeps_contents`` selects, sorted by path."""
 
 
 class _BackgroundSha256:
@@ -384,7 +386,7 @@ def scan_layer(
     if isinstance(blob, memoryview):
         compression = sniff_compression(blob[:8].tobytes())
         if compression == "none":
-            entries, size, tar_size = _walk(blob, _Source(None, None, None))
+            entries, size, tar_size, kept = _walk(blob, _Source(None, None, None))
             if advance is not None:
                 advance(len(blob))
             hexd = hashlib.sha256(blob).hexdigest() if (want_diff_id or want_digest) else None
@@ -397,6 +399,7 @@ def scan_layer(
                 len(blob),
                 digest if want_diff_id else None,
                 digest if want_digest else None,
+                kept,
             )
         raw_reader: IO[bytes] = _MemoryReader(blob)  # type: ignore[assignment]
     else:
@@ -407,7 +410,7 @@ def scan_layer(
     sha = _BackgroundSha256() if want_diff_id else None
     source = _Source(stream, sha, advance if compression == "none" else None)
     try:
-        entries, size, tar_size = _walk(memoryview(b""), source)
+        entries, size, tar_size, kept = _walk(memoryview(b""), source)
         source.drain()
     except (OSError, EOFError, lzma.LZMAError) as exc:
         raise LayerFormatError(f"corrupt {compression} layer ({_describe(exc)})") from exc
@@ -430,6 +433,7 @@ def scan_layer(
         counter.count,
         Digest("sha256:" + sha.hexdigest()) if sha is not None else None,
         Digest("sha256:" + digest_hex) if digest_hex else None,
+        kept,
     )
 
 
@@ -485,14 +489,33 @@ def _num(field: bytes, what: str) -> int:
         return _octal(field, what)
 
 
-def _walk(view: memoryview, source: _Source) -> tuple[tuple[FileEntry, ...], int, int]:
-    """Walk tar headers until end-of-archive; return entries, regular-file bytes and tar length.
+class _Keeper:
+    """A hasher stand-in that feeds xxh3 and keeps a copy of the bytes."""
+
+    __slots__ = ("hasher", "parts")
+
+    def __init__(self, hasher: Any) -> None:
+        self.hasher = hasher
+        self.parts: list[bytes] = []
+
+    def update(self, data: Any) -> None:
+        self.hasher.update(data)
+        self.parts.append(bytes(data))
+
+
+_Walked = tuple[tuple[FileEntry, ...], int, int, tuple[tuple[str, bytes], ...]]
+
+
+def _walk(view: memoryview, source: _Source) -> _Walked:
+    """Walk tar headers until end-of-archive; return entries, regular-file bytes, tar length and
+    the contents of the files ``keeps_contents`` selects.
 
     The hot path (a plain header with an ordinary name) does one struct unpack, an adler32-based
     checksum test and one xxh3 call per entry; everything unusual goes through slower general code.
     """
     entries: list[FileEntry] = []
     index_of: dict[str, int] = {}
+    kept: dict[str, bytes] = {}
     total = 0
     pax_global: dict[str, str] = {}
     pax: dict[str, str] = {}
@@ -647,14 +670,20 @@ def _walk(view: memoryview, source: _Source) -> tuple[tuple[FileEntry, ...], int
                 sparse_tag = b"sparse:"
                 if "GNU.sparse.name" in records:
                     path = normalize_member_path(records["GNU.sparse.name"])
+            keep = not sparse_tag and size <= KEPT_CONTENT_MAX_BYTES and keeps_contents(path)
             if not sparse_tag and len(view) - pos >= size:
                 content_hash = xxh_hex(view[pos : pos + size])
+                if keep:
+                    kept[path] = view[pos : pos + size].tobytes()
                 pos += size
             else:
                 hasher = xxhash.xxh3_64()
                 hasher.update(sparse_tag)
-                view, pos = source.consume(view, pos, size, hasher)
+                keeper = _Keeper(hasher) if keep else None
+                view, pos = source.consume(view, pos, size, keeper or hasher)
                 content_hash = hasher.hexdigest()
+                if keeper is not None:
+                    kept[path] = b"".join(keeper.parts)
             if padded != size:
                 view, pos = _skip(view, pos, padded - size, source)
             entry_size = sparse_real if sparse_real is not None else size
@@ -696,7 +725,13 @@ def _walk(view: memoryview, source: _Source) -> tuple[tuple[FileEntry, ...], int
             entries.append(entry)
         else:
             entries[at] = entry
-    return tuple(entries), total, source.base + pos
+    if kept:
+        # Only paths whose last entry in this tar is a regular file keep their bytes.
+        final = {e.path: e.kind for e in entries if not e.is_marker}
+        contents = tuple(sorted((p, b) for p, b in kept.items() if final.get(p) is FILE))
+    else:
+        contents = ()
+    return tuple(entries), total, source.base + pos, contents
 
 
 def _skip(view: memoryview, pos: int, n: int, source: _Source) -> tuple[memoryview, int]:

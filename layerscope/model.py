@@ -143,6 +143,8 @@ class Layer:
     entries: tuple[FileEntry, ...]
     compression: str = "none"
     """What the blob was sniffed as: none, gzip, zstd, bzip2 or xz."""
+    contents: tuple[tuple[str, bytes], ...] = ()
+    """(path, bytes) of the small files ``keeps_contents`` selects (package databases), by path."""
 
     @property
     def created_by(self) -> str:
@@ -243,6 +245,52 @@ class LayerContents:
     entries: tuple[FileEntry, ...]
     size_bytes: int
     tar_size_bytes: int
+    contents: tuple[tuple[str, bytes], ...] = ()
+    """(path, bytes) of the files ``keeps_contents`` selects, sorted by path."""
+
+
+KEPT_CONTENT_MAX_BYTES = 1 << 20
+"""Files larger than this are never kept, whatever their path."""
+
+_KEPT_SUFFIXES = (
+    "/status",
+    "/installed",
+    ".list",
+    "/METADATA",
+    "/RECORD",
+    "/PKG-INFO",
+    "/installed-files.txt",
+    ".egg-info",
+    "/package.json",
+)
+
+
+def keeps_contents(path: str) -> bool:
+    """True for the package-database files whose bytes a layer scan keeps (see Layer.contents).
+
+    ``/var/lib/dpkg/status``, ``/var/lib/dpkg/info/*.list``, ``/lib/apk/db/installed``,
+    ``*.dist-info/{METADATA,RECORD}``, ``*.egg-info/{PKG-INFO,installed-files.txt}``, an
+    ``*.egg-info`` file under ``*-packages/``, and ``node_modules/[@scope/]name/package.json``.
+    """
+    if not path.endswith(_KEPT_SUFFIXES):
+        return False
+    if path == "/var/lib/dpkg/status" or path == "/lib/apk/db/installed":
+        return True
+    parent, _, base = path.rpartition("/")
+    if base.endswith(".list"):
+        return parent == "/var/lib/dpkg/info"
+    if base in ("METADATA", "RECORD"):
+        return parent.endswith(".dist-info")
+    if base in ("PKG-INFO", "installed-files.txt"):
+        return parent.endswith(".egg-info")
+    if base.endswith(".egg-info"):
+        return "-packages/" in path
+    if base == "package.json":
+        parts = parent.split("/")
+        if len(parts) >= 3 and parts[-2] == "node_modules":
+            return not parts[-1].startswith((".", "@"))
+        return len(parts) >= 4 and parts[-3] == "node_modules" and parts[-2].startswith("@")
+    return False
 
 
 class LayerIndex(Protocol):
@@ -295,6 +343,8 @@ __all__ = [
     "Image",
     "chain_ids",
     "LayerContents",
+    "KEPT_CONTENT_MAX_BYTES",
+    "keeps_contents",
     "LayerIndex",
     "Progress",
     "NullProgress",

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         raise UsageError("diff --tui is not available yet; use --text, --json or --markdown")
     if args.top is not None and args.top < 0:
         raise UsageError("--top must be 0 or more")
-    progress = progress_for(args, streams.err)
+    progress = progress_for(args, streams)
     try:
         old = load_image(args.old, platform=args.platform, progress=progress, verify=args.verify)
         new = load_image(args.new, platform=args.platform, progress=progress, verify=args.verify)

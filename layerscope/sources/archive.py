@@ -133,6 +133,7 @@ def load_store(
                 history=per_layer_history[position],
                 entries=scan.entries,
                 compression=scan.compression,
+                contents=scan.contents,
             )
         )
     return Image(
@@ -188,6 +189,7 @@ def _read_layer(
                 None,
                 None,
                 digest,
+                cached.contents,
             )
         if progress is not None:
             progress.stage(f"layer {position + 1}/{total}", store.size(layer_ref.path))
@@ -207,7 +209,7 @@ def _read_layer(
     if index is not None:
         index.put(
             diff_id,
-            LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes),
+            LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents),
             digest=layer_ref.digest or scan.digest,
         )
     return scan

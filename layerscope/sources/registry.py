@@ -245,7 +245,9 @@ def _load(
         size = desc.get("size") if isinstance(desc.get("size"), int) else None
         scan = pulled.get(blob)
         if scan is not None:
-            contents = LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes)
+            contents = LayerContents(
+                scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents
+            )
             compression = scan.compression
         else:
             contents = known[diff_id]
@@ -262,6 +264,7 @@ def _load(
                 history=per_layer[i],
                 entries=contents.entries,
                 compression=compression,
+                contents=contents.contents,
             )
         )
     name = f"{client.registry}/{repository}"

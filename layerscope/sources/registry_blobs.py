@@ -303,7 +303,7 @@ def pull_layers(
         scan = pull_layer(
             job, opener, transient=transient, abort=abort, advance=advance, keeper=keeper
         )
-        contents = LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes)
+        contents = LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents)
         if index is not None:
             index.put(job.diff_id, contents, digest=job.digest)
         return job.digest, scan

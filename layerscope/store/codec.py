@@ -289,3 +289,38 @@ def decode_entries(blob: bytes, expected_count: int | None = None) -> tuple[File
 
 
 __all__ = ["ENCODING_VERSION", "CodecError", "encode_entries", "decode_entries"]
+
+
+def encode_kept(contents: Sequence[tuple[str, bytes]]) -> bytes | None:
+    """The kept files of a layer (path, bytes) as one zstd blob; None when there are none."""
+    if not contents:
+        return None
+    parts: list[bytes] = []
+    for path, data in contents:
+        name = path.encode("utf-8", "surrogateescape")
+        parts.append(struct.pack("<II", len(name), len(data)))
+        parts.append(name)
+        parts.append(data)
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(b"".join(parts))
+
+
+def decode_kept(blob: bytes | None) -> tuple[tuple[str, bytes], ...]:
+    """Inverse of ``encode_kept``; raises CodecError on damaged data."""
+    if not blob:
+        return ()
+    try:
+        raw = zstandard.ZstdDecompressor().decompress(blob)
+        out: list[tuple[str, bytes]] = []
+        pos = 0
+        while pos < len(raw):
+            name_len, data_len = struct.unpack_from("<II", raw, pos)
+            pos += 8
+            if pos + name_len + data_len > len(raw):
+                raise CodecError("kept contents are truncated")
+            name = raw[pos : pos + name_len].decode("utf-8", "surrogateescape")
+            pos += name_len
+            out.append((name, raw[pos : pos + data_len]))
+            pos += data_len
+        return tuple(out)
+    except (zstandard.ZstdError, struct.error) as exc:
+        raise CodecError(f"damaged kept contents ({exc})") from exc

@@ -67,7 +67,15 @@ def _v1_layer_index(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX layer_digests_diff_id ON layer_digests (diff_id)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "layer index", _v1_layer_index),)
+def _v2_kept_contents(conn: sqlite3.Connection) -> None:
+    # package databases a layer holds (LayerContents.contents), for package diffs
+    conn.execute("ALTER TABLE layers ADD COLUMN kept BLOB")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "layer index", _v1_layer_index),
+    Migration(2, "kept file contents", _v2_kept_contents),
+)
 """Version n is ``MIGRATIONS[n - 1]``; the list must stay contiguous from 1."""
 
 

@@ -18,14 +18,21 @@ from typing import cast
 
 from ..errors import StoreError
 from ..model import Digest, FileEntry, LayerContents
-from .codec import ENCODING_VERSION, CodecError, decode_entries, encode_entries
+from .codec import (
+    ENCODING_VERSION,
+    CodecError,
+    decode_entries,
+    decode_kept,
+    encode_entries,
+    encode_kept,
+)
 from .db import Database
 
 TOUCH_INTERVAL_S = 60.0
 """``last_used_at`` is rewritten on a hit only when older than this (keeps reads read-only)."""
 
-_Row = tuple[str, int, int, int, int, bytes, float]
-"""diff_id, size_bytes, tar_size_bytes, entry_count, encoding, data, last_used_at."""
+_Row = tuple[str, int, int, int, int, bytes, float, bytes | None]
+"""diff_id, size_bytes, tar_size_bytes, entry_count, encoding, data, last_used_at, kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +122,14 @@ class LayerCache:
             now,
             now,
             data,
+            encode_kept(contents.contents),
         )
 
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
                 """INSERT INTO layers (diff_id, digest, size_bytes, tar_size_bytes, entry_count,
-                       encoding, encoded_bytes, created_at, last_used_at, data)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       encoding, encoded_bytes, created_at, last_used_at, data, kept)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (diff_id) DO UPDATE SET
                        digest = coalesce(excluded.digest, layers.digest),
                        size_bytes = excluded.size_bytes,
@@ -131,7 +139,8 @@ class LayerCache:
                        encoded_bytes = excluded.encoded_bytes,
                        created_at = excluded.created_at,
                        last_used_at = excluded.last_used_at,
-                       data = excluded.data""",
+                       data = excluded.data,
+                       kept = excluded.kept""",
                 row,
             )
             if digest is not None:
@@ -206,8 +215,8 @@ class LayerCache:
 
     def _read(self, where: str, key: str) -> _Row | None:
         sql = (
-            "SELECT diff_id, size_bytes, tar_size_bytes, entry_count, encoding, data, last_used_at "
-            f"FROM layers {where}"
+            "SELECT diff_id, size_bytes, tar_size_bytes, entry_count, encoding, data, "
+            f"last_used_at, kept FROM layers {where}"
         )
         try:
             row = self._db.run(lambda conn: conn.execute(sql, (key,)).fetchone())
@@ -217,14 +226,15 @@ class LayerCache:
         return None if row is None else cast(_Row, tuple(row))
 
     def _contents(
-        self, diff_id: Digest, row: tuple[int, int, int, int, bytes, float]
+        self, diff_id: Digest, row: tuple[int, int, int, int, bytes, float, bytes | None]
     ) -> LayerContents | None:
-        size_bytes, tar_size_bytes, count, encoding, data, last_used = row
+        size_bytes, tar_size_bytes, count, encoding, data, last_used, kept_blob = row
         if encoding != ENCODING_VERSION:
             self._forget(diff_id)
             return None
         try:
             entries = decode_entries(data, count)
+            kept = decode_kept(kept_blob)
         except CodecError as exc:
             self._problems.append(f"dropped an unreadable cached layer {diff_id[:19]}: {exc}")
             self._forget(diff_id)
@@ -237,7 +247,7 @@ class LayerCache:
                     "UPDATE layers SET last_used_at = ? WHERE diff_id = ?", (now, diff_id)
                 ),
             )
-        return LayerContents(entries, size_bytes, tar_size_bytes)
+        return LayerContents(entries, size_bytes, tar_size_bytes, kept)
 
     def _forget(self, diff_id: Digest) -> None:
         def delete(conn: sqlite3.Connection) -> None:

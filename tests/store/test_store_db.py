@@ -11,6 +11,9 @@ from storekit import contents_of, diff_id, realistic_entries
 from layerscope.errors import StoreError
 from layerscope.store import MIGRATIONS, Database, LayerCache, Migration, default_path
 
+NEXT = len(MIGRATIONS) + 1
+"""The version a future migration would get."""
+
 
 def test_default_path_is_in_the_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAYERSCOPE_CACHE_DIR", str(tmp_path / "c"))
@@ -22,11 +25,11 @@ def test_default_path_is_in_the_cache_dir(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_new_database_is_at_the_newest_version_in_wal_mode(tmp_path: Path) -> None:
     with Database(tmp_path / "x.sqlite3") as db:
-        assert db.schema_version == len(MIGRATIONS) == 1
+        assert db.schema_version == len(MIGRATIONS) == 2  # layer index, kept contents
         mode = db.connection.execute("PRAGMA journal_mode").fetchone()[0]
         assert mode == "wal"
     raw = sqlite3.connect(tmp_path / "x.sqlite3")
-    assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("1",)
+    assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(len(MIGRATIONS)),)
     tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"meta", "layers", "layer_digests"} <= tables
 
@@ -40,14 +43,14 @@ def test_a_later_migration_upgrades_in_place_and_keeps_layers(tmp_path: Path) ->
     expected = contents_of(realistic_entries(20))
     with LayerCache(path) as cache:
         cache.put(diff_id(1), expected)
-    v2 = (*MIGRATIONS, Migration(2, "builds", _builds_v2))
+    v2 = (*MIGRATIONS, Migration(NEXT, "builds", _builds_v2))
     with Database(path, migrations=v2) as db:
-        assert db.schema_version == 2
+        assert db.schema_version == NEXT
         db.run(lambda c: c.execute("INSERT INTO builds (image_id) VALUES ('x')"), write=True)
         with LayerCache(db) as cache:
             assert cache.get(diff_id(1)) == expected
     # an older layerscope (knows only v1) refuses a v2 database with one line, not a traceback
-    with pytest.raises(StoreError, match="schema version 2, newer than") as info:
+    with pytest.raises(StoreError, match=f"schema version {NEXT}, newer than") as info:
         Database(path)
     assert "\n" not in str(info.value)
 
@@ -65,9 +68,9 @@ def test_failed_migration_rolls_back_entirely(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     Database(path).close()
     with pytest.raises(StoreError, match="simulated failure"):
-        Database(path, migrations=(*MIGRATIONS, Migration(2, "broken", broken)))
+        Database(path, migrations=(*MIGRATIONS, Migration(NEXT, "broken", broken)))
     with Database(path) as db:
-        assert db.schema_version == 1
+        assert db.schema_version == len(MIGRATIONS)
         names = db.run(lambda c: [r[0] for r in c.execute("SELECT name FROM sqlite_master")])
         assert "half" not in names
 
@@ -106,3 +109,25 @@ def test_unwritable_directory_is_a_one_line_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as info:
         Database(blocker / "sub" / "db.sqlite3")
     assert "\n" not in str(info.value)
+
+
+def test_a_v1_cache_is_migrated_and_kept_contents_round_trip(tmp_path: Path) -> None:
+    """Databases written before kept contents existed keep their layers (with none kept)."""
+    from layerscope.model import LayerContents
+
+    path = tmp_path / "db.sqlite3"
+    old = contents_of(realistic_entries(10))
+    with LayerCache(path) as cache:
+        cache.put(diff_id(1), old)
+    raw = sqlite3.connect(path)  # turn it into what a v1 layerscope left behind
+    raw.execute("ALTER TABLE layers DROP COLUMN kept")
+    raw.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    raw.commit()
+    raw.close()
+    kept = (("/var/lib/dpkg/status", b"Package: a\nVersion: 1\n\n"), ("/x/METADATA", b"\xff\x00"))
+    new = LayerContents(old.entries, old.size_bytes, old.tar_size_bytes, kept)
+    with LayerCache(path) as cache:
+        assert cache.database.schema_version == 2
+        assert cache.get(diff_id(1)) == old
+        cache.put(diff_id(2), new)
+        assert cache.get(diff_id(2)) == new
