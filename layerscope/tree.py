@@ -225,8 +225,28 @@ class FsTree:
             if target != ROOT:
                 self._ensure_parents(target, layer_index, implied)
 
+        nodes = self._nodes
+        children = self._children
         for entry in regular:
-            self._put(Placed(layer_index, entry), removed, replaced, added, implied)
+            new = Placed(layer_index, entry)
+            path = entry.path
+            if path not in nodes and path != ROOT:
+                # the common case, inlined: a new path whose parent exists
+                parent = path[: path.rfind("/")] or ROOT
+                if parent == ROOT or parent in nodes:
+                    kids = children.get(parent)
+                    if kids is None:
+                        children[parent] = {path}
+                    else:
+                        kids.add(path)
+                    nodes[path] = new
+                    prior = removed.pop(path, None) if removed else None
+                    if prior is None:
+                        added.append(new)
+                    else:
+                        replaced.append(Replacement(prior.before, new))
+                    continue
+            self._put(new, removed, replaced, added, implied)
 
         return LayerApplied(
             layer_index=layer_index,
@@ -355,25 +375,17 @@ class LayerStack:
 
     def __init__(self, layers: Sequence[Layer]) -> None:
         tree = FsTree()
-        starts: dict[int, int] = {}
+        # A node lives from the layer that placed it (its layer_index: implicit dirs carry the
+        # layer that implied them) until the layer that replaced or removed it.
         spans: list[tuple[int, int, Placed]] = []
         applied: list[LayerApplied] = []
         for index, layer in enumerate(layers):
             result = tree.apply_layer(index, layer.entries)
             applied.append(result)
-            for node in result.implied:
-                starts[id(node)] = index
-            for node in result.added:
-                starts[id(node)] = index
-            for change in result.replaced:
-                starts[id(change.after)] = index
-            for change in result.replaced:
-                spans.append((starts.pop(id(change.before)), index, change.before))
-            for removal in result.removed:
-                spans.append((starts.pop(id(removal.before)), index, removal.before))
+            spans.extend((c.before.layer_index, index, c.before) for c in result.replaced)
+            spans.extend((r.before.layer_index, index, r.before) for r in result.removed)
         end = len(layers)
-        for node in tree.nodes().values():
-            spans.append((starts.pop(id(node)), end, node))
+        spans.extend((node.layer_index, end, node) for node in tree.nodes().values())
         self._count = end
         self.applied: tuple[LayerApplied, ...] = tuple(applied)
         self._spans = spans

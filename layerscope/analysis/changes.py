@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from layerscope.model import EntryKind, Image
@@ -68,10 +68,10 @@ class FileChange:
 
 @dataclass(frozen=True, slots=True)
 class LayerChanges:
-    """Everything one layer changed, sorted by path."""
+    """Everything one layer changed. Counts are computed at once; the list of changes (sorted by
+    path) is built the first time it is asked for: most reports need only the counts."""
 
     layer_index: int
-    changes: tuple[FileChange, ...]
     added: int
     """Non-directory paths added."""
     modified: int
@@ -84,6 +84,17 @@ class LayerChanges:
     """Sum of the sizes of the removed files (bytes the layer hid, not bytes it freed)."""
     reclaimable_bytes: int
     """Bytes this layer wrote that later layers hide (see find_waste)."""
+    applied: LayerApplied = field(repr=False, compare=False)
+    _memo: list[tuple[FileChange, ...]] = field(
+        default_factory=list, repr=False, compare=False, init=False
+    )
+
+    @property
+    def changes(self) -> tuple[FileChange, ...]:
+        """Every change of this layer, implicit directories omitted, sorted by path."""
+        if not self._memo:
+            self._memo.append(_change_list(self.applied))
+        return self._memo[0]
 
 
 def _modification(path: str, before: Placed, after: Placed) -> FileChange:
@@ -104,8 +115,7 @@ def _modification(path: str, before: Placed, after: Placed) -> FileChange:
     )
 
 
-def changes_of(applied: LayerApplied, reclaimable_bytes: int = 0) -> LayerChanges:
-    """Turn what the tree did for one layer into reportable changes (implicit dirs omitted)."""
+def _change_list(applied: LayerApplied) -> tuple[FileChange, ...]:
     changes: list[FileChange] = []
     for node in applied.added:
         changes.append(FileChange(node.entry.path, ChangeKind.ADDED, None, node))
@@ -115,37 +125,50 @@ def changes_of(applied: LayerApplied, reclaimable_bytes: int = 0) -> LayerChange
         else:
             changes.append(_modification(swap.path, swap.before, swap.after))
     for removal in applied.removed:
-        if removal.before.implicit:
-            continue
-        changes.append(
-            FileChange(
-                removal.path,
-                ChangeKind.REMOVED,
-                removal.before,
-                None,
-                removed_by=removal.cause,
+        if not removal.before.implicit:
+            changes.append(
+                FileChange(
+                    removal.path,
+                    ChangeKind.REMOVED,
+                    removal.before,
+                    None,
+                    removed_by=removal.cause,
+                )
             )
-        )
     changes.sort(key=lambda change: change.path)
-    counts = {kind: 0 for kind in ChangeKind}
-    added_bytes = removed_bytes = 0
-    for change in changes:
-        if change.is_dir:
-            continue
-        counts[change.kind] += 1
-        if change.kind is ChangeKind.ADDED and change.after is not None:
-            added_bytes += change.after.entry.size_bytes
-        elif change.kind is ChangeKind.REMOVED and change.before is not None:
-            removed_bytes += change.before.entry.size_bytes
+    return tuple(changes)
+
+
+def changes_of(applied: LayerApplied, reclaimable_bytes: int = 0) -> LayerChanges:
+    """Count what the tree did for one layer (implicit dirs omitted; directories not counted)."""
+    DIR = EntryKind.DIR
+    added = modified = removed = added_bytes = removed_bytes = 0
+    for node in applied.added:
+        if node.entry.kind is not DIR:
+            added += 1
+            added_bytes += node.entry.size_bytes
+    for swap in applied.replaced:
+        after = swap.after.entry
+        if swap.before.implicit:
+            if after.kind is not DIR:
+                added += 1
+                added_bytes += after.size_bytes
+        elif not (after.kind is DIR and swap.before.entry.kind is DIR):
+            modified += 1
+    for removal in applied.removed:
+        before = removal.before
+        if not before.implicit and before.entry.kind is not DIR:
+            removed += 1
+            removed_bytes += before.entry.size_bytes
     return LayerChanges(
         layer_index=applied.layer_index,
-        changes=tuple(changes),
-        added=counts[ChangeKind.ADDED],
-        modified=counts[ChangeKind.MODIFIED],
-        removed=counts[ChangeKind.REMOVED],
+        added=added,
+        modified=modified,
+        removed=removed,
         added_bytes=added_bytes,
         removed_bytes=removed_bytes,
         reclaimable_bytes=reclaimable_bytes,
+        applied=applied,
     )
 
 
