@@ -226,6 +226,60 @@ class Image:
         return sum(size for size in sizes if size is not None)
 
 
+@dataclass(frozen=True, slots=True)
+class LayerRecord:
+    """One layer of a recorded build."""
+
+    index: int
+    diff_id: Digest
+    chain_id: Digest
+    size_bytes: int
+    compressed_size_bytes: int | None
+    created_by: str
+    """The history ``created_by`` of the layer ("" when the history does not line up)."""
+    instruction: str
+    """The Dockerfile instruction as a person writes it (from ``created_by``)."""
+    history_created: str | None = None
+    is_base: bool | None = None
+    """True for a base-image layer, None when the image does not say."""
+    log_cached: bool | None = None
+    """The builder's own cache flag for this layer's step (from a build log)."""
+    log_duration_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRecord:
+    """One recorded build (image) of a repository."""
+
+    repository: str
+    tag: str | None
+    image_id: Digest
+    created: str | None
+    ref: str
+    layers: tuple[LayerRecord, ...]
+    recorded_at: float = 0.0
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(layer.size_bytes for layer in self.layers)
+
+    @property
+    def compressed_size_bytes(self) -> int | None:
+        sizes = [layer.compressed_size_bytes for layer in self.layers]
+        return None if any(s is None for s in sizes) else sum(s or 0 for s in sizes)
+
+    @property
+    def layer_count(self) -> int:
+        return len(self.layers)
+
+    @property
+    def has_build_log(self) -> bool:
+        return any(
+            layer.log_cached is not None or layer.log_duration_seconds is not None
+            for layer in self.layers
+        )
+
+
 def chain_ids(diff_ids: tuple[Digest, ...] | list[Digest]) -> tuple[Digest, ...]:
     """ChainIDs per the OCI image spec: each layer's id depends on every layer below it."""
     out: list[Digest] = []
@@ -342,6 +396,8 @@ __all__ = [
     "ImageConfig",
     "Image",
     "chain_ids",
+    "BuildRecord",
+    "LayerRecord",
     "LayerContents",
     "KEPT_CONTENT_MAX_BYTES",
     "keeps_contents",

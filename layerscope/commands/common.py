@@ -12,6 +12,7 @@ from ..errors import UsageError
 from ..sources import SourceOptions
 
 if TYPE_CHECKING:
+    from ..model import Image
     from ..store import LayerCache
 
 REF_HELP = (
@@ -204,3 +205,32 @@ def progress_for(args: argparse.Namespace, streams: Streams) -> RichProgress | N
     if getattr(args, "quiet", False) or not (streams.out.isatty() and streams.err.isatty()):
         return None
     return RichProgress(streams.err)
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    """--store: where analysed builds are recorded for ``layerscope history``."""
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        help="history database that records every analysed image "
+        "(default: history.sqlite3 in the data directory, LAYERSCOPE_DATA_DIR)",
+    )
+
+
+def record(
+    args: argparse.Namespace,
+    streams: Streams,
+    image: Image,
+    *,
+    ref: str | None = None,
+    base_layer_count: int | None = None,
+) -> None:
+    """Record an analysed image in the history store; a failure is a warning, never fatal."""
+    from ..errors import StoreError
+    from ..store.history import HistoryStore, record_build
+
+    try:
+        with HistoryStore(getattr(args, "store", None)) as store:
+            record_build(store, image, ref=ref, base_layer_count=base_layer_count)
+    except StoreError as exc:
+        print(f"layerscope: warning: build not recorded: {exc.message}", file=streams.err)

@@ -10,8 +10,12 @@ from .common import (
     Streams,
     add_output_options,
     add_source_options,
+    add_store_option,
     emit,
+    open_sources,
     progress_for,
+    record,
+    say_warnings,
     text_width,
     use_color,
 )
@@ -34,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("new", metavar="NEW", help="the new image (same forms as OLD)")
     add_output_options(parser, ("text", "json", "markdown"))
     add_source_options(parser)
+    add_store_option(parser)
     parser.add_argument(
         "--semantic",
         action="store_true",
@@ -61,13 +66,30 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         raise UsageError("diff --tui is not available yet; use --text, --json or --markdown")
     if args.top is not None and args.top < 0:
         raise UsageError("--top must be 0 or more")
+    session = open_sources(args)
     progress = progress_for(args, streams)
     try:
-        old = load_image(args.old, platform=args.platform, progress=progress, verify=args.verify)
-        new = load_image(args.new, platform=args.platform, progress=progress, verify=args.verify)
+        old = load_image(
+            args.old,
+            platform=args.platform,
+            progress=progress,
+            verify=args.verify,
+            options=session.options,
+        )
+        new = load_image(
+            args.new,
+            platform=args.platform,
+            progress=progress,
+            verify=args.verify,
+            options=session.options,
+        )
     finally:
         if progress is not None:
             progress.close()
+        say_warnings(session, streams.err)
+        session.close()
+    record(args, streams, old, ref=args.old)
+    record(args, streams, new, ref=args.new)
     diff = diff_images(old, new, semantic=args.semantic)
     fmt = args.format or "text"
     if fmt == "json":

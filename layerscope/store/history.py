@@ -14,14 +14,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..analysis.cache import BuildRecord, LayerRecord
 from ..dockerfile.created_by import (
     BUILDKIT_COMMENT,
     BUILDKIT_EXPORTER_COMMENT,
     instruction_from_created_by,
 )
 from ..errors import BadReferenceError
-from ..model import Digest, Image
+from ..model import BuildRecord, Digest, Image, LayerRecord
 from ..refs import parse_ref, split_name
 from .db import Database, Migration
 

@@ -1,0 +1,219 @@
+"""Text (rich) report of ``layerscope history``: builds, per-instruction timelines, why each
+build missed and what it cost, and a small size / hit-ratio chart."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..analysis.cache import (
+    BuildCache,
+    CacheHistory,
+    LayerState,
+    MissReason,
+    PathChangeKind,
+    history_series,
+)
+from .text import instruction, percent, size
+
+BARS = "▁▂▃▄▅▆▇█"
+GLYPHS = {
+    LayerState.HIT: ("●", "green"),
+    LayerState.MISS: ("○", "red"),
+    LayerState.NEW: ("·", "dim"),
+    LayerState.ABSENT: (" ", ""),
+}
+REASON_TEXT = {
+    MissReason.BASE_IMAGE: "the base image moved (its layers changed: an unpinned tag?)",
+    MissReason.INSTRUCTION_CHANGED: "the instruction changed",
+    MissReason.FILES_CHANGED: "files it copies changed",
+    MissReason.NON_REPRODUCIBLE: "same step, same inputs, different output (non-reproducible)",
+    MissReason.METADATA_ONLY: "only timestamps / metadata changed (a non-reproducible step)",
+    MissReason.LAYER_ADDED: "a new layer on top of the previous build's",
+    MissReason.UNKNOWN: "the layers' files are no longer known (not in the layer cache)",
+}
+SHORT_REASON = {
+    MissReason.BASE_IMAGE: "base image",
+    MissReason.INSTRUCTION_CHANGED: "instruction",
+    MissReason.FILES_CHANGED: "files changed",
+    MissReason.NON_REPRODUCIBLE: "non-reproducible",
+    MissReason.METADATA_ONLY: "metadata only",
+    MissReason.LAYER_ADDED: "layer added",
+    MissReason.UNKNOWN: "unknown",
+}
+
+
+def sparkline(values: Sequence[float | None], low: float, high: float) -> str:
+    """One block character per value, scaled between ``low`` and ``high``; ``·`` for None."""
+    out = []
+    for value in values:
+        if value is None:
+            out.append("·")
+            continue
+        span = high - low
+        level = 0 if span <= 0 else round((value - low) / span * (len(BARS) - 1))
+        out.append(BARS[max(0, min(len(BARS) - 1, level))])
+    return "".join(out)
+
+
+def _label(result: BuildCache) -> str:
+    build = result.build
+    short = build.image_id.split(":")[-1][:12]
+    return f"{build.tag} ({short})" if build.tag else short
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
+
+
+def _builds(history: CacheHistory) -> RenderableType:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in (("#", "right"), ("Build", "left"), ("Created", "left"),
+                          ("Size", "right"), ("Layers", "right"), ("Hits", "right"),
+                          ("Hit ratio", "right"), ("Rebuilt", "right"), ("Time", "right"),
+                          ("First miss", "left")):  # fmt: skip
+        table.add_column(name, justify=justify, no_wrap=name != "Build", min_width=len(name))  # type: ignore[arg-type]
+    for r in history.builds:
+        hits = "-" if r.hit_count is None else f"{r.hit_count}/{r.build.layer_count}"
+        rebuilt = "-" if r.rebuilt_bytes is None else size(r.rebuilt_bytes)
+        miss = (
+            f"{SHORT_REASON[r.cause.reason]} @{r.cause.layer_index}" if r.cause is not None else ""
+        )
+        created = (r.build.created or "-")[:16].replace("T", " ")
+        table.add_row(
+            str(r.position), r.build.tag or _label(r), created, size(r.build.size_bytes),
+            str(r.build.layer_count), hits, percent(r.hit_ratio), rebuilt,
+            _seconds(r.rebuilt_seconds), miss,
+        )  # fmt: skip
+    return table
+
+
+def _timelines(history: CacheHistory, width: int) -> RenderableType:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column(
+        "Instruction", overflow="ellipsis", no_wrap=True, max_width=max(20, width // 2)
+    )
+    table.add_column("Timeline", no_wrap=True)
+    table.add_column("Miss rate", justify="right")
+    for item in history.instructions:
+        line = Text()
+        for state in item.states:
+            glyph, style = GLYPHS[state]
+            line.append(glyph, style=style)
+        table.add_row(str(item.index), instruction(item.instruction), line, percent(item.miss_rate))
+    return table
+
+
+def _why(history: CacheHistory, top: int) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    for r in history.builds:
+        if r.cause is None and not r.log_disagreements:
+            continue
+        head = Text(f"build {r.position} ", style="bold")
+        head.append(_label(r))
+        lines: list[RenderableType] = [head]
+        if r.cause is not None:
+            cause = r.cause
+            lines.append(
+                Text(f"  first miss: layer {cause.layer_index} {instruction(cause.instruction)}")
+            )
+            lines.append(Text(f"  why: {REASON_TEXT[cause.reason]}"))
+            if (
+                cause.reason is MissReason.INSTRUCTION_CHANGED
+                and cause.previous_instruction is not None
+            ):
+                lines.append(Text(f"    was: {instruction(cause.previous_instruction)}"))
+            for change in cause.paths[:top]:
+                detail = (
+                    ""
+                    if change.kind is PathChangeKind.TIMESTAMP
+                    else f" ({size(change.size_bytes)})"
+                )
+                lines.append(Text(f"    {change.kind.value:<9} {change.path}{detail}"))
+            if len(cause.paths) > top:
+                lines.append(Text(f"    … {len(cause.paths) - top} more paths", style="dim"))
+            compressed = (
+                f", {size(r.rebuilt_compressed_bytes)} stored"
+                if r.rebuilt_compressed_bytes is not None
+                else ""
+            )
+            layers = len(r.rebuilt_layers)
+            cost = (
+                f"  cost: {layers} layer{'s' if layers != 1 else ''} rebuilt, "
+                f"{size(r.rebuilt_bytes)} to push and pull{compressed}"
+            )
+            if r.rebuilt_seconds is not None:
+                cost += f", {r.rebuilt_seconds:.1f} s of build steps"
+            lines.append(Text(cost))
+        if r.log_disagreements and r.hits is not None:
+            for index in r.log_disagreements:
+                said = "cached" if r.build.layers[index].log_cached else "ran"
+                verdict = "hit" if r.hits[index] else "miss"
+                lines.append(
+                    Text(
+                        f"  build log says layer {index} {said}; chain IDs say {verdict} "
+                        "(chain IDs decide the ratio)",
+                        style="yellow",
+                    )
+                )
+        out.extend(lines)
+    return out
+
+
+def _chart(history: CacheHistory) -> RenderableType:
+    series = history_series(history)
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(no_wrap=True)
+    grid.add_column(style="dim")
+    if series.size_bytes:
+        low, high = min(series.size_bytes), max(series.size_bytes)
+        grid.add_row(
+            "size", sparkline([float(v) for v in series.size_bytes], low, high),
+            f"{size(low)} … {size(high)}",
+        )  # fmt: skip
+        grid.add_row("hit ratio", sparkline(series.hit_ratio, 0.0, 1.0), "0 … 100%")
+    return grid
+
+
+def render_history(
+    history: CacheHistory,
+    *,
+    repository: str | None,
+    top: int = 10,
+    width: int | None = None,
+    color: bool = False,
+) -> str:
+    """The ``history`` text report."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width or 100,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+        legacy_windows=False,
+    )
+    count = len(history.builds)
+    title = Text(f"History of {repository or 'the given images'}", style="bold")
+    title.append(f"  ({count} build{'s' if count != 1 else ''}, oldest first)", style="")
+    parts: list[RenderableType] = [title, _builds(history)]
+    if history.instructions:
+        parts += [Text("Per layer position", style="bold"), _timelines(history, width or 100)]
+        parts.append(Text("● hit  ○ miss  · first build", style="dim"))
+    why = _why(history, top)
+    if why:
+        parts += [Text(""), Text("Why builds missed, and what it cost", style="bold"), *why]
+    parts += [Text(""), _chart(history)]
+    console.print(Group(*parts))
+    return buffer.getvalue()
+
+
+__all__ = ["render_history", "sparkline"]

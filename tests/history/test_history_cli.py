@@ -1,0 +1,146 @@
+"""``layerscope history``: --refs series, the store, build logs, JSON and text output."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from layerscope import cli
+from layerscope.analysis.cache_logs import join_build_log
+from layerscope.buildlogs import parse_build_log
+from layerscope.render.history_text import sparkline
+from layerscope.store.history import build_record
+from tests.history.histkit import REPO, Inputs, load, write
+
+pytestmark = pytest.mark.usefixtures("history_cli")
+
+T1, T2, T3 = (f"2024-05-0{d}T10:00:00Z" for d in (1, 2, 3))
+CHANGED = {"main.py": b"print('hello')\n", "util.py": b"X = 1\n"}
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def three_builds(tmp_path: Path) -> list[Path]:
+    return [
+        write(tmp_path, "b1", T1, Inputs()),
+        write(tmp_path, "b2", T2, Inputs(sources=CHANGED)),
+        write(tmp_path, "b3", T3, Inputs(sources=CHANGED, requirements=b"flask\n")),
+    ]
+
+
+def plain_log(image_id: str, cached: tuple[bool, bool, bool], seconds: float) -> str:
+    """A BuildKit --progress=plain log of the three user steps."""
+    names = ["COPY requirements.txt /app/", "RUN pip install -r /app/requirements.txt",
+             "COPY src/ /app/src/"]  # fmt: skip
+    lines = ["#1 [internal] load build definition from Dockerfile", "#1 DONE 0.0s", ""]
+    for i, (name, hit) in enumerate(zip(names, cached, strict=True)):
+        n = i + 4
+        lines += [f"#{n} [{i + 1}/3] {name}", f"#{n} CACHED" if hit else f"#{n} DONE {seconds}s"]
+    lines += ["#9 exporting to image", f"#9 writing image {image_id} done", "#9 DONE 0.1s"]
+    return "\n".join(lines) + "\n"
+
+
+def test_refs_json_then_the_store(tmp_path: Path) -> None:
+    paths = three_builds(tmp_path)
+    code, out, err = run("history", "--json", "--refs", *map(str, reversed(paths)))
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["schema_version"] == 1
+    # b2: layer 3 changed -> 3/4; b3: layer 1 changed -> 1/4 (worked out in test_cache_analysis)
+    assert [b["tag"] for b in doc["builds"]] == ["b1", "b2", "b3"]
+    assert [b["hit_ratio"] for b in doc["builds"]] == [None, 0.75, 0.25]
+    assert [b["layer_count"] for b in doc["builds"]] == [4, 4, 4]
+    miss = doc["builds"][1]["miss"]
+    assert miss["reason"] == "files_changed"
+    assert miss["paths"] == [{"path": "/app/src/main.py", "change": "content", "size_bytes": 15}]
+    assert miss["rebuilt_bytes"] == 21 and miss["rebuilt_seconds"] is None
+    assert doc["builds"][0]["miss"] is None
+    assert doc["instructions"][3]["timeline"] == ["new", "miss", "miss"]
+    assert doc["instructions"][3]["miss_rate"] == 1.0
+    # the images were recorded: the same history from the store, by repository name
+    code, out2, err = run("history", "--json", REPO)
+    assert code == 0, err
+    stored = json.loads(out2)
+    assert [b["hit_ratio"] for b in stored["builds"]] == [None, 0.75, 0.25]
+    # the file lists come from the layer cache the --refs loads filled
+    assert stored["builds"][1]["miss"]["paths"] == miss["paths"]
+
+
+def test_text_report(tmp_path: Path) -> None:
+    paths = three_builds(tmp_path)
+    code, out, err = run("history", "--text", "--refs", *map(str, paths))
+    assert code == 0, err
+    assert "b2" in out and "75.0%" in out and "25.0%" in out
+    assert "files it copies changed" in out
+    assert "content   /app/src/main.py (15 B)" in out
+    assert "·●●" in out  # layer 0: new, hit, hit
+    assert "hit ratio" in out
+
+
+def test_build_logs_add_seconds_and_flags(tmp_path: Path) -> None:
+    paths = three_builds(tmp_path)
+    b2 = load(paths[1])
+    assert run("history", "--json", "--refs", *map(str, paths))[0] == 0
+    log = tmp_path / "b2.log"
+    # the builder says layer 3 ran (2.5 s), and claims layer 2 ran too (chain IDs say hit)
+    log.write_text(plain_log(b2.image_id, (True, False, False), 2.5))
+    code, out, err = run("history", "--json", REPO, "--build-log", f"b2={log}")
+    assert code == 0, err
+    build = json.loads(out)["builds"][1]
+    assert build["hit_ratio"] == 0.75  # chain IDs decide
+    assert [layer["log_cached"] for layer in build["layers"]] == [None, True, False, False]
+    assert [layer["log_disagrees"] for layer in build["layers"]] == [False, False, True, False]
+    assert build["miss"]["rebuilt_seconds"] == 2.5  # layer 3 only was rebuilt
+    # kept in the store; a bare FILE finds its build by the image id the log names
+    code, out, err = run("history", "--json", REPO)
+    assert json.loads(out)["builds"][1]["layers"][2]["log_disagrees"] is True
+    code, out, err = run("history", "--text", REPO, "--build-log", str(log))
+    assert code == 0, err
+    assert "build log says layer 2 ran; chain IDs say hit" in out
+
+
+def test_join_build_log_by_instruction_text(tmp_path: Path) -> None:
+    image = load(write(tmp_path, "j", T1, Inputs()))
+    log = parse_build_log(plain_log(image.image_id, (False, True, False), 1.25))
+    joined = join_build_log(build_record(image), log.steps)
+    assert [(layer.log_cached, layer.log_duration_seconds) for layer in joined.layers] == [
+        (None, None),
+        (False, 1.25),
+        (True, None),
+        (False, 1.25),
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["history"], "give NAME"),
+        (["history", "app", "--refs", "x.tar"], "not both"),
+        (["history", "--tags", "b-*", "--refs", "x.tar"], "--tags needs NAME"),
+        (["history", "never/recorded"], "no builds of never/recorded"),
+    ],
+)
+def test_bad_usage_exits_2(argv: list[str], message: str) -> None:
+    code, _, err = run(*argv)
+    assert code == 2
+    assert message in err
+
+
+def test_unknown_build_log_ref(tmp_path: Path) -> None:
+    paths = three_builds(tmp_path)
+    log = tmp_path / "x.log"
+    log.write_text(plain_log("sha256:" + "0" * 64, (True, True, True), 1.0))
+    code, _, err = run("history", "--refs", *map(str, paths), "--build-log", str(log))
+    assert code == 2 and "no build of this history matches" in err
+
+
+def test_sparkline() -> None:
+    assert sparkline([0.0, 0.5, 1.0, None], 0.0, 1.0) == "▁▅█·"  # 0.5 * 7 = 3.5 -> round 4
+    assert sparkline([3.0, 3.0], 3.0, 3.0) == "▁▁"
