@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import io
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..model import Image
 
 from .common import (
     REF_HELP,
     Streams,
     add_output_options,
     add_source_options,
+    add_store_option,
     emit,
     open_sources,
     progress_for,
+    record,
     say_warnings,
     text_width,
     use_color,
@@ -36,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument(
         "--base", metavar="REF", help="the base image: its layers count as base, the rest as yours"
     )
+    add_store_option(parser)
     parser.add_argument(
         "--top",
         type=int,
@@ -75,6 +83,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         say_warnings(session, streams.err)
         session.close()
     analysis = analyze(image, base_image=base)
+    base_count = analysis.base.count if analysis.base.method.value != "default" else None
+    record(args, streams, image, ref=args.ref, base_layer_count=base_count)
     if (args.format or "text") == "json":
         from ..render.json import dumps, inspect_document
 
@@ -94,7 +104,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
 def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
     """The Textual app; the image is loaded and analysed in its worker thread."""
     from ..analysis import Analysis, analyze
-    from ..model import Image, Progress
+    from ..model import Progress
     from ..sources import load_image
     from ..tui import run_inspect
 
@@ -120,6 +130,34 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
         return image
 
     def analyse(image: Image) -> Analysis:
-        return analyze(image, base_image=base[0])
+        analysis = analyze(image, base_image=base[0])
+        quiet = Streams(streams.out, io.StringIO())  # a warning must not scribble on the screen
+        base_count = analysis.base.count if analysis.base.method.value != "default" else None
+        record(args, quiet, image, ref=args.ref, base_layer_count=base_count)
+        return analysis
 
-    return run_inspect(load, args.ref, analyzer=analyse)
+    def cache_states(image: Image) -> list[str | None] | None:
+        return layer_cache_states(args, image)
+
+    return run_inspect(load, args.ref, analyzer=analyse, cache_states=cache_states)
+
+
+def layer_cache_states(args: argparse.Namespace, image: Image) -> list[str | None] | None:
+    """ "hit" / "miss" per layer against the previous recorded build of the same repository
+    (design.md's cache definition); None when there is no previous build to compare with."""
+    from ..analysis.cache import cache_history
+    from ..errors import StoreError
+    from ..store.history import HistoryStore, repository_of
+
+    repository, _tag = repository_of(image, args.ref)
+    try:
+        with HistoryStore(getattr(args, "store", None)) as store:
+            builds = store.builds(repository)
+    except StoreError:
+        return None
+    for build in cache_history(builds).builds:
+        if build.build.image_id == image.image_id:
+            if build.hits is None:
+                return None
+            return ["hit" if hit else "miss" for hit in build.hits]
+    return None

@@ -1,0 +1,114 @@
+"""TUI speed on a many-file image: first screen after analysis, and key-press latency (Pilot).
+
+Builds (once, cached under /tmp) a docker-save archive of ``large_spec(files=N)`` with small
+file sizes (the TUI's cost depends on the number of paths, not bytes), loads and analyses it,
+then drives ``InspectApp`` with Pilot at 200x50 and prints:
+
+- first screen: from ``InspectApp`` start with a finished analysis to the inspect screen drawn;
+- per key (cursor move, expand/collapse, toggle aggregated first time and cached, layer change,
+  biggest file, sort): median and max milliseconds from the key press to the updated screen.
+
+Usage: .venv/bin/python benchmarks/bench_tui.py [--files 135000] [--presses 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from pathlib import Path
+
+from layerscope.analysis import analyze
+from layerscope.sources import load_image
+from layerscope.testing import write_image
+from layerscope.testing.specs import large_spec
+from layerscope.tui.app import InspectApp
+from layerscope.tui.screens.inspect import InspectScreen
+from layerscope.tui.widgets.filetree import FileTree
+
+TARGET_FIRST_S = 1.0
+TARGET_KEY_MS = 50.0
+
+
+def archive(files: int) -> Path:
+    path = Path("/tmp") / f"layerscope-bench-tui-{files}.tar"
+    if not path.exists():
+        spec = large_spec(files=files, total_bytes=files * 300, whiteouts=2500, rewrites=1200)
+        write_image(spec, path.with_suffix(".part"), format="docker-legacy")
+        path.with_suffix(".part").rename(path)
+    return path
+
+
+async def drive(args: argparse.Namespace) -> None:
+    path = archive(args.files)
+    started = time.perf_counter()
+    analysis = analyze(load_image(str(path)))
+    print(
+        f"image: {path} ({len(analysis.filesystem.final):,} paths), "
+        f"load+analyse {time.perf_counter() - started:.1f} s"
+    )
+    app = InspectApp(analysis=analysis)
+    started = time.perf_counter()
+    async with app.run_test(size=(200, 50)) as pilot:
+        while not isinstance(app.screen, InspectScreen):
+            await pilot.pause()
+        await pilot.pause()
+        first = time.perf_counter() - started
+        tree = app.screen.query_one(FileTree)
+        assert tree.model is not None
+        rows = tree.model.row_count
+        print(
+            f"first screen: {first * 1000:.0f} ms (target < {TARGET_FIRST_S * 1000:.0f}); "
+            f"{rows:,} tree rows, virtualised"
+        )
+
+        async def timed(*keys: str) -> float:
+            t0 = time.perf_counter()
+            await pilot.press(*keys)
+            await pilot.pause()
+            return (time.perf_counter() - t0) * 1000
+
+        results: dict[str, list[float]] = {}
+        # Pilot itself sleeps and polls around each press: a key bound to nothing measures that.
+        results["no-op key (Pilot's own cost)"] = [await timed("f12") for _ in range(args.presses)]
+        results["layer down/up (layers pane)"] = [
+            await timed("down" if i % 2 == 0 else "up") for i in range(args.presses)
+        ]
+        agg_first = await timed("ctrl+a")
+        results["toggle aggregated (cached views)"] = [
+            await timed("ctrl+l" if i % 2 == 0 else "ctrl+a") for i in range(args.presses)
+        ]
+        await pilot.press("tab")
+        await pilot.pause()
+        results["cursor down (tree)"] = [await timed("down") for _ in range(args.presses)]
+        results["cursor page down (tree)"] = [await timed("pagedown") for _ in range(args.presses)]
+        results["collapse/expand (tree)"] = [await timed("space") for _ in range(args.presses)]
+        results["jump to biggest file"] = [await timed("b") for _ in range(5)]
+        results["sort size/name"] = [await timed("ctrl+o") for _ in range(6)]
+
+    baseline = statistics.median(results.pop("no-op key (Pilot's own cost)"))
+    print(f"Pilot round trip of a key bound to nothing: {baseline:.1f} ms (subtracted below)")
+    print(f"toggle aggregated, first time (view built): {agg_first - baseline:.0f} ms net")
+    print(f"{'key':36} {'wall median':>11} {'net median':>10} {'net max':>8}")
+    for name, values in results.items():
+        median = statistics.median(values)
+        print(f"{name:36} {median:11.1f} {median - baseline:10.1f} {max(values) - baseline:8.1f}")
+    everything = [v - baseline for values in results.values() for v in values]
+    median = statistics.median(everything)
+    print(
+        f"all presses: net median {median:.1f} ms (target < {TARGET_KEY_MS:.0f}); "
+        f"first screen {'OK' if first < TARGET_FIRST_S else 'MISSED'}, "
+        f"keys {'OK' if median < TARGET_KEY_MS else 'MISSED'}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--files", type=int, default=135_000)
+    parser.add_argument("--presses", type=int, default=25)
+    asyncio.run(drive(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

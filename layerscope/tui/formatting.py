@@ -1,0 +1,36 @@
+"""Small text helpers shared by the widgets (wording and units; no Textual)."""
+
+from __future__ import annotations
+
+import stat
+
+from layerscope.model import EntryKind, FileEntry
+from layerscope.render.text import instruction, percent, size
+
+__all__ = ["instruction", "percent", "size", "short_size", "mode_text", "owner_text"]
+
+_TYPE_BITS = {
+    EntryKind.DIR: stat.S_IFDIR,
+    EntryKind.SYMLINK: stat.S_IFLNK,
+    EntryKind.CHAR: stat.S_IFCHR,
+    EntryKind.BLOCK: stat.S_IFBLK,
+    EntryKind.FIFO: stat.S_IFIFO,
+}
+
+
+def short_size(value: int | None) -> str:
+    """Bytes in at most 8 characters (``30 B``, ``1.2 MB``); a dash when unknown."""
+    text = size(value)
+    return text.replace(" Bytes", " B").replace(" Byte", " B")
+
+
+def mode_text(entry: FileEntry | None) -> str:
+    """``drwxr-xr-x``-style mode; blanks when the entry is unknown."""
+    if entry is None:
+        return " " * 10
+    return stat.filemode(_TYPE_BITS.get(entry.kind, stat.S_IFREG) | (entry.mode & 0o7777))
+
+
+def owner_text(entry: FileEntry | None) -> str:
+    """``uid:gid``; blank when the entry is unknown."""
+    return "" if entry is None else f"{entry.uid}:{entry.gid}"

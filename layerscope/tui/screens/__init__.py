@@ -1,0 +1,1 @@
+"""Screens: loading, inspect, help and error."""

@@ -1,0 +1,169 @@
+"""Pure per-layer views of the file system and path filters (no Textual, no rich)."""
+
+from __future__ import annotations
+
+import fnmatch
+import gc
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from layerscope.analysis import Analysis, ChangeKind, ModifyDetail
+from layerscope.model import EntryKind, FileEntry
+from layerscope.tree import ROOT
+
+__all__ = ["ChangeState", "SortOrder", "PathFilter", "PathNode", "TreeView"]
+
+
+class ChangeState(Enum):
+    """How a path relates to the selected layer."""
+
+    ADDED = "added"
+    MODIFIED = "modified"
+    REMOVED = "removed"
+    UNCHANGED = "unchanged"
+
+
+class SortOrder(Enum):
+    """Order of siblings in the tree."""
+
+    SIZE = "size"
+    NAME = "name"
+
+
+_STATE_OF = {
+    ChangeKind.ADDED: ChangeState.ADDED,
+    ChangeKind.MODIFIED: ChangeState.MODIFIED,
+    ChangeKind.REMOVED: ChangeState.REMOVED,
+}
+_GLOB_ONLY = set("*?[")
+_REGEX_ONLY = set("^$()|+\\{")
+
+
+@dataclass(frozen=True, slots=True)
+class PathFilter:
+    """A path filter: a glob (``*.so``, ``/usr/**/lib*``) or a regular expression (searched)."""
+
+    text: str
+    is_glob: bool
+    _match: Callable[[str], bool]
+
+    @classmethod
+    def parse(cls, text: str) -> PathFilter | None:
+        """None for an empty text; raises ValueError for a broken regular expression."""
+        text = text.strip()
+        if not text:
+            return None
+        chars = set(text)
+        if chars & _GLOB_ONLY and not chars & _REGEX_ONLY:
+            pattern = re.compile(fnmatch.translate(text.replace("**", "*")))
+            if "/" in text:
+                return cls(text, True, lambda path: pattern.match(path) is not None)
+            return cls(
+                text, True, lambda path: pattern.match(path[path.rfind("/") + 1 :]) is not None
+            )
+        try:
+            regex = re.compile(text)
+        except re.error as exc:
+            raise ValueError(f"bad regular expression: {exc}") from None
+        return cls(text, False, lambda path: regex.search(path) is not None)
+
+    def matches(self, path: str) -> bool:
+        """True when ``path`` passes the filter."""
+        return self._match(path)
+
+
+_DIR = EntryKind.DIR
+_FILE = EntryKind.FILE
+_UNCHANGED = ChangeState.UNCHANGED
+_REMOVED = ChangeState.REMOVED
+
+
+class PathNode:
+    """One path of a view (mutable only while the view is built)."""
+
+    __slots__ = ("path", "is_dir", "entry", "state", "detail", "size", "kids")
+
+    def __init__(self, path: str, entry: FileEntry | None, state: ChangeState) -> None:
+        self.path = path
+        self.entry = entry
+        self.state = state
+        self.detail: ModifyDetail | None = None
+        self.kids: list[PathNode] | None = None
+        if entry is None:
+            self.is_dir = True
+            self.size = 0
+        else:
+            kind = entry.kind
+            self.is_dir = kind is _DIR
+            self.size = entry.size_bytes if kind is _FILE else 0
+
+    @property
+    def name(self) -> str:
+        return self.path[self.path.rfind("/") + 1 :] or "/"
+
+    @property
+    def depth(self) -> int:
+        return 0 if self.path == ROOT else self.path.count("/")
+
+
+class TreeView:
+    """The paths of one layer, either its changes only or the aggregated file system up to it."""
+
+    def __init__(self, analysis: Analysis, layer_index: int, aggregated: bool) -> None:
+        self.layer_index = layer_index
+        self.aggregated = aggregated
+        enabled = gc.isenabled()
+        gc.disable()  # 100k+ small objects: the collector would rescan them many times
+        try:
+            self._build(analysis, layer_index, aggregated)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _build(self, analysis: Analysis, layer_index: int, aggregated: bool) -> None:
+        nodes: dict[str, PathNode] = {}
+        if aggregated:
+            for path, placed in analysis.filesystem.at(layer_index).items():
+                nodes[path] = PathNode(path, placed.entry, _UNCHANGED)
+        for change in analysis.changes[layer_index].changes:
+            side = change.after if change.after is not None else change.before
+            entry = side.entry if side is not None else None
+            node = PathNode(change.path, entry, _STATE_OF[change.kind])
+            node.detail = change.detail
+            nodes[change.path] = node
+        root = nodes.get(ROOT)
+        if root is None:
+            root = nodes[ROOT] = PathNode(ROOT, None, _UNCHANGED)
+        # Children lists; parents missing from the view (layer-only: unchanged context dirs)
+        # are created on the way.
+        pending = [node for node in nodes.values() if node is not root]
+        while pending:
+            orphans: list[PathNode] = []
+            for node in pending:
+                path = node.path
+                parent_key = path[: path.rfind("/")] or ROOT
+                parent = nodes.get(parent_key)
+                if parent is None:
+                    parent = nodes[parent_key] = PathNode(parent_key, None, _UNCHANGED)
+                    orphans.append(parent)
+                kids = parent.kids
+                if kids is None:
+                    parent.kids = [node]
+                else:
+                    kids.append(node)
+            pending = orphans
+        # Sizes rolled up, deepest directories first.
+        self.dirs = sorted(
+            (node for node in nodes.values() if node.kids), key=lambda node: -node.depth
+        )
+        for node in self.dirs:
+            removed = node.state is _REMOVED
+            node.size += sum(
+                kid.size for kid in node.kids or () if removed or kid.state is not _REMOVED
+            )
+        self.nodes = nodes
+        self.root = root
+        self.full_counts: dict[str, int] | None = None
+        """Rows below each directory with everything expanded and shown (set by the model)."""

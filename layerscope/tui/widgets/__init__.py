@@ -1,0 +1,1 @@
+"""Widgets of the inspect screen: layers, details, summary, file tree, waste."""

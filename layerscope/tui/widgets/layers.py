@@ -1,0 +1,107 @@
+"""The layer list: one row per layer, base-image layers set apart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+from layerscope.analysis import Analysis
+from layerscope.tui.formatting import instruction, short_size
+
+
+class LayerList(DataTable[Any]):
+    """Layers oldest first; ctrl+a / ctrl+l switch the tree between aggregated and layer-only."""
+
+    BINDINGS = [
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("home,g", "edge(0)", "First", show=False),
+        Binding("end,G", "edge(1)", "Last", show=False),
+        Binding("ctrl+a", "aggregated(True)", "Aggregated"),
+        Binding("ctrl+l", "aggregated(False)", "Layer only"),
+    ]
+
+    @dataclass
+    class Selected(Message):
+        """The highlighted layer changed."""
+
+        layer_index: int
+
+    @dataclass
+    class ModeRequested(Message):
+        """The user asked for the aggregated (True) or layer-only (False) tree."""
+
+        aggregated: bool
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self._analysis: Analysis | None = None
+        self._cache: Sequence[str | None] | None = None
+        self._filled_width = -1
+
+    def show(self, analysis: Analysis, cache: Sequence[str | None] | None = None) -> None:
+        """Fill the table; ``cache`` holds a hit/miss word per layer when the history knows it."""
+        self._analysis, self._cache = analysis, cache
+        self._fill()
+
+    def on_resize(self) -> None:
+        if self._analysis is not None and self.size.width != self._filled_width:
+            self._fill()
+
+    def _fill(self) -> None:
+        analysis, cache = self._analysis, self._cache
+        if analysis is None:
+            return
+        row = self.cursor_row
+        self._filled_width = self.size.width
+        self.clear(columns=True)
+        base = analysis.base.count
+        index_width = len(str(len(analysis.image.layers) - 1)) + 1
+        self.add_column("#", key="index", width=index_width)
+        self.add_column("Size", key="size", width=8)
+        self.add_column("Stored", key="stored", width=8)
+        pad = 2 * self.cell_padding
+        fixed = index_width + 16 + 4 * pad
+        if cache is not None:
+            self.add_column("Cache", key="cache", width=5)
+            fixed += 5 + pad
+        room = max(12, self.size.width - fixed - 4)
+        self.add_column("Instruction", key="instruction", width=room)
+        for layer in analysis.image.layers:
+            is_base = layer.index < base
+            style = "dim" if is_base else ""
+            cells: list[Text] = [
+                Text(("B" if is_base else "") + str(layer.index), style=style, justify="right"),
+                Text(short_size(layer.size_bytes), style=style, justify="right"),
+                Text(short_size(layer.compressed_size_bytes), style=style, justify="right"),
+            ]
+            if cache is not None:
+                word = cache[layer.index] if layer.index < len(cache) else None
+                cells.append(Text(word or "", style=style))
+            cells.append(Text(instruction(layer.created_by, room), style=style, no_wrap=True))
+            self.add_row(*cells, key=str(layer.index))
+        if row:
+            self.move_cursor(row=row)
+
+    def select(self, layer_index: int) -> None:
+        """Move the cursor to a layer (posts Selected)."""
+        self.move_cursor(row=layer_index)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.post_message(self.Selected(event.cursor_row))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+
+    def action_edge(self, last: int) -> None:
+        self.move_cursor(row=self.row_count - 1 if last else 0)
+
+    def action_aggregated(self, aggregated: bool) -> None:
+        self.post_message(self.ModeRequested(aggregated))

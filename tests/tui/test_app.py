@@ -1,0 +1,255 @@
+"""Pilot tests: every key binding, checked against what the screen shows."""
+
+from __future__ import annotations
+
+from layerscope.analysis import Analysis
+from layerscope.errors import LayerscopeError
+from layerscope.model import Image, Progress
+from layerscope.tui.app import InspectApp
+from layerscope.tui.screens.error import ErrorScreen
+from layerscope.tui.screens.help import HelpScreen
+from layerscope.tui.screens.inspect import InspectScreen
+from layerscope.tui.viewmodel import FileTreeModel
+from layerscope.tui.widgets.filetree import FileTree
+from layerscope.tui.widgets.layers import LayerList
+from layerscope.tui.widgets.waste import WasteTable
+
+from .helpers import run_async, screen_text
+
+SIZE = (80, 24)
+
+
+def tree_of(app: InspectApp) -> FileTree:
+    return app.screen.query_one(FileTree)
+
+
+def model_of(app: InspectApp) -> FileTreeModel:
+    model = tree_of(app).model
+    assert model is not None
+    return model
+
+
+def cursor_path(app: InspectApp) -> str | None:
+    row = model_of(app).cursor_row
+    return row.path if row else None
+
+
+@run_async
+async def test_opens_on_layer_zero_with_layers_focused(small: Analysis) -> None:
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, InspectScreen)
+        assert isinstance(app.focused, LayerList)
+        text = screen_text(app)
+        assert "Files · layer 0 · layer only" in text
+        assert "Reclaimable (" in text
+        assert "B0" in text  # the base layer is marked
+
+
+@run_async
+async def test_tab_cycles_panes(small: Analysis) -> None:
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        seen = []
+        for _ in range(3):
+            await pilot.press("tab")
+            seen.append(type(app.focused).__name__)
+        assert seen == ["FileTree", "WasteTable", "LayerList"]
+        await pilot.press("shift+tab")
+        assert isinstance(app.focused, WasteTable)
+
+
+@run_async
+async def test_layer_keys_and_aggregation(small: Analysis) -> None:
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("down")
+        assert "Files · layer 1 · layer only" in screen_text(app)
+        assert "./update.sh" in screen_text(app)  # the layer details show its command
+        await pilot.press("j", "k")
+        assert "Files · layer 1" in screen_text(app)
+        await pilot.press("ctrl+a")
+        assert "Files · layer 1 · aggregated" in screen_text(app)
+        assert model_of(app).row_count == 13
+        await pilot.press("ctrl+l")
+        assert "Files · layer 1 · layer only" in screen_text(app)
+        assert model_of(app).row_count == 10
+
+
+@run_async
+async def test_tree_cursor_and_collapse_keys(small: Analysis) -> None:
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("tab")
+        assert cursor_path(app) == "/usr"
+        await pilot.press("down", "j")
+        assert cursor_path(app) == "/usr/bin/tool"
+        await pilot.press("up", "k")
+        assert cursor_path(app) == "/usr"
+        await pilot.press("space")
+        assert "▸ usr/" in screen_text(app)
+        assert model_of(app).row_count == 6
+        await pilot.press("right")
+        assert "▾ usr/" in screen_text(app)
+        await pilot.press("left")
+        assert model_of(app).row_count == 6
+        await pilot.press("l", "down", "h")  # expand, go to /usr/bin, collapse it
+        assert "▸ bin/" in screen_text(app)
+        await pilot.press("h")  # on a collapsed directory: go to the parent
+        assert cursor_path(app) == "/usr"
+        await pilot.press("c")
+        assert model_of(app).row_count == 3
+        await pilot.press("ctrl+space")
+        assert model_of(app).row_count == 11
+        await pilot.press("end")
+        assert cursor_path(app) == "/etc/a.conf"
+        await pilot.press("home")
+        assert cursor_path(app) == "/usr"
+        await pilot.press("pagedown", "d")
+        assert cursor_path(app) == "/etc/a.conf"
+        await pilot.press("pageup", "u")
+        assert cursor_path(app) == "/usr"
+
+
+@run_async
+async def test_sort_biggest_attributes(small: Analysis) -> None:
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("tab", "ctrl+o")
+        assert "by name" in screen_text(app)
+        assert model_of(app).rows(0, 1)[0].path == "/etc"
+        await pilot.press("ctrl+o", "b")
+        assert cursor_path(app) == "/usr/bin/tool"
+        assert "by size" in screen_text(app)
+        assert "-rwxr-xr-x" not in screen_text(app)  # narrow: no mode column
+        await pilot.press("ctrl+b")
+        assert "-rwxr-xr-x" in screen_text(app)
+
+
+@run_async
+async def test_hide_change_kinds_keys(small: Analysis) -> None:
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("down", "tab")  # layer 1, tree
+        for key, word in (("ctrl+a", "added"), ("ctrl+n", "modified"), ("ctrl+r", "removed")):
+            await pilot.press(key)
+            assert word in screen_text(app)
+        assert model_of(app).row_count == 0
+        await pilot.press("1", "2", "3")
+        assert model_of(app).row_count == 10
+        await pilot.press("ctrl+u")
+        assert "hiding unchanged" in screen_text(app)
+        await pilot.press("4")
+        assert "hiding" not in screen_text(app)
+
+
+@run_async
+async def test_filter_keys(small: Analysis) -> None:
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+f")
+        assert app.focused is not None and app.focused.id == "filter"
+        await pilot.press(*"*.so")
+        assert "glob *.so" in screen_text(app)
+        assert "libx.so" in screen_text(app) and "tool" not in screen_text(app)
+        await pilot.press("enter")
+        assert isinstance(app.focused, FileTree)
+        await pilot.press("/")
+        await pilot.press("backspace", "backspace", "backspace", "backspace", *"junk$")
+        assert "regex junk$" in screen_text(app)
+        await pilot.press("escape")
+        assert "regex" not in screen_text(app)
+        assert model_of(app).row_count == 11
+
+
+@run_async
+async def test_waste_jump(small: Analysis) -> None:
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("tab", "tab")
+        assert isinstance(app.focused, WasteTable)
+        # Items largest first: libx.so 3000 B (overwritten), junk 700 B (deleted),
+        # a.conf 100 B (metadata rewrite); all written by layer 0, hidden by layer 1.
+        await pilot.press("down", "enter")
+        assert isinstance(app.focused, FileTree)
+        assert cursor_path(app) == "/var/tmp/junk"
+        assert "Files · layer 0" in screen_text(app)
+        assert app.screen.query_one(LayerList).cursor_row == 0
+
+
+@run_async
+async def test_mouse_click_selects_then_toggles(small: Analysis) -> None:
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        tree = tree_of(app)
+        await pilot.click(FileTree, offset=(5, 1))  # second row: /usr/bin (border is row 0)
+        assert cursor_path(app) == "/usr/bin"
+        await pilot.click(FileTree, offset=(5, 1))
+        assert "▸ bin/" in screen_text(app)
+        assert tree.model is not None and tree.model.row_count == 10
+
+
+@run_async
+async def test_help_and_quit(small: Analysis) -> None:
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("?")
+        assert isinstance(app.screen, HelpScreen)
+        assert "ctrl+f" in screen_text(app) and "tab / shift+tab" in screen_text(app)
+        await pilot.press("end")  # the help scrolls at 80x24
+        assert "ctrl+o" in screen_text(app) and "metadata only" in screen_text(app)
+        await pilot.press("escape")
+        assert isinstance(app.screen, InspectScreen)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+@run_async
+async def test_ctrl_c_quits(small: Analysis) -> None:
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+c")
+    assert app.return_code == 0
+
+
+@run_async
+async def test_loading_then_inspect(small: Analysis) -> None:
+    def loader(progress: Progress) -> Image:
+        progress.stage("Reading layer 1 of 3", 100)
+        progress.advance(100)
+        return small.image
+
+    app = InspectApp(loader, "small.tar")
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, InspectScreen)
+
+
+@run_async
+async def test_error_screen_and_exit_code() -> None:
+    def loader(progress: Progress) -> Image:
+        raise LayerscopeError("missing.tar: no such file")
+
+    app = InspectApp(loader, "missing.tar")
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ErrorScreen)
+        text = screen_text(app)
+        assert "Could not open missing.tar" in text and "no such file" in text
+        assert "Traceback" not in text
+        await pilot.press("q")
+    assert app.return_code == LayerscopeError("x").exit_code
