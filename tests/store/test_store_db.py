@@ -29,7 +29,8 @@ def test_new_database_is_at_the_newest_version_in_wal_mode(tmp_path: Path) -> No
         mode = db.connection.execute("PRAGMA journal_mode").fetchone()[0]
         assert mode == "wal"
     raw = sqlite3.connect(tmp_path / "x.sqlite3")
-    assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(len(MIGRATIONS)),)
+    version = raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    assert version == (str(len(MIGRATIONS)),)
     tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"meta", "layers", "layer_digests"} <= tables
 
