@@ -316,6 +316,7 @@ _KEPT_SUFFIXES = (
     "/installed-files.txt",
     ".egg-info",
     "/package.json",
+    "/extended_states",
 )
 
 
@@ -323,12 +324,13 @@ def keeps_contents(path: str) -> bool:
     """True for the package-database files whose bytes a layer scan keeps (see Layer.contents).
 
     ``/var/lib/dpkg/status``, ``/var/lib/dpkg/info/*.list``, ``/lib/apk/db/installed``,
-    ``*.dist-info/{METADATA,RECORD}``, ``*.egg-info/{PKG-INFO,installed-files.txt}``, an
+    ``/var/lib/apt/extended_states``, ``*.dist-info/{METADATA,RECORD}``,
+    ``*.egg-info/{PKG-INFO,installed-files.txt}``, an
     ``*.egg-info`` file under ``*-packages/``, and ``node_modules/[@scope/]name/package.json``.
     """
     if not path.endswith(_KEPT_SUFFIXES):
         return False
-    if path == "/var/lib/dpkg/status" or path == "/lib/apk/db/installed":
+    if path in ("/var/lib/dpkg/status", "/lib/apk/db/installed", "/var/lib/apt/extended_states"):
         return True
     parent, _, base = path.rpartition("/")
     if base.endswith(".list"):

@@ -12,7 +12,8 @@ from ..errors import UsageError
 from ..sources import SourceOptions
 
 if TYPE_CHECKING:
-    from ..model import Image
+    from ..analysis.suggest.model import HistoryHints
+    from ..model import BuildRecord, Image
     from ..store import LayerCache
 
 REF_HELP = (
@@ -234,3 +235,64 @@ def record(
             record_build(store, image, ref=ref, base_layer_count=base_layer_count)
     except StoreError as exc:
         print(f"layerscope: warning: build not recorded: {exc.message}", file=streams.err)
+
+
+def history_context(
+    args: argparse.Namespace, image: Image, layer_cache: LayerCache | None
+) -> tuple[HistoryHints | None, Image | None]:
+    """From the recorded builds of the image's repository: the cache hints ``suggest`` uses,
+    and the previous build rebuilt from the layer cache (None when a layer of it is gone)."""
+    from ..analysis.cache import cache_history
+    from ..analysis.suggest.history import hints_from_history
+    from ..errors import StoreError
+    from ..store.history import HistoryStore, repository_of
+
+    repository, _tag = repository_of(image, getattr(args, "ref", None))
+    try:
+        with HistoryStore(getattr(args, "store", None)) as store:
+            builds = store.builds(repository)
+    except StoreError:
+        return None, None
+    if not builds:
+        return None, None
+    history = cache_history(builds)
+    ordered = [entry.build for entry in history.builds]
+    previous = None
+    ids = [build.image_id for build in ordered]
+    if image.image_id in ids and ids.index(image.image_id) > 0 and layer_cache is not None:
+        previous = _rebuild_image(ordered[ids.index(image.image_id) - 1], layer_cache)
+    return hints_from_history(history), previous
+
+
+def _rebuild_image(build: BuildRecord, layer_cache: LayerCache) -> Image | None:
+    """An Image of a recorded build whose every layer is still in the layer cache."""
+    from ..model import HistoryEntry, ImageConfig, Layer, Platform
+
+    layers = []
+    for record_ in build.layers:
+        contents = layer_cache.get(record_.diff_id)
+        if contents is None:
+            return None
+        layers.append(
+            Layer(
+                index=record_.index,
+                diff_id=record_.diff_id,
+                digest=None,
+                media_type=None,
+                compressed_size_bytes=record_.compressed_size_bytes,
+                size_bytes=contents.size_bytes,
+                tar_size_bytes=contents.tar_size_bytes,
+                history=HistoryEntry(created_by=record_.created_by),
+                entries=contents.entries,
+                contents=contents.contents,
+            )
+        )
+    return Image(
+        ref=build.ref,
+        image_id=build.image_id,
+        platform=Platform("linux", "unknown"),
+        created=build.created,
+        config=ImageConfig(),
+        history=tuple(layer.history for layer in layers if layer.history is not None),
+        layers=tuple(layers),
+    )

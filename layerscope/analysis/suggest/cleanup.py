@@ -1,0 +1,159 @@
+"""Package-manager caches left in the layer that made them (apt, apk, yum, dnf, pip, npm, yarn,
+``__pycache__``), with the exact bytes and the same-step fix."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from .context import Context, under
+from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind
+from .patching import append_command, edit_instruction
+
+
+@dataclass(frozen=True, slots=True)
+class Cache:
+    """A cache a tool leaves behind, and how to avoid it in the same RUN."""
+
+    name: str
+    prefixes: tuple[str, ...]
+    cleanup: str
+    """Command appended to the RUN."""
+    flag_pattern: str | None = None
+    """Regex of the command to add a flag to instead (``pip install``), if present."""
+    flag_replacement: str = ""
+    already: str | None = None
+    """Regex that says the RUN already avoids the cache."""
+
+
+CACHES = (
+    Cache(
+        "apt lists",
+        ("/var/lib/apt/lists",),
+        "rm -rf /var/lib/apt/lists/*",
+    ),
+    Cache("apt archives", ("/var/cache/apt",), "apt-get clean"),
+    Cache(
+        "apk cache",
+        ("/var/cache/apk",),
+        "rm -rf /var/cache/apk/*",
+        r"\bapk(\s+--?[\w-]+)*\s+add\b(?!.*--no-cache)",
+        r"\g<0> --no-cache",
+    ),
+    Cache("yum cache", ("/var/cache/yum",), "yum clean all && rm -rf /var/cache/yum"),
+    Cache("dnf cache", ("/var/cache/dnf",), "dnf clean all"),
+    Cache(
+        "pip cache",
+        ("/root/.cache/pip",),
+        "rm -rf /root/.cache/pip",
+        r"\bpip3?(\s+--?[\w-]+)*\s+install\b(?!.*--no-cache-dir)",
+        r"\g<0> --no-cache-dir",
+    ),
+    Cache("npm cache", ("/root/.npm/_cacache", "/root/.npm"), "npm cache clean --force"),
+    Cache(
+        "yarn cache",
+        ("/usr/local/share/.cache/yarn", "/root/.cache/yarn"),
+        "yarn cache clean",
+    ),
+)
+_PYCACHE = "__pycache__"
+_HOME_CACHE = re.compile(r"^/home/[^/]+/\.cache/pip(/|$)")
+
+
+def _cache_of(path: str) -> Cache | None:
+    if path.endswith("/lock") or "/partial" in path:
+        return None
+    for cache in CACHES:
+        if any(under(path, prefix) for prefix in cache.prefixes):
+            return cache
+    if _HOME_CACHE.match(path):
+        return CACHES[5]
+    return None
+
+
+def _pycache_fix(ctx: Context, layer_index: int, dirs: set[str]) -> tuple[str, str | None]:
+    command = ctx.command(layer_index)
+    if re.search(r"\bpip3?\s+install\b", command) and "--no-compile" not in command:
+        return "pip --no-compile", r"\bpip3?(\s+--?[\w-]+)*\s+install\b"
+    roots = sorted({d.split("/__pycache__")[0] or "/" for d in dirs})
+    top = sorted({"/" + r.strip("/").split("/")[0] if r != "/" else "/" for r in roots})
+    return f"find {' '.join(top)} -name __pycache__ -type d -prune -exec rm -rf {{}} +", None
+
+
+def find_cleanups(ctx: Context) -> list[Suggestion]:
+    """One suggestion per RUN layer that leaves caches, with the bytes they keep in the image."""
+    out: list[Suggestion] = []
+    for index in range(ctx.first_user_layer, len(ctx.image.layers)):
+        if ctx.keyword(index) != "RUN":
+            continue
+        found: dict[str, list[Evidence]] = {}
+        pycache_dirs: set[str] = set()
+        for entry in ctx.visible_files(index):
+            cache = _cache_of(entry.path)
+            if cache is not None:
+                found.setdefault(cache.name, []).append(
+                    Evidence(entry.path, entry.size_bytes, index)
+                )
+            elif f"/{_PYCACHE}/" in entry.path and entry.path.endswith(".pyc"):
+                found.setdefault(_PYCACHE, []).append(Evidence(entry.path, entry.size_bytes, index))
+                pycache_dirs.add(entry.path.rsplit("/", 1)[0])
+        if found:
+            out.append(_suggestion(ctx, index, found, pycache_dirs))
+    return out
+
+
+def _suggestion(
+    ctx: Context, index: int, found: dict[str, list[Evidence]], pycache_dirs: set[str]
+) -> Suggestion:
+    ins = ctx.instruction_of.get(index) if ctx.dockerfile is not None else None
+    command = ctx.command(index)
+    source = ins.source if ins is not None else ""
+    appended: list[str] = []
+    hows: list[str] = []
+    note = None
+    for name in sorted(found):
+        if name == _PYCACHE:
+            fix, pattern = _pycache_fix(ctx, index, pycache_dirs)
+            if pattern:
+                source = re.sub(pattern, r"\g<0> --no-compile", source, count=1)
+                hows.append(f"{fix} (or ENV PYTHONDONTWRITEBYTECODE=1) for __pycache__")
+            else:
+                appended.append(fix)
+                hows.append(f"`{fix}` for __pycache__")
+            note = "Python then compiles on first import (slower first start, unless it can write)"
+            continue
+        cache = next(c for c in CACHES if c.name == name)
+        if cache.flag_pattern is not None and re.search(cache.flag_pattern, command):
+            source = re.sub(cache.flag_pattern, cache.flag_replacement, source, count=1)
+            hows.append(f"{cache.flag_replacement.split()[-1]} for the {name}")
+        else:
+            appended.append(cache.cleanup)
+            hows.append(f"`{cache.cleanup}` for the {name}")
+    edits: tuple[Edit, ...] = ()
+    if ins is not None and not ins.heredocs and ins.exec_form is None:
+        lines: tuple[str, ...] | None = tuple(source.splitlines())
+        if appended:
+            changed = replace(ins, source=source)
+            lines = append_command(changed, " && ".join(dict.fromkeys(appended)))
+        if lines:
+            edits = (edit_instruction(ins, lines),)
+    evidence = [e for items in found.values() for e in items]
+    names = ", ".join(sorted(found))
+    spans = (LineSpan(ins.start_line, ins.end_line),) if ins is not None else ()
+    return Suggestion(
+        id="",
+        kind=SuggestionKind.SAME_LAYER_CLEANUP,
+        title=f"{names} left in layer {index}",
+        detail=(
+            f"{len(evidence)} cache files stay in the image; clean up in the same RUN: "
+            + "; ".join(hows)
+            + " (or mount the cache directory with RUN --mount=type=cache)."
+        ),
+        layers=(index,),
+        instructions=(ctx.label(index),),
+        lines=spans,
+        evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
+        estimated_saving_bytes=sum(e.size_bytes for e in evidence),
+        edits=edits,
+        patch_note=note,
+    )

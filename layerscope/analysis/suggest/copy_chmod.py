@@ -1,0 +1,98 @@
+"""``COPY --chmod / --chown`` instead of a later ``RUN chmod / chown`` that stores files twice."""
+
+from __future__ import annotations
+
+import re
+
+from layerscope.analysis.waste import WasteReason
+from layerscope.model import EntryKind
+
+from .context import Context
+from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind
+from .patching import DOCKERFILE, edit_instruction
+
+_CH = re.compile(r"^\s*(chmod|chown|chgrp)\b")
+
+
+def find_copy_chmods(ctx: Context) -> list[Suggestion]:
+    """COPY/ADD layers whose files a later RUN only re-moded or re-owned."""
+    pairs: dict[tuple[int, int], list[Evidence]] = {}
+    for item in ctx.analysis.waste.items:
+        w, h = item.writer_layer_index, item.hider_layer_index
+        if (
+            item.reason is WasteReason.METADATA_REWRITE
+            and w >= ctx.first_user_layer
+            and ctx.keyword(w) in ("COPY", "ADD")
+            and ctx.keyword(h) == "RUN"
+            and re.search(r"\b(chmod|chown|chgrp)\b", ctx.command(h))
+        ):
+            pairs.setdefault((w, h), []).append(Evidence(item.path, item.size_bytes, w))
+    out = []
+    for (w, h), evidence in sorted(pairs.items()):
+        edits, note = _patch(ctx, w, h, {e.path for e in evidence})
+        spans = tuple(
+            LineSpan(i.start_line, i.end_line)
+            for i in (ctx.instruction_of.get(w), ctx.instruction_of.get(h)) if i is not None
+        )  # fmt: skip
+        out.append(
+            Suggestion(
+                id="",
+                kind=SuggestionKind.COPY_CHMOD,
+                title=f"set mode/owner in the COPY of layer {w}, not in layer {h}",
+                detail=(
+                    f"layer {h} stores {len(evidence)} files of layer {w} again only to change "
+                    "their mode or owner; COPY --chmod/--chown does it in one copy."
+                ),
+                layers=(w, h),
+                instructions=(ctx.label(w), ctx.label(h)),
+                lines=spans,
+                evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
+                estimated_saving_bytes=sum(e.size_bytes for e in evidence),
+                edits=edits,
+                patch_note=note,
+            )
+        )
+    return out
+
+
+def _patch(
+    ctx: Context, w: int, h: int, rewritten: set[str]
+) -> tuple[tuple[Edit, ...], str | None]:
+    copy, run = ctx.instruction_of.get(w), ctx.instruction_of.get(h)
+    if copy is None or run is None or ctx.dockerfile is None:
+        return (), None
+    written = [e for e in ctx.image.layers[w].entries if e.kind is EntryKind.FILE]
+    after = {e.path: e for e in ctx.image.layers[h].entries if e.path in rewritten}
+    if {e.path for e in written} != rewritten or len(after) != len(rewritten):
+        return (), "the RUN changes only some of the copied files: split the COPY by hand"
+    modes = {e.mode for e in after.values()}
+    owners = {(e.uid, e.gid) for e in after.values()}
+    if len(modes) != 1 or len(owners) != 1:
+        return (), "the copied files end with different modes or owners"
+    parts = [p.strip() for p in run.arguments.split("&&")]
+    if run.exec_form is not None or run.heredocs or any(re.search(r";|\|\|", p) for p in parts):
+        return (), "the RUN does more than chmod/chown: edit it by hand"
+    kept = [p for p in parts if not _CH.match(p)]
+    flags = []
+    mode, owner = modes.pop(), owners.pop()
+    before = {e.path: e for e in written}
+    if any(before[p].mode != mode for p in rewritten):
+        flags.append(f"--chmod={mode:04o}")
+    if any((before[p].uid, before[p].gid) != owner for p in rewritten):
+        flags.append(f"--chown={owner[0]}:{owner[1]}")
+    lines = copy.source.splitlines()
+    lines[0] = re.sub(
+        r"^(\s*(COPY|ADD))\s+",
+        lambda m: f"{m.group(1)} {' '.join(flags)} ",
+        lines[0],
+        count=1,
+        flags=re.I,
+    )
+    edits = [edit_instruction(copy, lines)]
+    if kept:
+        edits.append(edit_instruction(run, ("RUN " + " && ".join(kept),)))
+    else:
+        edits.append(Edit(DOCKERFILE, run.start_line, run.end_line, ()))
+    return tuple(edits), "--chmod needs BuildKit (DOCKER_BUILDKIT=1)" if "--chmod" in " ".join(
+        flags
+    ) else None

@@ -1,0 +1,129 @@
+"""``.dockerignore`` entries for files COPY/ADD brought in that do not belong in the image."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from layerscope.dockerfile import Dockerfile, Instruction
+
+from .context import Context
+from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind
+from .patching import DOCKERIGNORE
+
+JUNK_DIRS = (
+    ".git", ".venv", "node_modules", "__pycache__", ".ipynb_checkpoints", ".pytest_cache",
+    ".mypy_cache", ".tox",
+)  # fmt: skip
+JUNK_SUFFIXES = (".pyc",)
+BIG_DATA_SUFFIXES = (
+    ".pt", ".pth", ".safetensors", ".onnx", ".h5", ".ckpt", ".parquet", ".bin", ".npz", ".npy",
+    ".pkl", ".tar", ".tar.gz", ".zip", ".csv", ".gguf",
+)  # fmt: skip
+BIG_FILE_BYTES = 1 << 20
+"""Data or model files from this size on are proposed for .dockerignore."""
+
+
+def workdir_at(dockerfile: Dockerfile, ins: Instruction) -> str:
+    """The WORKDIR in effect for ``ins`` (``/`` by default)."""
+    if ins.stage_index is None:
+        return "/"
+    workdir = "/"
+    for other in dockerfile.stages[ins.stage_index].instructions:
+        if other.index >= ins.index:
+            break
+        if other.keyword == "WORKDIR" and other.words:
+            workdir = posixpath.normpath(posixpath.join(workdir, other.words[0]))
+    return workdir
+
+
+def copy_parts(dockerfile: Dockerfile, ins: Instruction) -> tuple[tuple[str, ...], str]:
+    """(sources, absolute destination) of a COPY/ADD."""
+    words = ins.exec_form if ins.exec_form is not None else ins.words
+    if len(words) < 2:
+        return (), ""
+    dest = words[-1]
+    if not dest.startswith("/"):
+        dest = posixpath.join(workdir_at(dockerfile, ins), dest)
+    return tuple(words[:-1]), posixpath.normpath(dest)
+
+
+def _pattern(rel: str) -> tuple[str, str] | None:
+    """(.dockerignore pattern, reason) for a context-relative file path, if it is junk."""
+    parts = rel.split("/")
+    for n, part in enumerate(parts[:-1]):
+        if part in JUNK_DIRS:
+            prefix = "/".join(parts[:n])
+            return (f"{prefix}/{part}" if prefix else part) if n == 0 else f"**/{part}", part
+    if rel.endswith(JUNK_SUFFIXES):
+        return "**/*.pyc", "*.pyc"
+    return None
+
+
+def find_dockerignore(ctx: Context) -> list[Suggestion]:
+    """Junk and large data files per COPY/ADD layer, as one .dockerignore suggestion."""
+    evidence: list[Evidence] = []
+    patterns: dict[str, int] = {}
+    layers: list[int] = []
+    spans: list[LineSpan] = []
+    for index in range(ctx.first_user_layer, len(ctx.image.layers)):
+        if ctx.keyword(index) not in ("COPY", "ADD"):
+            continue
+        ins = ctx.instruction_of.get(index)
+        if ins is not None and ins.flag("from") is not None:
+            continue  # from another stage or image, not the build context
+        base = None
+        if ins is not None and ctx.dockerfile is not None:
+            sources, dest = copy_parts(ctx.dockerfile, ins)
+            if len(sources) == 1 and sources[0] in (".", "./"):
+                base = dest
+        later = " ".join(ctx.command(i) for i in range(index + 1, len(ctx.image.layers)))
+        found = False
+        for entry in ctx.image.layers[index].entries:
+            if entry.size_bytes == 0 or entry.is_marker:
+                continue
+            rel = posixpath.relpath(entry.path, base) if base else entry.path.lstrip("/")
+            if rel.startswith(".."):
+                rel = entry.path.lstrip("/")
+            hit = _pattern(rel)
+            if (
+                hit is None
+                and entry.size_bytes >= BIG_FILE_BYTES
+                and rel.endswith(BIG_DATA_SUFFIXES)
+            ):
+                hit = (rel if base else f"**/{posixpath.basename(rel)}", posixpath.basename(rel))
+            if hit is None or re.search(re.escape(hit[1]), later):
+                continue  # a later step names it: the build may need it
+            patterns[hit[0]] = patterns.get(hit[0], 0) + entry.size_bytes
+            evidence.append(Evidence(entry.path, entry.size_bytes, index))
+            found = True
+        if found:
+            layers.append(index)
+            if ins is not None:
+                spans.append(LineSpan(ins.start_line, ins.end_line))
+    if not evidence:
+        return []
+    existing = (ctx.dockerignore or "").splitlines()
+    new = [p for p in sorted(patterns) if p not in existing]
+    edits: tuple[Edit, ...] = ()
+    if ctx.dockerfile is not None and new:
+        at = len(existing) + 1
+        edits = (Edit(DOCKERIGNORE, at, at - 1, tuple(new)),)
+    return [
+        Suggestion(
+            id="",
+            kind=SuggestionKind.DOCKERIGNORE,
+            title="keep build-context junk out of the image (.dockerignore)",
+            detail="add to .dockerignore: "
+            + ", ".join(
+                f"{p} ({patterns[p]} B)" for p in sorted(patterns, key=lambda p: -patterns[p])
+            ),
+            layers=tuple(layers),
+            instructions=tuple(ctx.label(i) for i in layers),
+            lines=tuple(spans),
+            evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
+            estimated_saving_bytes=sum(e.size_bytes for e in evidence),
+            edits=edits,
+            patch_note="also shrinks the build context sent to the builder",
+        )
+    ]

@@ -1,0 +1,104 @@
+"""Merge RUN steps when a later one deletes or rewrites what an earlier one wrote."""
+
+from __future__ import annotations
+
+from layerscope.dockerfile import Instruction
+
+from .context import Context
+from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind
+from .patching import DOCKERFILE, join_runs
+
+_INERT = frozenset(
+    {"LABEL", "EXPOSE", "CMD", "ENTRYPOINT", "STOPSIGNAL", "HEALTHCHECK", "MAINTAINER"}
+)
+"""Instructions that neither write files nor change how a RUN runs: they may move below."""
+
+
+def _ranges(pairs: set[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge (writer, hider) layer pairs into disjoint [first, last] ranges."""
+    out: list[list[int]] = []
+    for first, last in sorted(pairs):
+        if out and first <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], last)
+        else:
+            out.append([first, last])
+    return [(a, b) for a, b in out]
+
+
+def find_merges(ctx: Context) -> list[Suggestion]:
+    """RUN layers whose files a later RUN layer hides, with the bytes merging reclaims."""
+    pairs: set[tuple[int, int]] = set()
+    first = ctx.first_user_layer
+    for item in ctx.analysis.waste.items:
+        w, h = item.writer_layer_index, item.hider_layer_index
+        if w < first or w >= h or ctx.keyword(w) != "RUN" or ctx.keyword(h) != "RUN":
+            continue
+        pairs.add((w, h))
+    out: list[Suggestion] = []
+    for lo, hi in _ranges(pairs):
+        evidence = tuple(
+            Evidence(item.path, item.size_bytes, item.writer_layer_index)
+            for item in ctx.analysis.waste.items
+            if lo <= item.writer_layer_index < item.hider_layer_index <= hi
+            and ctx.keyword(item.writer_layer_index) == "RUN"
+            and ctx.keyword(item.hider_layer_index) == "RUN"
+        )
+        if not evidence:
+            continue
+        layers = tuple(i for i in range(lo, hi + 1) if ctx.keyword(i) == "RUN")
+        edits, note, spans = _patch(ctx, lo, hi)
+        deleted = sum(e.size_bytes for e in evidence)
+        out.append(
+            Suggestion(
+                id="",
+                kind=SuggestionKind.MERGE_RUN,
+                title=f"merge the RUN steps of layers {lo}-{hi}",
+                detail=(
+                    f"layer {hi} deletes or rewrites {len(evidence)} files that layer "
+                    f"{lo}{'' if hi - lo == 1 else ' onwards'} wrote; in one RUN they are never "
+                    "stored."
+                ),
+                layers=layers,
+                instructions=tuple(ctx.label(i) for i in layers),
+                lines=spans,
+                evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
+                estimated_saving_bytes=deleted,
+                edits=edits,
+                patch_note=note,
+            )
+        )
+    return out
+
+
+def _patch(
+    ctx: Context, lo: int, hi: int
+) -> tuple[tuple[Edit, ...], str | None, tuple[LineSpan, ...]]:
+    if ctx.dockerfile is None:
+        return (), None, ()
+    first, last = ctx.instruction_of.get(lo), ctx.instruction_of.get(hi)
+    if first is None or last is None or first.stage_index != last.stage_index:
+        return (), "the RUN steps could not be found in the Dockerfile", ()
+    stage = ctx.dockerfile.stages[first.stage_index or 0]
+    block = [i for i in stage.instructions if first.index <= i.index <= last.index]
+    spans = tuple(LineSpan(i.start_line, i.end_line) for i in block if i.keyword == "RUN")
+    blocking = [i for i in block if i.keyword != "RUN" and i.keyword not in _INERT]
+    if blocking:
+        where = ", ".join(f"line {i.start_line} ({i.keyword})" for i in blocking)
+        return (), f"{where} sits between them: move the deletion into the first RUN by hand", spans
+    runs: list[Instruction] = [i for i in block if i.keyword == "RUN"]
+    inert = [i for i in block if i.keyword in _INERT]
+    joined = join_runs(runs)
+    if joined is None:
+        return (), "exec-form, heredoc or differently-flagged RUNs: merge them by hand", spans
+    moved = tuple(line for i in inert for line in i.source.splitlines())
+    text = ctx.dockerfile.text.splitlines()
+    owned = {n for i in block for n in range(i.start_line, i.end_line + 1)}
+    comments = tuple(
+        text[n - 1]
+        for n in range(block[0].start_line, block[-1].end_line + 1)
+        if n not in owned and text[n - 1].strip()
+    )
+    edits = [
+        Edit(DOCKERFILE, block[0].start_line, block[-1].end_line, (*comments, *joined, *moved))
+    ]
+    return tuple(edits), None, spans

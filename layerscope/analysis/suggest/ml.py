@@ -1,0 +1,101 @@
+"""ML images: identical files at several paths, and large model or data files in layers that
+change often."""
+
+from __future__ import annotations
+
+from .context import Context
+from .model import Evidence, Suggestion, SuggestionKind
+
+MODEL_SUFFIXES = (
+    ".pt",
+    ".pth",
+    ".safetensors",
+    ".onnx",
+    ".h5",
+    ".ckpt",
+    ".parquet",
+    ".gguf",
+    ".pb",
+)
+DUPLICATE_MIN_BYTES = 1 << 20
+MODEL_MIN_BYTES = 1 << 20
+
+
+def find_duplicates(ctx: Context) -> list[Suggestion]:
+    """Same content (hash and size) visible at more than one path, 1 MiB or more each."""
+    groups: dict[tuple[str, int], list[Evidence]] = {}
+    for path, node in ctx.analysis.filesystem.final.items():
+        e = node.entry
+        if e.content_hash and e.size_bytes >= DUPLICATE_MIN_BYTES:
+            groups.setdefault((e.content_hash, e.size_bytes), []).append(
+                Evidence(path, e.size_bytes, node.layer_index)
+            )
+    out = []
+    for (_, size), items in sorted(groups.items(), key=lambda kv: -kv[0][1] * len(kv[1])):
+        if len(items) < 2:
+            continue
+        items.sort(key=lambda e: (e.layer_index, e.path))
+        extra = tuple(items[1:])  # the first copy stays
+        layers = tuple(sorted({e.layer_index for e in items}))
+        out.append(
+            Suggestion(
+                id="",
+                kind=SuggestionKind.DUPLICATE_FILES,
+                title=f"{len(items)} identical copies of {items[0].path.rsplit('/', 1)[-1]}",
+                detail=(
+                    "same content at "
+                    + ", ".join(e.path for e in items)
+                    + ": keep one (a symlink, or install it once: e.g. CUDA/BLAS from the "
+                    "system or from the wheel, not both)"
+                ),
+                layers=layers,
+                instructions=tuple(ctx.label(i) for i in layers),
+                lines=(),
+                evidence=extra,
+                estimated_saving_bytes=size * len(extra),
+            )
+        )
+    return out
+
+
+def find_models(ctx: Context) -> list[Suggestion]:
+    """Model/data files baked into a layer that also holds other, often-changing files."""
+    out = []
+    for index in range(ctx.first_user_layer, len(ctx.image.layers)):
+        files = list(ctx.visible_files(index))
+        models = [
+            e for e in files if e.path.endswith(MODEL_SUFFIXES) and e.size_bytes >= MODEL_MIN_BYTES
+        ]
+        if not models:
+            continue
+        stats = ctx.stats(index)
+        others = len(files) - len(models)
+        changes = stats is not None and stats.misses > 0
+        if not changes and others == 0 and index == ctx.first_user_layer:
+            continue  # already in an early layer of their own
+        where = (
+            f"it missed the cache in {stats.misses} of {stats.builds} builds"
+            if stats is not None and changes
+            else f"it shares the layer with {others} other files"
+            if others
+            else "layers below it change"
+        )
+        out.append(
+            Suggestion(
+                id="",
+                kind=SuggestionKind.LARGE_MODEL_FILES,
+                title=f"{len(models)} model/data files in layer {index}",
+                detail=(
+                    f"{', '.join(e.path for e in models[:5])} ride in layer {index} ({where}): "
+                    "give them an early layer of their own (COPY them first), a separate stage, "
+                    "or mount them as a volume at run time"
+                ),
+                layers=(index,),
+                instructions=(ctx.label(index),),
+                lines=(),
+                evidence=tuple(Evidence(e.path, e.size_bytes, index) for e in models),
+                estimated_saving_bytes=0,
+                estimated_saving_rebuilds=stats.misses if stats is not None else None,
+            )
+        )
+    return out

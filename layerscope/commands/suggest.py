@@ -1,0 +1,115 @@
+"""``layerscope suggest REF [--dockerfile FILE]``: Dockerfile changes with measured savings."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import UsageError
+from .common import (
+    REF_HELP,
+    Streams,
+    add_output_options,
+    add_source_options,
+    add_store_option,
+    emit,
+    history_context,
+    open_sources,
+    progress_for,
+    record,
+    say_warnings,
+)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``suggest``."""
+    parser = sub.add_parser(
+        "suggest",
+        help="Dockerfile changes that make the image smaller or the cache hit more",
+        description=(
+            "Suggest merges, same-layer cleanups, --no-install-recommends, COPY --chmod, "
+            "reorders, .dockerignore entries, multi-stage builds and base pinning, each with "
+            "the bytes (or rebuilds) it saves measured from the image, and a unified-diff "
+            "patch when --dockerfile is given. JSON schema: docs/json-schema.md (suggest)."
+        ),
+    )
+    parser.add_argument("ref", metavar="REF", help=REF_HELP)
+    parser.add_argument(
+        "--dockerfile", "-f", metavar="FILE", help="the Dockerfile it was built from"
+    )
+    parser.add_argument(
+        "--dockerignore",
+        metavar="FILE",
+        help="the .dockerignore of the build context (default: beside the Dockerfile)",
+    )
+    parser.add_argument(
+        "--patch-only", action="store_true", help="print only the combined patch (unified diff)"
+    )
+    add_output_options(parser, ("text", "json"))
+    add_source_options(parser)
+    add_store_option(parser)
+
+
+def _read(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
+
+
+def run(args: argparse.Namespace, streams: Streams) -> int:
+    """Load, analyse, suggest, print."""
+    from ..analysis import analyze
+    from ..analysis.suggest import suggest
+    from ..dockerfile import base_layer_count, parse_dockerfile
+    from ..sources import load_image
+
+    dockerfile = None
+    ignore_text = None
+    if args.dockerfile:
+        dockerfile = parse_dockerfile(_read(args.dockerfile, "Dockerfile"), path=args.dockerfile)
+        ignore = args.dockerignore or str(Path(args.dockerfile).parent / ".dockerignore")
+        if Path(ignore).is_file():
+            ignore_text = _read(ignore, ".dockerignore")
+    elif args.dockerignore:
+        ignore_text = _read(args.dockerignore, ".dockerignore")
+    session = open_sources(args)
+    progress = progress_for(args, streams)
+    try:
+        image = load_image(
+            args.ref,
+            platform=args.platform,
+            progress=progress,
+            verify=args.verify,
+            options=session.options,
+        )
+        count = base_layer_count(dockerfile, image) if dockerfile is not None else None
+        record(args, streams, image, ref=args.ref, base_layer_count=count)
+        history, previous = history_context(args, image, session.layer_cache)
+    finally:
+        if progress is not None:
+            progress.close()
+        say_warnings(session, streams.err)
+        session.close()
+    analysis = analyze(image, dockerfile_base_count=count)
+    report = suggest(
+        analysis,
+        dockerfile=dockerfile,
+        dockerignore=ignore_text,
+        history=history,
+        previous=previous,
+    )
+    if args.patch_only:
+        text = report.patch or ""
+    elif (args.format or "text") == "json":
+        from ..render.json import dumps
+        from ..render.suggest import suggest_document
+
+        document = suggest_document(report, ref=args.ref, dockerfile=args.dockerfile)
+        text = dumps(document, indent=2 if streams.out.isatty() and not args.output else None)
+    else:
+        from ..render.suggest import render_suggest_text
+
+        text = render_suggest_text(report, ref=args.ref)
+    emit(text, args.output, streams.out)
+    return 0
