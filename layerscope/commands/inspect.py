@@ -85,18 +85,23 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     analysis = analyze(image, base_image=base)
     base_count = analysis.base.count if analysis.base.method.value != "default" else None
     record(args, streams, image, ref=args.ref, base_layer_count=base_count)
+    from ..analysis.suggest import suggest
+
+    suggestions = suggest(analysis)
     if (args.format or "text") == "json":
         from ..render.json import dumps, inspect_document
 
         # pretty for a person at a terminal, compact (C encoder, much faster) for pipes and files
         pretty = streams.out.isatty() and not args.output
-        text = dumps(inspect_document(analysis), indent=2 if pretty else None)
+        text = dumps(inspect_document(analysis, suggestions), indent=2 if pretty else None)
     else:
         from ..render.text import render_inspect
 
         color = use_color(streams.out) and not args.output
         width = None if not args.output and streams.out.isatty() else text_width(streams.out)
-        text = render_inspect(analysis, top=args.top, width=width, color=color)
+        text = render_inspect(
+            analysis, top=args.top, width=width, color=color, suggestions=suggestions
+        )
     emit(text, args.output, streams.out)
     return 0
 

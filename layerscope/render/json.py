@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import __version__
 from ..analysis import Analysis
+from ..analysis.suggest import SuggestionReport
 from ..model import Image, Layer, chain_ids
 
 INSPECT_SCHEMA_VERSION = 1
@@ -18,6 +19,17 @@ def dumps(document: dict[str, Any], *, indent: int | None = 2) -> str:
     None by construction (design.md). ``indent=None`` uses the C encoder (several times faster
     for documents with 100k items)."""
     return json.dumps(document, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _suggestions(report: SuggestionReport | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    from .suggest import suggestion_item
+
+    return {
+        "total_saving_bytes": report.total_saving_bytes,
+        "items": [suggestion_item(s, with_patch=False) for s in report.suggestions],
+    }
 
 
 def ratio(value: float | None) -> float | None:
@@ -113,7 +125,9 @@ def _layer(analysis: Analysis, layer: Layer, chain_id: str) -> dict[str, Any]:
     }
 
 
-def inspect_document(analysis: Analysis) -> dict[str, Any]:
+def inspect_document(
+    analysis: Analysis, suggestions: SuggestionReport | None = None
+) -> dict[str, Any]:
     """The ``layerscope inspect --json`` document."""
     image = analysis.image
     chains = chain_ids(image.diff_ids)
@@ -130,6 +144,7 @@ def inspect_document(analysis: Analysis) -> dict[str, Any]:
         "tool": {"name": "layerscope", "version": __version__},
         "image": image_summary(analysis),
         "layers": [_layer(analysis, layer, chains[layer.index]) for layer in image.layers],
+        "suggestions": _suggestions(suggestions),
         "history": [
             {
                 "created_by": entry.created_by,

@@ -12,7 +12,8 @@ EVIDENCE_LIMIT = 50
 """Evidence items per suggestion in JSON (largest first); the rest are counted."""
 
 
-def _suggestion(s: Suggestion, with_patch: bool) -> dict[str, Any]:
+def suggestion_item(s: Suggestion, with_patch: bool) -> dict[str, Any]:
+    """One suggestion as a JSON object (docs/json-schema.md)."""
     doc: dict[str, Any] = {
         "id": s.id,
         "kind": s.kind.value,
@@ -48,7 +49,7 @@ def suggest_document(
         "image": ref,
         "dockerfile": dockerfile,
         "total_saving_bytes": report.total_saving_bytes,
-        "suggestions": [_suggestion(s, given) for s in report.suggestions],
+        "suggestions": [suggestion_item(s, given) for s in report.suggestions],
         "notes": list(report.notes),
     }
     if given:

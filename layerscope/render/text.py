@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..analysis import Analysis
+from ..analysis.suggest import SuggestionReport
 from ..analysis.waste import WasteReason
 from ..dockerfile import instruction_from_created_by
 
@@ -218,8 +219,41 @@ def _items(analysis: Analysis, top: int) -> RenderableType | None:
     return table
 
 
+def _suggestions(report: SuggestionReport | None) -> RenderableType | None:
+    if report is None or not report.suggestions:
+        return None
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title_justify="left",
+        title_style="bold",
+        title=f"Suggestions ({size(report.total_saving_bytes)} to save; "
+        "`layerscope suggest --dockerfile FILE` for patches)",
+    )
+    table.add_column("Saves", justify="right")
+    table.add_column("Kind", no_wrap=True)
+    table.add_column("What", overflow="fold")
+    for item in report.suggestions[:8]:
+        saves = (
+            size(item.estimated_saving_bytes)
+            if item.estimated_saving_bytes
+            else (
+                f"{item.estimated_saving_rebuilds} rebuilds"
+                if item.estimated_saving_rebuilds
+                else ""
+            )
+        )
+        table.add_row(saves, item.kind.value.replace("_", " "), item.title)
+    return table
+
+
 def render_inspect(
-    analysis: Analysis, *, top: int = 10, width: int | None = None, color: bool = False
+    analysis: Analysis,
+    *,
+    top: int = 10,
+    width: int | None = None,
+    color: bool = False,
+    suggestions: SuggestionReport | None = None,
 ) -> str:
     """The ``inspect --text`` report."""
     buffer = io.StringIO()
@@ -234,7 +268,12 @@ def render_inspect(
     )
     effective = console.width
     parts: list[RenderableType] = [_summary(analysis), Text(""), _layers(analysis, effective)]
-    for extra in (_reasons(analysis), _causes(analysis, effective), _items(analysis, top)):
+    for extra in (
+        _reasons(analysis),
+        _causes(analysis, effective),
+        _items(analysis, top),
+        _suggestions(suggestions),
+    ):
         if extra is not None:
             parts.append(extra)
     console.print(Group(*parts))
