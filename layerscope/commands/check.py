@@ -1,0 +1,331 @@
+"""``layerscope check REF``: the CI size budget (dive's `.dive-ci` too)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .common import (
+    REF_HELP,
+    Streams,
+    add_output_options,
+    add_source_options,
+    add_store_option,
+    emit,
+    open_sources,
+    progress_for,
+    record,
+    say_warnings,
+    text_width,
+    use_color,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ..analysis import Analysis
+    from ..analysis.budget import Baseline, BudgetReport, CacheComparison
+    from ..analysis.rules import RuleSettings
+    from ..dockerfile import Dockerfile
+    from ..model import BuildRecord, Image
+    from ..sources import SourceOptions
+
+FORMATS = ("text", "json", "junit", "sarif", "markdown", "github")
+DIVE_FLAGS = ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``check``."""
+    parser = sub.add_parser(
+        "check",
+        help="check an image against a size budget (CI); reads dive's .dive-ci too",
+        description=(
+            "Check one image against a size budget: total and per-layer size, layer count, "
+            "dive's efficiency and wasted bytes, reclaimable bytes, growth versus a baseline, "
+            "cache hits versus the previous build, forbidden paths, required labels. The "
+            "budget comes from flags, then --config FILE, then .layerscope.toml, then "
+            "[tool.layerscope] in pyproject.toml, then dive's .dive-ci; with none, dive's "
+            "defaults apply. Exit 0: passed (warnings allowed); 1: a budget failed; 2: bad "
+            "configuration or input; 3: source unavailable."
+        ),
+    )
+    parser.add_argument("ref", metavar="REF", help=REF_HELP)
+    parser.add_argument(
+        "--config",
+        "--ci-config",
+        dest="config",
+        metavar="FILE",
+        help="budget file: TOML (layerscope), or YAML read as dive's .dive-ci",
+    )
+    parser.add_argument(
+        "--dockerfile", metavar="FILE", help="the Dockerfile: suggestions and SARIF locations"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF|FILE.json|last",
+        help="what the growth rules compare with: another image, a `layerscope inspect --json` "
+        "export, or 'last' (the previous recorded build of the same repository)",
+    )
+    parser.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a rule's threshold and turn it on, e.g. max_size=250MB, "
+        "forbidden_paths='**/.git/**,**/*.pem' (repeatable)",
+    )
+    parser.add_argument(
+        "--disable", action="append", default=[], metavar="NAME", help="turn a rule off"
+    )
+    parser.add_argument(
+        "--warn-only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a broken rule only warns (severity warning)",
+    )
+    for flag in DIVE_FLAGS:
+        parser.add_argument(
+            f"--{flag}", dest=flag, metavar="VALUE", help=f"dive's --{flag} (dive's semantics)"
+        )
+    add_output_options(parser, FORMATS)
+    add_source_options(parser)
+    add_store_option(parser)
+
+
+def run(args: argparse.Namespace, streams: Streams) -> int:
+    """Load the budget, the image and the baseline; evaluate; print; 0 pass, 1 fail."""
+    from ..analysis import analyze
+    from ..analysis.budget import Outcome, evaluate_budget
+    from ..budget_config import load_budget_config
+    from ..sources import load_image
+
+    config = load_budget_config(
+        config=args.config,
+        dive_flags={flag: getattr(args, flag) for flag in DIVE_FLAGS},
+        rules=args.rule,
+        disable=args.disable,
+        warn_only=args.warn_only,
+    )
+    dockerfile_path = args.dockerfile or config.dockerfile
+    dockerfile, dockerignore = _read_dockerfile(dockerfile_path)
+    baseline_spec = args.baseline or config.baseline
+    session = open_sources(args)
+    progress = progress_for(args, streams)
+    try:
+        image = load_image(
+            args.ref,
+            platform=args.platform,
+            progress=progress,
+            verify=args.verify,
+            options=session.options,
+        )
+        baseline = None
+        if baseline_spec and baseline_spec != "last":
+            baseline = _baseline_from(baseline_spec, args, session.options)
+    finally:
+        if progress is not None:
+            progress.close()
+        say_warnings(session, streams.err)
+        session.close()
+    analysis = analyze(image)
+    record(args, streams, image, ref=args.ref)
+    previous, cache = _history(args, image)
+    if baseline_spec == "last" and previous is not None:
+        baseline = _baseline_of_build(previous)
+    settings = config.settings()
+    report = evaluate_budget(analysis, settings, baseline=baseline, cache=cache)
+    if any(r.outcome in (Outcome.FAIL, Outcome.WARN) for r in report.results):
+        report = _with_suggestions(
+            analysis, settings, report, baseline, cache, dockerfile, dockerignore
+        )
+    _output(args, streams, image, config_label(config), report, dockerfile_path)
+    return 0 if report.passed else 1
+
+
+def config_label(config: object) -> str:
+    """Where the budget came from, for a person."""
+    from ..budget_config import BudgetConfig
+
+    assert isinstance(config, BudgetConfig)
+    source = config.source
+    if source.kind == "defaults":
+        return "dive's defaults (no .layerscope.toml, [tool.layerscope] or .dive-ci found)"
+    if source.kind == "dive":
+        return f"{source.path} (dive 0.13.1 rules)"
+    return str(source.path)
+
+
+def _read_dockerfile(path: str | None) -> tuple[Dockerfile | None, str | None]:
+    from ..dockerfile import parse_dockerfile
+    from ..errors import UsageError
+
+    if not path:
+        return None, None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the Dockerfile {path}: {exc}") from exc
+    ignore = Path(path).parent / ".dockerignore"
+    try:
+        ignore_text = ignore.read_text(encoding="utf-8") if ignore.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        ignore_text = None
+    return parse_dockerfile(text, path=path), ignore_text
+
+
+def _baseline_from(spec: str, args: argparse.Namespace, options: SourceOptions) -> Baseline:
+    """A baseline from a JSON export (an existing *.json file) or an image reference."""
+    from ..analysis.budget import Baseline
+    from ..errors import UsageError
+    from ..sources import load_image
+
+    if spec.endswith(".json") and Path(spec).is_file():
+        try:
+            doc = json.loads(Path(spec).read_text(encoding="utf-8"))
+            image = doc["image"]
+            size = image["size_bytes"]
+            compressed = image.get("compressed_size_bytes")
+            count = image["layer_count"]
+            valid = isinstance(size, int) and isinstance(count, int)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(
+                f"--baseline {spec}: not a `layerscope inspect --json` export ({exc})"
+            ) from exc
+        if not valid or "schema_version" not in doc:
+            raise UsageError(f"--baseline {spec}: not a `layerscope inspect --json` export")
+        return Baseline(spec, "json", size, compressed, count)
+    image = load_image(spec, platform=args.platform, verify=args.verify, options=options)
+    sizes = [layer.compressed_size_bytes for layer in image.layers]
+    compressed_total = None if any(s is None for s in sizes) else sum(s or 0 for s in sizes)
+    total = sum(layer.size_bytes for layer in image.layers)
+    return Baseline(spec, "ref", total, compressed_total, len(image.layers))
+
+
+def _baseline_of_build(build: BuildRecord) -> Baseline:
+    from ..analysis.budget import Baseline
+
+    sizes = [layer.compressed_size_bytes for layer in build.layers]
+    compressed = None if any(s is None for s in sizes) else sum(s or 0 for s in sizes)
+    total = sum(layer.size_bytes for layer in build.layers)
+    return Baseline(_build_label(build), "store", total, compressed, len(build.layers))
+
+
+def _build_label(build: BuildRecord) -> str:
+    name = build.repository + (f":{build.tag}" if build.tag else "")
+    when = f", created {build.created}" if build.created else ""
+    return f"previous build {name} {build.image_id[:19]}{when}"
+
+
+def _history(
+    args: argparse.Namespace, image: Image
+) -> tuple[BuildRecord | None, CacheComparison | None]:
+    """The previous recorded build of the image's repository and the cache hits against it."""
+    from ..analysis.budget import CacheComparison
+    from ..analysis.cache import cache_history
+    from ..errors import StoreError
+    from ..store.history import HistoryStore, repository_of
+
+    repository, _tag = repository_of(image, args.ref)
+    try:
+        with HistoryStore(getattr(args, "store", None)) as store:
+            builds = store.builds(repository)
+    except StoreError:
+        return None, None
+    history = cache_history(builds)
+    for position, entry in enumerate(history.builds):
+        if entry.build.image_id == image.image_id and position > 0:
+            previous = history.builds[position - 1].build
+            hits = entry.hit_count or 0
+            cache = CacheComparison(
+                _build_label(previous), hits, len(entry.build.layers), entry.hit_ratio
+            )
+            return previous, cache
+    return None, None
+
+
+def _with_suggestions(
+    analysis: Analysis,
+    settings: Mapping[str, RuleSettings],
+    report: BudgetReport,
+    baseline: Baseline | None,
+    cache: CacheComparison | None,
+    dockerfile: Dockerfile | None,
+    dockerignore: str | None,
+) -> BudgetReport:
+    from ..analysis.budget import evaluate_budget
+    from ..analysis.suggest import suggest
+
+    found = suggest(analysis, dockerfile=dockerfile, dockerignore=dockerignore)
+    return evaluate_budget(
+        analysis,
+        settings,
+        baseline=baseline,
+        cache=cache,
+        suggestions=found.suggestions,
+    )
+
+
+def _output(
+    args: argparse.Namespace,
+    streams: Streams,
+    image: Image,
+    config: str,
+    report: BudgetReport,
+    dockerfile: str | None,
+) -> None:
+    from ..render.check_words import CheckSubject
+
+    subject = CheckSubject(args.ref, image.image_id, config, report, dockerfile)
+    fmt = args.format or "text"
+    text = render(subject, fmt, out=streams.out, to_file=bool(args.output))
+    if fmt == "text" and os.environ.get("GITHUB_ACTIONS") == "true":
+        text += render(subject, "github")
+    emit(text, args.output, streams.out)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        from ..errors import UsageError
+
+        try:
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(render(subject, "markdown") + "\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write $GITHUB_STEP_SUMMARY {summary}: {exc}") from exc
+
+
+def render(subject: object, fmt: str, *, out: object = None, to_file: bool = False) -> str:
+    """The report in one of FORMATS."""
+    from ..render.check_words import CheckSubject
+
+    assert isinstance(subject, CheckSubject)
+    if fmt == "json":
+        from ..render.check_json import render_check_json
+
+        return render_check_json(subject)
+    if fmt == "junit":
+        from ..render.check_junit import render_check_junit
+
+        return render_check_junit(subject)
+    if fmt == "sarif":
+        from ..render.check_sarif import render_check_sarif
+
+        return render_check_sarif(subject)
+    if fmt == "markdown":
+        from ..render.check_markdown import render_check_markdown
+
+        return render_check_markdown(subject)
+    if fmt == "github":
+        from ..render.check_github import render_check_github
+
+        return render_check_github(subject)
+    from ..render.check_text import render_check_text
+
+    color = False
+    width = 100
+    if out is not None and not to_file:
+        color = use_color(out)  # type: ignore[arg-type]
+        width = text_width(out) or 100  # type: ignore[arg-type]
+    return render_check_text(subject, width=width, color=color)

@@ -1,0 +1,108 @@
+"""`check --format sarif`: SARIF 2.1.0, one result per failed or warned rule and per matching
+suggestion; with ``--dockerfile`` results are located at Dockerfile lines."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from layerscope import __version__
+from layerscope.analysis.budget import Outcome
+from layerscope.analysis.rules import RULES
+from layerscope.analysis.suggest.model import LineSpan, Suggestion, SuggestionKind
+from layerscope.render.check_words import CheckSubject, sentence, size
+
+__all__ = ["render_check_sarif", "sarif_document"]
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _location(dockerfile: str, span: LineSpan) -> dict[str, Any]:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": dockerfile},
+            "region": {"startLine": span.start, "endLine": max(span.start, span.end)},
+        }
+    }
+
+
+def _suggestion_message(s: Suggestion) -> str:
+    saves = f" (saves {size(s.estimated_saving_bytes)})" if s.estimated_saving_bytes else ""
+    return f"{s.title}{saves}. {s.detail}".strip()
+
+
+def sarif_document(subject: CheckSubject) -> dict[str, Any]:
+    """The SARIF log as a dict."""
+    report = subject.report
+    rules: list[dict[str, Any]] = [
+        {
+            "id": spec.id,
+            "name": "".join(part.title() for part in spec.id.split("_")),
+            "shortDescription": {"text": f"Image budget: {spec.summary}"},
+            "defaultConfiguration": {"level": "error"},
+        }
+        for spec in RULES
+    ]
+    rules += [
+        {
+            "id": f"suggestion/{kind.value}",
+            "name": "Suggestion" + "".join(p.title() for p in kind.value.split("_")),
+            "shortDescription": {"text": f"Dockerfile suggestion: {kind.value.replace('_', ' ')}"},
+            "defaultConfiguration": {"level": "note"},
+        }
+        for kind in SuggestionKind
+    ]
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    results: list[dict[str, Any]] = []
+    dockerfile = subject.dockerfile
+    for r in report.results:
+        if r.outcome not in (Outcome.FAIL, Outcome.WARN):
+            continue
+        result: dict[str, Any] = {
+            "ruleId": r.id,
+            "ruleIndex": index[r.id],
+            "level": "error" if r.outcome is Outcome.FAIL else "warning",
+            "message": {"text": sentence(r)},
+        }
+        if dockerfile:
+            spans = [span for s in r.suggestions for span in s.lines]
+            result["locations"] = [_location(dockerfile, spans[0] if spans else LineSpan(1, 1))]
+        results.append(result)
+    for s in report.suggestions:
+        result = {
+            "ruleId": f"suggestion/{s.kind.value}",
+            "ruleIndex": index[f"suggestion/{s.kind.value}"],
+            "level": "note",
+            "message": {"text": _suggestion_message(s)},
+            "properties": {"estimated_saving_bytes": s.estimated_saving_bytes},
+        }
+        if dockerfile and s.lines:
+            result["locations"] = [_location(dockerfile, span) for span in s.lines]
+        results.append(result)
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "layerscope",
+                        "version": __version__,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+                "properties": {
+                    "ref": subject.ref,
+                    "image_id": subject.image_id,
+                    "config": subject.config,
+                    "passed": report.passed,
+                },
+            }
+        ],
+    }
+
+
+def render_check_sarif(subject: CheckSubject) -> str:
+    """The SARIF log as text."""
+    return json.dumps(sarif_document(subject), indent=2) + "\n"
