@@ -1,0 +1,92 @@
+"""Progress bars appear on a terminal, and never when stdout is not one or with --quiet."""
+
+from __future__ import annotations
+
+import os
+import re
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo" / "demo-app.tar"
+
+
+def _run_in_pty(args: list[str], env: dict[str, str]) -> str:
+    """Run the CLI with stdout and stderr on a pseudo-terminal; return what it drew."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "layerscope", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        close_fds=True,
+    )
+    os.close(follower)
+    chunks: list[bytes] = []
+    while True:
+        ready, _, _ = select.select([leader], [], [], 60)
+        if not ready:
+            proc.kill()
+            pytest.fail("the CLI did not finish under a pseudo-terminal")
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the follower side closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    assert proc.returncode == 0
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "LAYERSCOPE_CACHE_DIR": str(tmp_path / "c"),
+        "LAYERSCOPE_DATA_DIR": str(tmp_path / "d"),
+        "COLUMNS": "120",
+        "TERM": "xterm",
+    }
+
+
+def test_progress_on_a_terminal(tmp_path: Path) -> None:
+    drawn = _run_in_pty(["inspect", str(DEMO), "--json", "--no-cache"], _env(tmp_path))
+    # the per-layer bar; rich draws it at least once more when it stops (then erases it)
+    assert re.search(r"layer [1-8]/8", drawn), drawn
+
+
+def test_no_progress_with_quiet_on_a_terminal(tmp_path: Path) -> None:
+    drawn = _run_in_pty(["inspect", str(DEMO), "--json", "--no-cache", "--quiet"], _env(tmp_path))
+    assert not re.search(r"layer [1-8]/8", drawn), drawn
+
+
+def test_no_progress_when_stdout_is_not_a_terminal(tmp_path: Path) -> None:
+    leader, follower = pty.openpty()  # stderr is a terminal, stdout is a pipe
+    done = subprocess.run(
+        [sys.executable, "-m", "layerscope", "inspect", str(DEMO), "--json", "--no-cache"],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=_env(tmp_path),
+        timeout=60,
+    )
+    os.close(follower)
+    drawn = b""
+    while select.select([leader], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(leader)
+    assert done.returncode == 0
+    assert drawn == b""
+    assert done.stdout.startswith(b"{")
