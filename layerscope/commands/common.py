@@ -266,7 +266,7 @@ def history_context(
 
 def _rebuild_image(build: BuildRecord, layer_cache: LayerCache) -> Image | None:
     """An Image of a recorded build whose every layer is still in the layer cache."""
-    from ..model import HistoryEntry, ImageConfig, Layer, Platform
+    from ..model import HistoryEntry, Image, ImageConfig, Layer, Platform
 
     layers = []
     for record_ in build.layers:

@@ -2,8 +2,9 @@
 
 One source file changes before each of three rebuilds. The recorded hit ratios must equal those
 computed here, independently, from ``docker image inspect`` RootFS.Layers chain IDs; the miss
-must be attributed to the changed file; and a Dockerfile reordered by hand (dependencies copied
-and installed before the sources) must hit more often on the same series of changes.
+must be attributed to the changed file; and applying layerscope's own reorder suggestion (its
+patch: dependencies copied and installed before the sources) must hit more often on the same
+series of changes.
 """
 
 from __future__ import annotations
@@ -140,7 +141,20 @@ def test_rebuild_series(
     stored = history_json("layerscope-test/history-original")
     assert [b["hit_ratio"] for b in stored["builds"]] == want
 
-    reordered = build_series(docker_cli, busybox_rootfs, tmp_path, "reordered", REORDERED)
+    # layerscope's reorder suggestion for the last build, with the recorded history, as a patch
+    dockerfile = tmp_path / "original" / "Dockerfile"
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["suggest", f"daemon://{tags[-1]}", "--dockerfile", str(dockerfile),
+                     "--json"], stdout=out, stderr=err)  # fmt: skip
+    assert code == 0, err.getvalue()
+    suggested = json.loads(out.getvalue())
+    reorder = [s for s in suggested["suggestions"] if s["kind"] == "reorder_for_cache"]
+    assert len(reorder) == 1 and reorder[0]["estimated_saving_rebuilds"] == REBUILDS
+    patch = reorder[0]["patch"]
+    applied = subprocess.run(["patch", "-p1", "-o", "-"], input=patch, cwd=dockerfile.parent,
+                             capture_output=True, text=True, check=True)  # fmt: skip
+    assert applied.stdout == REORDERED  # the reorder worked out by hand above
+    reordered = build_series(docker_cli, busybox_rootfs, tmp_path, "reordered", applied.stdout)
     better = expected_ratios(docker_cli, [tag for tag, _ in reordered])
     # by hand: 5 layers; rootfs, requirements and the install step hit, src/ and after miss
     assert better == [None] + [3 / 5] * REBUILDS

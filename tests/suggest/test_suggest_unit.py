@@ -111,3 +111,78 @@ Recommends: lib
     extended = b"Package: app\nAuto-Installed: 0\n\nPackage: extra\nAuto-Installed: 0\n"
     graph, roots = package_graph(status, extended)
     assert recommends_only(graph, roots) == set()  # extra was installed by hand
+
+
+SPLIT_DOCKERFILE = """\
+FROM scratch
+COPY rootfs/ /
+COPY src/ /src/
+RUN pip install -r /src/requirements.txt
+RUN echo ready > /ready
+"""
+
+
+def test_manifests_copied_before_the_install_and_sources_after() -> None:
+    layers = (
+        layer(0, [d("/bin"), f("/bin/sh", 1000)], created_by="COPY rootfs/ / # buildkit"),
+        layer(
+            1,
+            [d("/src"), f("/src/requirements.txt", 20), f("/src/main.py", 30)],
+            created_by="COPY src/ /src/ # buildkit",
+        ),
+        layer(
+            2,
+            [d("/usr/lib/site"), f("/usr/lib/site/requests.py", 500)],
+            created_by="RUN /bin/sh -c pip install -r /src/requirements.txt # buildkit",
+        ),
+        layer(3, [f("/ready", 6)], created_by="RUN /bin/sh -c echo ready > /ready # buildkit"),
+    )
+    image = Image(
+        ref="split:1",
+        image_id=Digest("sha256:" + "cd" * 32),
+        platform=Platform("linux", "amd64"),
+        created=None,
+        config=ImageConfig(),
+        history=tuple(HistoryEntry(lay.created_by, comment=BK) for lay in layers),
+        layers=layers,
+    )
+    report = suggest(analyze(image), dockerfile=parse_dockerfile(SPLIT_DOCKERFILE))
+    (reorder,) = [s for s in report.suggestions if s.kind is SuggestionKind.REORDER_FOR_CACHE]
+    assert reorder.layers == (1, 2)
+    assert dict(report.patched_files)["Dockerfile"] == (
+        "FROM scratch\n"
+        "COPY rootfs/ /\n"
+        "COPY src/requirements.txt /src/\n"
+        "RUN pip install -r /src/requirements.txt\n"
+        "COPY src/ /src/\n"
+        "RUN echo ready > /ready\n"
+    )
+
+
+def test_no_split_when_the_install_reads_the_sources() -> None:
+    text = SPLIT_DOCKERFILE.replace("pip install -r /src/requirements.txt", "pip install /src")
+    layers = (
+        layer(0, [d("/bin"), f("/bin/sh", 1000)], created_by="COPY rootfs/ / # buildkit"),
+        layer(
+            1,
+            [d("/src"), f("/src/requirements.txt", 20), f("/src/setup.py", 30)],
+            created_by="COPY src/ /src/ # buildkit",
+        ),
+        layer(
+            2,
+            [f("/usr/lib/site/pkg.py", 500)],
+            created_by="RUN /bin/sh -c pip install /src # buildkit",
+        ),
+        layer(3, [f("/ready", 6)], created_by="RUN /bin/sh -c echo ready > /ready # buildkit"),
+    )
+    image = Image(
+        ref="split:2",
+        image_id=Digest("sha256:" + "ce" * 32),
+        platform=Platform("linux", "amd64"),
+        created=None,
+        config=ImageConfig(),
+        history=tuple(HistoryEntry(lay.created_by, comment=BK) for lay in layers),
+        layers=layers,
+    )
+    report = suggest(analyze(image), dockerfile=parse_dockerfile(text))
+    assert not [s for s in report.suggestions if s.kind is SuggestionKind.REORDER_FOR_CACHE]

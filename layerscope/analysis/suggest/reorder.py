@@ -137,12 +137,17 @@ def find_reorders(ctx: Context) -> list[Suggestion]:
         if not volatile:
             continue
         passed: list[Instruction] = []
+        blocker: Instruction | None = None
         for other in items[n + 1 :]:
             if graph.graph.has_edge(copy.index, other.index):
+                blocker = other
                 break
             passed.append(other)
         runs = [i for i in passed if i.keyword == "RUN"]
         if not runs:
+            split = _manifest_split(ctx, graph, copy, blocker, stats) if blocker else None
+            if split is not None:
+                out.append(split)
             continue
         order = [i.index for i in items]
         order.remove(copy.index)
@@ -205,4 +210,76 @@ def _suggestion(
         edits=edits,
         patch_note="the graph reads commands heuristically: check that the moved steps do not use "
         "the copied files",
+    )
+
+
+def _manifest_split(
+    ctx: Context, graph: _Graph, copy: Instruction, run: Instruction, stats: object
+) -> Suggestion | None:
+    """``COPY src/ dst/`` followed by a RUN that reads only dependency manifests from it: copy the
+    manifests first, install, then copy the rest (the install stays cached when sources change)."""
+    dockerfile = ctx.dockerfile
+    if dockerfile is None or run.keyword != "RUN" or copy.exec_form is not None:
+        return None
+    sources, dest = copy_parts(dockerfile, copy)
+    if len(sources) != 1 or any(ch in sources[0] for ch in "*?["):
+        return None
+    used = graph.reads(run, copy) - {dest}
+    if not used or not used <= MANIFESTS:
+        return None
+    # the RUN must not read anything else under the destination
+    rest = run.arguments
+    for name in used:
+        rest = rest.replace(posixpath.join(dest, name), "").replace(name, "")
+    if dest.rstrip("/") and re.search(re.escape(dest.rstrip("/")) + r"(/|\b)", rest):
+        return None
+    copied = graph.top_names(copy)
+    if not used <= copied:
+        return None
+    source_dir = "" if sources[0] in (".", "./") else sources[0].rstrip("/") + "/"
+    written_dest = copy.words[-1]
+    target = written_dest if written_dest.endswith("/") else written_dest + "/"
+    flags = " ".join(flag.text for flag in copy.flags)
+    manifests = " ".join(source_dir + name for name in sorted(used))
+    first = " ".join(part for part in (copy.keyword, flags, manifests, target) if part)
+    text = dockerfile.text.splitlines()
+    original = tuple(text[copy.start_line - 1 : copy.end_line])
+    edits = (
+        Edit(DOCKERFILE, copy.start_line, copy.end_line, (first,)),
+        Edit(DOCKERFILE, run.end_line + 1, run.end_line, original),
+    )
+    layer = graph.layer.get(copy.index)
+    run_layer = graph.layer.get(run.index)
+    misses = getattr(stats, "misses", None)
+    run_stats = ctx.stats(run_layer) if run_layer is not None else None
+    seconds = (
+        misses * run_stats.seconds
+        if misses is not None and run_stats is not None and run_stats.seconds is not None
+        else None
+    )
+    names = ", ".join(sorted(used))
+    how = (
+        f"it missed the cache in {misses} of {getattr(stats, 'builds', '?')} recorded builds"
+        if misses is not None
+        else "it copies source files, which change with every edit"
+    )
+    return Suggestion(
+        id="",
+        kind=SuggestionKind.REORDER_FOR_CACHE,
+        title=f"copy {names} first, install, then copy the rest (line {copy.start_line})",
+        detail=(
+            f"{' '.join(copy.text.split())}: {how}; line {run.start_line} reads only {names} "
+            "from it, so copying the dependency manifests before it and the sources after it "
+            "keeps the install step cached when only the sources change."
+        ),
+        layers=tuple(i for i in (layer, run_layer) if i is not None),
+        instructions=(" ".join(copy.text.split()), " ".join(run.text.split())),
+        lines=(LineSpan(copy.start_line, copy.end_line), LineSpan(run.start_line, run.end_line)),
+        evidence=(),
+        estimated_saving_bytes=0,
+        estimated_saving_rebuilds=misses,
+        estimated_saving_seconds=seconds,
+        edits=edits,
+        patch_note="the sources are copied after the install step; steps after it see the same "
+        "files as before",
     )
