@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import IO
 
 from . import __version__
-from .commands.common import Streams
+from .commands.common import Streams, finish_background
 from .errors import LayerscopeError, UsageError
 
 EXIT_OK = 0
@@ -60,7 +60,10 @@ def main(
             parser.print_help(streams.out)
             return EXIT_BAD_INPUT
         module = importlib.import_module(f".commands.{args.command}", __package__)
-        return int(module.run(args, streams))
+        try:
+            return int(module.run(args, streams))
+        finally:
+            finish_background(streams.err)
     except LayerscopeError as exc:
         print(f"layerscope: error: {exc.message}", file=streams.err)
         return exc.exit_code

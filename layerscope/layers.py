@@ -573,7 +573,10 @@ def _walk(view: memoryview, source: _Source) -> _Walked:
             raise LayerFormatError(f"corrupt tar header at offset {source.base + pos}")
         first = False
         pos += BLOCK
-        size = _num(size_b, "size")
+        try:  # the usual octal fields, parsed inline (this loop runs once per tar entry)
+            size = int(size_b.strip(b" \0") or b"0", 8)
+        except ValueError:
+            size = _num(size_b, "size")
         if size < 0:
             raise LayerFormatError("bad tar header: negative size")
         padded = (size + BLOCK - 1) & ~(BLOCK - 1)
@@ -599,10 +602,17 @@ def _walk(view: memoryview, source: _Source) -> _Walked:
         name = name_b.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
         if magic == b"ustar\x00" and prefix_b[0]:
             name = prefix_b.split(b"\0", 1)[0].decode("utf-8", "surrogateescape") + "/" + name
-        mode = _num(mode_b, "mode") & 0o7777
-        uid = _num(uid_b, "uid")
-        gid = _num(gid_b, "gid")
-        mtime: float = _num(mtime_b, "mtime")
+        mtime: float
+        try:
+            mode = int(mode_b.strip(b" \0") or b"0", 8) & 0o7777
+            uid = int(uid_b.strip(b" \0") or b"0", 8)
+            gid = int(gid_b.strip(b" \0") or b"0", 8)
+            mtime = int(mtime_b.strip(b" \0") or b"0", 8)
+        except ValueError:  # base-256 or garbage: the general parser says which
+            mode = _num(mode_b, "mode") & 0o7777
+            uid = _num(uid_b, "uid")
+            gid = _num(gid_b, "gid")
+            mtime = _num(mtime_b, "mtime")
         xattrs: tuple[tuple[str, str], ...] = ()
         link = ""
         if long_name is not None:

@@ -251,13 +251,24 @@ def dive_metrics(image: Image) -> DiveMetrics:
     # The trees are acyclic lists and dicts: cyclic GC passes over them only cost time.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    # The stacked tree is only read to size whiteouts: stack only while a later layer has any.
+    whiteout = EntryKind.WHITEOUT
+    last_whiteouts = max(
+        (
+            i
+            for i, layer in enumerate(image.layers)
+            if any(e.kind is whiteout for e in layer.entries)
+        ),
+        default=-1,
+    )
     try:
         for index, layer in enumerate(image.layers):
             tree = _layer_tree(layer)
-            if index == 0:
+            if index == 0 and last_whiteouts >= 0:
                 _stack(stacked, tree, copy=True)  # StackTreeRange starts from a copy of tree 0
             _visit_leaves(tree, stacked, paths, matches)
-            _stack(stacked, tree)
+            if index < last_whiteouts:
+                _stack(stacked, tree)
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..sources import SourceOptions
@@ -69,19 +71,64 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress display")
 
 
-@dataclass
 class SourceSession:
-    """The caches a command opened for its loads; closed when the command ends."""
+    """The caches a command opened for its loads.
 
-    options: SourceOptions
-    layer_cache: LayerCache | None
+    Loaders may hand it background work (checking a local layer's bytes against its diff_id
+    before the layer enters the cache, on the second core while the command goes on). ``close``
+    leaves unfinished work running; ``finish_background`` (called by ``cli.main`` when the
+    command is done) waits for it and closes the cache.
+    """
+
+    def __init__(self, layer_cache: LayerCache | None, **options: Any) -> None:
+        self.layer_cache = layer_cache
+        self.options = SourceOptions(index=layer_cache, defer=self.defer, **options)
+        self._threads: list[threading.Thread] = []
+        self.problems: list[str] = []
+
+    def defer(self, work: Callable[[], None]) -> None:
+        thread = threading.Thread(target=self._run, args=(work,), daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _run(self, work: Callable[[], None]) -> None:
+        from ..errors import LayerscopeError
+
+        try:
+            work()
+        except LayerscopeError as exc:
+            self.problems.append(exc.message)
+        except Exception as exc:  # noqa: BLE001 - a background check must never kill the command
+            self.problems.append(f"a background layer check failed ({type(exc).__name__}: {exc})")
 
     def warnings(self) -> tuple[str, ...]:
         return self.layer_cache.warnings if self.layer_cache is not None else ()
 
     def close(self) -> None:
+        if any(thread.is_alive() for thread in self._threads):
+            _PENDING.append(self)
+        else:
+            self.finish()
+
+    def finish(self) -> None:
+        """Wait for background work, then close the cache."""
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
         if self.layer_cache is not None:
             self.layer_cache.close()
+
+
+_PENDING: list[SourceSession] = []
+
+
+def finish_background(err: IO[str]) -> None:
+    """Let every session's background work end (cli.main calls this after each command)."""
+    while _PENDING:
+        session = _PENDING.pop()
+        session.finish()
+        for note in session.problems:
+            print(f"layerscope: warning: {note}", file=err)
 
 
 def open_sources(args: argparse.Namespace) -> SourceSession:
@@ -92,19 +139,19 @@ def open_sources(args: argparse.Namespace) -> SourceSession:
     cache = None if getattr(args, "no_cache", False) else LayerCache()
     blobs = BlobCache() if getattr(args, "keep_blobs", False) else None
     creds = getattr(args, "creds", None)
-    options = SourceOptions(
-        index=cache,
+    return SourceSession(
+        cache,
         insecure_registries=tuple(getattr(args, "insecure_registry", ()) or ()),
         credentials=parse_user_pass(creds) if creds else None,
         blob_cache=blobs,
     )
-    return SourceSession(options, cache)
 
 
 def say_warnings(session: SourceSession, err: IO[str]) -> None:
     """Cache problems are not fatal: tell the user, one line each."""
-    for note in session.warnings():
+    for note in (*session.warnings(), *session.problems):
         print(f"layerscope: warning: {note}", file=err)
+    session.problems.clear()
 
 
 def add_output_options(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:

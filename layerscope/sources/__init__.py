@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +39,9 @@ class SourceOptions:
     """Where verified registry blobs are kept (``--keep-blobs``); a ``store.BlobCache``."""
     concurrency: int = 3
     """Layers pulled at once from a registry."""
+    defer: Callable[[Callable[[], None]], None] | None = None
+    """Runs work in the background (the caller waits for it later); None: at once. Used to
+    check a local layer against its diff_id before it enters the cache, off the critical path."""
 
 
 def spool_dir() -> Path:
@@ -73,6 +76,7 @@ def load_image(
             progress=progress,
             verify=verify,
             index=opts.index,
+            defer=opts.defer,
         )
     from . import daemon
 
@@ -80,7 +84,12 @@ def load_image(
         parsed.kind is SourceKind.BARE and daemon.has_image(parsed.location)
     ):
         return daemon.load(
-            parsed, platform=wanted, progress=progress, verify=verify, index=opts.index
+            parsed,
+            platform=wanted,
+            progress=progress,
+            verify=verify,
+            index=opts.index,
+            defer=opts.defer,
         )
     from . import registry
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -20,6 +21,9 @@ from .config import history as _history
 from .config import image_config as _image_config
 from .manifests import DOCKER_LAYER, LayerRef, select_image
 
+Defer = Callable[[Callable[[], None]], None]
+"""Runs work in the background; the caller waits for it before it exits."""
+
 
 def load_path(
     path: Path,
@@ -32,6 +36,7 @@ def load_path(
     progress: Progress | None = None,
     verify: bool = False,
     index: LayerIndex | None = None,
+    defer: Defer | None = None,
 ) -> Image:
     """Load one image from an archive file or a layout directory."""
     store: BlobStore
@@ -52,6 +57,7 @@ def load_path(
             progress=progress,
             verify=verify,
             index=index,
+            defer=defer,
         )
     finally:
         store.close()
@@ -67,8 +73,13 @@ def load_store(
     progress: Progress | None = None,
     verify: bool = False,
     index: LayerIndex | None = None,
+    defer: Defer | None = None,
 ) -> Image:
-    """Build an ``Image`` from whatever archive or layout ``store`` holds."""
+    """Build an ``Image`` from whatever archive or layout ``store`` holds.
+
+    ``index`` is the layer cache; ``defer`` runs the check of a layer's bytes against its
+    diff_id in the background before the layer is cached (None: the check runs at once).
+    """
     chosen = select_image(store, selector, platform)
     config_bytes = store.read_bytes(chosen.config_path)
     image_id = Digest("sha256:" + hashlib.sha256(config_bytes).hexdigest())
@@ -115,6 +126,7 @@ def load_store(
                 progress=progress,
                 verify=verify,
                 index=index,
+                defer=defer,
             )
             scans[key] = scan
         digest = layer_ref.digest or (diff_id if scan.compression == "none" else scan.digest)
@@ -165,12 +177,14 @@ def _read_layer(
     progress: Progress | None,
     verify: bool,
     index: LayerIndex | None,
+    defer: Defer | None = None,
 ) -> LayerScan:
     """Scan one layer blob, or take its contents from the layer cache.
 
-    A layer goes into the cache only once its uncompressed bytes were checked against the
-    diff_id (the sha256 runs on a second core while the tar is walked), so an archive that lies
-    about a layer cannot poison the cache.
+    A layer goes into the cache only once its uncompressed bytes hashed to the diff_id, so an
+    archive that lies about a layer cannot poison the cache. For a compressed blob the sha256
+    runs on a second thread while the tar is walked; an uncompressed blob is hashed again from
+    its own file handle by ``defer``'s background work, so the walk never waits for it.
     """
     with store.open(layer_ref.path) as stream:
         head = stream.read(8)
@@ -191,12 +205,13 @@ def _read_layer(
                 digest,
                 cached.contents,
             )
+        later = index is not None and defer is not None and not verify and compression == "none"
         if progress is not None:
             progress.stage(f"layer {position + 1}/{total}", store.size(layer_ref.path))
         try:
             scan = scan_layer(
                 prefixed(head, stream),
-                want_diff_id=verify or index is not None,
+                want_diff_id=verify or (index is not None and not later),
                 want_digest=unnamed or (verify and layer_ref.digest is not None),
                 progress=progress,
             )
@@ -204,14 +219,29 @@ def _read_layer(
             raise LayerFormatError(
                 f"{store.label}: layer {position} ({layer_ref.path}): {exc}"
             ) from exc
-    if verify or (index is not None and scan.diff_id != diff_id):
-        _verify(store.label, position, layer_ref.digest, diff_id, scan)
-    if index is not None:
-        index.put(
-            diff_id,
-            LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents),
-            digest=layer_ref.digest or scan.digest,
-        )
+    if index is None:
+        if verify:
+            _verify(store.label, position, layer_ref.digest, diff_id, scan)
+        return scan
+    contents = LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents)
+    stored = layer_ref.digest or scan.digest
+    if later and defer is not None:
+        detached = store.open_detached(layer_ref.path)
+        label = f"{store.label}: layer {position}"
+
+        def check_then_cache() -> None:
+            with detached:
+                got = _sha256_of(detached)
+            if got != diff_id:
+                raise DigestMismatchError(
+                    f"{label} hashes to {got}, but the config says {diff_id}; not cached"
+                )
+            index.put(diff_id, contents, digest=stored)
+
+        defer(check_then_cache)
+        return scan
+    _verify(store.label, position, layer_ref.digest, diff_id, scan)
+    index.put(diff_id, contents, digest=stored)
     return scan
 
 

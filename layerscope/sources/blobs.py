@@ -33,6 +33,10 @@ class BlobStore(Protocol):
 
     def open(self, name: str) -> IO[bytes]: ...
 
+    def open_detached(self, name: str) -> IO[bytes]:
+        """Like ``open``, but usable after the store is closed (the caller closes it)."""
+        ...
+
     def size(self, name: str) -> int: ...
 
     def names(self) -> list[str]: ...
@@ -133,6 +137,11 @@ class TarBlobStore:
         member = self._member(name)
         return _Slice(self._file.fileno(), member.offset, member.size)  # type: ignore[return-value]
 
+    def open_detached(self, name: str) -> IO[bytes]:
+        member = self._member(name)
+        fd = os.dup(self._file.fileno())  # outlives the store (and an unlinked spool file)
+        return _Slice(fd, member.offset, member.size, owns_fd=True)  # type: ignore[return-value]
+
     def read_bytes(self, name: str, limit: int = MAX_JSON_BYTES) -> bytes:
         member = self._member(name)
         if member.size > limit:
@@ -187,6 +196,9 @@ class DirBlobStore:
         except FileNotFoundError:
             raise NotFoundError(f"{self.label}: {name} is referenced but missing") from None
 
+    def open_detached(self, name: str) -> IO[bytes]:
+        return self.open(name)
+
     def names(self) -> list[str]:
         return sorted(str(p.relative_to(self._root)) for p in self._root.rglob("*") if p.is_file())
 
@@ -197,10 +209,16 @@ class DirBlobStore:
 class _Slice(io.RawIOBase):
     """A read-only stream over ``size`` bytes at ``offset`` of a file descriptor (``pread``)."""
 
-    def __init__(self, fd: int, offset: int, size: int) -> None:
+    def __init__(self, fd: int, offset: int, size: int, *, owns_fd: bool = False) -> None:
         self._fd = fd
         self._pos = offset
         self._end = offset + size
+        self._owns_fd = owns_fd
+
+    def close(self) -> None:
+        if self._owns_fd and not self.closed:
+            os.close(self._fd)
+        super().close()
 
     def readable(self) -> bool:
         return True

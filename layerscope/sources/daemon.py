@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,7 @@ def load(
     progress: Progress | None = None,
     verify: bool = False,
     index: LayerIndex | None = None,
+    defer: Callable[[Callable[[], None]], None] | None = None,
 ) -> Image:
     """Load the image ``ref`` names (a name or ``sha256:`` image ID) from the Docker engine."""
     from . import spool_dir
@@ -155,6 +156,7 @@ def load(
                 progress=progress,
                 verify=verify,
                 index=index,
+                defer=defer,
             )
         except LayerscopeError as exc:
             text = exc.message

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from layerscope.analysis.package_index import Package, PackageIndex, find_packages, layer_contents
 from layerscope.analysis.packages import DPKG_INFO, DPKG_STATUS, parse_dpkg_list
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 from .context import Context
 from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind
@@ -67,6 +69,8 @@ def package_graph(status: bytes, extended: bytes | None) -> tuple[nx.DiGraph, se
     Roots are the packages installed by hand (apt's extended_states), else those nothing
     depends on or recommends, plus Essential / required ones.
     """
+    import networkx as nx  # imported when a package graph is needed (it costs ~0.3 s to load)
+
     graph: nx.DiGraph = nx.DiGraph()
     providers: dict[str, set[str]] = {}
     stanzas = [
@@ -111,6 +115,8 @@ def package_graph(status: bytes, extended: bytes | None) -> tuple[nx.DiGraph, se
 
 def recommends_only(graph: nx.DiGraph, roots: set[str]) -> set[str]:
     """Packages reachable from the roots, but not through Depends / Pre-Depends alone."""
+    import networkx as nx
+
     hard = graph.edge_subgraph([(u, v) for u, v, k in graph.edges(data="kind") if k == "depends"])
     needed = set(roots)
     every = set(roots)

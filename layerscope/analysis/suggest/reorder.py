@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from layerscope.dockerfile import Dockerfile, Instruction, Stage
 from layerscope.model import EntryKind
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 from .context import Context, under
 from .dockerignore import copy_parts, workdir_at
@@ -57,6 +59,8 @@ class _Graph:
         self.dockerfile = dockerfile
         self.stage = stage
         self.layer = {ins.index: layer for layer, ins in ctx.instruction_of.items()}
+        import networkx as nx  # loaded only when a Dockerfile is given (~0.3 s)
+
         self.graph: nx.DiGraph = nx.DiGraph()
         items = list(stage.instructions)
         self.graph.add_nodes_from(ins.index for ins in items)
