@@ -18,7 +18,7 @@ rather than resolved through the link, as real appliers would; builders do not w
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
@@ -352,6 +352,19 @@ class FsSnapshot(Mapping[str, Placed]):
 
     def __contains__(self, path: object) -> bool:
         return path in self._nodes
+
+    # The Mapping mixins go through __getitem__ once per path; these are the dict's own views.
+    def keys(self) -> KeysView[str]:
+        return self._nodes.keys()
+
+    def values(self) -> ValuesView[Placed]:
+        return self._nodes.values()
+
+    def items(self) -> ItemsView[str, Placed]:
+        return self._nodes.items()
+
+    def get(self, path: str, default: Placed | None = None) -> Placed | None:  # type: ignore[override]
+        return self._nodes.get(path, default)
 
     def children(self, path: str = ROOT) -> tuple[str, ...]:
         """Sorted child paths of a directory (empty for leaves and unknown paths)."""

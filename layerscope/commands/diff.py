@@ -54,7 +54,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         metavar="N",
         help="file and package changes to list (default 20 in text, 50 in Markdown)",
     )
-    parser.add_argument("--tui", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--tui",
+        action="store_true",
+        help="browse the differences in the terminal UI (not with --json, --markdown, --output)",
+    )
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
@@ -62,10 +66,12 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     from ..analysis.diff import diff_images
     from ..sources import load_image
 
-    if args.tui:
-        raise UsageError("diff --tui is not available yet; use --text, --json or --markdown")
     if args.top is not None and args.top < 0:
         raise UsageError("--top must be 0 or more")
+    if args.tui:
+        if args.format is not None or args.output:
+            raise UsageError("--tui cannot be combined with --json, --markdown, --text or --output")
+        return _run_tui(args, streams)
     session = open_sources(args)
     progress = progress_for(args, streams)
     try:
@@ -109,3 +115,39 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         text = render_diff(diff, top=20 if args.top is None else args.top, width=width, color=color)
     emit(text, args.output, streams.out)
     return 1 if args.exit_code and diff.differs else 0
+
+
+def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
+    """The Textual diff screen; both images are loaded and compared in its worker thread."""
+    import io
+
+    from ..analysis.diff import ImageDiff, diff_images
+    from ..model import Progress
+    from ..sources import load_image
+    from ..tui import run_diff
+
+    def load(progress: Progress) -> ImageDiff:
+        session = open_sources(args)  # opened in the worker thread that uses it
+        try:
+            images = []
+            for which, ref in (("old", args.old), ("new", args.new)):
+                progress.stage(f"Reading the {which} image {ref}")
+                images.append(
+                    load_image(
+                        ref,
+                        platform=args.platform,
+                        progress=progress,
+                        verify=args.verify,
+                        options=session.options,
+                    )
+                )
+        finally:
+            session.close()
+        old, new = images
+        quiet = Streams(streams.out, io.StringIO())  # a warning must not scribble on the screen
+        record(args, quiet, old, ref=args.old)
+        record(args, quiet, new, ref=args.new)
+        progress.stage("Comparing the images")
+        return diff_images(old, new, semantic=args.semantic)
+
+    return run_diff(load, f"{args.old} → {args.new}")

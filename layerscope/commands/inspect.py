@@ -7,7 +7,11 @@ import io
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..model import Image
+    from ..analysis.cache import CacheHistory
+    from ..analysis.suggest import SuggestionReport
+    from ..dockerfile import Dockerfile
+    from ..model import Digest, FileEntry, Image
+    from ..store import LayerCache
 
 from .common import (
     REF_HELP,
@@ -45,6 +49,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     add_store_option(parser)
     parser.add_argument(
+        "--dockerfile",
+        "-f",
+        metavar="FILE",
+        help="the Dockerfile it was built from: decides which layers are the base image's, "
+        "and places suggestions at its lines",
+    )
+    parser.add_argument(
         "--top",
         type=int,
         default=10,
@@ -60,6 +71,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
 
     if args.format is None and not args.output and streams.out.isatty():
         return _run_tui(args, streams)
+    dockerfile = _read_dockerfile(getattr(args, "dockerfile", None))
     session = open_sources(args)
     progress = progress_for(args, streams)
     try:
@@ -82,12 +94,17 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             progress.close()
         say_warnings(session, streams.err)
         session.close()
-    analysis = analyze(image, base_image=base)
+    count = None
+    if dockerfile is not None and base is None:
+        from ..dockerfile import base_layer_count
+
+        count = base_layer_count(dockerfile, image)
+    analysis = analyze(image, base_image=base, dockerfile_base_count=count)
     base_count = analysis.base.count if analysis.base.method.value != "default" else None
     record(args, streams, image, ref=args.ref, base_layer_count=base_count)
     from ..analysis.suggest import suggest
 
-    suggestions = suggest(analysis)
+    suggestions = suggest(analysis, dockerfile=dockerfile)
     if (args.format or "text") == "json":
         from ..render.json import dumps, inspect_document
 
@@ -107,13 +124,15 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
 
 
 def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
-    """The Textual app; the image is loaded and analysed in its worker thread."""
+    """The Textual app; the image is loaded and analysed in its worker thread, suggestions in
+    another one, the build history when the History screen asks for it."""
     from ..analysis import Analysis, analyze
     from ..model import Progress
     from ..sources import load_image
     from ..tui import run_inspect
 
     base: list[Image | None] = [None]
+    dockerfile = _read_dockerfile(getattr(args, "dockerfile", None))
 
     def load(progress: Progress) -> Image:
         session = open_sources(args)  # opened in the worker thread that uses it
@@ -135,7 +154,12 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
         return image
 
     def analyse(image: Image) -> Analysis:
-        analysis = analyze(image, base_image=base[0])
+        count = None
+        if dockerfile is not None and base[0] is None:
+            from ..dockerfile import base_layer_count
+
+            count = base_layer_count(dockerfile, image)
+        analysis = analyze(image, base_image=base[0], dockerfile_base_count=count)
         quiet = Streams(streams.out, io.StringIO())  # a warning must not scribble on the screen
         base_count = analysis.base.count if analysis.base.method.value != "default" else None
         record(args, quiet, image, ref=args.ref, base_layer_count=base_count)
@@ -144,7 +168,80 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
     def cache_states(image: Image) -> list[str | None] | None:
         return layer_cache_states(args, image)
 
-    return run_inspect(load, args.ref, analyzer=analyse, cache_states=cache_states)
+    def history(image: Image) -> CacheHistory | None:
+        return _cache_history(args, image)
+
+    def suggester(analysis: Analysis) -> SuggestionReport:
+        from ..analysis.suggest import suggest
+
+        return suggest(analysis, dockerfile=dockerfile)
+
+    return run_inspect(
+        load,
+        args.ref,
+        analyzer=analyse,
+        cache_states=cache_states,
+        history_loader=history,
+        suggester=suggester,
+    )
+
+
+def _read_dockerfile(path: str | None) -> Dockerfile | None:
+    """The parsed ``--dockerfile`` (read before the TUI starts, so errors are usage errors)."""
+    if not path:
+        return None
+    from pathlib import Path
+
+    from ..dockerfile import parse_dockerfile
+    from ..errors import UsageError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read Dockerfile {path}: {exc.strerror}") from exc
+    return parse_dockerfile(text, path=path)
+
+
+def _cache_history(args: argparse.Namespace, image: Image) -> CacheHistory | None:
+    """The recorded builds of the image's repository with their cache verdicts; None when
+    nothing is recorded or the store cannot be read."""
+    from ..analysis.cache import cache_history
+    from ..errors import StoreError
+    from ..store.history import HistoryStore, repository_of
+
+    repository, _tag = repository_of(image, args.ref)
+    try:
+        with HistoryStore(getattr(args, "store", None)) as store:
+            builds = store.builds(repository)
+    except StoreError:
+        return None
+    if not builds:
+        return None
+    known = {layer.diff_id: layer.entries for layer in image.layers}
+    cache = None if getattr(args, "no_cache", False) else _layer_cache()
+
+    def files(diff_id: Digest) -> tuple[FileEntry, ...] | None:
+        if diff_id in known:
+            return known[diff_id]
+        contents = cache.get(diff_id) if cache is not None else None
+        return contents.entries if contents is not None else None
+
+    try:
+        return cache_history(builds, files=files)
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def _layer_cache() -> LayerCache | None:
+    """The layer cache for reading earlier builds' files (None when it cannot be opened)."""
+    from ..errors import StoreError
+    from ..store import LayerCache
+
+    try:
+        return LayerCache()
+    except StoreError:
+        return None
 
 
 def layer_cache_states(args: argparse.Namespace, image: Image) -> list[str | None] | None:

@@ -1,59 +1,26 @@
-"""The inspect application: loads in a thread worker, then shows the inspect screen."""
+"""The inspect application: loads in a thread worker, then shows the inspect screen; the
+suggestions and the build history are computed in further workers when asked for."""
 
 from __future__ import annotations
 
-import time
+from typing import TYPE_CHECKING
 
 from textual import on, work
-from textual.app import App
-from textual.binding import Binding
 
 from layerscope.analysis import Analysis
-from layerscope.errors import LayerscopeError
-from layerscope.tui import Analyzer, CacheStates, Loader
-from layerscope.tui.messages import AnalysisReady, LoadFailed, LoadProgress
-from layerscope.tui.screens.error import ErrorScreen
-from layerscope.tui.screens.help import HelpScreen
+from layerscope.tui import Analyzer, CacheStates, HistoryLoader, Loader, Suggester
+from layerscope.tui.base import LayerscopeApp, MessageProgress, failure
+from layerscope.tui.messages import AnalysisReady, HistoryReady, SuggestionsReady
+from layerscope.tui.screens.history import HistoryScreen
 from layerscope.tui.screens.inspect import InspectScreen
 from layerscope.tui.screens.loading import LoadingScreen
 
-
-class _MessageProgress:
-    """Adapts the core's Progress protocol to LoadProgress messages (at most ~20 a second)."""
-
-    def __init__(self, app: InspectApp) -> None:
-        self._app = app
-        self._stage = ""
-        self._done = 0
-        self._total: int | None = None
-        self._last = 0.0
-
-    def stage(self, text: str, total_bytes: int | None = None) -> None:
-        self._stage, self._done, self._total = text, 0, total_bytes
-        self._post(force=True)
-
-    def advance(self, done_bytes: int) -> None:
-        self._done += done_bytes
-        self._post(force=False)
-
-    def _post(self, *, force: bool) -> None:
-        now = time.monotonic()
-        if force or now - self._last >= 0.05:
-            self._last = now
-            self._app.post_message(LoadProgress(self._stage, self._done, self._total))
+if TYPE_CHECKING:
+    from layerscope.analysis.suggest import SuggestionReport
 
 
-class InspectApp(App[int]):
+class InspectApp(LayerscopeApp):
     """``layerscope inspect REF``: give it a loader, or an analysis already made."""
-
-    CSS_PATH = "styles/app.tcss"
-    TITLE = "layerscope"
-    ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("question_mark", "help", "Help", key_display="?"),
-    ]
 
     def __init__(
         self,
@@ -63,16 +30,24 @@ class InspectApp(App[int]):
         analyzer: Analyzer | None = None,
         analysis: Analysis | None = None,
         cache_states: CacheStates | None = None,
+        history_loader: HistoryLoader | None = None,
+        suggester: Suggester | None = None,
+        suggestions: SuggestionReport | None = None,
+        background: bool = True,
     ) -> None:
-        super().__init__()
         if loader is None and analysis is None:
             raise ValueError("InspectApp needs a loader or an analysis")
+        super().__init__(ref_label or (analysis.image.ref if analysis else ""))
         self.loader = loader
-        self.ref_label = ref_label or (analysis.image.ref if analysis else "")
         self.analyzer = analyzer
         self.analysis = analysis
         self.cache_states = cache_states
-        self.exit_code = 0
+        self.history_loader = history_loader
+        self.suggester = suggester
+        self.suggestions = suggestions
+        self.background = background
+        """Build the other tree mode's view in a worker after the first screen."""
+        self.history: HistoryReady | None = None
 
     def on_mount(self) -> None:
         if self.analysis is not None:
@@ -84,7 +59,7 @@ class InspectApp(App[int]):
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
         assert self.loader is not None
-        sink = _MessageProgress(self)
+        sink = MessageProgress(self)
         try:
             image = self.loader(sink)
             sink.stage(f"Analysing {len(image.layers)} layers")
@@ -94,39 +69,82 @@ class InspectApp(App[int]):
                 analysis = analyze(image)
             else:
                 analysis = self.analyzer(image)
-        except LayerscopeError as exc:
-            self.post_message(LoadFailed(exc.message, exc.exit_code))
         except Exception as exc:  # shown on the error screen, never as a traceback
-            self.post_message(LoadFailed(f"internal error: {type(exc).__name__}: {exc}", 1))
+            self.post_message(failure(exc))
         else:
             self.post_message(AnalysisReady(analysis))
-
-    @on(LoadProgress)
-    def handle_progress(self, event: LoadProgress) -> None:
-        if isinstance(self.screen, LoadingScreen):
-            self.screen.show_progress(event)
 
     @on(AnalysisReady)
     def handle_ready(self, event: AnalysisReady) -> None:
         self.analysis = event.analysis
         self._open(event.analysis)
 
-    @on(LoadFailed)
-    def handle_failed(self, event: LoadFailed) -> None:
-        self.exit_code = event.exit_code
-        self.switch_screen(ErrorScreen(self.ref_label, event.message))
-
     def _open(self, analysis: Analysis) -> None:
         cache = self.cache_states(analysis.image) if self.cache_states else None
-        screen = InspectScreen(analysis, cache)
-        if isinstance(self.screen, LoadingScreen):
-            self.switch_screen(screen)
-        else:
-            self.push_screen(screen)
+        screen = InspectScreen(analysis, cache, suggestions=self.suggestions)
+        self.show_main(screen)
+        if self.suggester is not None and self.suggestions is None:
+            self._suggest(analysis)
+        # the screen asks for prefetch_views once it has been on a layer for a moment
 
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+    # -- background work ------------------------------------------------------------------------
 
-    async def action_quit(self) -> None:
-        self.exit(self.exit_code, return_code=self.exit_code)
+    def prefetch_views(self, screen: InspectScreen) -> None:
+        """Build, in a worker, the tree views the next keys are likely to want."""
+        if self.background:
+            model = screen.model
+            self._prefetch(screen, model.layer_index, model.aggregated)
+
+    @work(thread=True, exclusive=True, group="prefetch")
+    def _prefetch(self, screen: InspectScreen, layer: int, aggregated: bool) -> None:
+        """The other mode of this layer (the first ctrl+a / ctrl+l is then instant), then the
+        same mode of the next layer."""
+        model = screen.model
+        model.prepare(layer, not aggregated)
+        if layer + 1 < len(model.analysis.image.layers if model.analysis else ()):
+            model.prepare(layer + 1, aggregated)
+
+    @work(thread=True, exclusive=True, group="suggest")
+    def _suggest(self, analysis: Analysis) -> None:
+        assert self.suggester is not None
+        try:
+            report = self.suggester(analysis)
+        except Exception:  # suggestions are a bonus: no pane rather than a crash
+            report = None
+        self.post_message(SuggestionsReady(report))
+
+    @on(SuggestionsReady)
+    def handle_suggestions(self, event: SuggestionsReady) -> None:
+        self.suggestions = event.report
+        for screen in self.screen_stack:
+            if isinstance(screen, InspectScreen):
+                screen.show_suggestions(event.report)
+
+    # -- history ----------------------------------------------------------------------------------
+
+    def action_open_history(self) -> None:
+        """Show the History screen (the history is read once, in a worker)."""
+        if self.analysis is None or isinstance(self.screen, HistoryScreen):
+            return
+        image = self.analysis.image
+        screen = HistoryScreen(self.ref_label, image.image_id, self.history_loader is not None)
+        self.push_screen(screen)
+        if self.history is not None:
+            screen.show(self.history.history, self.history.error)
+        elif self.history_loader is not None:
+            self._read_history(self.analysis)
+
+    @work(thread=True, exclusive=True, group="history")
+    def _read_history(self, analysis: Analysis) -> None:
+        assert self.history_loader is not None
+        try:
+            self.post_message(HistoryReady(self.history_loader(analysis.image)))
+        except Exception as exc:
+            self.post_message(HistoryReady(None, f"Could not read the build history: {exc}"))
+
+    @on(HistoryReady)
+    def handle_history(self, event: HistoryReady) -> None:
+        self.history = event
+        for screen in self.screen_stack:
+            if isinstance(screen, HistoryScreen):
+                screen.show(event.history, event.error)

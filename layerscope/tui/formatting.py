@@ -7,7 +7,15 @@ import stat
 from layerscope.model import EntryKind, FileEntry
 from layerscope.render.text import instruction, percent, size
 
-__all__ = ["instruction", "percent", "size", "short_size", "mode_text", "owner_text"]
+__all__ = [
+    "instruction",
+    "percent",
+    "size",
+    "short_size",
+    "short_signed",
+    "mode_text",
+    "owner_text",
+]
 
 _TYPE_BITS = {
     EntryKind.DIR: stat.S_IFDIR,
@@ -22,6 +30,15 @@ def short_size(value: int | None) -> str:
     """Bytes in at most 8 characters (``30 B``, ``1.2 MB``); a dash when unknown."""
     text = size(value)
     return text.replace(" Bytes", " B").replace(" Byte", " B")
+
+
+def short_signed(value: int | None) -> str:
+    """A byte delta in at most 9 characters with its sign (``+1.2 MB``, ``-30 B``, ``0 B``)."""
+    if value is None:
+        return "-"
+    if value == 0:
+        return "0 B"
+    return ("+" if value > 0 else "-") + short_size(abs(value))
 
 
 def mode_text(entry: FileEntry | None) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import fnmatch
 import gc
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 
@@ -83,7 +84,7 @@ _REMOVED = ChangeState.REMOVED
 class PathNode:
     """One path of a view (mutable only while the view is built)."""
 
-    __slots__ = ("path", "is_dir", "entry", "state", "detail", "size", "kids")
+    __slots__ = ("path", "is_dir", "entry", "state", "detail", "size", "kids", "delta")
 
     def __init__(self, path: str, entry: FileEntry | None, state: ChangeState) -> None:
         self.path = path
@@ -91,6 +92,8 @@ class PathNode:
         self.state = state
         self.detail: ModifyDetail | None = None
         self.kids: list[PathNode] | None = None
+        self.delta: int | None = None
+        """Diff views: bytes after minus bytes before (rolled up for directories)."""
         if entry is None:
             self.is_dir = True
             self.size = 0
@@ -109,20 +112,28 @@ class PathNode:
 
 
 class TreeView:
-    """The paths of one layer, either its changes only or the aggregated file system up to it."""
+    """The paths of one view of the tree: a layer's changes, the aggregated file system up to a
+    layer, or (``from_nodes``) any set of changed paths such as a diff between two images."""
 
     def __init__(self, analysis: Analysis, layer_index: int, aggregated: bool) -> None:
         self.layer_index = layer_index
         self.aggregated = aggregated
-        enabled = gc.isenabled()
-        gc.disable()  # 100k+ small objects: the collector would rescan them many times
-        try:
-            self._build(analysis, layer_index, aggregated)
-        finally:
-            if enabled:
-                gc.enable()
+        with _no_gc():
+            self._link(self._layer_nodes(analysis, layer_index, aggregated), deltas=False)
 
-    def _build(self, analysis: Analysis, layer_index: int, aggregated: bool) -> None:
+    @classmethod
+    def from_nodes(cls, key: int, nodes: dict[str, PathNode]) -> TreeView:
+        """A view of ``nodes`` (path -> node with ``delta`` set): directories roll up both the
+        absolute change (``size``, used to sort) and the signed ``delta``."""
+        view = cls.__new__(cls)
+        view.layer_index = key
+        view.aggregated = False
+        with _no_gc():
+            view._link(nodes, deltas=True)
+        return view
+
+    @staticmethod
+    def _layer_nodes(analysis: Analysis, layer_index: int, aggregated: bool) -> dict[str, PathNode]:
         nodes: dict[str, PathNode] = {}
         if aggregated:
             for path, placed in analysis.filesystem.at(layer_index).items():
@@ -133,6 +144,9 @@ class TreeView:
             node = PathNode(change.path, entry, _STATE_OF[change.kind])
             node.detail = change.detail
             nodes[change.path] = node
+        return nodes
+
+    def _link(self, nodes: dict[str, PathNode], *, deltas: bool) -> None:
         root = nodes.get(ROOT)
         if root is None:
             root = nodes[ROOT] = PathNode(ROOT, None, _UNCHANGED)
@@ -159,6 +173,10 @@ class TreeView:
             (node for node in nodes.values() if node.kids), key=lambda node: -node.depth
         )
         for node in self.dirs:
+            if deltas:
+                node.delta = (node.delta or 0) + sum(kid.delta or 0 for kid in node.kids or ())
+                node.size += sum(kid.size for kid in node.kids or ())
+                continue
             removed = node.state is _REMOVED
             node.size += sum(
                 kid.size for kid in node.kids or () if removed or kid.state is not _REMOVED
@@ -167,3 +185,15 @@ class TreeView:
         self.root = root
         self.full_counts: dict[str, int] | None = None
         """Rows below each directory with everything expanded and shown (set by the model)."""
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """100k+ small objects: the collector would rescan them many times while they are made."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

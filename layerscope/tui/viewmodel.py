@@ -7,6 +7,7 @@ O(n) pass when the view or filter changes and O(depth x siblings) per cursor mov
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -40,12 +41,29 @@ class Row:
     """The last of its siblings."""
     guides: tuple[bool, ...]
     """For each ancestor level below the root: True when that ancestor still has siblings below."""
+    delta_bytes: int | None = None
+    """Diff views: bytes after minus bytes before (rolled up for directories)."""
+
+
+def full_counts(
+    view: TreeView, collapsed: set[str] | frozenset[str] = frozenset()
+) -> dict[str, int]:
+    """Rows below each directory of ``view`` with nothing filtered (``collapsed`` folded)."""
+    inner: dict[str, int] = {}
+    for node in view.dirs:
+        inner[node.path] = sum(
+            1 + (inner.get(kid.path, 0) if kid.path not in collapsed else 0)
+            for kid in node.kids or ()
+        )
+    return inner
 
 
 class FileTreeModel:
     """The file tree's whole state and the rows it shows."""
 
-    def __init__(self, analysis: Analysis, *, layer_index: int = 0, aggregated: bool = False):
+    def __init__(
+        self, analysis: Analysis | None, *, layer_index: int = 0, aggregated: bool = False
+    ):
         self.analysis = analysis
         self.layer_index = layer_index
         self.aggregated = aggregated
@@ -55,6 +73,7 @@ class FileTreeModel:
         self.collapsed: set[str] = set()
         self.cursor = 0
         self._views: dict[tuple[int, bool], TreeView] = {}
+        self._lock = threading.Lock()
         self._refresh()
 
     # -- the view and its row counts ----------------------------------------------------------
@@ -65,10 +84,33 @@ class FileTreeModel:
         key = (self.layer_index, self.aggregated)
         view = self._views.get(key)
         if view is None:
-            if len(self._views) >= 6:
-                del self._views[next(iter(self._views))]
-            view = self._views[key] = TreeView(self.analysis, *key)
+            view = self._keep_view(key, self._make_view(*key))
         return view
+
+    def _keep_view(self, key: tuple[int, bool], view: TreeView) -> TreeView:
+        with self._lock:
+            kept = self._views.get(key)
+            if kept is not None:
+                return kept
+            if len(self._views) >= 6:
+                current = (self.layer_index, self.aggregated)
+                del self._views[next(k for k in self._views if k != current)]
+            self._views[key] = view
+            return view
+
+    def _make_view(self, layer_index: int, aggregated: bool) -> TreeView:
+        """Build the view of one layer and mode (subclasses show other path sets)."""
+        assert self.analysis is not None
+        return TreeView(self.analysis, layer_index, aggregated)
+
+    def prepare(self, layer_index: int, aggregated: bool) -> None:
+        """Build and keep a view ahead of time (thread-safe: meant for a background thread);
+        the current view, cursor and rows are left as they are."""
+        key = (layer_index, aggregated)
+        if key not in self._views:
+            view = self._make_view(layer_index, aggregated)
+            view.full_counts = full_counts(view)
+            self._keep_view(key, view)
 
     def _refresh(self, keep: str | None = None) -> None:
         """Recompute visibility and row counts (after a view, filter or hidden-kind change)."""
@@ -79,11 +121,7 @@ class FileTreeModel:
         if flt is None and not hidden and not collapsed and view.full_counts is not None:
             inner = dict(view.full_counts)  # one entry per directory: cheap to copy
         elif flt is None and not hidden:
-            for node in view.dirs:
-                inner[node.path] = sum(
-                    1 + (inner.get(kid.path, 0) if kid.path not in collapsed else 0)
-                    for kid in node.kids or ()
-                )
+            inner = full_counts(view, collapsed)
             if not collapsed:
                 view.full_counts = dict(inner)
         else:
@@ -194,9 +232,12 @@ class FileTreeModel:
             entry=entry,
             last=i == len(kids) - 1,
             guides=tuple(j + 1 < len(level) for level, j in stack[:-1]),
+            delta_bytes=node.delta,
         )
 
     def _context_entry(self, path: str) -> FileEntry | None:
+        if self.analysis is None:
+            return None
         if path not in self._context:
             placed = self.analysis.filesystem.at(self.layer_index).get(path)
             self._context[path] = placed.entry if placed is not None else None

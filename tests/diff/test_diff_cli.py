@@ -63,10 +63,11 @@ def test_v3_inserted_run_is_attributed_and_keeps_alignment(
     assert doc["summary"]["size_delta_bytes"] == 2048  # the curl file of diffspecs
 
 
-def test_tui_is_not_available_yet(app_archives: Path, run_cli: Cli) -> None:
+def test_tui_does_not_mix_with_file_formats(app_archives: Path, run_cli: Cli) -> None:
     v1 = str(app_archives / "v1.tar")
-    code, _, err = run_cli("diff", v1, v1, "--tui")
-    assert code == 2 and "not available yet" in err
+    for extra in (["--json"], ["--markdown"], ["--output", "x.md"]):
+        code, _, err = run_cli("diff", v1, v1, "--tui", *extra)
+        assert code == 2 and "--tui cannot be combined" in err
 
 
 def test_output_file(app_archives: Path, run_cli: Cli, tmp_path: Path) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from layerscope.analysis import Analysis, analyze
+from layerscope.analysis.diff import ImageDiff, diff_images
 from layerscope.sources import load_image
 from layerscope.testing import Dir, Entry, File, ImageSpec, LayerSpec, Whiteout, write_image
 
@@ -74,3 +76,43 @@ def demo() -> Analysis:
     if not DEMO.is_file():
         pytest.skip("fixtures/demo/demo-app.tar is not built")
     return analyze(load_image(str(DEMO)))
+
+
+def small_v2_spec() -> ImageSpec:
+    """A rebuild of small_spec: layers 0-1 unchanged (shared), layer 2 (same COPY) now writes
+    /opt/small.txt with 25 B (was 10 B) and adds /opt/new.txt 40 B, and a new layer 3 adds
+    /usr/bin/extra 300 B and rewrites /etc/a.conf with the same bytes and mode but mtime 1000
+    (timestamp only). The config gains Env A=1.
+    """
+    old = small_spec()
+    third: list[Entry] = [
+        Dir("/opt"),
+        File("/opt/small.txt", b"S" * 25),
+        File("/opt/new.txt", b"n" * 40),
+    ]
+    fourth: list[Entry] = [
+        Dir("/etc"),
+        File("/etc/a.conf", b"a" * 100, mode=0o600, mtime=1000),
+        Dir("/usr"),
+        Dir("/usr/bin"),
+        File("/usr/bin/extra", b"e" * 300, mode=0o755),
+    ]
+    return ImageSpec(
+        layers=[
+            *old.layers[:2],
+            LayerSpec(third, created_by=old.layers[2].created_by),
+            LayerSpec(fourth, created_by="/bin/sh -c touch /etc/a.conf && make extra"),
+        ],
+        config={"Env": ["A=1"]},
+        repo_tags=["example.com/small:2"],
+    )
+
+
+@pytest.fixture(scope="session")
+def small_diff(tmp_path_factory: pytest.TempPathFactory, small_archive: Path) -> ImageDiff:
+    """small.tar -> small-v2.tar, both under fixed refs (for stable snapshots)."""
+    path = tmp_path_factory.mktemp("tui-images") / "small-v2.tar"
+    write_image(small_v2_spec(), path, format="docker-25")
+    old = dataclasses.replace(load_image(str(small_archive)), ref="small.tar")
+    new = dataclasses.replace(load_image(str(path)), ref="small-v2.tar")
+    return diff_images(old, new)

@@ -206,8 +206,9 @@ async def test_help_and_quit(small: Analysis) -> None:
         await pilot.press("?")
         assert isinstance(app.screen, HelpScreen)
         assert "ctrl+f" in screen_text(app) and "tab / shift+tab" in screen_text(app)
+        assert "history: size and cache hit ratio" in screen_text(app)  # H is listed
         await pilot.press("end")  # the help scrolls at 80x24
-        assert "ctrl+o" in screen_text(app) and "metadata only" in screen_text(app)
+        assert "Suggestions" in screen_text(app) and "metadata only" in screen_text(app)
         await pilot.press("escape")
         assert isinstance(app.screen, InspectScreen)
         await pilot.press("q")

@@ -18,7 +18,11 @@ from textual.widgets import Static
 
 import layerscope.tui.app as app_module
 from layerscope.analysis import Analysis
+from layerscope.analysis.cache import CacheHistory, cache_history
+from layerscope.analysis.diff import ImageDiff
+from layerscope.store.history import build_record
 from layerscope.tui.app import InspectApp
+from layerscope.tui.diff_app import DiffApp
 from layerscope.tui.messages import LoadProgress
 from layerscope.tui.screens.error import ErrorScreen
 from layerscope.tui.screens.loading import LoadingScreen
@@ -35,7 +39,7 @@ def stable(small: Analysis) -> Analysis:
 
 
 def _app(analysis: Analysis) -> InspectApp:
-    return InspectApp(analysis=analysis)
+    return InspectApp(analysis=analysis, background=False)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -93,3 +97,58 @@ def test_error_screen(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     message = "missing.tar: no such file or directory"
     app = _Fixed(lambda: ErrorScreen("missing.tar", message))
     assert snap_compare(app, terminal_size=size)
+
+
+# -- diff screen, History screen, suggestions pane -----------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize(
+    "keys",
+    [
+        pytest.param((), id="whole-image"),
+        pytest.param(("down", "down", "tab", "tab", "down"), id="pair-tree"),
+        pytest.param(("question_mark",), id="help"),
+    ],
+)
+def test_diff_screen(
+    snap_compare: SnapCompare, small_diff: ImageDiff, keys: tuple[str, ...], size: tuple[int, int]
+) -> None:
+    assert snap_compare(DiffApp(diff=small_diff), press=list(keys), terminal_size=size)
+
+
+def _history(small_diff: ImageDiff) -> CacheHistory:
+    records = [build_record(small_diff.old, ref="a"), build_record(small_diff.new, ref="b")]
+    return cache_history(records)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("recorded", [True, False], ids=["two-builds", "none"])
+def test_history_screen(
+    snap_compare: SnapCompare,
+    stable: Analysis,
+    small_diff: ImageDiff,
+    recorded: bool,
+    size: tuple[int, int],
+) -> None:
+    history = _history(small_diff) if recorded else None
+    image = dataclasses.replace(stable.image, image_id=small_diff.new.image_id)
+    analysis = dataclasses.replace(stable, image=image)
+    app = InspectApp(analysis=analysis, history_loader=lambda _image: history, background=False)
+
+    async def wait(pilot: Pilot[int]) -> None:
+        await pilot.press("H")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=wait, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_suggestions_pane(
+    snap_compare: SnapCompare, stable: Analysis, size: tuple[int, int]
+) -> None:
+    from .test_screens_new import report
+
+    app = InspectApp(analysis=stable, suggestions=report(), background=False)
+    assert snap_compare(app, press=["tab", "down"], terminal_size=size)

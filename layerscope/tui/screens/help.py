@@ -10,13 +10,17 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+KeyGroups = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+Legend = tuple[tuple[str, str, str], ...]
+
+KEYS: KeyGroups = (
     (
         "Everywhere",
         (
             ("tab / shift+tab", "next / previous pane (mouse: click a pane)"),
             ("ctrl+f  or  /", "filter the file tree by path: a glob (*.so) or a regex"),
             ("esc", "clear and close the filter"),
+            ("H", "history: size and cache hit ratio across the recorded builds"),
             ("?", "this help"),
             ("q  or  ctrl+c", "quit"),
         ),
@@ -54,9 +58,16 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("enter  (or click)", "show the file in the layer that wrote it"),
         ),
     ),
+    (
+        "Suggestions (shown when there are some)",
+        (
+            ("↑ ↓  k j", "move; the details pane shows what and why"),
+            ("enter  (or click)", "select the suggestion's first layer (and file)"),
+        ),
+    ),
 )
 
-LEGEND = (
+LEGEND: Legend = (
     ("+", "green", "added by this layer"),
     ("~", "yellow", "modified: new content"),
     ("*", "yellow", "modified: metadata only (mode, owner)"),
@@ -66,18 +77,18 @@ LEGEND = (
 )
 
 
-def help_table() -> Table:
+def help_table(keys_by_pane: KeyGroups = KEYS, legend: Legend = LEGEND) -> Table:
     """The key bindings and the legend as one table."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    for pane, keys in KEYS:
+    for pane, keys in keys_by_pane:
         table.add_row(Text(pane, style="bold underline"), "")
         for key, what in keys:
             table.add_row(key, what)
         table.add_row("", "")
     table.add_row(Text("File tree marks", style="bold underline"), "")
-    for mark, style, what in LEGEND:
+    for mark, style, what in legend:
         table.add_row(Text(f"[{mark}]", style=style), Text(what, style=style))
     return table
 
@@ -87,9 +98,14 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
+    def __init__(self, keys: KeyGroups = KEYS, legend: Legend = LEGEND) -> None:
+        super().__init__()
+        self.keys = keys
+        self.legend = legend
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Static(help_table())
+            yield Static(help_table(self.keys, self.legend))
 
     def on_mount(self) -> None:
         box = self.query_one("#help")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from layerscope.analysis import Analysis
@@ -17,7 +19,15 @@ from layerscope.tui.viewmodel import FileTreeModel, SortOrder
 from layerscope.tui.widgets.filetree import FileTree
 from layerscope.tui.widgets.info import ImageSummary, LayerDetails
 from layerscope.tui.widgets.layers import LayerList
+from layerscope.tui.widgets.suggestions import (
+    SuggestionList,
+    suggestion_details,
+    suggestion_layer,
+)
 from layerscope.tui.widgets.waste import SHOWN, WasteTable
+
+if TYPE_CHECKING:
+    from layerscope.analysis.suggest import SuggestionReport
 
 
 class InspectScreen(Screen[None]):
@@ -27,20 +37,33 @@ class InspectScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+f,ctrl+underscore,/", "filter", "Filter"),
         Binding("escape", "close_filter", "Close filter", show=False),
+        Binding("H", "app.open_history", "History"),
     ]
 
-    def __init__(self, analysis: Analysis, cache: Sequence[str | None] | None = None) -> None:
+    def __init__(
+        self,
+        analysis: Analysis,
+        cache: Sequence[str | None] | None = None,
+        *,
+        suggestions: SuggestionReport | None = None,
+    ) -> None:
         super().__init__()
         self.analysis = analysis
         self.cache = cache
+        self.suggestions = suggestions
         self.model = FileTreeModel(analysis)
+        self._prefetch_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="title")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield LayerList(id="layers")
+                if self._has_suggestions(self.suggestions):
+                    assert self.suggestions is not None
+                    yield SuggestionList(self.suggestions, id="suggestions")
                 with VerticalScroll(id="info", can_focus=False):
+                    yield Static(id="suggestion")
                     yield LayerDetails(id="details")
                     yield ImageSummary(id="summary")
             with Vertical(id="right"):
@@ -71,7 +94,69 @@ class InspectScreen(Screen[None]):
         self.query_one(FileTree).attach(self.model)
         layers.show(self.analysis, self.cache)
         self._show_layer(0)
+        self._title_suggestions()
         layers.focus()
+
+    # -- suggestions ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _has_suggestions(report: SuggestionReport | None) -> bool:
+        return report is not None and bool(getattr(report, "suggestions", ()))
+
+    def show_suggestions(self, report: SuggestionReport | None) -> None:
+        """Add the suggestions pane (only when there is at least one suggestion)."""
+        if not self._has_suggestions(report) or self.query(SuggestionList):
+            return
+        assert report is not None
+        self.suggestions = report
+        self.query_one("#left").mount(SuggestionList(report, id="suggestions"), after="#layers")
+        self.call_after_refresh(self._title_suggestions)
+
+    def _title_suggestions(self) -> None:
+        found = self.query(SuggestionList)
+        if not found:
+            return
+        pane = found.first()
+        count = len(pane.items)
+        saving = size(pane.total_saving_bytes)
+        pane.border_title = f"Suggestions ({count}) · {saving} to save"
+        pane.border_subtitle = "enter: go to layer"
+
+    @on(SuggestionList.Highlighted)
+    def _suggestion_highlighted(self, event: SuggestionList.Highlighted) -> None:
+        if isinstance(self.focused, SuggestionList):
+            self._show_suggestion(event)
+
+    def _show_suggestion(self, event: SuggestionList.Highlighted | None = None) -> None:
+        box = self.query_one("#suggestion", Static)
+        found = self.query(SuggestionList)
+        current = event.suggestion if event is not None else None
+        if current is None and found:
+            current = found.first().current()
+        if current is None:
+            box.remove_class("-shown")
+            return
+        box.update(suggestion_details(current))
+        box.add_class("-shown")
+        self.query_one("#info", VerticalScroll).scroll_home(animate=False)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, SuggestionList):
+            self._show_suggestion()
+        elif not isinstance(event.widget, Input):
+            self.query_one("#suggestion", Static).remove_class("-shown")
+
+    @on(SuggestionList.Jump)
+    def _suggestion_jump(self, event: SuggestionList.Jump) -> None:
+        layer = suggestion_layer(event.suggestion)
+        if layer is None or not 0 <= layer < len(self.analysis.image.layers):
+            return
+        self.query_one(LayerList).select(layer)
+        self._show_layer(layer)
+        evidence = [e for e in event.suggestion.evidence if e.layer_index == layer]
+        if evidence and self.model.go_to(evidence[0].path):
+            self.query_one(FileTree).sync()
+            self._caption()
 
     # -- state pushed down ----------------------------------------------------------------------
 
@@ -80,6 +165,21 @@ class InspectScreen(Screen[None]):
         self.query_one(LayerDetails).show(self.analysis, index)
         self.query_one(FileTree).sync()
         self._caption()
+        self._schedule_prefetch()
+
+    PREFETCH_DELAY = 0.3
+    """Seconds on a layer before the views the next keys may want are built in a worker."""
+
+    def _schedule_prefetch(self) -> None:
+        if self._prefetch_timer is not None:
+            self._prefetch_timer.stop()
+        self._prefetch_timer = self.set_timer(self.PREFETCH_DELAY, self._prefetch)
+
+    def _prefetch(self) -> None:
+        self._prefetch_timer = None
+        prefetch = getattr(self.app, "prefetch_views", None)
+        if prefetch is not None:
+            prefetch(self)
 
     def _caption(self) -> None:
         model = self.model
@@ -107,6 +207,7 @@ class InspectScreen(Screen[None]):
         self.model.set_aggregated(event.aggregated)
         self.query_one(FileTree).sync()
         self._caption()
+        self._schedule_prefetch()
 
     @on(FileTree.StateChanged)
     def _tree_changed(self) -> None:

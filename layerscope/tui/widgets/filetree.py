@@ -14,7 +14,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from layerscope.analysis import ModifyDetail
-from layerscope.tui.formatting import mode_text, owner_text, short_size
+from layerscope.tui.formatting import mode_text, owner_text, short_signed, short_size
 from layerscope.tui.viewmodel import ChangeState, FileTreeModel, Row
 
 MARKERS = {
@@ -55,6 +55,8 @@ def row_text(row: Row, *, attributes: bool) -> str:
     prefix = f"{marker(row)} "
     if attributes:
         prefix += f"{mode_text(entry)} {owner_text(entry):>9} "
+    if row.delta_bytes is not None:
+        return f"{prefix}{short_signed(row.delta_bytes):>9}  {guides}{branch}{fold}{name}"
     return f"{prefix}{short_size(row.size_bytes):>8}  {guides}{branch}{fold}{name}"
 
 

@@ -88,8 +88,24 @@ def image_summary(analysis: Analysis) -> RenderableType:
 class LayerDetails(Static):
     """The selected layer's details."""
 
+    _lines = -1
+
     def show(self, analysis: Analysis, index: int) -> None:
-        self.update(layer_details(analysis, index))
+        """Show one layer; the screen is laid out again only when the height changes (a layout
+        pass repaints every pane: it is most of the cost of a layer change)."""
+        details = layer_details(analysis, index)
+        width = self.content_size.width
+        if width <= 0:
+            self._lines = -1
+            self.update(details)
+            return
+        console = self.app.console
+        lines = len(console.render_lines(details, console.options.update_width(width), pad=False))
+        self.update(details, layout=lines != self._lines)
+        self._lines = lines
+
+    def on_resize(self) -> None:
+        self._lines = -1
 
 
 class ImageSummary(Static):
