@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
-
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from ..analysis.align import LayerPair, PairStatus
 from ..analysis.diff import FileChangeKind, FileCounts, FileDiff, ImageDiff
 from ..analysis.package_index import PackageChangeKind
-from .text import instruction, size
+from .text import instruction, print_report, size
 
 STATUS_TEXT = {
     PairStatus.SHARED: "shared",
@@ -273,26 +271,16 @@ def render_diff(
     diff: ImageDiff, *, top: int = 20, width: int | None = None, color: bool = False
 ) -> str:
     """The ``diff`` text report."""
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width or 100,
-        force_terminal=color,
-        no_color=not color,
-        color_system="standard" if color else None,
-        highlight=False,
-        legacy_windows=False,
-    )
-    effective = console.width
-    parts: list[RenderableType] = [_summary(diff), Text("")]
-    for extra in (
-        _contributors(diff, effective),
-        _layers(diff, effective),
-        _config(diff),
-        _packages(diff, top, effective),
-        _files(diff, top, effective),
-    ):
-        if extra is not None:
-            parts.append(extra)
-    console.print(Group(*parts))
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+    def build(effective: int) -> list[RenderableType | None]:
+        return [
+            _summary(diff),
+            Text(""),
+            _contributors(diff, effective),
+            _layers(diff, effective),
+            _config(diff),
+            _packages(diff, top, effective),
+            _files(diff, top, effective),
+        ]
+
+    return print_report(build, width=width, color=color)

@@ -3,11 +3,10 @@ build missed and what it cost, and a small size / hit-ratio chart."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -19,7 +18,7 @@ from ..analysis.cache import (
     PathChangeKind,
     history_series,
 )
-from .text import instruction, percent, size
+from .text import instruction, percent, print_report, size
 
 BARS = "▁▂▃▄▅▆▇█"
 GLYPHS = {
@@ -191,29 +190,22 @@ def render_history(
     color: bool = False,
 ) -> str:
     """The ``history`` text report."""
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width or 100,
-        force_terminal=color,
-        no_color=not color,
-        color_system="standard" if color else None,
-        highlight=False,
-        legacy_windows=False,
-    )
-    count = len(history.builds)
-    title = Text(f"History of {repository or 'the given images'}", style="bold")
-    title.append(f"  ({count} build{'s' if count != 1 else ''}, oldest first)", style="")
-    parts: list[RenderableType] = [title, _builds(history)]
-    if history.instructions:
-        parts += [Text("Per layer position", style="bold"), _timelines(history, width or 100)]
-        parts.append(Text("● hit  ○ miss  · first build", style="dim"))
-    why = _why(history, top)
-    if why:
-        parts += [Text(""), Text("Why builds missed, and what it cost", style="bold"), *why]
-    parts += [Text(""), _chart(history)]
-    console.print(Group(*parts))
-    return buffer.getvalue()
+
+    def build(effective: int) -> list[RenderableType | None]:
+        count = len(history.builds)
+        title = Text(f"History of {repository or 'the given images'}", style="bold")
+        title.append(f"  ({count} build{'s' if count != 1 else ''}, oldest first)", style="")
+        parts: list[RenderableType | None] = [title, _builds(history)]
+        if history.instructions:
+            parts += [Text("Per layer position", style="bold"), _timelines(history, effective)]
+            parts.append(Text("● hit  ○ miss  · first build", style="dim"))
+        why = _why(history, top)
+        if why:
+            parts += [Text(""), Text("Why builds missed, and what it cost", style="bold"), *why]
+        parts += [Text(""), _chart(history)]
+        return parts
+
+    return print_report(build, width=width, color=color)
 
 
 __all__ = ["render_history", "sparkline"]

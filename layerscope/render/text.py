@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 
 import humanize
 from rich import box
@@ -247,15 +248,14 @@ def _suggestions(report: SuggestionReport | None) -> RenderableType | None:
     return table
 
 
-def render_inspect(
-    analysis: Analysis,
+def print_report(
+    build: Callable[[int], Sequence[RenderableType | None]],
     *,
-    top: int = 10,
     width: int | None = None,
     color: bool = False,
-    suggestions: SuggestionReport | None = None,
 ) -> str:
-    """The ``inspect --text`` report."""
+    """Render the renderables ``build(console_width)`` returns (None skipped) as report text:
+    ``width`` columns (100 by default), ANSI colour only when asked, no trailing spaces."""
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -266,15 +266,30 @@ def render_inspect(
         highlight=False,
         legacy_windows=False,
     )
-    effective = console.width
-    parts: list[RenderableType] = [_summary(analysis), Text(""), _layers(analysis, effective)]
-    for extra in (
-        _reasons(analysis),
-        _causes(analysis, effective),
-        _items(analysis, top),
-        _suggestions(suggestions),
-    ):
-        if extra is not None:
-            parts.append(extra)
+    parts = [part for part in build(console.width) if part is not None]
     console.print(Group(*parts))
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def render_inspect(
+    analysis: Analysis,
+    *,
+    top: int = 10,
+    width: int | None = None,
+    color: bool = False,
+    suggestions: SuggestionReport | None = None,
+) -> str:
+    """The ``inspect --text`` report."""
+
+    def build(effective: int) -> list[RenderableType | None]:
+        return [
+            _summary(analysis),
+            Text(""),
+            _layers(analysis, effective),
+            _reasons(analysis),
+            _causes(analysis, effective),
+            _items(analysis, top),
+            _suggestions(suggestions),
+        ]
+
+    return print_report(build, width=width, color=color)
