@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING
 
 from .common import (
     REF_HELP,
+    SourceSession,
     Streams,
     add_output_options,
     add_source_options,
     add_store_option,
     emit,
-    open_sources,
-    progress_for,
     record,
-    say_warnings,
+    sources_for,
     text_width,
     use_color,
 )
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from ..analysis.rules import RuleSettings
     from ..dockerfile import Dockerfile
     from ..model import BuildRecord, Image
-    from ..sources import SourceOptions
 
 FORMATS = ("text", "json", "junit", "sarif", "markdown", "github")
 DIVE_FLAGS = ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent")
@@ -101,7 +99,6 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     from ..analysis import analyze
     from ..analysis.budget import Outcome, evaluate_budget
     from ..budget_config import load_budget_config
-    from ..sources import load_image
 
     config = load_budget_config(
         config=args.config,
@@ -113,24 +110,11 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     dockerfile_path = args.dockerfile or config.dockerfile
     dockerfile, dockerignore = _read_dockerfile(dockerfile_path)
     baseline_spec = args.baseline or config.baseline
-    session = open_sources(args)
-    progress = progress_for(args, streams)
-    try:
-        image = load_image(
-            args.ref,
-            platform=args.platform,
-            progress=progress,
-            verify=args.verify,
-            options=session.options,
-        )
+    with sources_for(args, streams) as sources:
+        image = sources.load(args.ref)
         baseline = None
         if baseline_spec and baseline_spec != "last":
-            baseline = _baseline_from(baseline_spec, args, session.options)
-    finally:
-        if progress is not None:
-            progress.close()
-        say_warnings(session, streams.err)
-        session.close()
+            baseline = _baseline_from(baseline_spec, sources)
     analysis = analyze(image)
     record(args, streams, image, ref=args.ref)
     previous, cache = _history(args, image)
@@ -177,11 +161,10 @@ def _read_dockerfile(path: str | None) -> tuple[Dockerfile | None, str | None]:
     return parse_dockerfile(text, path=path), ignore_text
 
 
-def _baseline_from(spec: str, args: argparse.Namespace, options: SourceOptions) -> Baseline:
+def _baseline_from(spec: str, sources: SourceSession) -> Baseline:
     """A baseline from a JSON export (an existing *.json file) or an image reference."""
     from ..analysis.budget import Baseline
     from ..errors import UsageError
-    from ..sources import load_image
 
     if spec.endswith(".json") and Path(spec).is_file():
         try:
@@ -198,11 +181,8 @@ def _baseline_from(spec: str, args: argparse.Namespace, options: SourceOptions) 
         if not valid or "schema_version" not in doc:
             raise UsageError(f"--baseline {spec}: not a `layerscope inspect --json` export")
         return Baseline(spec, "json", size, compressed, count)
-    image = load_image(spec, platform=args.platform, verify=args.verify, options=options)
-    sizes = [layer.compressed_size_bytes for layer in image.layers]
-    compressed_total = None if any(s is None for s in sizes) else sum(s or 0 for s in sizes)
-    total = sum(layer.size_bytes for layer in image.layers)
-    return Baseline(spec, "ref", total, compressed_total, len(image.layers))
+    image = sources.load(spec, progress=None)
+    return Baseline(spec, "ref", image.size_bytes, image.compressed_size_bytes, len(image.layers))
 
 
 def _baseline_of_build(build: BuildRecord) -> Baseline:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from ..sources import SourceOptions
 
 if TYPE_CHECKING:
     from ..analysis.suggest.model import HistoryHints
-    from ..model import BuildRecord, Image
+    from ..model import BuildRecord, Digest, FileEntry, Image, Progress
     from ..store import LayerCache
 
 REF_HELP = (
@@ -80,11 +81,31 @@ class SourceSession:
     command is done) waits for it and closes the cache.
     """
 
-    def __init__(self, layer_cache: LayerCache | None, **options: Any) -> None:
+    def __init__(
+        self,
+        layer_cache: LayerCache | None,
+        *,
+        platform: str | None = None,
+        verify: bool = False,
+        **options: Any,
+    ) -> None:
         self.layer_cache = layer_cache
         self.options = SourceOptions(index=layer_cache, defer=self.defer, **options)
+        self.platform = platform
+        self.verify = verify
+        self.progress: Progress | None = None
         self._threads: list[threading.Thread] = []
         self.problems: list[str] = []
+
+    def load(self, ref: str, *, progress: Progress | None | bool = True) -> Image:
+        """Load ``ref`` with the command's --platform / --verify and the session's caches;
+        ``progress`` True uses the session's progress display."""
+        from ..sources import load_image
+
+        shown = self.progress if progress is True else (progress or None)
+        return load_image(
+            ref, platform=self.platform, progress=shown, verify=self.verify, options=self.options
+        )
 
     def defer(self, work: Callable[[], None]) -> None:
         thread = threading.Thread(target=self._run, args=(work,), daemon=True)
@@ -141,10 +162,41 @@ def open_sources(args: argparse.Namespace) -> SourceSession:
     creds = getattr(args, "creds", None)
     return SourceSession(
         cache,
+        platform=getattr(args, "platform", None),
+        verify=getattr(args, "verify", False),
         insecure_registries=tuple(getattr(args, "insecure_registry", ()) or ()),
         credentials=parse_user_pass(creds) if creds else None,
         blob_cache=blobs,
     )
+
+
+@contextmanager
+def sources_for(args: argparse.Namespace, streams: Streams) -> Iterator[SourceSession]:
+    """Open the caches and the progress display for a command's loads; on the way out close
+    the display, print cache warnings and close the session."""
+    session = open_sources(args)
+    session.progress = progress_for(args, streams)
+    try:
+        yield session
+    finally:
+        if session.progress is not None:
+            session.progress.close()
+        say_warnings(session, streams.err)
+        session.close()
+
+
+def layer_files(
+    known: dict[Digest, tuple[FileEntry, ...]], cache: LayerCache | None
+) -> Callable[[Digest], tuple[FileEntry, ...] | None]:
+    """A layer's file entries by diff_id: from images loaded now, else from the layer cache."""
+
+    def files(diff_id: Digest) -> tuple[FileEntry, ...] | None:
+        if diff_id in known:
+            return known[diff_id]
+        contents = cache.get(diff_id) if cache is not None else None
+        return contents.entries if contents is not None else None
+
+    return files
 
 
 def say_warnings(session: SourceSession, err: IO[str]) -> None:

@@ -13,9 +13,8 @@ from .common import (
     add_store_option,
     emit,
     open_sources,
-    progress_for,
     record,
-    say_warnings,
+    sources_for,
     text_width,
     use_color,
 )
@@ -64,7 +63,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def run(args: argparse.Namespace, streams: Streams) -> int:
     """Load both images, diff, print; 1 with --exit-code when they differ."""
     from ..analysis.diff import diff_images
-    from ..sources import load_image
 
     if args.top is not None and args.top < 0:
         raise UsageError("--top must be 0 or more")
@@ -72,28 +70,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         if args.format is not None or args.output:
             raise UsageError("--tui cannot be combined with --json, --markdown, --text or --output")
         return _run_tui(args, streams)
-    session = open_sources(args)
-    progress = progress_for(args, streams)
-    try:
-        old = load_image(
-            args.old,
-            platform=args.platform,
-            progress=progress,
-            verify=args.verify,
-            options=session.options,
-        )
-        new = load_image(
-            args.new,
-            platform=args.platform,
-            progress=progress,
-            verify=args.verify,
-            options=session.options,
-        )
-    finally:
-        if progress is not None:
-            progress.close()
-        say_warnings(session, streams.err)
-        session.close()
+    with sources_for(args, streams) as sources:
+        old = sources.load(args.old)
+        new = sources.load(args.new)
     record(args, streams, old, ref=args.old)
     record(args, streams, new, ref=args.new)
     diff = diff_images(old, new, semantic=args.semantic)
@@ -123,7 +102,6 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
 
     from ..analysis.diff import ImageDiff, diff_images
     from ..model import Progress
-    from ..sources import load_image
     from ..tui import run_diff
 
     def load(progress: Progress) -> ImageDiff:
@@ -132,15 +110,7 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
             images = []
             for which, ref in (("old", args.old), ("new", args.new)):
                 progress.stage(f"Reading the {which} image {ref}")
-                images.append(
-                    load_image(
-                        ref,
-                        platform=args.platform,
-                        progress=progress,
-                        verify=args.verify,
-                        options=session.options,
-                    )
-                )
+                images.append(session.load(ref, progress=progress))
         finally:
             session.close()
         old, new = images

@@ -17,9 +17,8 @@ from .common import (
     add_output_options,
     add_source_options,
     emit,
-    open_sources,
-    progress_for,
-    say_warnings,
+    layer_files,
+    sources_for,
     text_width,
     use_color,
 )
@@ -72,11 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_source_options(parser)
 
 
-def _load_series(
-    args: argparse.Namespace, session: SourceSession, streams: Streams
-) -> list[tuple[str, Image]]:
-    from ..sources import load_image
-
+def _load_series(args: argparse.Namespace, sources: SourceSession) -> list[tuple[str, Image]]:
     refs: list[str] = list(args.refs or [])
     if args.tags:
         from ..refs import split_name
@@ -84,21 +79,12 @@ def _load_series(
 
         name = args.name.split("://", 1)[1] if "://" in args.name else args.name
         registry, repository, _tag, _digest = split_name(name)
-        tags = [t for t in list_tags(name, insecure=session.options.insecure_registries)
+        tags = [t for t in list_tags(name, insecure=sources.options.insecure_registries)
                 if fnmatch.fnmatchcase(t, args.tags)]  # fmt: skip
         if not tags:
             raise NotFoundError(f"no tag of {registry}/{repository} matches {args.tags!r}")
         refs += [f"registry://{registry}/{repository}:{tag}" for tag in tags]
-    progress = progress_for(args, streams)
-    try:
-        return [
-            (ref, load_image(ref, platform=args.platform, progress=progress, verify=args.verify,
-                             options=session.options))
-            for ref in refs
-        ]  # fmt: skip
-    finally:
-        if progress is not None:
-            progress.close()
+    return [(ref, sources.load(ref)) for ref in refs]
 
 
 def _short_hex(text: str) -> str:
@@ -158,42 +144,32 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         raise UsageError("history: --tags needs NAME, the registry repository")
     if not args.refs and not args.name:
         raise UsageError("history: give NAME, --refs REF..., or NAME --tags GLOB")
-    session = open_sources(args)
-    store = HistoryStore(args.store)
-    try:
-        loaded: dict[Digest, tuple[FileEntry, ...]] = {}
-        if args.refs or args.tags:
-            records = []
-            for ref, image in _load_series(args, session, streams):
-                record = build_record(image, ref=ref)
-                store.record(record)
-                records.append(record)
-                loaded.update((layer.diff_id, layer.entries) for layer in image.layers)
-            repository = args.name
-        else:
-            records = list(store.builds(args.name))
-            if not records:
-                raise NotFoundError(
-                    f"no builds of {args.name} recorded in {store.path} (inspect, diff and "
-                    "suggest record them; or give --refs)"
-                )
-            repository = repository_name(args.name) or args.name
-        _apply_logs(args.build_log, records, store)
-        cache = session.layer_cache
-
-        def files(diff_id: Digest) -> tuple[FileEntry, ...] | None:
-            if diff_id in loaded:
-                return loaded[diff_id]
-            contents = cache.get(diff_id) if cache is not None else None
-            return contents.entries if contents is not None else None
-
-        history = cache_history(records, files=files)
-    finally:
-        for note in store.warnings:
-            print(f"layerscope: warning: {note}", file=streams.err)
-        store.close()
-        say_warnings(session, streams.err)
-        session.close()
+    with sources_for(args, streams) as sources:
+        store = HistoryStore(args.store)
+        try:
+            loaded: dict[Digest, tuple[FileEntry, ...]] = {}
+            if args.refs or args.tags:
+                records = []
+                for ref, image in _load_series(args, sources):
+                    record = build_record(image, ref=ref)
+                    store.record(record)
+                    records.append(record)
+                    loaded.update((layer.diff_id, layer.entries) for layer in image.layers)
+                repository = args.name
+            else:
+                records = list(store.builds(args.name))
+                if not records:
+                    raise NotFoundError(
+                        f"no builds of {args.name} recorded in {store.path} (inspect, diff and "
+                        "suggest record them; or give --refs)"
+                    )
+                repository = repository_name(args.name) or args.name
+            _apply_logs(args.build_log, records, store)
+            history = cache_history(records, files=layer_files(loaded, sources.layer_cache))
+        finally:
+            for note in store.warnings:
+                print(f"layerscope: warning: {note}", file=streams.err)
+            store.close()
     if (args.format or "text") == "json":
         from ..render.history_json import history_document
         from ..render.json import dumps

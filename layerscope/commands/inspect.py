@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from ..analysis.cache import CacheHistory
     from ..analysis.suggest import SuggestionReport
     from ..dockerfile import Dockerfile
-    from ..model import Digest, FileEntry, Image
+    from ..model import Image
     from ..store import LayerCache
 
 from .common import (
@@ -20,10 +20,10 @@ from .common import (
     add_source_options,
     add_store_option,
     emit,
+    layer_files,
     open_sources,
-    progress_for,
     record,
-    say_warnings,
+    sources_for,
     text_width,
     use_color,
 )
@@ -67,33 +67,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def run(args: argparse.Namespace, streams: Streams) -> int:
     """Load, analyse, print."""
     from ..analysis import analyze
-    from ..sources import load_image
 
     if args.format is None and not args.output and streams.out.isatty():
         return _run_tui(args, streams)
     dockerfile = _read_dockerfile(getattr(args, "dockerfile", None))
-    session = open_sources(args)
-    progress = progress_for(args, streams)
-    try:
-        image = load_image(
-            args.ref,
-            platform=args.platform,
-            progress=progress,
-            verify=args.verify,
-            options=session.options,
-        )
-        base = (
-            load_image(
-                args.base, platform=args.platform, verify=args.verify, options=session.options
-            )
-            if args.base
-            else None
-        )
-    finally:
-        if progress is not None:
-            progress.close()
-        say_warnings(session, streams.err)
-        session.close()
+    with sources_for(args, streams) as sources:
+        image = sources.load(args.ref)
+        base = sources.load(args.base, progress=None) if args.base else None
     count = None
     if dockerfile is not None and base is None:
         from ..dockerfile import base_layer_count
@@ -128,7 +108,6 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
     another one, the build history when the History screen asks for it."""
     from ..analysis import Analysis, analyze
     from ..model import Progress
-    from ..sources import load_image
     from ..tui import run_inspect
 
     base: list[Image | None] = [None]
@@ -137,18 +116,10 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
     def load(progress: Progress) -> Image:
         session = open_sources(args)  # opened in the worker thread that uses it
         try:
-            image = load_image(
-                args.ref,
-                platform=args.platform,
-                progress=progress,
-                verify=args.verify,
-                options=session.options,
-            )
+            image = session.load(args.ref, progress=progress)
             if args.base:
                 progress.stage(f"Reading the base image {args.base}")
-                base[0] = load_image(
-                    args.base, platform=args.platform, verify=args.verify, options=session.options
-                )
+                base[0] = session.load(args.base, progress=None)
         finally:
             session.close()
         return image
@@ -219,15 +190,8 @@ def _cache_history(args: argparse.Namespace, image: Image) -> CacheHistory | Non
         return None
     known = {layer.diff_id: layer.entries for layer in image.layers}
     cache = None if getattr(args, "no_cache", False) else _layer_cache()
-
-    def files(diff_id: Digest) -> tuple[FileEntry, ...] | None:
-        if diff_id in known:
-            return known[diff_id]
-        contents = cache.get(diff_id) if cache is not None else None
-        return contents.entries if contents is not None else None
-
     try:
-        return cache_history(builds, files=files)
+        return cache_history(builds, files=layer_files(known, cache))
     finally:
         if cache is not None:
             cache.close()

@@ -14,10 +14,8 @@ from .common import (
     add_store_option,
     emit,
     history_context,
-    open_sources,
-    progress_for,
     record,
-    say_warnings,
+    sources_for,
 )
 
 
@@ -62,7 +60,6 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     from ..analysis import analyze
     from ..analysis.suggest import suggest
     from ..dockerfile import base_layer_count, parse_dockerfile
-    from ..sources import load_image
 
     dockerfile = None
     ignore_text = None
@@ -73,24 +70,11 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             ignore_text = _read(ignore, ".dockerignore")
     elif args.dockerignore:
         ignore_text = _read(args.dockerignore, ".dockerignore")
-    session = open_sources(args)
-    progress = progress_for(args, streams)
-    try:
-        image = load_image(
-            args.ref,
-            platform=args.platform,
-            progress=progress,
-            verify=args.verify,
-            options=session.options,
-        )
+    with sources_for(args, streams) as sources:
+        image = sources.load(args.ref)
         count = base_layer_count(dockerfile, image) if dockerfile is not None else None
         record(args, streams, image, ref=args.ref, base_layer_count=count)
-        history, previous = history_context(args, image, session.layer_cache)
-    finally:
-        if progress is not None:
-            progress.close()
-        say_warnings(session, streams.err)
-        session.close()
+        history, previous = history_context(args, image, sources.layer_cache)
     analysis = analyze(image, dockerfile_base_count=count)
     report = suggest(
         analysis,
