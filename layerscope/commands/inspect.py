@@ -37,8 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         description=(
             "Analyse one image: per-layer sizes (uncompressed and stored), added / modified / "
             "removed files, dive-compatible efficiency, and reclaimable bytes with the reason "
-            "and the instructions behind each. Prints a text summary (--text) or a JSON "
-            "document (--json, schema in docs/json-schema.md)."
+            "and the instructions behind each, and suggestions. At a terminal it opens an "
+            "interactive browser (press ? for its keys); --text prints a summary and --json a "
+            "document (schema in docs/json-schema.md)."
         ),
     )
     parser.add_argument("ref", metavar="REF", help=REF_HELP)
