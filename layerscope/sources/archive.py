@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -206,6 +207,11 @@ def _read_layer(
                 cached.contents,
             )
         later = index is not None and defer is not None and not verify and compression == "none"
+        scanned = _Handoff()
+        if later and index is not None and defer is not None:
+            # hashed from its own file handle on another thread, from now on: in parallel with
+            # the walk and what follows, not after it
+            defer(_check_then_cache(store, layer_ref, position, diff_id, index, scanned))
         if progress is not None:
             progress.stage(f"layer {position + 1}/{total}", store.size(layer_ref.path))
         try:
@@ -216,33 +222,68 @@ def _read_layer(
                 progress=progress,
             )
         except LayerFormatError as exc:
+            scanned.give(None)
             raise LayerFormatError(
                 f"{store.label}: layer {position} ({layer_ref.path}): {exc}"
             ) from exc
+        except BaseException:
+            scanned.give(None)
+            raise
     if index is None:
         if verify:
             _verify(store.label, position, layer_ref.digest, diff_id, scan)
         return scan
     contents = LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents)
     stored = layer_ref.digest or scan.digest
-    if later and defer is not None:
-        detached = store.open_detached(layer_ref.path)
-        label = f"{store.label}: layer {position}"
-
-        def check_then_cache() -> None:
-            with detached:
-                got = _sha256_of(detached)
-            if got != diff_id:
-                raise DigestMismatchError(
-                    f"{label} hashes to {got}, but the config says {diff_id}; not cached"
-                )
-            index.put(diff_id, contents, digest=stored)
-
-        defer(check_then_cache)
+    if later:
+        scanned.give((contents, stored))
         return scan
     _verify(store.label, position, layer_ref.digest, diff_id, scan)
     index.put(diff_id, contents, digest=stored)
     return scan
+
+
+class _Handoff:
+    """What the walk found, handed to the background check once the walk is done."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self._value: tuple[LayerContents, Digest | None] | None = None
+
+    def give(self, value: tuple[LayerContents, Digest | None] | None) -> None:
+        self._value = value
+        self._ready.set()
+
+    def take(self) -> tuple[LayerContents, Digest | None] | None:
+        self._ready.wait()
+        return self._value
+
+
+def _check_then_cache(
+    store: BlobStore,
+    layer_ref: LayerRef,
+    position: int,
+    diff_id: Digest,
+    index: LayerIndex,
+    scanned: _Handoff,
+) -> Callable[[], None]:
+    """Background work: hash the blob, wait for the walk, cache its result if the hash matches."""
+    detached = store.open_detached(layer_ref.path)
+    label = f"{store.label}: layer {position}"
+
+    def work() -> None:
+        with detached:
+            got = _sha256_of(detached)
+        result = scanned.take()
+        if result is None:
+            return  # the walk failed: nothing to cache
+        if got != diff_id:
+            raise DigestMismatchError(
+                f"{label} hashes to {got}, but the config says {diff_id}; not cached"
+            )
+        index.put(diff_id, result[0], digest=result[1])
+
+    return work
 
 
 def _sha256_of(stream: IO[bytes]) -> Digest:
