@@ -102,11 +102,12 @@ def _summary(analysis: Analysis) -> RenderableType:
     return grid
 
 
-def _layers(analysis: Analysis, width: int) -> RenderableType:
+def _layers(analysis: Analysis) -> RenderableType:
+    # the instruction column takes whatever width the numbers leave (rich cuts it with "…")
     table = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        expand=False,
+        expand=True,
         title="Layers",
         title_justify="left",
         title_style="bold",
@@ -119,8 +120,7 @@ def _layers(analysis: Analysis, width: int) -> RenderableType:
     table.add_column("~", justify="right", header_style="yellow")
     table.add_column("-", justify="right", header_style="red")
     table.add_column("Reclaim", justify="right")
-    table.add_column("Instruction", no_wrap=True, overflow="ellipsis")
-    fixed = 74
+    table.add_column("Instruction", no_wrap=True, overflow="ellipsis", ratio=1)
     for layer in analysis.image.layers:
         changes = analysis.changes[layer.index]
         reclaim = analysis.waste.reclaimable_by_layer[layer.index]
@@ -134,7 +134,7 @@ def _layers(analysis: Analysis, width: int) -> RenderableType:
             str(changes.modified),
             str(changes.removed),
             size(reclaim) if reclaim else "",
-            instruction(layer.created_by, max(20, width - fixed)),
+            instruction(layer.created_by),
             style=style,
         )
     return table
@@ -285,7 +285,7 @@ def render_inspect(
         return [
             _summary(analysis),
             Text(""),
-            _layers(analysis, effective),
+            _layers(analysis),
             _reasons(analysis),
             _causes(analysis, effective),
             _items(analysis, top),
