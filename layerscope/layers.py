@@ -24,7 +24,15 @@ from typing import IO, Any, cast
 import xxhash
 
 from .errors import LayerFormatError
-from .model import KEPT_CONTENT_MAX_BYTES, Digest, EntryKind, FileEntry, Progress, keeps_contents
+from .model import (
+    KEPT_CONTENT_MAX_BYTES,
+    KEPT_SUFFIXES,
+    Digest,
+    EntryKind,
+    FileEntry,
+    Progress,
+    keeps_contents,
+)
 from .tree import check_link_target, normalize_member_path
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -680,7 +688,12 @@ def _walk(view: memoryview, source: _Source) -> _Walked:
                 sparse_tag = b"sparse:"
                 if "GNU.sparse.name" in records:
                     path = normalize_member_path(records["GNU.sparse.name"])
-            keep = not sparse_tag and size <= KEPT_CONTENT_MAX_BYTES and keeps_contents(path)
+            keep = (
+                not sparse_tag
+                and size <= KEPT_CONTENT_MAX_BYTES
+                and path.endswith(KEPT_SUFFIXES)  # cheap test first: most files are not kept
+                and keeps_contents(path)
+            )
             if not sparse_tag and len(view) - pos >= size:
                 content_hash = xxh_hex(view[pos : pos + size])
                 if keep:

@@ -306,7 +306,7 @@ class LayerContents:
 KEPT_CONTENT_MAX_BYTES = 1 << 20
 """Files larger than this are never kept, whatever their path."""
 
-_KEPT_SUFFIXES = (
+KEPT_SUFFIXES = (
     "/status",
     "/installed",
     ".list",
@@ -328,7 +328,7 @@ def keeps_contents(path: str) -> bool:
     ``*.egg-info/{PKG-INFO,installed-files.txt}``, an
     ``*.egg-info`` file under ``*-packages/``, and ``node_modules/[@scope/]name/package.json``.
     """
-    if not path.endswith(_KEPT_SUFFIXES):
+    if not path.endswith(KEPT_SUFFIXES):
         return False
     if path in ("/var/lib/dpkg/status", "/lib/apk/db/installed", "/var/lib/apt/extended_states"):
         return True
@@ -402,6 +402,7 @@ __all__ = [
     "LayerRecord",
     "LayerContents",
     "KEPT_CONTENT_MAX_BYTES",
+    "KEPT_SUFFIXES",
     "keeps_contents",
     "LayerIndex",
     "Progress",
