@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layerscope.dockerfile import Instruction
+from layerscope.dockerfile import Instruction, Stage
 
 from .context import Context
 from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind
@@ -70,6 +70,24 @@ def find_merges(ctx: Context) -> list[Suggestion]:
     return out
 
 
+def _blocking(
+    ctx: Context, stage: Stage, block: list[Instruction], between: list[Instruction]
+) -> list[Instruction]:
+    """Instructions between the RUNs that a later RUN of the block depends on (they cannot move
+    below the merged RUN): files it reads or overwrites, ENV/ARG/WORKDIR/USER it sees."""
+    if not between:
+        return []
+    from .reorder import OrderGraph
+
+    graph = OrderGraph(ctx, ctx.dockerfile, stage) if ctx.dockerfile is not None else None
+    out = []
+    for mid in between:
+        later = [i for i in block if i.keyword == "RUN" and i.index > mid.index]
+        if graph is None or any(graph.graph.has_edge(mid.index, run.index) for run in later):
+            out.append(mid)
+    return out
+
+
 def _patch(
     ctx: Context, lo: int, hi: int
 ) -> tuple[tuple[Edit, ...], str | None, tuple[LineSpan, ...]]:
@@ -81,12 +99,14 @@ def _patch(
     stage = ctx.dockerfile.stages[first.stage_index or 0]
     block = [i for i in stage.instructions if first.index <= i.index <= last.index]
     spans = tuple(LineSpan(i.start_line, i.end_line) for i in block if i.keyword == "RUN")
-    blocking = [i for i in block if i.keyword != "RUN" and i.keyword not in _INERT]
+    between = [i for i in block if i.keyword != "RUN" and i.keyword not in _INERT]
+    blocking = _blocking(ctx, stage, block, between)
     if blocking:
         where = ", ".join(f"line {i.start_line} ({i.keyword})" for i in blocking)
         return (), f"{where} sits between them: move the deletion into the first RUN by hand", spans
     runs: list[Instruction] = [i for i in block if i.keyword == "RUN"]
-    inert = [i for i in block if i.keyword in _INERT]
+    # inert instructions, and those the later RUNs do not depend on, move below the merged RUN
+    inert = [i for i in block if i.keyword != "RUN"]
     joined = join_runs(runs)
     if joined is None:
         return (), "exec-form, heredoc or differently-flagged RUNs: merge them by hand", spans

@@ -51,7 +51,7 @@ def _defines(ins: Instruction) -> set[str]:
     return {w.split("=", 1)[0] for w in ins.words if w}
 
 
-class _Graph:
+class OrderGraph:
     """Order constraints among one stage's instructions."""
 
     def __init__(self, ctx: Context, dockerfile: Dockerfile, stage: Stage) -> None:
@@ -127,7 +127,7 @@ def find_reorders(ctx: Context) -> list[Suggestion]:
         return []
     out: list[Suggestion] = []
     stage = ctx.dockerfile.final_stage
-    graph = _Graph(ctx, ctx.dockerfile, stage)
+    graph = OrderGraph(ctx, ctx.dockerfile, stage)
     items = list(stage.instructions)
     for n, copy in enumerate(items):
         layer = graph.layer.get(copy.index)
@@ -164,7 +164,7 @@ def find_reorders(ctx: Context) -> list[Suggestion]:
 
 def _suggestion(
     ctx: Context,
-    graph: _Graph,
+    graph: OrderGraph,
     copy: Instruction,
     passed: list[Instruction],
     runs: list[Instruction],
@@ -218,7 +218,7 @@ def _suggestion(
 
 
 def _manifest_split(
-    ctx: Context, graph: _Graph, copy: Instruction, run: Instruction, stats: object
+    ctx: Context, graph: OrderGraph, copy: Instruction, run: Instruction, stats: object
 ) -> Suggestion | None:
     """``COPY src/ dst/`` followed by a RUN that reads only dependency manifests from it: copy the
     manifests first, install, then copy the rest (the install stays cached when sources change)."""
