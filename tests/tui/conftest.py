@@ -74,7 +74,7 @@ def small(small_archive: Path) -> Analysis:
 @pytest.fixture(scope="session")
 def demo() -> Analysis:
     if not DEMO.is_file():
-        pytest.skip("fixtures/demo/demo-app.tar is not built")
+        pytest.fail("fixtures/demo/demo-app.tar is missing (fixtures/build_fixtures.py builds it)")
     return analyze(load_image(str(DEMO)))
 
 
