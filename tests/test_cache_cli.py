@@ -99,3 +99,21 @@ def test_a_lying_archive_never_enters_the_cache(
     assert json.loads(capsys.readouterr().out)["layers"]["count"] == 1  # only the honest layer
     code, _, err = _inspect(capsys, str(written.path), "--verify")
     assert code == 2 and "hashes to" in err
+
+
+def test_an_unusable_cache_directory_is_a_warning_not_a_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("LAYERSCOPE_CACHE_DIR", str(blocker))
+    written = write_image(_spec(b"print(1)\n"), tmp_path / "a.tar", format="docker-25")
+    code, doc, err = _inspect(capsys, str(written.path))
+    assert code == 0 and doc["image"]["layer_count"] == 2
+    assert err.count("\n") == 1 and "warning: layer cache not used" in err
+    # a compressed outer archive needs the cache directory to spool into: that is an error
+    gz = write_image(
+        _spec(b"print(1)\n"), tmp_path / "b.tar.gz", format="docker-25", outer_gzip=True
+    )
+    code, _, err = _inspect(capsys, str(gz.path))
+    assert code == 2 and "cannot create directory" in err

@@ -155,12 +155,19 @@ def finish_background(err: IO[str]) -> None:
 def open_sources(args: argparse.Namespace) -> SourceSession:
     """SourceOptions from the command line, with the layer cache opened unless --no-cache."""
     from ..credentials import parse_user_pass
+    from ..errors import StoreError
     from ..store import BlobCache, LayerCache
 
-    cache = None if getattr(args, "no_cache", False) else LayerCache()
+    cache = None
+    unusable: str | None = None
+    if not getattr(args, "no_cache", False):
+        try:
+            cache = LayerCache()
+        except StoreError as exc:  # a cache that cannot be used must not stop the analysis
+            unusable = f"layer cache not used: {exc.message}"
     blobs = BlobCache() if getattr(args, "keep_blobs", False) else None
     creds = getattr(args, "creds", None)
-    return SourceSession(
+    session = SourceSession(
         cache,
         platform=getattr(args, "platform", None),
         verify=getattr(args, "verify", False),
@@ -168,6 +175,9 @@ def open_sources(args: argparse.Namespace) -> SourceSession:
         credentials=parse_user_pass(creds) if creds else None,
         blob_cache=blobs,
     )
+    if unusable is not None:
+        session.problems.append(unusable)
+    return session
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..model import Image, ImageRef, LayerIndex, Progress, SourceKind
 from ..platforms import parse_platform
 from ..refs import parse_ref
+from .blobs import default_spool_dir
 
 if TYPE_CHECKING:
     from ..credentials import Credentials
@@ -46,9 +47,7 @@ class SourceOptions:
 
 def spool_dir() -> Path:
     """Where exports and compressed outer archives are spooled (inside the cache directory)."""
-    from ..config_paths import cache_dir
-
-    return cache_dir() / "spool"
+    return default_spool_dir()
 
 
 def load_image(
@@ -70,7 +69,6 @@ def load_image(
             Path(parsed.location),
             selector=parsed.selector,
             platform=wanted,
-            spool_dir=spool_dir(),
             ref=str(parsed),
             source=_ARCHIVE_SOURCES[parsed.kind],
             progress=progress,

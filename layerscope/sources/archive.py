@@ -31,7 +31,7 @@ def load_path(
     *,
     selector: str | None = None,
     platform: Platform | None = None,
-    spool_dir: Path,
+    spool_dir: Path | None = None,
     ref: str = "",
     source: str = "docker-archive",
     progress: Progress | None = None,

@@ -242,8 +242,18 @@ class _Slice(io.RawIOBase):
         return got
 
 
-def open_tar_store(path: Path, spool_dir: Path, progress: Progress | None = None) -> TarBlobStore:
-    """Open an archive file; a compressed outer archive is decompressed into ``spool_dir`` first."""
+def default_spool_dir() -> Path:
+    """Where exports and compressed outer archives are spooled (inside the cache directory)."""
+    from ..config_paths import cache_dir
+
+    return cache_dir() / "spool"
+
+
+def open_tar_store(
+    path: Path, spool_dir: Path | None = None, progress: Progress | None = None
+) -> TarBlobStore:
+    """Open an archive file; a compressed outer archive is decompressed into ``spool_dir``
+    (default: the cache directory's) first. An uncompressed one needs no cache directory."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
@@ -254,6 +264,7 @@ def open_tar_store(path: Path, spool_dir: Path, progress: Progress | None = None
     kind = sniff_compression(head)
     if kind == "none":
         return TarBlobStore(path)
+    spool_dir = spool_dir or default_spool_dir()
     spool_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="outer-", suffix=".tar", dir=spool_dir)
     try:
