@@ -55,7 +55,14 @@ ensure_venv() {
     if [ ! -x "$venv/bin/python" ]; then
         py=$(find_python) || die "no python3 >= 3.11 found (apt-get install python3)"
         log "creating $venv with $py"
-        "$py" -m venv "$venv" || die "python -m venv failed (apt-get install python3-venv?)"
+        if ! "$py" -m venv "$venv" 2>/dev/null; then
+            # Debian's own python3 keeps venv (and ensurepip) in a package of its own
+            rm -rf "$venv"
+            if [ "$(id -u)" -eq 0 ]; then
+                ensure_apt_packages python3-venv
+            fi
+            "$py" -m venv "$venv" || die "python -m venv failed (apt-get install python3-venv)"
+        fi
     fi
     local spec="$repo"
     [ -n "$extras" ] && spec="$repo[$extras]"
