@@ -254,3 +254,43 @@ async def test_error_screen_and_exit_code() -> None:
         assert "Traceback" not in text
         await pilot.press("q")
     assert app.return_code == LayerscopeError("x").exit_code
+
+
+_WINDOW_BUTTONS = {"#ff5f57", "#febc2e", "#28c840"}
+"""The screenshot's decorative title-bar buttons, not part of the app."""
+
+
+def _colours(svg: str) -> set[str]:
+    import re
+
+    found = {c.lower() for c in re.findall(r"(?:fill|color)[=:]\s*\"?(#[0-9a-fA-F]{6})", svg)}
+    return found - _WINDOW_BUTTONS
+
+
+def _is_grey(colour: str) -> bool:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return max(r, g, b) - min(r, g, b) <= 8
+
+
+@run_async
+async def test_no_color_draws_in_greys_and_keeps_the_change_marks(small: Analysis) -> None:
+    import os
+
+    os.environ["NO_COLOR"] = "1"
+    try:
+        app = InspectApp(analysis=small)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("tab")  # the file tree
+            await pilot.pause()
+            svg = app.export_screenshot()
+            text = screen_text(app)
+    finally:
+        del os.environ["NO_COLOR"]
+    colours = _colours(svg)
+    assert colours and all(_is_grey(c) for c in colours), sorted(colours)
+    assert "+ " in text  # added files stay marked when colour is gone
+    plain = InspectApp(analysis=small)
+    async with plain.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not all(_is_grey(c) for c in _colours(plain.export_screenshot()))
