@@ -7,12 +7,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from layerscope.analysis.diff import ImageDiff
 from layerscope.render.diff_text import signed, verdict
 from layerscope.tui.diffmodel import WHOLE_IMAGE, DiffTreeModel, PairRow
+from layerscope.tui.screens.filtering import FilteredTreeScreen
 from layerscope.tui.screens.help import KeyGroups, Legend
 from layerscope.tui.viewmodel import SortOrder
 from layerscope.tui.widgets.diffinfo import change_details, diff_summary
@@ -65,8 +65,10 @@ DIFF_LEGEND: Legend = (
 )
 
 
-class DiffScreen(Screen[None]):
+class DiffScreen(FilteredTreeScreen):
     """Mediates between the panes: widgets post messages up, the screen pushes state down."""
+
+    model: DiffTreeModel
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
@@ -160,35 +162,4 @@ class DiffScreen(Screen[None]):
     def _tree_changed(self) -> None:
         self._caption()
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        try:
-            self.model.set_filter(event.value)
-        except ValueError as exc:
-            event.input.border_subtitle = str(exc)
-            return
-        event.input.border_subtitle = ""
-        self.query_one(FileTree).sync()
-        self._caption()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
-        self.query_one(FileTree).focus()
-
     # -- actions --------------------------------------------------------------------------------
-
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.add_class("-shown")
-        box.focus()
-
-    def action_close_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        if box.has_class("-shown"):
-            box.value = ""
-            box.remove_class("-shown")
-            self.model.set_filter("")
-            tree = self.query_one(FileTree)
-            tree.sync()
-            self._caption()
-            tree.focus()

@@ -9,12 +9,12 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from layerscope.analysis import Analysis
 from layerscope.tui.formatting import size
+from layerscope.tui.screens.filtering import FilteredTreeScreen
 from layerscope.tui.viewmodel import FileTreeModel, SortOrder
 from layerscope.tui.widgets.filetree import FileTree
 from layerscope.tui.widgets.info import ImageSummary, LayerDetails
@@ -30,8 +30,10 @@ if TYPE_CHECKING:
     from layerscope.analysis.suggest import SuggestionReport
 
 
-class InspectScreen(Screen[None]):
+class InspectScreen(FilteredTreeScreen):
     """Mediates between the panes: widgets post messages up, the screen pushes state down."""
+
+    model: FileTreeModel
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
@@ -227,38 +229,4 @@ class InspectScreen(Screen[None]):
         self._caption()
         tree.focus()
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        try:
-            self.model.set_filter(event.value)
-        except ValueError as exc:
-            event.input.border_subtitle = str(exc)
-            return
-        event.input.border_subtitle = ""
-        self.query_one(FileTree).sync()
-        self._caption()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
-        self.query_one(FileTree).focus()
-
     # -- actions --------------------------------------------------------------------------------
-
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.add_class("-shown")
-        box.focus()
-
-    def action_close_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        if box.has_class("-shown"):
-            self._clear_filter()
-            self.query_one(FileTree).focus()
-
-    def _clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.value = ""
-        box.remove_class("-shown")
-        self.model.set_filter("")
-        self.query_one(FileTree).sync()
-        self._caption()
