@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -214,17 +215,26 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items()}
         redirected = "redirected=1" in self.path
         fault = None if redirected else owner.take(self.command, self.path)
-        status_seen = 0
+        logged = False
+
+        def note(status: int) -> None:
+            """Log the request before answering it, so a client that got the answer sees it."""
+            nonlocal logged
+            logged = True
+            with owner.lock:
+                owner.log.append((self.command, self.path, status, headers))
+
         try:
             if fault is not None and fault.action == "status":
+                note(fault.status)
                 self.send_response(fault.status)
                 for k, v in fault.headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                status_seen = fault.status
                 return
             if fault is not None and fault.action == "redirect":
+                note(307)
                 sep = "&" if "?" in self.path else "?"
                 self.send_response(307)
                 self.send_header(
@@ -232,16 +242,20 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 )
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                status_seen = 307
                 return
-            status_seen = self._forward(owner, fault, headers, redirected)
+            self._forward(owner, fault, headers, redirected, note)
         finally:
-            with owner.lock:
-                owner.log.append((self.command, self.path, status_seen, headers))
+            if not logged:
+                note(0)
 
     def _forward(
-        self, owner: FaultProxy, fault: Fault | None, headers: dict[str, str], redirected: bool
-    ) -> int:
+        self,
+        owner: FaultProxy,
+        fault: Fault | None,
+        headers: dict[str, str],
+        redirected: bool,
+        note: Callable[[int], None],
+    ) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", owner.upstream_port, timeout=60)
         path = self.path.replace("?redirected=1", "").replace("&redirected=1", "")
         out = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection")}
@@ -252,6 +266,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         conn.request(self.command, path, headers=out)
         resp = conn.getresponse()
         body_len = resp.getheader("Content-Length")
+        note(resp.status)
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() in ("connection", "transfer-encoding", "content-length", "date", "server"):
@@ -278,4 +293,3 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         else:
             self.wfile.write(data)
         conn.close()
-        return resp.status
