@@ -460,5 +460,31 @@ class HttpBlob:
 
 
 def _describe(exc: BaseException) -> str:
+    """The root cause of a network error in a few words ("Connection refused").
+
+    requests wraps the socket error three deep (ConnectionError, MaxRetryError,
+    NewConnectionError), and the outer messages repeat the URL and pool details.
+    """
+    if isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
+        return "timed out"
+    cause = _socket_cause(exc)
+    if cause is not None and cause.strerror:
+        return str(cause.strerror)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
+
+
+def _socket_cause(exc: BaseException) -> OSError | None:
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return current
+        linked = [*current.args, getattr(current, "reason", None)]
+        linked += [current.__cause__, current.__context__]
+        todo.extend(item for item in linked if isinstance(item, BaseException))
+    return None

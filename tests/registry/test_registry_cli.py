@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -58,6 +59,10 @@ def test_unreachable_registry_exits_3() -> None:
     done = _cli("inspect", "registry://127.0.0.1:9/nothing/here:1", "--json")
     assert done.returncode == 3
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    # The socket's own reason, not requests' three layers of pool and URL details.
+    refused = os.strerror(errno.ECONNREFUSED)
+    assert done.stderr.strip().endswith(f"127.0.0.1:9: cannot reach the registry ({refused})")
+    assert "HTTPConnectionPool" not in done.stderr
 
 
 def test_creds_flag_for_basic_auth(basic_registry: Registry, archive: Path) -> None:
