@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .context import Context, under
-from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind
+from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind, counted
 from .patching import append_command, edit_instruction
 
 
@@ -145,7 +145,8 @@ def _suggestion(
         kind=SuggestionKind.SAME_LAYER_CLEANUP,
         title=f"{names} left in layer {index}",
         detail=(
-            f"{len(evidence)} cache files stay in the image; clean up in the same RUN: "
+            f"{counted(len(evidence), 'cache file')} "
+            f"{'stays' if len(evidence) == 1 else 'stay'} in the image; clean up in the same RUN: "
             + "; ".join(hows)
             + " (or mount the cache directory with RUN --mount=type=cache)."
         ),

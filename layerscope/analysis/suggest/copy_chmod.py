@@ -8,7 +8,7 @@ from layerscope.analysis.waste import WasteReason
 from layerscope.model import EntryKind
 
 from .context import Context
-from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind
+from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind, counted
 from .patching import DOCKERFILE, edit_instruction
 
 _CH = re.compile(r"^\s*(chmod|chown|chgrp)\b")
@@ -40,8 +40,8 @@ def find_copy_chmods(ctx: Context) -> list[Suggestion]:
                 kind=SuggestionKind.COPY_CHMOD,
                 title=f"set mode/owner in the COPY of layer {w}, not in layer {h}",
                 detail=(
-                    f"layer {h} stores {len(evidence)} files of layer {w} again only to change "
-                    "their mode or owner; COPY --chmod/--chown does it in one copy."
+                    f"layer {h} stores {counted(len(evidence), 'file')} of layer {w} again only to "
+                    "change their mode or owner; COPY --chmod/--chown does it in one copy."
                 ),
                 layers=(w, h),
                 instructions=(ctx.label(w), ctx.label(h)),

@@ -114,10 +114,8 @@ def find_dockerignore(ctx: Context) -> list[Suggestion]:
             id="",
             kind=SuggestionKind.DOCKERIGNORE,
             title="keep build-context junk out of the image (.dockerignore)",
-            detail="add to .dockerignore: "
-            + ", ".join(
-                f"{p} ({patterns[p]} B)" for p in sorted(patterns, key=lambda p: -patterns[p])
-            ),
+            detail="add to .dockerignore (largest first): "
+            + ", ".join(sorted(patterns, key=lambda p: (-patterns[p], p))),
             layers=tuple(layers),
             instructions=tuple(ctx.label(i) for i in layers),
             lines=tuple(spans),

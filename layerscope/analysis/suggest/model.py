@@ -129,3 +129,8 @@ class HistoryHints:
 
     instructions: tuple[InstructionStats, ...] = ()
     base_moved: bool = False
+
+
+def counted(number: int, noun: str) -> str:
+    """``1 file``, ``5 files``: a count with its noun in the right number."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

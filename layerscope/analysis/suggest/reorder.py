@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 from .context import Context, under
 from .dockerignore import copy_parts, workdir_at
-from .model import Edit, LineSpan, Suggestion, SuggestionKind
+from .model import Edit, LineSpan, Suggestion, SuggestionKind, counted
 from .patching import DOCKERFILE
 
 MANIFESTS = frozenset(
@@ -197,9 +197,11 @@ def _suggestion(
         kind=SuggestionKind.REORDER_FOR_CACHE,
         title=f"move line {copy.start_line} ({copy.keyword}) below line {last.start_line}",
         detail=(
-            f"{' '.join(copy.text.split())}: {how}; the {len(runs)} RUN step(s) after it do not "
-            "read what it copies (constraint graph: files written and read, WORKDIR, ENV/ARG, "
-            "USER), so they can stay cached when only the copied files change."
+            f"{' '.join(copy.text.split())}: {how}; the {counted(len(runs), 'RUN step')} after it "
+            f"{'does' if len(runs) == 1 else 'do'} not read what it copies (constraint graph: "
+            "files written and read, WORKDIR, ENV/ARG, USER), so "
+            f"{'it' if len(runs) == 1 else 'they'} can stay cached when only the copied files "
+            "change."
         ),
         layers=layers,
         instructions=tuple(" ".join(i.text.split()) for i in (copy, *runs)),
