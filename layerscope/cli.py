@@ -26,7 +26,12 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so main() owns the exit code."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        # main() prefixes "layerscope: error:"; name the subcommand and where help is.
+        command = self.prog.removeprefix("layerscope").strip()
+        where = f"{command}: " if command else ""
+        raise UsageError(
+            f"{where}{message} (see layerscope {command + ' ' if command else ''}--help)"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -254,8 +254,11 @@ def test_missing_file_and_bad_usage(tmp_path: Path) -> None:
     _assert_one_line_error(code, err, "no such file")
     code, _, err = _run(tmp_path, "inspect")
     _assert_one_line_error(code, err, "REF")
+    # The subcommand is named once and the help that answers it is pointed at.
+    assert err.startswith("layerscope: error: inspect: ") and "layerscope inspect --help" in err
     code, _, err = _run(tmp_path, "frobnicate")
     _assert_one_line_error(code, err, "frobnicate")
+    assert err.count("layerscope") == 2 and err.rstrip().endswith("(see layerscope --help)")
 
 
 def test_digest_mismatch(tmp_path: Path) -> None:

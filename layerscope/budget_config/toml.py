@@ -163,8 +163,10 @@ def _bytes(rule_id: str, value: object) -> int:
         negative = signed and text.startswith("-")
         try:
             number = parse_bytes(text[1:] if negative else text)
-        except GoParseError as exc:
-            raise ValueError(f"not a size: {value!r} ({exc})") from None
+        except GoParseError:
+            raise ValueError(
+                f"not a size: {value!r} (write bytes or a number with a unit: '250MB', '1.5GiB')"
+            ) from None
         return -number if negative else number
     if not isinstance(value, int) or (value < 0 and not signed):
         raise ValueError("must be a size in bytes: an integer or a string such as '250MB'")
