@@ -34,8 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             "and cache-hit ratio (layer i hits when its chain ID equals layer i's of the build "
             "before), a hit/miss timeline per layer position, why each build missed (files "
             "changed, base image moved, instruction changed, a non-reproducible step) and what "
-            "it cost. Builds come from the history store (inspect, diff and suggest record "
-            "them), from --refs, or from a registry repository's tags (--tags)."
+            "it cost. Builds come from the history store (inspect, diff, suggest "
+            "and check record them), from --refs, or from a registry repository's tags (--tags)."
         ),
     )
     parser.add_argument(
@@ -160,8 +160,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 records = list(store.builds(args.name))
                 if not records:
                     raise NotFoundError(
-                        f"no builds of {args.name} recorded in {store.path} (inspect, diff and "
-                        "suggest record them; or give --refs)"
+                        f"no builds of {args.name} recorded in {store.path} (inspect, diff, "
+                        "suggest and check record them; or give --refs)"
                     )
                 repository = repository_name(args.name) or args.name
             _apply_logs(args.build_log, records, store)
