@@ -79,7 +79,7 @@ async def test_diff_screen_pairs_tree_and_details(small_diff: ImageDiff) -> None
         assert isinstance(app.screen, DiffScreen)
         assert isinstance(app.focused, PairList)
         text = screen_text(app)
-        assert "small.tar → small-v2.tar · +455 B · the images differ" in text
+        assert "the images differ · +455 B · small.tar → small-v2.tar" in text
         assert "Changes · whole image" in text and "0-1" in text and "shared" in text
         assert model_of(app).row_count == 8
         await pilot.press("down")  # the shared row: nothing differs

@@ -98,9 +98,10 @@ class DiffScreen(FilteredTreeScreen):
 
     def _title(self) -> str:
         old, new = self.diff.old, self.diff.new
+        # The verdict first: at 80 columns the refs (also in the Images pane) are what gets cut.
         return (
-            f" layerscope diff · {old.ref} → {new.ref} · {signed(self.diff.size_delta_bytes)} · "
-            f"{verdict(self.diff)} · ? for help"
+            f" layerscope diff · {verdict(self.diff)} · {signed(self.diff.size_delta_bytes)} · "
+            f"{old.ref} → {new.ref}"
         )
 
     def on_mount(self) -> None:
