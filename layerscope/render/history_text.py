@@ -70,13 +70,15 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} s"
 
 
-def _builds(history: CacheHistory) -> RenderableType:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name, justify in (("#", "right"), ("Build", "left"), ("Created", "left"),
-                          ("Size", "right"), ("Layers", "right"), ("Hits", "right"),
-                          ("Hit ratio", "right"), ("Rebuilt", "right"), ("Time", "right"),
-                          ("First miss", "left")):  # fmt: skip
-        table.add_column(name, justify=justify, no_wrap=name != "Build", min_width=len(name))  # type: ignore[arg-type]
+# Columns of the builds table, and the order they give way in when the terminal is narrow.
+_BUILD_COLUMNS = ("#", "Build", "Created", "Size", "Layers", "Hits", "Hit ratio", "Rebuilt",
+                  "Time", "First miss")  # fmt: skip
+_LEFT = {"Build", "Created", "First miss"}
+_DROP_FIRST = ("Time", "Rebuilt", "Layers", "Created")
+
+
+def _builds(history: CacheHistory, width: int) -> RenderableType:
+    rows = []
     for r in history.builds:
         hits = "-" if r.hit_count is None else f"{r.hit_count}/{r.build.layer_count}"
         rebuilt = "-" if r.rebuilt_bytes is None else size(r.rebuilt_bytes)
@@ -84,11 +86,35 @@ def _builds(history: CacheHistory) -> RenderableType:
             f"{SHORT_REASON[r.cause.reason]} @{r.cause.layer_index}" if r.cause is not None else ""
         )
         created = (r.build.created or "-")[:16].replace("T", " ")
-        table.add_row(
+        rows.append((
             str(r.position), r.build.tag or _label(r), created, size(r.build.size_bytes),
             str(r.build.layer_count), hits, percent(r.hit_ratio), rebuilt,
             _seconds(r.rebuilt_seconds), miss,
-        )  # fmt: skip
+        ))  # fmt: skip
+    natural = {
+        name: max(len(name), *(len(row[i]) for row in rows))
+        for i, name in enumerate(_BUILD_COLUMNS)
+    }
+    shown = list(_BUILD_COLUMNS)
+    # A box edge on each side and 3 between columns; Build and First miss may wrap to 12.
+    for name in _DROP_FIRST:
+        squeezed = {**natural, "Build": min(natural["Build"], 12)}
+        squeezed["First miss"] = min(natural["First miss"], 12)
+        if sum(squeezed[n] for n in shown) + 3 * (len(shown) - 1) + 2 <= width:
+            break
+        shown.remove(name)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in shown:
+        wraps = name in ("Build", "First miss")
+        table.add_column(
+            name,
+            justify="left" if name in _LEFT else "right",
+            no_wrap=not wraps,
+            min_width=min(natural[name], 12) if wraps else natural[name],
+        )
+    keep = [_BUILD_COLUMNS.index(name) for name in shown]
+    for row in rows:
+        table.add_row(*(row[i] for i in keep))
     return table
 
 
@@ -195,7 +221,7 @@ def render_history(
         count = len(history.builds)
         title = Text(f"History of {repository or 'the given images'}", style="bold")
         title.append(f"  ({count} build{'s' if count != 1 else ''}, oldest first)", style="")
-        parts: list[RenderableType | None] = [title, _builds(history)]
+        parts: list[RenderableType | None] = [title, _builds(history, effective)]
         if history.instructions:
             parts += [Text("Per layer position", style="bold"), _timelines(history, effective)]
             parts.append(Text("● hit  ○ miss  · first build", style="dim"))

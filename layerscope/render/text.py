@@ -177,14 +177,20 @@ def _causes(analysis: Analysis, width: int) -> RenderableType | None:
         title_justify="left",
         title_style="bold",
     )
-    table.add_column("Bytes", justify="right")
-    table.add_column("Files", justify="right")
+    table.add_column("Bytes", justify="right", no_wrap=True)
+    table.add_column("Files", justify="right", no_wrap=True)
     table.add_column("Reason", no_wrap=True)
     table.add_column("Written by → hidden by", no_wrap=True, overflow="ellipsis")
     layers = analysis.image.layers
-    room = max(16, (width - 46) // 2 - 4)
-    ordered = sorted(groups.items(), key=lambda kv: (-kv[1][0], kv[0][1], kv[0][2]))
-    for (reason, writer, hider), (amount, files) in ordered[:10]:
+    ordered = sorted(groups.items(), key=lambda kv: (-kv[1][0], kv[0][1], kv[0][2]))[:10]
+    # The two instructions share what the numbers leave (the box's edges take 2 columns and
+    # each gap 3), so the figures are never squeezed into "Byt…" at 80 columns.
+    numbers = max(len("Bytes"), *(len(size(amount)) for _, (amount, _) in ordered))
+    numbers += max(len("Files"), *(len(str(files)) for _, (_, files) in ordered))
+    numbers += max(len(REASON_TEXT[reason]) for (reason, _, _), _ in ordered) + 2 + 3 * 3
+    marks = len("# → # ") + 2 * len(str(len(layers) - 1)) + 1
+    room = max(8, (width - numbers - marks) // 2)
+    for (reason, writer, hider), (amount, files) in ordered:
         table.add_row(
             size(amount),
             str(files),
