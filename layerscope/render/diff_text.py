@@ -159,10 +159,14 @@ def _contributors(diff: ImageDiff, width: int) -> RenderableType | None:
     return table
 
 
+def _fit(text: str, room: int) -> str:
+    return text if len(text) <= room else text[: room - 1] + "…"
+
+
 def _layers(diff: ImageDiff, width: int) -> RenderableType:
     table = _table("Layers")
-    table.add_column("Old", justify="right")
-    table.add_column("New", justify="right")
+    table.add_column("Old", justify="right", no_wrap=True)
+    table.add_column("New", justify="right", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("Δ Size", justify="right", no_wrap=True)
     table.add_column("Files +/~/-", justify="right", no_wrap=True)
@@ -177,8 +181,8 @@ def _layers(diff: ImageDiff, width: int) -> RenderableType:
             "shared",
             "",
             "",
-            f"same base / cache hit: {shared} layer{'s' if shared != 1 else ''}, "
-            f"{size(shared_bytes)}",
+            # the Old/New columns give the layers; this has to fit the instruction's room
+            _fit(f"{size(shared_bytes)} in both: same base / cache hit", room),
             style="dim",
         )
     for item in diff.pairs[shared:]:

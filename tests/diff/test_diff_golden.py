@@ -29,6 +29,17 @@ def test_text(old: str, new: str, run_cli: Cli, snapshot: SnapshotAssertion) -> 
     assert out == snapshot(extension_class=TextSnapshot)
 
 
+def test_text_at_80_columns(
+    run_cli: Cli, monkeypatch: pytest.MonkeyPatch, snapshot: SnapshotAssertion
+) -> None:
+    """Narrow terminals keep every figure whole: instructions give way, numbers do not."""
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run_cli("diff", "v1.tar", "v3.tar")
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert out == snapshot(extension_class=TextSnapshot)
+
+
 @pytest.mark.parametrize(("old", "new"), PAIRS)
 def test_json(old: str, new: str, run_cli: Cli, snapshot: SnapshotAssertion) -> None:
     code, out, _ = run_cli("diff", f"{old}.tar", f"{new}.tar", "--json")
