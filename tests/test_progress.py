@@ -1,13 +1,17 @@
-"""Progress bars appear on a terminal, and never when stdout is not one or with --quiet."""
+"""Progress bars appear on a terminal, and never when stdout is not one or with --quiet; text
+reports fit the terminal they are printed on."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -15,9 +19,12 @@ import pytest
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo" / "demo-app.tar"
 
 
-def _run_in_pty(args: list[str], env: dict[str, str]) -> str:
-    """Run the CLI with stdout and stderr on a pseudo-terminal; return what it drew."""
+def _run_in_pty(args: list[str], env: dict[str, str], columns: int = 0, code: int = 0) -> str:
+    """Run the CLI with stdout and stderr on a pseudo-terminal (``columns`` wide when given);
+    return what it drew."""
     leader, follower = pty.openpty()
+    if columns:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     proc = subprocess.Popen(
         [sys.executable, "-m", "layerscope", *args],
         stdin=subprocess.DEVNULL,
@@ -42,7 +49,7 @@ def _run_in_pty(args: list[str], env: dict[str, str]) -> str:
         chunks.append(data)
     proc.wait(timeout=60)
     os.close(leader)
-    assert proc.returncode == 0
+    assert proc.returncode == code
     return b"".join(chunks).decode("utf-8", "replace")
 
 
@@ -90,3 +97,22 @@ def test_no_progress_when_stdout_is_not_a_terminal(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert drawn == b""
     assert done.stdout.startswith(b"{")
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    # check exits 1: the demo fails dive's default efficiency budget
+    [
+        (["inspect", str(DEMO), "--text"], 0),
+        (["check", str(DEMO)], 1),
+        (["diff", str(DEMO), str(DEMO)], 0),
+    ],  # fmt: skip
+)
+def test_text_fits_the_terminal_width(command: list[str], code: int, tmp_path: Path) -> None:
+    """Without $COLUMNS a report is laid out for the terminal's own width (72 here), not a
+    fixed 100 columns that the terminal would then wrap."""
+    env = {k: v for k, v in _env(tmp_path).items() if k not in ("COLUMNS", "LINES")}
+    drawn = _run_in_pty([*command, "--quiet"], env, columns=72, code=code)
+    lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn).replace("\r", "").splitlines()
+    assert len(lines) > 5
+    assert max(len(line) for line in lines) <= 72, max(lines, key=len)

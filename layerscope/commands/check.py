@@ -307,5 +307,5 @@ def render(subject: object, fmt: str, *, out: object = None, to_file: bool = Fal
     width = 100
     if out is not None and not to_file:
         color = use_color(out)  # type: ignore[arg-type]
-        width = text_width(out) or 100  # type: ignore[arg-type]
+        width = text_width(out)  # type: ignore[arg-type]
     return render_check_text(subject, width=width, color=color)

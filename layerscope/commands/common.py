@@ -260,12 +260,18 @@ def emit(text: str, output: str | None, out: IO[str]) -> None:
             out.write("\n")
 
 
-def text_width(out: IO[str]) -> int | None:
-    """Terminal width for text output: None on a TTY (rich measures it), else $COLUMNS or 100."""
-    if out.isatty():
-        return None
+def text_width(out: IO[str], *, to_file: bool = False) -> int:
+    """Columns for text output: $COLUMNS when set, else the terminal's when ``out`` is one
+    (and not redirected to a file with --output), else 100."""
     cols = os.environ.get("COLUMNS")
-    return int(cols) if cols and cols.isdigit() else 100
+    if cols and cols.isdigit() and int(cols) > 0:
+        return int(cols)
+    if not to_file and out.isatty():
+        try:
+            return os.get_terminal_size(out.fileno()).columns or 100
+        except (OSError, ValueError):
+            pass
+    return 100
 
 
 def use_color(out: IO[str]) -> bool:

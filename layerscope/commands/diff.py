@@ -90,7 +90,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         from ..render.diff_text import render_diff
 
         color = use_color(streams.out) and not args.output
-        width = None if not args.output and streams.out.isatty() else text_width(streams.out)
+        width = text_width(streams.out, to_file=bool(args.output))
         text = render_diff(diff, top=20 if args.top is None else args.top, width=width, color=color)
     emit(text, args.output, streams.out)
     return 1 if args.exit_code and diff.differs else 0

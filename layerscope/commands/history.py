@@ -180,7 +180,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         from ..render.history_text import render_history
 
         color = use_color(streams.out) and not args.output
-        width = None if not args.output and streams.out.isatty() else text_width(streams.out)
+        width = text_width(streams.out, to_file=bool(args.output))
         text = render_history(history, repository=repository, top=args.top, width=width,
                               color=color)  # fmt: skip
     emit(text, args.output, streams.out)

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         from ..render.text import render_inspect
 
         color = use_color(streams.out) and not args.output
-        width = None if not args.output and streams.out.isatty() else text_width(streams.out)
+        width = text_width(streams.out, to_file=bool(args.output))
         text = render_inspect(
             analysis, top=args.top, width=width, color=color, suggestions=suggestions
         )

@@ -16,6 +16,7 @@ from .common import (
     history_context,
     record,
     sources_for,
+    text_width,
 )
 
 
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     else:
         from ..render.suggest import render_suggest_text
 
-        text = render_suggest_text(report, ref=args.ref)
+        width = text_width(streams.out, to_file=bool(args.output))
+        text = render_suggest_text(report, ref=args.ref, width=width)
     emit(text, args.output, streams.out)
     return 0

@@ -31,8 +31,17 @@ def _spans(subject: CheckSubject, spans: tuple[tuple[int, int], ...]) -> str:
 def render_check_text(subject: CheckSubject, *, width: int = 100, color: bool = False) -> str:
     """The report a person reads in a terminal or a CI log."""
     report = subject.report
-    out = [f"layerscope check {subject.ref}", f"  image:  {subject.image_id}"]
-    out.append(f"  budget: {subject.config}")
+    image = f"  image:  {subject.image_id}"
+    if len(image) > width:  # docker's short ID, as `docker images` shows it
+        image = f"  image:  {subject.image_id.split(':')[-1][:12]}"
+    out = [f"layerscope check {subject.ref}", image]
+    out += textwrap.wrap(
+        f"  budget: {subject.config}",
+        width=width,
+        subsequent_indent=" " * 10,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
     out.append("")
     disabled: list[str] = []
     indent = " " * 8

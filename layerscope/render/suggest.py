@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from ..analysis.suggest import SIZE_KINDS, Suggestion, SuggestionReport
@@ -59,8 +60,22 @@ def suggest_document(
     return doc
 
 
-def render_suggest_text(report: SuggestionReport, *, ref: str, show_patch: bool = True) -> str:
-    """A plain-text list of suggestions, then the combined patch."""
+def render_suggest_text(
+    report: SuggestionReport, *, ref: str, show_patch: bool = True, width: int = 100
+) -> str:
+    """A plain-text list of suggestions, then the combined patch; prose wrapped to ``width``
+    columns (paths and the patch never are)."""
+
+    def prose(text: str, indent: str = "  ") -> list[str]:
+        return textwrap.wrap(
+            text,
+            width=max(40, width),
+            initial_indent=indent,
+            subsequent_indent=indent + "  ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+
     total = size(report.total_saving_bytes)
     out = [
         f"Suggestions for {ref}: {len(report.suggestions)}, "
@@ -80,17 +95,17 @@ def render_suggest_text(report: SuggestionReport, *, ref: str, show_patch: bool 
             out.append("  lines " + ", ".join(
                 str(x.start) if x.start == x.end else f"{x.start}-{x.end}" for x in s.lines
             ))  # fmt: skip
-        out.append(f"  {s.detail}")
+        out += prose(s.detail)
         for e in s.evidence[:5]:
             out.append(f"    {size(e.size_bytes):>9}  {e.path}  (layer {e.layer_index})")
         if len(s.evidence) > 5:
             out.append(f"    ... {len(s.evidence) - 5} more files")
         if s.overlaps_with:
-            out.append(f"  overlaps with {', '.join(s.overlaps_with)} (bytes counted once)")
+            out += prose(f"overlaps with {', '.join(s.overlaps_with)} (bytes counted once)")
         if s.patch_note:
-            out.append(f"  note: {s.patch_note}")
+            out += prose(f"note: {s.patch_note}")
     for note in report.notes:
-        out.append(f"note: {note}")
+        out += prose(f"note: {note}", indent="")
     if show_patch and report.patch:
         out.append("")
         out.append(f"Combined patch ({', '.join(report.applied)}):")
