@@ -92,14 +92,14 @@ def _builds(history: CacheHistory, width: int) -> RenderableType:
             _seconds(r.rebuilt_seconds), miss,
         ))  # fmt: skip
     natural = {
-        name: max(len(name), *(len(row[i]) for row in rows))
+        name: max([len(name), *(len(row[i]) for row in rows)])
         for i, name in enumerate(_BUILD_COLUMNS)
     }
     shown = list(_BUILD_COLUMNS)
     # A box edge on each side and 3 between columns; Build and First miss may wrap to 12.
+    squeezed = {**natural, "Build": min(natural["Build"], 12)}
+    squeezed["First miss"] = min(natural["First miss"], 12)
     for name in _DROP_FIRST:
-        squeezed = {**natural, "Build": min(natural["Build"], 12)}
-        squeezed["First miss"] = min(natural["First miss"], 12)
         if sum(squeezed[n] for n in shown) + 3 * (len(shown) - 1) + 2 <= width:
             break
         shown.remove(name)
