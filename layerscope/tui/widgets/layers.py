@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
@@ -13,14 +12,13 @@ from textual.widgets import DataTable
 
 from layerscope.analysis import Analysis
 from layerscope.tui.formatting import instruction, short_size
+from layerscope.tui.widgets.fitted import FittedTable
 
 
-class LayerList(DataTable[Any]):
+class LayerList(FittedTable):
     """Layers oldest first; ctrl+a / ctrl+l switch the tree between aggregated and layer-only."""
 
     BINDINGS = [
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("j", "cursor_down", "Down", show=False),
         Binding("home,g", "edge(0)", "First", show=False),
         Binding("end,G", "edge(1)", "Last", show=False),
         Binding("ctrl+a", "aggregated(True)", "Aggregated"),
@@ -40,38 +38,27 @@ class LayerList(DataTable[Any]):
         aggregated: bool
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        super().__init__(id=id)
         self._analysis: Analysis | None = None
         self._cache: Sequence[str | None] | None = None
-        self._filled_width = -1
 
     def show(self, analysis: Analysis, cache: Sequence[str | None] | None = None) -> None:
         """Fill the table; ``cache`` holds a hit/miss word per layer when the history knows it."""
         self._analysis, self._cache = analysis, cache
-        self._fill()
+        self.refill()
 
-    def on_resize(self) -> None:
-        if self._analysis is not None and self.size.width != self._filled_width:
-            self._fill()
-
-    def _fill(self) -> None:
+    def lay_out(self) -> None:
         analysis, cache = self._analysis, self._cache
         if analysis is None:
             return
-        row = self.cursor_row
-        self._filled_width = self.size.width
-        self.clear(columns=True)
         base = analysis.base.count
         index_width = len(str(len(analysis.image.layers) - 1)) + 1
         self.add_column("#", key="index", width=index_width)
         self.add_column("Size", key="size", width=8)
         self.add_column("Stored", key="stored", width=8)
-        pad = 2 * self.cell_padding
-        fixed = index_width + 16 + 4 * pad
         if cache is not None:
             self.add_column("Cache", key="cache", width=5)
-            fixed += 5 + pad
-        room = max(12, self.size.width - fixed - 4)
+        room = self.room()
         self.add_column("Instruction", key="instruction", width=room)
         for layer in analysis.image.layers:
             is_base = layer.index < base
@@ -86,8 +73,6 @@ class LayerList(DataTable[Any]):
                 cells.append(Text(word or "", style=style))
             cells.append(Text(instruction(layer.created_by, room), style=style, no_wrap=True))
             self.add_row(*cells, key=str(layer.index))
-        if row:
-            self.move_cursor(row=row)
 
     def select(self, layer_index: int) -> None:
         """Move the cursor to a layer (posts Selected)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
@@ -14,6 +13,7 @@ from layerscope.analysis.diff import ImageDiff
 from layerscope.render.diff_text import pair_instruction
 from layerscope.tui.diffmodel import PairRow, pair_rows
 from layerscope.tui.formatting import short_signed, size
+from layerscope.tui.widgets.fitted import FittedTable
 
 STATUS_STYLES = {
     "image": "bold",
@@ -36,12 +36,10 @@ def row_instruction(diff: ImageDiff, row: PairRow, width: int) -> str:
     return pair_instruction(diff, diff.pairs[row.pair_index].pair, width)
 
 
-class PairList(DataTable[Any]):
+class PairList(FittedTable):
     """Aligned layer pairs; the highlighted row picks what the file tree shows."""
 
     BINDINGS = [
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("j", "cursor_down", "Down", show=False),
         Binding("home,g", "edge(0)", "First", show=False),
         Binding("end,G", "edge(1)", "Last", show=False),
     ]
@@ -53,36 +51,26 @@ class PairList(DataTable[Any]):
         row: PairRow
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        super().__init__(id=id)
         self._diff: ImageDiff | None = None
         self.pair_rows: tuple[PairRow, ...] = ()
-        self._filled_width = -1
 
     def show(self, diff: ImageDiff) -> None:
         """Fill the table."""
         self._diff = diff
         self.pair_rows = pair_rows(diff)
-        self._fill()
+        self.refill()
 
-    def on_resize(self) -> None:
-        if self._diff is not None and self.size.width != self._filled_width:
-            self._fill()
-
-    def _fill(self) -> None:
+    def lay_out(self) -> None:
         diff = self._diff
         if diff is None:
             return
-        row = self.cursor_row
-        self._filled_width = self.size.width
-        self.clear(columns=True)
         label_width = max(len(r.label) for r in self.pair_rows)
         self.add_column("Layers", key="layers", width=max(6, label_width))
         self.add_column("Status", key="status", width=9)
         self.add_column("Δ Size", key="delta", width=9)
         self.add_column("+/~/-", key="files", width=9)
-        pad = 2 * self.cell_padding
-        fixed = max(6, label_width) + 27 + 5 * pad
-        room = max(12, self.size.width - fixed - 4)
+        room = self.room()
         self.add_column("Instruction", key="instruction", width=room)
         for item in self.pair_rows:
             style = STATUS_STYLES.get(item.status, "")
@@ -98,8 +86,6 @@ class PairList(DataTable[Any]):
                 Text(row_instruction(diff, item, room), style=dim, no_wrap=True),
                 key=str(item.key),
             )
-        if row:
-            self.move_cursor(row=row)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()

@@ -4,7 +4,7 @@ there is at least one)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
 from rich.table import Table
@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from layerscope.tui.formatting import short_size, size
+from layerscope.tui.widgets.fitted import FittedTable
 
 if TYPE_CHECKING:
     from layerscope.analysis.suggest import Suggestion, SuggestionReport
@@ -87,12 +88,10 @@ def suggestion_details(suggestion: Suggestion) -> RenderableType:
     return grid
 
 
-class SuggestionList(DataTable[Any]):
+class SuggestionList(FittedTable):
     """Suggestions, largest saving first; Enter (or a click) selects the suggestion's layer."""
 
     BINDINGS = [
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("j", "cursor_down", "Down", show=False),
         Binding("enter", "select_cursor", "Go to layer"),
     ]
 
@@ -109,26 +108,17 @@ class SuggestionList(DataTable[Any]):
         suggestion: Suggestion
 
     def __init__(self, report: SuggestionReport, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row")
+        super().__init__(id=id)
         self.items: tuple[Suggestion, ...] = tuple(report.suggestions)
         self.total_saving_bytes = report.total_saving_bytes
-        self._filled_width = -1
 
     def on_mount(self) -> None:
-        self._fill()
+        self.refill()
 
-    def on_resize(self) -> None:
-        if self.size.width != self._filled_width:
-            self._fill()
-
-    def _fill(self) -> None:
-        row = self.cursor_row
-        self._filled_width = self.size.width
-        self.clear(columns=True)
+    def lay_out(self) -> None:
         self.add_column("Kind", key="kind", width=12)
         self.add_column("Saving", key="saving", width=8)
-        pad = 2 * self.cell_padding
-        room = max(12, self.size.width - 20 - 3 * pad - 4)
+        room = self.room()
         self.add_column("Suggestion", key="title", width=room)
         for item in self.items:
             self.add_row(
@@ -136,8 +126,6 @@ class SuggestionList(DataTable[Any]):
                 Text(saving_text(item), justify="right"),
                 Text(item.title, no_wrap=True, overflow="ellipsis"),
             )
-        if row:
-            self.move_cursor(row=row)
 
     def current(self) -> Suggestion | None:
         """The suggestion under the cursor."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
@@ -12,6 +11,7 @@ from textual.widgets import DataTable
 
 from layerscope.analysis import WasteItem, WasteReason
 from layerscope.tui.formatting import short_size
+from layerscope.tui.widgets.fitted import FittedTable
 
 REASON_WORDS = {
     WasteReason.OVERWRITTEN: "overwritten",
@@ -32,12 +32,10 @@ SHOWN = 200
 """Items listed at most (largest first); ``inspect --json`` has them all."""
 
 
-class WasteTable(DataTable[Any]):
+class WasteTable(FittedTable):
     """Every reclaimable item, largest first; Enter (or a click) jumps to it."""
 
     BINDINGS = [
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("j", "cursor_down", "Down", show=False),
         Binding("enter", "select_cursor", "Go to file"),
     ]
 
@@ -48,30 +46,21 @@ class WasteTable(DataTable[Any]):
         item: WasteItem
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row")
+        super().__init__(id=id)
         self._items: tuple[WasteItem, ...] = ()
-        self._filled_width = -1
 
     def show(self, items: tuple[WasteItem, ...]) -> None:
         """Fill the table with the largest ``SHOWN`` items (a table of all would be slow)."""
         self._items = items[:SHOWN]
-        self._fill()
+        self.refill()
 
-    def on_resize(self) -> None:
-        if self.size.width != self._filled_width:
-            self._fill()
-
-    def _fill(self) -> None:
-        row = self.cursor_row
-        self._filled_width = self.size.width
-        self.clear(columns=True)
+    def lay_out(self) -> None:
         self.add_column("Size", key="size", width=8)
         words = REASON_WORDS if self.size.width >= 60 else SHORT_WORDS
         why = max(len(word) for word in words.values())
         self.add_column("Why", key="reason", width=why)
         self.add_column("W→H", key="layers", width=5)
-        pad = 2 * self.cell_padding
-        room = max(12, self.size.width - 8 - why - 5 - 4 * pad - 4)
+        room = self.room()
         self.add_column("Path", key="path", width=room)
         for item in self._items:
             path = item.path if len(item.path) <= room else "…" + item.path[-(room - 1) :]
@@ -81,8 +70,6 @@ class WasteTable(DataTable[Any]):
                 f"{item.writer_layer_index}→{item.hider_layer_index}",
                 path,
             )
-        if row:
-            self.move_cursor(row=row)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -1,0 +1,47 @@
+"""The base of the TUI's tables: row cursor, vi keys, columns laid out for the table's width."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+
+class FittedTable(DataTable[Any]):
+    """A row-cursor table whose last column takes the width the others leave.
+
+    Subclasses add their columns and rows in ``lay_out``; the table is laid out again (cursor
+    kept) whenever its width changes.
+    """
+
+    BINDINGS = [
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row")
+        self._filled_width = -1
+
+    def lay_out(self) -> None:
+        """Add the columns and rows (the table is empty when this is called)."""
+        raise NotImplementedError
+
+    def refill(self) -> None:
+        """Lay the table out again for its current width, the cursor on the same row."""
+        row = self.cursor_row
+        self._filled_width = self.size.width
+        self.clear(columns=True)
+        self.lay_out()
+        if row:
+            self.move_cursor(row=row)
+
+    def on_resize(self) -> None:
+        if self.size.width != self._filled_width:
+            self.refill()
+
+    def room(self) -> int:
+        """Width for one more column: what the columns added so far and its padding leave."""
+        used = sum(column.get_render_width(self) for column in self.columns.values())
+        return max(12, self.size.width - used - 2 * self.cell_padding - 4)
