@@ -17,6 +17,7 @@ from .common import (
     add_store_option,
     emit,
     record,
+    recorded_builds,
     sources_for,
     text_width,
     use_color,
@@ -206,16 +207,8 @@ def _history(
     """The previous recorded build of the image's repository and the cache hits against it."""
     from ..analysis.budget import CacheComparison
     from ..analysis.cache import cache_history
-    from ..errors import StoreError
-    from ..store.history import HistoryStore, repository_of
 
-    repository, _tag = repository_of(image, args.ref)
-    try:
-        with HistoryStore(getattr(args, "store", None)) as store:
-            builds = store.builds(repository)
-    except StoreError:
-        return None, None
-    history = cache_history(builds)
+    history = cache_history(recorded_builds(args, image))
     for position, entry in enumerate(history.builds):
         if entry.build.image_id == image.image_id and position > 0:
             previous = history.builds[position - 1].build

@@ -352,6 +352,20 @@ def record(
         print(f"layerscope: warning: build not recorded: {exc.message}", file=streams.err)
 
 
+def recorded_builds(args: argparse.Namespace, image: Image) -> tuple[BuildRecord, ...]:
+    """The builds recorded for the image's repository (``--store``); none when nothing is
+    recorded or the history store cannot be read."""
+    from ..errors import StoreError
+    from ..store.history import HistoryStore, repository_of
+
+    repository, _tag = repository_of(image, getattr(args, "ref", None))
+    try:
+        with HistoryStore(getattr(args, "store", None)) as store:
+            return store.builds(repository)
+    except StoreError:
+        return ()
+
+
 def history_context(
     args: argparse.Namespace, image: Image, layer_cache: LayerCache | None
 ) -> tuple[HistoryHints | None, Image | None]:
@@ -359,15 +373,8 @@ def history_context(
     and the previous build rebuilt from the layer cache (None when a layer of it is gone)."""
     from ..analysis.cache import cache_history
     from ..analysis.suggest.history import hints_from_history
-    from ..errors import StoreError
-    from ..store.history import HistoryStore, repository_of
 
-    repository, _tag = repository_of(image, getattr(args, "ref", None))
-    try:
-        with HistoryStore(getattr(args, "store", None)) as store:
-            builds = store.builds(repository)
-    except StoreError:
-        return None, None
+    builds = recorded_builds(args, image)
     if not builds:
         return None, None
     history = cache_history(builds)

@@ -23,6 +23,7 @@ from .common import (
     layer_files,
     open_sources,
     record,
+    recorded_builds,
     sources_for,
     text_width,
     use_color,
@@ -178,15 +179,8 @@ def _cache_history(args: argparse.Namespace, image: Image) -> CacheHistory | Non
     """The recorded builds of the image's repository with their cache verdicts; None when
     nothing is recorded or the store cannot be read."""
     from ..analysis.cache import cache_history
-    from ..errors import StoreError
-    from ..store.history import HistoryStore, repository_of
 
-    repository, _tag = repository_of(image, args.ref)
-    try:
-        with HistoryStore(getattr(args, "store", None)) as store:
-            builds = store.builds(repository)
-    except StoreError:
-        return None
+    builds = recorded_builds(args, image)
     if not builds:
         return None
     known = {layer.diff_id: layer.entries for layer in image.layers}
@@ -213,16 +207,8 @@ def layer_cache_states(args: argparse.Namespace, image: Image) -> list[str | Non
     """ "hit" / "miss" per layer against the previous recorded build of the same repository
     (design.md's cache definition); None when there is no previous build to compare with."""
     from ..analysis.cache import cache_history
-    from ..errors import StoreError
-    from ..store.history import HistoryStore, repository_of
 
-    repository, _tag = repository_of(image, args.ref)
-    try:
-        with HistoryStore(getattr(args, "store", None)) as store:
-            builds = store.builds(repository)
-    except StoreError:
-        return None
-    for build in cache_history(builds).builds:
+    for build in cache_history(recorded_builds(args, image)).builds:
         if build.build.image_id == image.image_id:
             if build.hits is None:
                 return None
