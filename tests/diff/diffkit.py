@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
@@ -17,32 +18,16 @@ from layerscope.model import (
     Layer,
     Platform,
 )
+from tests.analysis.imagekit import d, wh
+from tests.analysis.imagekit import f as file_entry
 
 Cli = Callable[..., tuple[int, str, str]]
 """``run_cli(*args)`` -> (exit code, stdout, stderr)."""
 
 
-def f(
-    path: str,
-    size: int = 10,
-    *,
-    content: str | None = None,
-    mode: int = 0o644,
-    uid: int = 0,
-    mtime: float = 0.0,
-) -> FileEntry:
-    """A regular file whose hash is ``content`` (default: derived from path and size)."""
-    return FileEntry(
-        path, EntryKind.FILE, size, mode, uid, 0, mtime, content_hash=content or f"{path}#{size}"
-    )
-
-
-def d(path: str, *, mode: int = 0o755, mtime: float = 0.0) -> FileEntry:
-    return FileEntry(path, EntryKind.DIR, 0, mode, 0, 0, mtime)
-
-
-def wh(path: str) -> FileEntry:
-    return FileEntry(path, EntryKind.WHITEOUT, 0, 0o644, 0, 0, 0.0)
+def f(path: str, size: int = 10, **attrs: Any) -> FileEntry:
+    """A regular file (imagekit's, 10 bytes unless told): the diff tests want non-empty files."""
+    return file_entry(path, size, **attrs)
 
 
 def L(
