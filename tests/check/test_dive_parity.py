@@ -18,18 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from .checkkit import DEMO, DIVE, DIVE_BIN, run_check
+from tests.conftest import DIVE_FIXTURE_IMAGES, DIVE_FIXTURES, dive_binary
+
+from .checkkit import DEMO, run_check
 
 pytestmark = pytest.mark.dive
 
-DIVE_IMAGES = [
-    "test-docker-image",
-    "test-kaniko-image",
-    "test-oci-estargz-image",
-    "test-oci-gzip-image",
-    "test-oci-uncompressed-image",
-    "test-oci-zstd-image",
-]
 BUILT = ["one-layer", "infinite", "app-with-git", "app-grown"]
 RULE_OF = {
     "lowestEfficiency": "min_efficiency",
@@ -64,7 +58,7 @@ def _folder(tmp_path: Path, config: str | None) -> Path:
     folder = tmp_path / "work"
     folder.mkdir()
     if config == FIXTURE_CI:
-        shutil.copyfile(DIVE / ".dive-ci", folder / ".dive-ci")
+        shutil.copyfile(DIVE_FIXTURES / ".dive-ci", folder / ".dive-ci")
     elif config is not None:
         (folder / ".dive-ci").write_text(config)
     return folder
@@ -73,7 +67,7 @@ def _folder(tmp_path: Path, config: str | None) -> Path:
 def _dive(image: Path, folder: Path) -> tuple[dict[str, str], int]:
     env = dict(os.environ, CI="true")
     proc = subprocess.run(
-        [str(DIVE_BIN), "--ci", "--source", "docker-archive", str(image)],
+        [str(dive_binary()), "--ci", "--source", "docker-archive", str(image)],
         cwd=folder,
         env=env,
         capture_output=True,
@@ -89,14 +83,14 @@ def _dive(image: Path, folder: Path) -> tuple[dict[str, str], int]:
 def _image(name: str, images: dict[str, Path]) -> Path:
     if name == "demo":
         return DEMO
-    return images[name] if name in images else DIVE / f"{name}.tar"
+    return images[name] if name in images else DIVE_FIXTURES / f"{name}.tar"
 
 
 # Every image with no configuration and with the fixture's .dive-ci; the whole config matrix on
 # the demo, test-docker-image and the built images (the other dive fixtures are one-layer images).
 CASES = [
     (name, config)
-    for name in [*DIVE_IMAGES, "demo", *BUILT]
+    for name in [*DIVE_FIXTURE_IMAGES, "demo", *BUILT]
     for config in CONFIGS
     if config in ("none", "fixture") or name in ("demo", "test-docker-image", *BUILT)
 ]
@@ -139,7 +133,7 @@ def test_dive_flags_override_the_file(tmp_path: Path) -> None:
     flags = ["--lowestEfficiency", "0.5", "--highestUserWastedPercent", "disabled"]
     env = dict(os.environ, CI="true")
     proc = subprocess.run(
-        [str(DIVE_BIN), "--ci", "--source", "docker-archive", str(DEMO), *flags],
+        [str(dive_binary()), "--ci", "--source", "docker-archive", str(DEMO), *flags],
         cwd=folder,
         env=env,
         capture_output=True,

