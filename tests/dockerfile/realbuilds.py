@@ -106,6 +106,16 @@ def _capture(argv: list[str], env: Mapping[str, str], out: Path, *, fails: bool 
         pytest.fail(f"{' '.join(argv)} failed:\n{out.read_text()[-4000:]}", pytrace=False)
 
 
+def _build_twice(app_build: list[str], env: dict[str, str], ctx: Path, out: Path) -> None:
+    """first.log: the app built; rebuild.log: built again after added.txt changed (restored)."""
+    _capture(app_build, env, out / "first.log")
+    (ctx / "added.txt").write_text("second\n")
+    try:
+        _capture(app_build, env, out / "rebuild.log")
+    finally:
+        (ctx / "added.txt").write_text("first\n")
+
+
 def _docker_builds(cli: str, builder: str, ctx: Path, out: Path) -> RealBuild:
     env = dict(os.environ, DOCKER_BUILDKIT="1" if builder == "buildkit" else "0")
     build = [cli, "build", "--network", "none"]
@@ -115,12 +125,7 @@ def _docker_builds(cli: str, builder: str, ctx: Path, out: Path) -> RealBuild:
     _capture([*build, "-t", base, "-f", str(ctx / "base.Dockerfile"), str(ctx)], env,
              out / "base.log")  # fmt: skip
     app_build = [*build, "--build-arg", f"BASE={base}", "-t", app, str(ctx)]
-    _capture(app_build, env, out / "first.log")
-    (ctx / "added.txt").write_text("second\n")
-    try:
-        _capture(app_build, env, out / "rebuild.log")
-    finally:
-        (ctx / "added.txt").write_text("first\n")
+    _build_twice(app_build, env, ctx, out)
     run([cli, "save", "-o", out / "app.tar", app])
     image_id = run([cli, "image", "inspect", "--format", "{{.Id}}", app]).strip()
     failing = [*build, "--build-arg", f"BASE={base}", "-f", str(ctx / "failing.Dockerfile")]
@@ -142,12 +147,7 @@ def _buildah_builds(ctx: Path, out: Path) -> RealBuild:
     _capture([*bud, "-t", base, "-f", str(ctx / "base.Dockerfile"), str(ctx)], env,
              out / "base.log")  # fmt: skip
     app_build = [*bud, "--build-arg", f"BASE={base}", "-t", app, str(ctx)]
-    _capture(app_build, env, out / "first.log")
-    (ctx / "added.txt").write_text("second\n")
-    try:
-        _capture(app_build, env, out / "rebuild.log")
-    finally:
-        (ctx / "added.txt").write_text("first\n")
+    _build_twice(app_build, env, ctx, out)
     _capture([*bh, "push", "--quiet", app, f"docker-archive:{out / 'app.tar'}:{app}"], env,
              out / "push.log")  # fmt: skip
     _capture([*bh, "inspect", "--type", "image", "--format", "{{.FromImageID}}", app], env,
