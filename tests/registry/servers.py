@@ -177,6 +177,8 @@ class FaultProxy:
     upstream_port: int
     faults: list[Fault] = field(default_factory=list)
     log: list[tuple[str, str, int, dict[str, str]]] = field(default_factory=list)
+    bodies: list[tuple[str, str | None, int]] = field(default_factory=list)
+    """(path, Range header, body bytes actually sent) per forwarded GET, in the order sent."""
     upstream_auth: str | None = None
     """Authorization the proxy itself adds to redirected (signed-URL-like) requests."""
     port: int = 0
@@ -280,6 +282,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if fault is not None and fault.action == "drop":
             self.wfile.write(data[: fault.after])
             self.wfile.flush()
+            self._sent(owner, path, headers, min(fault.after, len(data)))
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -290,6 +293,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             flipped = bytearray(data)
             flipped[pos] ^= 0x01
             self.wfile.write(bytes(flipped))
+            self._sent(owner, path, headers, len(data))
         else:
             self.wfile.write(data)
+            self._sent(owner, path, headers, len(data))
         conn.close()
+
+    def _sent(self, owner: FaultProxy, path: str, headers: dict[str, str], n: int) -> None:
+        if self.command == "GET":
+            with owner.lock:
+                owner.bodies.append((path, headers.get("Range"), n))
