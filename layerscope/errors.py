@@ -64,3 +64,9 @@ class RegistryUnavailableError(SourceUnavailableError):
 
 class StoreError(LayerscopeError):
     """The cache or history database cannot be used."""
+
+
+class StoreUnavailableError(StoreError):
+    """A history store server that cannot be reached or refuses us (after retries)."""
+
+    exit_code = 3

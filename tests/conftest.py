@@ -39,6 +39,7 @@ def _isolated_dirs(
     monkeypatch.setenv("LAYERSCOPE_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("LAYERSCOPE_DATA_DIR", str(base / "data"))
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("LAYERSCOPE_STORE", raising=False)
     yield
 
 

@@ -42,6 +42,7 @@ THIRD_PARTY = {
     "rich": {"render", "tui", "commands"},
     "humanize": {"render", "tui"},
     "networkx": {"analysis"},
+    "psycopg": {"store/backend_postgres.py"},
 }
 
 

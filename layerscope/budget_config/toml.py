@@ -2,6 +2,7 @@
 
     dockerfile = "Dockerfile"      # optional: for suggestions and SARIF locations
     baseline = "last"              # optional: "last" (recorded build), a REF or an export.json
+    store = "postgresql://ci@db/layerscope"  # optional: the history store URL (store.location)
     [rules]
     max_size = "250MB"             # shorthand: the threshold, severity error
     max_layers = { threshold = 30, severity = "warning" }
@@ -28,7 +29,7 @@ from .gocompat import GoParseError, parse_bytes
 
 __all__ = ["LayerscopeConfig", "parse_threshold", "read_layerscope_toml"]
 
-_TOP_KEYS = ("rules", "dockerfile", "baseline")
+_TOP_KEYS = ("rules", "dockerfile", "baseline", "store")
 _RULE_KEYS = ("threshold", "severity", "enabled")
 _BOUNDED = {"min_efficiency", "max_user_wasted_ratio", "max_reclaimable_ratio"}
 _BOUNDED |= {"min_cache_hit_ratio"}
@@ -68,7 +69,7 @@ def read_layerscope_toml(
     for key in data:
         if key not in _TOP_KEYS:
             raise fail([key], f"unknown key (expected one of: {', '.join(_TOP_KEYS)})")
-    for key in ("dockerfile", "baseline"):
+    for key in ("dockerfile", "baseline", "store"):
         if key in data and not isinstance(data[key], str):
             raise fail([key], "must be a string")
     rules = data.get("rules", {})

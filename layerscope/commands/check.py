@@ -119,6 +119,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     analysis = analyze(image)
     record(args, streams, image, ref=args.ref)
     previous, cache = _history(args, image)
+    down = getattr(args, "store_unavailable", None)
+    if baseline_spec == "last" and down is not None:
+        raise down  # the baseline needs the history: exit 3, as for any unavailable service
     if baseline_spec == "last" and previous is not None:
         baseline = _baseline_of_build(previous)
     settings = config.settings()

@@ -325,12 +325,15 @@ def progress_for(args: argparse.Namespace, streams: Streams) -> RichProgress | N
 
 def add_store_option(parser: argparse.ArgumentParser) -> None:
     """--store: where analysed builds are recorded for ``layerscope history``."""
-    parser.add_argument(
-        "--store",
-        metavar="PATH",
-        help="history database that records every analysed image "
-        "(default: history.sqlite3 in the data directory, LAYERSCOPE_DATA_DIR)",
-    )
+    parser.add_argument("--store", metavar="URL", help=STORE_HELP)
+
+
+STORE_HELP = (
+    "history store that records every analysed image: sqlite:///PATH, a bare PATH, or "
+    "postgresql://USER@HOST[:PORT]/DB (password from the URL, PGPASSWORD or ~/.pgpass); "
+    "default: $LAYERSCOPE_STORE, else store in .layerscope.toml / [tool.layerscope], else "
+    "history.sqlite3 in the data directory"
+)
 
 
 def record(
@@ -341,14 +344,19 @@ def record(
     ref: str | None = None,
     base_layer_count: int | None = None,
 ) -> None:
-    """Record an analysed image in the history store; a failure is a warning, never fatal."""
-    from ..errors import StoreError
+    """Record an analysed image in the history store; a failure is a warning, never fatal
+    (an unreachable store is remembered on ``args``: later reads skip it, not retry it)."""
+    from ..errors import StoreError, StoreUnavailableError
     from ..store.history import HistoryStore, record_build
 
+    if getattr(args, "store_unavailable", None):
+        return
     try:
         with HistoryStore(getattr(args, "store", None)) as store:
             record_build(store, image, ref=ref, base_layer_count=base_layer_count)
     except StoreError as exc:
+        if isinstance(exc, StoreUnavailableError):
+            args.store_unavailable = exc
         print(f"layerscope: warning: build not recorded: {exc.message}", file=streams.err)
 
 
@@ -359,6 +367,8 @@ def recorded_builds(args: argparse.Namespace, image: Image) -> tuple[BuildRecord
     from ..store.history import HistoryStore, repository_of
 
     repository, _tag = repository_of(image, getattr(args, "ref", None))
+    if getattr(args, "store_unavailable", None):
+        return ()
     try:
         with HistoryStore(getattr(args, "store", None)) as store:
             return store.builds(repository)

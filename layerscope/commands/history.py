@@ -1,4 +1,8 @@
-"""``layerscope history NAME``: cache hits across the rebuilds of one repository."""
+"""``layerscope history NAME``: cache hits across the rebuilds of one repository.
+
+Also the store's upkeep: ``history export [NAME] -o FILE``, ``history import FILE`` and
+``history prune [NAME] --keep N | --older-than 90d``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from ..errors import NotFoundError, UsageError
 from ..model import Digest, FileEntry, Image
 from .common import (
     REF_HELP,
+    STORE_HELP,
     SourceSession,
     Streams,
     add_output_options,
@@ -35,14 +40,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             "before), a hit/miss timeline per layer position, why each build missed (files "
             "changed, base image moved, instruction changed, a non-reproducible step) and what "
             "it cost. Builds come from the history store (inspect, diff, suggest "
-            "and check record them), from --refs, or from a registry repository's tags (--tags)."
+            "and check record them), from --refs, or from a registry repository's tags (--tags). "
+            "'history export [NAME] -o FILE' writes the store's builds (of NAME, or all) as "
+            "JSON lines; 'history import FILE' merges such a file into the store (importing "
+            "twice adds nothing); 'history prune [NAME] --keep N' keeps the N most recently "
+            "recorded builds of each repository, '--older-than 90d' removes older ones."
         ),
     )
     parser.add_argument(
         "name",
         metavar="NAME",
         nargs="?",
-        help="repository whose recorded builds to show (with --tags: a registry repository)",
+        help="repository whose recorded builds to show (with --tags: a registry repository); "
+        "or export, import, prune",
+    )
+    parser.add_argument(
+        "target",
+        metavar="ARG",
+        nargs="?",
+        help="after export or prune: the repository (default: all); after import: the FILE",
     )
     parser.add_argument(
         "--refs", nargs="+", metavar="REF", help="analyse these images as a series: " + REF_HELP
@@ -61,8 +77,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "a tag, image id or a ref given to --refs; plain FILE uses the image id the log names "
         "(repeatable)",
     )
-    parser.add_argument(
-        "--store", metavar="PATH", help="history database (default: the data directory's)"
+    parser.add_argument("--store", metavar="URL", help=STORE_HELP)
+    retention = parser.add_mutually_exclusive_group()
+    retention.add_argument(
+        "--keep", type=int, metavar="N", help="prune: keep the N newest builds per repository"
+    )
+    retention.add_argument(
+        "--older-than",
+        metavar="AGE",
+        help="prune: remove builds recorded more than AGE ago (90d, 12h, 2w)",
     )
     parser.add_argument(
         "--top", type=int, default=10, metavar="N", help="changed paths to list per miss"
@@ -138,6 +161,12 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     from ..analysis.cache import cache_history
     from ..store.history import HistoryStore, build_record, repository_name
 
+    if args.name in ACTIONS:
+        return ACTIONS[args.name](args, streams)
+    if args.target is not None:
+        raise UsageError(f"history: unexpected argument {args.target!r}")
+    if args.keep is not None or args.older_than is not None:
+        raise UsageError("history: --keep and --older-than go with 'history prune'")
     if args.refs and args.name:
         raise UsageError("history: give NAME or --refs, not both")
     if args.tags and not args.name:
@@ -160,7 +189,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 records = list(store.builds(args.name))
                 if not records:
                     raise NotFoundError(
-                        f"no builds of {args.name} recorded in {store.path} (inspect, diff, "
+                        f"no builds of {args.name} recorded in {store.shown} (inspect, diff, "
                         "suggest and check record them; or give --refs)"
                     )
                 repository = repository_name(args.name) or args.name
@@ -185,3 +214,95 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                               color=color)  # fmt: skip
     emit(text, args.output, streams.out)
     return 0
+
+
+def _export(args: argparse.Namespace, streams: Streams) -> int:
+    """``history export [NAME] [-o FILE]``: JSON lines (stdout without -o)."""
+    from ..store.history import HistoryStore
+    from ..store.history_file import dump
+
+    _only(args, "export", store=True)
+    with HistoryStore(args.store) as store:
+        builds = store.builds(args.target)
+        _warn(store.warnings, streams)
+    if args.target is not None and not builds:
+        raise NotFoundError(f"no builds of {args.target} recorded in {store.shown}")
+    emit("".join(dump(builds)), args.output, streams.out)
+    if args.output:
+        print(f"exported {_builds(len(builds))} to {args.output}", file=streams.err)
+    return 0
+
+
+def _import(args: argparse.Namespace, streams: Streams) -> int:
+    """``history import FILE``: merge an export into the store."""
+    from ..store.history import HistoryStore
+    from ..store.history_file import load
+
+    _only(args, "import", store=True)
+    if args.target is None:
+        raise UsageError("history import: give the FILE to import")
+    try:
+        with open(args.target, encoding="utf-8") as handle:
+            builds = load(handle, args.target)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"cannot read {args.target}: {reason}") from exc
+    with HistoryStore(args.store) as store:
+        added = store.record_many(builds)
+        _warn(store.warnings, streams)
+    print(f"imported {_builds(added)} into {store.shown} ({len(builds) - added} already "
+          "recorded)", file=streams.out)  # fmt: skip
+    return 0
+
+
+def _prune(args: argparse.Namespace, streams: Streams) -> int:
+    """``history prune [NAME] --keep N | --older-than AGE``."""
+    import time
+
+    from ..store.history import HistoryStore
+    from .cache import parse_duration
+
+    _only(args, "prune", store=True, retention=True)
+    if args.keep is None and args.older_than is None:
+        raise UsageError("history prune: give --keep N or --older-than AGE (e.g. 90d)")
+    if args.keep is not None and args.keep < 0:
+        raise UsageError("history prune: --keep must be 0 or more")
+    before = None
+    if args.older_than is not None:
+        before = time.time() - parse_duration(args.older_than).total_seconds()
+    with HistoryStore(args.store) as store:
+        removed, left = store.prune(args.target, keep=args.keep, before=before)
+        _warn(store.warnings, streams)
+    scope = f" of {args.target}" if args.target else ""
+    print(f"pruned {_builds(removed)}{scope} from {store.shown}; {left} left", file=streams.out)
+    return 0
+
+
+def _only(args: argparse.Namespace, action: str, *, store: bool, retention: bool = False) -> None:
+    """Refuse the analysis options an upkeep action does not take."""
+    given = [flag for flag, value in (("--refs", args.refs), ("--tags", args.tags),
+                                      ("--build-log", args.build_log)) if value]  # fmt: skip
+    if not retention:
+        given += [flag for flag, value in (("--keep", args.keep),
+                                           ("--older-than", args.older_than))
+                  if value is not None]  # fmt: skip
+    if args.format is not None:
+        given.append("--format")
+    if action != "export" and args.output:
+        given.append("--output")
+    if given:
+        raise UsageError(f"history {action}: {', '.join(given)} does not apply")
+
+
+def _warn(notes: Sequence[str], streams: Streams) -> None:
+    for note in notes:
+        print(f"layerscope: warning: {note}", file=streams.err)
+
+
+def _builds(count: int) -> str:
+    return f"{count} build" + ("" if count == 1 else "s")
+
+
+ACTIONS = {"export": _export, "import": _import, "prune": _prune}
+"""``history ACTION``: a repository named like an action is written in full
+(``docker.io/library/export``)."""

@@ -1,7 +1,9 @@
-"""Build records for ``layerscope history``: one SQLite file in the DATA directory.
+"""Build records for ``layerscope history``, in the store a URL names (``location``).
 
-``data_dir()/history.sqlite3`` by default (``--store PATH`` names another), with its own
-migration list on the shared ``Database`` machinery, so wiping the cache never loses history.
+``data_dir()/history.sqlite3`` by default, so wiping the cache never loses history;
+``--store URL`` / ``$LAYERSCOPE_STORE`` / the config's ``store`` name another SQLite file or a
+shared PostgreSQL database. The SQL here is written once for both engines (``backend``); the
+schema is ``history_schema.HISTORY_SCHEMA``.
 Each analysed image is recorded once per repository: repository, tag, image id, creation time,
 and per layer its diff_id, chain ID, sizes and instruction; build logs add the builder's cached
 flag and step duration per layer.
@@ -9,10 +11,11 @@ flag and step duration per layer.
 
 from __future__ import annotations
 
-import sqlite3
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..dockerfile.created_by import (
     BUILDKIT_COMMENT,
@@ -22,52 +25,12 @@ from ..dockerfile.created_by import (
 from ..errors import BadReferenceError
 from ..model import BuildRecord, Digest, Image, LayerRecord
 from ..refs import parse_ref, split_name
-from .db import Database, Migration
+from .backend import Backend, Session, open_backend
+from .backend_sqlite import HISTORY_MIGRATIONS, SqliteBackend
+from .db import Database
+from .location import StoreLocation, parse_store_url, resolve_store, sqlite_location
 
 HISTORY_FILENAME = "history.sqlite3"
-
-
-def _v1_builds(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        """CREATE TABLE builds (
-            id INTEGER PRIMARY KEY,
-            repository TEXT NOT NULL,
-            tag TEXT,
-            image_id TEXT NOT NULL,
-            created TEXT,
-            ref TEXT NOT NULL,
-            recorded_at REAL NOT NULL,
-            UNIQUE (repository, image_id)
-        )"""
-    )
-    conn.execute(
-        """CREATE TABLE build_layers (
-            build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
-            idx INTEGER NOT NULL,
-            diff_id TEXT NOT NULL,
-            chain_id TEXT NOT NULL,
-            size_bytes INTEGER NOT NULL,
-            compressed_size_bytes INTEGER,
-            created_by TEXT NOT NULL,
-            instruction TEXT NOT NULL,
-            history_created TEXT,
-            is_base INTEGER,
-            PRIMARY KEY (build_id, idx)
-        )"""
-    )
-
-
-def _v2_build_logs(conn: sqlite3.Connection) -> None:
-    conn.execute("ALTER TABLE build_layers ADD COLUMN log_cached INTEGER")
-    conn.execute("ALTER TABLE build_layers ADD COLUMN log_duration_s REAL")
-    conn.execute("CREATE INDEX builds_image_id ON builds (image_id)")
-
-
-HISTORY_MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "build records", _v1_builds),
-    Migration(2, "build-log cache flags and durations", _v2_build_logs),
-)
-"""Version n is ``HISTORY_MIGRATIONS[n - 1]``; append, never change a shipped step."""
 
 
 def default_history_path() -> Path:
@@ -191,143 +154,237 @@ def _bool(value: object) -> bool | None:
 class HistoryStore:
     """Build records of every repository; one instance per process (threads may share)."""
 
-    def __init__(self, path: Path | str | Database | None = None) -> None:
-        """Open (creating or migrating) the history database, default in the data dir."""
-        if isinstance(path, Database):
-            self._db = path
+    def __init__(self, store: StoreLocation | Path | str | Database | None = None) -> None:
+        """Open (creating or migrating) the history store: a location, a store URL or bare
+        path, an open SQLite ``Database``, or None for the configured store (see
+        ``location.resolve_store``)."""
+        self._backend: Backend
+        if isinstance(store, Database):
+            self._backend = SqliteBackend(sqlite_location(store.path), database=store)
+            return
+        if isinstance(store, Path):
+            location = sqlite_location(store)
+        elif isinstance(store, str):
+            location = parse_store_url(store)
+        elif store is None:
+            location = resolve_store(None)
         else:
-            target = Path(path) if path is not None else default_history_path()
-            self._db = Database(target, migrations=HISTORY_MIGRATIONS)
+            location = store
+        self._backend = open_backend(location)
+
+    @property
+    def location(self) -> StoreLocation:
+        return self._backend.location
+
+    @property
+    def shown(self) -> str:
+        """The store's URL or path, without any password: for messages."""
+        return self._backend.location.shown
+
+    @property
+    def engine(self) -> str:
+        return self._backend.location.engine
 
     @property
     def database(self) -> Database:
-        return self._db
+        """The SQLite database (SQLite stores only)."""
+        if not isinstance(self._backend, SqliteBackend):
+            raise TypeError("not a SQLite history store")
+        return self._backend.database
 
     @property
     def path(self) -> Path:
-        return self._db.path
+        return self.database.path
+
+    @property
+    def schema_version(self) -> int:
+        return self._backend.schema_version
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        return tuple(self._db.warnings)
+        return tuple(self._backend.warnings)
 
     def record(self, build: BuildRecord) -> bool:
         """Store a build; False when this repository already has this image id (nothing added).
         Build-log data the record carries fills layers that have none yet."""
+        return self.record_many([build]) == 1
 
-        def write(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "INSERT INTO builds (repository, tag, image_id, created, ref, recorded_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repository, image_id) DO NOTHING",
-                (build.repository, build.tag, build.image_id, build.created, build.ref,
-                 build.recorded_at),
-            )  # fmt: skip
-            if cursor.rowcount != 1:
-                if build.has_build_log:
-                    self._write_logs(conn, build)
-                return False
-            build_id = cursor.lastrowid
-            conn.executemany(
-                f"INSERT INTO build_layers (build_id, {_LAYER_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (build_id, layer.index, layer.diff_id, layer.chain_id, layer.size_bytes,
-                     layer.compressed_size_bytes, layer.created_by, layer.instruction,
-                     layer.history_created, layer.is_base, layer.log_cached,
-                     layer.log_duration_seconds)
-                    for layer in build.layers
-                ],
-            )  # fmt: skip
-            return True
-
-        return self._db.run(write, write=True)
+    def record_many(self, builds: Iterable[BuildRecord], *, batch: int = 200) -> int:
+        """Store builds, ``batch`` per transaction; the number that were new."""
+        added = 0
+        pending = list(builds)
+        for start in range(0, len(pending), batch):
+            chunk = tuple(pending[start : start + batch])
+            added += self._backend.run(functools.partial(_write, builds=chunk), write=True)
+        return added
 
     def attach_build_log(self, build: BuildRecord) -> None:
         """Store the build-log flags and durations ``build`` carries (for every repository that
         recorded its image id)."""
-        self._db.run(lambda conn: self._write_logs(conn, build), write=True)
-
-    @staticmethod
-    def _write_logs(conn: sqlite3.Connection, build: BuildRecord) -> None:
-        conn.executemany(
-            "UPDATE build_layers SET log_cached = ?, log_duration_s = ? "
-            "WHERE idx = ? AND build_id IN (SELECT id FROM builds WHERE image_id = ?)",
-            [
-                (layer.log_cached, layer.log_duration_seconds, layer.index, build.image_id)
-                for layer in build.layers
-                if layer.log_cached is not None or layer.log_duration_seconds is not None
-            ],
-        )
+        self._backend.run(lambda session: _write_logs(session, build), write=True)
 
     def repositories(self) -> tuple[tuple[str, int], ...]:
         """Every recorded repository with its number of builds, by name."""
-        rows = self._db.run(
-            lambda conn: conn.execute(
+        rows = self._backend.run(
+            lambda session: session.rows(
                 "SELECT repository, count(*) FROM builds GROUP BY repository ORDER BY repository"
-            ).fetchall()
+            )
         )
         return tuple((str(name), int(n)) for name, n in rows)
 
-    def builds(self, repository: str) -> tuple[BuildRecord, ...]:
+    def builds(self, repository: str | None) -> tuple[BuildRecord, ...]:
         """The builds recorded for ``repository`` (a name like ``app`` or ``host/app:tag`` is
         normalised; a repository recorded under a non-name is matched verbatim), in recording
-        order (``analysis.cache`` orders them by creation time)."""
-        names = {repository}
-        normalised = repository_name(repository)
-        if normalised is not None:
-            names.add(normalised)
-        marks = ", ".join("?" for _ in names)
+        order (``analysis.cache`` orders them by creation time). None: every repository's."""
+        names = _names(repository) if repository is not None else ()
+        return tuple(self._backend.run(lambda session: _read_builds(session, names)))
 
-        def read(conn: sqlite3.Connection) -> list[BuildRecord]:
-            rows = conn.execute(
-                "SELECT id, repository, tag, image_id, created, ref, recorded_at FROM builds "
-                f"WHERE repository IN ({marks}) ORDER BY recorded_at, id",
-                tuple(names),
-            ).fetchall()
-            return [self._read_build(conn, row) for row in rows]
+    def prune(
+        self, repository: str | None, *, keep: int | None = None, before: float | None = None
+    ) -> tuple[int, int]:
+        """Delete builds: all but the ``keep`` most recently recorded of each repository,
+        and/or those recorded before ``before`` (epoch seconds). (removed, left) counts."""
+        names = _names(repository) if repository is not None else ()
 
-        return tuple(self._db.run(read))
-
-    @staticmethod
-    def _read_build(conn: sqlite3.Connection, row: Sequence[object]) -> BuildRecord:
-        build_id, repository, tag, image_id, created, ref, recorded_at = row
-        layers = tuple(
-            LayerRecord(
-                index=int(r[0]),
-                diff_id=Digest(str(r[1])),
-                chain_id=Digest(str(r[2])),
-                size_bytes=int(r[3]),
-                compressed_size_bytes=None if r[4] is None else int(r[4]),
-                created_by=str(r[5]),
-                instruction=str(r[6]),
-                history_created=None if r[7] is None else str(r[7]),
-                is_base=_bool(r[8]),
-                log_cached=_bool(r[9]),
-                log_duration_seconds=None if r[10] is None else float(r[10]),
+        def work(session: Session) -> tuple[int, int]:
+            where, params = _scope(names)
+            rows = session.rows(
+                f"SELECT id, repository, recorded_at FROM builds {where} "
+                "ORDER BY repository, recorded_at DESC, id DESC",
+                params,
             )
-            for r in conn.execute(
-                f"SELECT {_LAYER_COLUMNS} FROM build_layers WHERE build_id = ? ORDER BY idx",
-                (build_id,),
-            )
-        )
-        return BuildRecord(
-            str(repository),
-            None if tag is None else str(tag),
-            Digest(str(image_id)),
-            None if created is None else str(created),
-            str(ref),
-            layers,
-            float(str(recorded_at)),
-        )
+            doomed: list[int] = []
+            seen: dict[str, int] = {}
+            for build_id, repo, recorded_at in rows:
+                rank = seen.get(repo, 0)
+                seen[repo] = rank + 1
+                if (keep is not None and rank >= keep) or (
+                    before is not None and float(recorded_at) < before
+                ):
+                    doomed.append(int(build_id))
+            ids = [(build_id,) for build_id in doomed]
+            session.many("DELETE FROM build_layers WHERE build_id = ?", ids)
+            session.many("DELETE FROM builds WHERE id = ?", ids)
+            return len(doomed), len(rows) - len(doomed)
+
+        return self._backend.run(work, write=True)
 
     def close(self) -> None:
-        self._db.close()
+        self._backend.close()
 
     def __enter__(self) -> HistoryStore:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _names(repository: str) -> tuple[str, ...]:
+    names = {repository}
+    normalised = repository_name(repository)
+    if normalised is not None:
+        names.add(normalised)
+    return tuple(sorted(names))
+
+
+def _scope(names: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    if not names:
+        return "", ()
+    return f"WHERE repository IN ({', '.join('?' for _ in names)})", tuple(names)
+
+
+def _write(session: Session, *, builds: Sequence[BuildRecord]) -> int:
+    added = 0
+    for build in builds:
+        inserted = session.rows(
+            "INSERT INTO builds (repository, tag, image_id, created, ref, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repository, image_id) DO NOTHING "
+            "RETURNING id",
+            (build.repository, build.tag, build.image_id, build.created, build.ref,
+             build.recorded_at),
+        )  # fmt: skip
+        if not inserted:
+            if build.has_build_log:
+                _write_logs(session, build)
+            continue
+        added += 1
+        build_id = int(inserted[0][0])
+        session.many(
+            f"INSERT INTO build_layers (build_id, {_LAYER_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (build_id, layer.index, layer.diff_id, layer.chain_id, layer.size_bytes,
+                 layer.compressed_size_bytes, layer.created_by, layer.instruction,
+                 layer.history_created, _int(layer.is_base), _int(layer.log_cached),
+                 layer.log_duration_seconds)
+                for layer in build.layers
+            ],
+        )  # fmt: skip
+    return added
+
+
+def _write_logs(session: Session, build: BuildRecord) -> None:
+    session.many(
+        "UPDATE build_layers SET log_cached = ?, log_duration_s = ? "
+        "WHERE idx = ? AND build_id IN (SELECT id FROM builds WHERE image_id = ?)",
+        [
+            (_int(layer.log_cached), layer.log_duration_seconds, layer.index, build.image_id)
+            for layer in build.layers
+            if layer.log_cached is not None or layer.log_duration_seconds is not None
+        ],
+    )
+
+
+def _read_builds(session: Session, names: Sequence[str]) -> list[BuildRecord]:
+    where, params = _scope(names)
+    rows = session.rows(
+        "SELECT id, repository, tag, image_id, created, ref, recorded_at FROM builds "
+        f"{where} ORDER BY recorded_at, id",
+        params,
+    )
+    layers: dict[int, list[LayerRecord]] = {int(row[0]): [] for row in rows}
+    if not rows:
+        return []
+    for r in session.rows(
+        f"SELECT build_id, {_LAYER_COLUMNS} FROM build_layers WHERE build_id IN "
+        f"(SELECT id FROM builds {where}) ORDER BY build_id, idx",
+        params,
+    ):
+        found = layers.get(int(r[0]))
+        if found is not None:
+            found.append(_layer(r[1:]))
+    return [
+        BuildRecord(
+            str(repository),
+            None if tag is None else str(tag),
+            Digest(str(image_id)),
+            None if created is None else str(created),
+            str(ref),
+            tuple(layers[int(build_id)]),
+            float(str(recorded_at)),
+        )
+        for build_id, repository, tag, image_id, created, ref, recorded_at in rows
+    ]
+
+
+def _layer(r: Sequence[Any]) -> LayerRecord:
+    return LayerRecord(
+        index=int(r[0]),
+        diff_id=Digest(str(r[1])),
+        chain_id=Digest(str(r[2])),
+        size_bytes=int(r[3]),
+        compressed_size_bytes=None if r[4] is None else int(r[4]),
+        created_by=str(r[5]),
+        instruction=str(r[6]),
+        history_created=None if r[7] is None else str(r[7]),
+        is_base=_bool(r[8]),
+        log_cached=_bool(r[9]),
+        log_duration_seconds=None if r[10] is None else float(r[10]),
+    )
+
+
+def _int(value: bool | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def record_build(
@@ -350,6 +407,7 @@ __all__ = [
     "HISTORY_FILENAME",
     "HISTORY_MIGRATIONS",
     "HistoryStore",
+    "StoreLocation",
     "base_flags",
     "build_record",
     "default_history_path",

@@ -1,4 +1,8 @@
-"""``layerscope history``: --refs series, the store, build logs, JSON and text output."""
+"""``layerscope history``: --refs series, the store, build logs, JSON and text output.
+
+Every test runs on both engines: ``store_url`` sets LAYERSCOPE_STORE to a SQLite file, then to
+a database of the private PostgreSQL cluster.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from layerscope.render.history_text import sparkline
 from layerscope.store.history import build_record
 from tests.history.histkit import REPO, Inputs, load, write
 
-pytestmark = pytest.mark.usefixtures("history_cli")
+pytestmark = pytest.mark.usefixtures("history_cli", "store_url")
 
 T1, T2, T3 = (f"2024-05-0{d}T10:00:00Z" for d in (1, 2, 3))
 CHANGED = {"main.py": b"print('hello')\n", "util.py": b"X = 1\n"}

@@ -1,25 +1,35 @@
-"""The build-record store: recording once per image id, migrations, two writer processes."""
+"""The build-record store: recording once per image id, migrations, two writer processes.
+
+Every test runs on both engines (``store_url``: a SQLite file, then a database of the private
+PostgreSQL cluster), which is also the default store through ``LAYERSCOPE_STORE``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from layerscope.analysis.cache import cache_history
 from layerscope.model import Digest
-from layerscope.store import Database
+from layerscope.store.backend import Session
+from layerscope.store.backend_postgres import PostgresBackend
+from layerscope.store.backend_sqlite import SqliteBackend
 from layerscope.store.history import (
-    HISTORY_MIGRATIONS,
     HistoryStore,
     build_record,
     default_history_path,
     record_build,
 )
+from layerscope.store.history_schema import HISTORY_SCHEMA
+from layerscope.store.location import parse_store_url
 from tests.history.histkit import REPO, Inputs, load, write
+
+pytestmark = pytest.mark.usefixtures("store_url")
 
 T1, T2 = "2024-05-01T10:00:00Z", "2024-05-02T10:00:00Z"
 
@@ -51,7 +61,7 @@ def test_record_once_per_image_id_and_read_back(tmp_path: Path) -> None:
         assert len(again.builds(REPO)) == 2
 
 
-def test_build_log_data_is_kept(tmp_path: Path) -> None:
+def test_build_log_data_is_kept(tmp_path: Path, store_url: str) -> None:
     image = load(write(tmp_path, "b1", T1, Inputs()))
     record = build_record(image)
     logged = dataclasses.replace(
@@ -61,35 +71,47 @@ def test_build_log_data_is_kept(tmp_path: Path) -> None:
             for layer in record.layers
         ),
     )
-    path = tmp_path / "elsewhere" / "h.sqlite3"  # --store PATH
-    with HistoryStore(path) as store:
+    with HistoryStore(store_url) as store:
         store.record(record)
         store.attach_build_log(logged)
         got = store.builds(REPO)[0]
     assert [layer.log_cached for layer in got.layers] == [True, True, False, False]
     assert [layer.log_duration_seconds for layer in got.layers] == [1.5] * 4
+
+
+def test_a_bare_path_is_still_a_sqlite_store(tmp_path: Path) -> None:
+    image = load(write(tmp_path, "b1", T1, Inputs()))
+    path = tmp_path / "elsewhere" / "h.sqlite3"  # --store PATH, as before store URLs
+    with HistoryStore(str(path)) as store:
+        assert store.record(build_record(image)) is True
+        assert store.engine == "sqlite"
     assert path.is_file()
 
 
-def test_migrate_a_version_1_database(tmp_path: Path) -> None:
-    path = tmp_path / "history.sqlite3"
-    with Database(path, migrations=HISTORY_MIGRATIONS[:1]) as v1:
-        assert v1.schema_version == 1
+def test_migrate_a_version_1_database(store_url: str) -> None:
+    location = parse_store_url(store_url)
+    v1 = (
+        SqliteBackend(location, HISTORY_SCHEMA[:1])
+        if location.engine == "sqlite"
+        else PostgresBackend(location, HISTORY_SCHEMA[:1])
+    )
+    assert v1.schema_version == 1
 
-        def insert(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO builds (id, repository, tag, image_id, created, ref, recorded_at) "
-                "VALUES (1, 'docker.io/library/old', '1', 'sha256:aa', "
-                "'2023-01-01T00:00:00Z', 'old:1', 5.0)"
-            )
-            conn.execute(
-                "INSERT INTO build_layers VALUES "
-                "(1, 0, 'sha256:d0', 'sha256:d0', 10, NULL, 'ADD x /', 'ADD x /', NULL, NULL)"
-            )
+    def insert(session: Session) -> None:
+        session.rows(
+            "INSERT INTO builds (id, repository, tag, image_id, created, ref, recorded_at) "
+            "VALUES (1, 'docker.io/library/old', '1', 'sha256:aa', "
+            "'2023-01-01T00:00:00Z', 'old:1', 5.0)"
+        )
+        session.rows(
+            "INSERT INTO build_layers VALUES "
+            "(1, 0, 'sha256:d0', 'sha256:d0', 10, NULL, 'ADD x /', 'ADD x /', NULL, NULL)"
+        )
 
-        v1.run(insert, write=True)
-    with HistoryStore(path) as store:
-        assert store.database.schema_version == len(HISTORY_MIGRATIONS) == 2
+    v1.run(insert, write=True)
+    v1.close()
+    with HistoryStore(store_url) as store:
+        assert store.schema_version == len(HISTORY_SCHEMA) == 3
         (build,) = store.builds("old")
         assert build.tag == "1" and build.recorded_at == 5.0
         assert build.layers[0].log_cached is None and build.layers[0].size_bytes == 10
@@ -113,17 +135,16 @@ with HistoryStore(sys.argv[3]) as store:
 """
 
 
-def test_two_processes_record_at_once(tmp_path: Path) -> None:
-    path = tmp_path / "h.sqlite3"
+def test_two_processes_record_at_once(store_url: str) -> None:
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, name, "25", str(path)],
+        subprocess.Popen([sys.executable, "-c", WRITER, name, "25", store_url],
                          stderr=subprocess.PIPE, text=True)
         for name in ("a", "b")
     ]  # fmt: skip
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-    with HistoryStore(path) as store:
+    with HistoryStore(store_url) as store:
         builds = store.builds("shared")
     # 25 distinct ids from each writer, plus sha256:same recorded once between them
     assert len(builds) == 25 + 25 + 1
