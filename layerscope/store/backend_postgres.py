@@ -66,13 +66,13 @@ def _reason(exc: BaseException) -> str:
     """The useful part of a driver message, on one line."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     text = re.sub(r"\b(FATAL|ERROR):\s+", "", text)
+    text = text.replace(" Is the server running on that host and accepting TCP/IP connections?", "")
     # 'connection failed: connection to server at "h" (1.2.3.4), port 5 failed: REASON'
     if " failed: " in text:
         head, _, tail = text.rpartition(" failed: ")
         where = re.search(r'server at "([^"]+)"(?: \([^)]*\))?, port (\d+)', head)
         text = f"{tail} ({where.group(1)}:{where.group(2)})" if where else tail
-    return text.removesuffix(" Is the server running on that host and accepting TCP/IP "
-                             "connections?")  # fmt: skip
+    return text
 
 
 def _sqlstate(exc: BaseException) -> str | None:

@@ -73,8 +73,7 @@ class PgCluster:
             capture_output=True, text=True, env=env, cwd=self.root, timeout=120,
         )  # fmt: skip
         if check and proc.returncode != 0:
-            log = (self.root / "server.log").read_text() if (self.root / "server.log").exists() else ""
-            raise RuntimeError(f"{tool} failed ({proc.returncode}): {proc.stderr}{log[-2000:]}")
+            raise RuntimeError(f"{tool} failed ({proc.returncode}): {proc.stderr}{self.log()}")
         return proc
 
     def start(self) -> None:
@@ -92,8 +91,12 @@ class PgCluster:
                 return
             if self.port:  # a restart must keep its port: clients hold the URL
                 break
-        log = (self.root / "server.log").read_text() if (self.root / "server.log").exists() else ""
-        raise RuntimeError(f"pg_ctl start failed: {proc.stderr}{log[-2000:]}")
+        raise RuntimeError(f"pg_ctl start failed: {proc.stderr}{self.log()}")
+
+    def log(self) -> str:
+        """The end of the server log (for failure messages)."""
+        path = self.root / "server.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
     def stop(self, mode: str = "fast") -> None:
         """``fast``: a clean shutdown; ``immediate``: what a crash leaves (recovery at start)."""

@@ -148,3 +148,95 @@ def test_unknown_build_log_ref(tmp_path: Path) -> None:
 def test_sparkline() -> None:
     assert sparkline([0.0, 0.5, 1.0, None], 0.0, 1.0) == "▁▅█·"  # 0.5 * 7 = 3.5 -> round 4
     assert sparkline([3.0, 3.0], 3.0, 3.0) == "▁▁"
+
+
+def test_export_import_round_trip_merges(tmp_path: Path, store_url: str) -> None:
+    paths = three_builds(tmp_path)
+    assert run("history", "--json", "--refs", *map(str, paths[:2]))[0] == 0
+    exported = tmp_path / "h.jsonl"
+    code, _, err = run("history", "export", REPO, "-o", str(exported))
+    assert code == 0, err
+    lines = exported.read_text().splitlines()
+    assert json.loads(lines[0]) == {"format": "layerscope-history", "version": 1}
+    docs = [json.loads(line) for line in lines[1:]]
+    assert [d["tag"] for d in docs] == ["b1", "b2"]
+    assert [len(d["layers"]) for d in docs] == [4, 4]
+    assert docs[1]["image_id"] == load(paths[1]).image_id
+    # into a second, empty store; twice; then merged with a store that has b3 already
+    other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    code, out, err = run("history", "import", str(exported), "--store", other)
+    assert (code, out.split(" (")[0]) == (0, f"imported 2 builds into {tmp_path / 'other.sqlite3'}")
+    code, out, _ = run("history", "import", str(exported), "--store", other)
+    assert "imported 0 builds" in out and "(2 already recorded)" in out
+    assert run("history", "--json", "--refs", str(paths[2]), "--store", other)[0] == 0
+    code, back, _ = run("history", "export", "--store", other)  # all repositories, to stdout
+    assert [json.loads(line)["tag"] for line in back.splitlines()[1:]] == ["b1", "b2", "b3"]
+    # and back into the store under test: b3 is new there, b1 and b2 merge
+    (tmp_path / "all.jsonl").write_text(back)
+    code, out, _ = run("history", "import", str(tmp_path / "all.jsonl"))
+    assert "imported 1 build into" in out and "(2 already recorded)" in out
+    code, out, err = run("history", "--json", REPO)
+    assert [b["hit_ratio"] for b in json.loads(out)["builds"]] == [None, 0.75, 0.25]
+
+
+def test_prune_keep_and_older_than(tmp_path: Path, store_url: str) -> None:
+    paths = three_builds(tmp_path)
+    assert run("history", "--json", "--refs", *map(str, paths))[0] == 0
+    exported = tmp_path / "h.jsonl"
+    assert run("history", "export", "-o", str(exported))[0] == 0
+    # an old build of another repository, recorded 100 days ago
+    lines = exported.read_text().splitlines()
+    old = json.loads(lines[1]) | {"repository": "docker.io/team/old", "recorded_at": 1000.0}
+    (tmp_path / "old.jsonl").write_text(lines[0] + "\n" + json.dumps(old) + "\n")
+    assert run("history", "import", str(tmp_path / "old.jsonl"))[0] == 0
+    code, out, err = run("history", "prune", "--older-than", "90d")
+    assert (code, out.strip()) == (0, f"pruned 1 build from {_shown(store_url)}; 3 left"), err
+    code, out, err = run("history", "prune", REPO, "--keep", "2")
+    assert code == 0 and "pruned 1 build of" in out and "; 2 left" in out
+    code, out, _ = run("history", "--json", REPO)
+    assert [b["tag"] for b in json.loads(out)["builds"]] == ["b2", "b3"]
+    assert run("history", "prune", "--keep", "0")[1].startswith("pruned 2 builds")
+    assert run("history", REPO)[0] == 2  # nothing left
+
+
+def _shown(url: str) -> str:
+    from layerscope.store.location import parse_store_url
+
+    return parse_store_url(url).shown
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["history", "prune"], "give --keep N or --older-than AGE"),
+        (["history", "prune", "--keep", "-1"], "--keep must be 0 or more"),
+        (["history", "prune", "--older-than", "soon"], "not a duration like 30d"),
+        (["history", "prune", "--keep", "1", "--older-than", "9d"], "not allowed with"),
+        (["history", "import"], "give the FILE to import"),
+        (["history", "import", "/nonexistent/h.jsonl"], "cannot read /nonexistent/h.jsonl"),
+        (["history", "export", "--refs", "x.tar"], "--refs does not apply"),
+        (["history", "app", "--keep", "3"], "go with 'history prune'"),
+        (["history", "export", "never/recorded"], "no builds of never/recorded"),
+    ],
+)
+def test_store_upkeep_bad_usage_exits_2(argv: list[str], message: str) -> None:
+    code, _, err = run(*argv)
+    assert code == 2, err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("", "empty file"),
+        ('{"format": "other"}\n', "not a layerscope history export"),
+        ('{"format": "layerscope-history", "version": 9}\n', "version 9 is newer"),
+        ('{"format": "layerscope-history", "version": 1}\n{"repository": 1}\n', "line 2: "),
+        ('{"format": "layerscope-history", "version": 1}\nnot json\n', "line 2: not JSON"),
+    ],
+)
+def test_import_refuses_what_is_not_an_export(tmp_path: Path, content: str, message: str) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(content)
+    code, _, err = run("history", "import", str(bad))
+    assert code == 2 and message in err, err
