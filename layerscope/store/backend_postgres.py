@@ -199,7 +199,12 @@ class PostgresBackend:
         return StoreError(f"history store {where}: {reason}")
 
     def _read_version(self, conn: psycopg.Connection[Any]) -> int:
-        row = conn.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()
+        # a catalog query, not to_regclass(): that reads the session's catalog cache, which
+        # need not show a table another migrator committed while we waited for the lock
+        row = conn.execute(
+            "SELECT count(*) > 0 FROM pg_catalog.pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = 'meta'"
+        ).fetchone()
         if not row or not row[0]:
             return 0
         found = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
