@@ -368,19 +368,14 @@ def _read_builds(session: Session, names: Sequence[str]) -> list[BuildRecord]:
 
 
 def _layer(r: Sequence[Any]) -> LayerRecord:
+    # both drivers return int, str, float or None for these columns: only flags need mapping
+    # (a thousand builds of 30 layers are 30,000 of these)
     return LayerRecord(
-        index=int(r[0]),
-        diff_id=Digest(str(r[1])),
-        chain_id=Digest(str(r[2])),
-        size_bytes=int(r[3]),
-        compressed_size_bytes=None if r[4] is None else int(r[4]),
-        created_by=str(r[5]),
-        instruction=str(r[6]),
-        history_created=None if r[7] is None else str(r[7]),
-        is_base=_bool(r[8]),
-        log_cached=_bool(r[9]),
-        log_duration_seconds=None if r[10] is None else float(r[10]),
-    )
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+        None if r[8] is None else bool(r[8]),
+        None if r[9] is None else bool(r[9]),
+        None if r[10] is None else float(r[10]),
+    )  # fmt: skip
 
 
 def _int(value: bool | None) -> int | None:
