@@ -157,33 +157,36 @@ def _timelines(history: CacheHistory, width: int) -> RenderableType:
 
 
 def _why(history: CacheHistory, top: int) -> list[Text]:
-    out: list[Text] = []
+    return [Text(line, style=style) for line, style in _why_lines(history, top)]
+
+
+def _why_lines(history: CacheHistory, top: int) -> list[tuple[str, str]]:
+    """(line, rich style) of the reasons section; plain strings, so a long history that needs
+    no colour skips a Text per line."""
+    out: list[tuple[str, str]] = []
     for r in history.builds:
         if r.cause is None and not r.log_disagreements:
             continue
-        head = Text(f"build {r.position} ", style="bold")
-        head.append(_label(r))
-        lines: list[Text] = [head]
+        lines = [(f"build {r.position} {_label(r)}", "bold")]
         if r.cause is not None:
             cause = r.cause
-            lines.append(
-                Text(f"  first miss: layer {cause.layer_index} {instruction(cause.instruction)}")
-            )
-            lines.append(Text(f"  why: {REASON_TEXT[cause.reason]}"))
+            step = instruction(cause.instruction)
+            lines.append((f"  first miss: layer {cause.layer_index} {step}", ""))
+            lines.append((f"  why: {REASON_TEXT[cause.reason]}", ""))
             if (
                 cause.reason is MissReason.INSTRUCTION_CHANGED
                 and cause.previous_instruction is not None
             ):
-                lines.append(Text(f"    was: {instruction(cause.previous_instruction)}"))
+                lines.append((f"    was: {instruction(cause.previous_instruction)}", ""))
             for change in cause.paths[:top]:
                 detail = (
                     ""
                     if change.kind is PathChangeKind.TIMESTAMP
                     else f" ({size(change.size_bytes)})"
                 )
-                lines.append(Text(f"    {change.kind.value:<9} {change.path}{detail}"))
+                lines.append((f"    {change.kind.value:<9} {change.path}{detail}", ""))
             if len(cause.paths) > top:
-                lines.append(Text(f"    … {len(cause.paths) - top} more paths", style="dim"))
+                lines.append((f"    … {len(cause.paths) - top} more paths", "dim"))
             compressed = (
                 f", {size(r.rebuilt_compressed_bytes)} stored"
                 if r.rebuilt_compressed_bytes is not None
@@ -196,18 +199,15 @@ def _why(history: CacheHistory, top: int) -> list[Text]:
             )
             if r.rebuilt_seconds is not None:
                 cost += f", {r.rebuilt_seconds:.1f} s of build steps"
-            lines.append(Text(cost))
+            lines.append((cost, ""))
         if r.log_disagreements and r.hits is not None:
             for index in r.log_disagreements:
                 said = "cached" if r.build.layers[index].log_cached else "ran"
                 verdict = "hit" if r.hits[index] else "miss"
-                lines.append(
-                    Text(
-                        f"  build log says layer {index} {said}; chain IDs say {verdict} "
-                        "(chain IDs decide the ratio)",
-                        style="yellow",
-                    )
-                )
+                lines.append((
+                    f"  build log says layer {index} {said}; chain IDs say {verdict} "
+                    "(chain IDs decide the ratio)", "yellow",
+                ))  # fmt: skip
         out.extend(lines)
     return out
 
@@ -246,15 +246,15 @@ def render_history(
         if history.instructions:
             parts += [Text("Per layer position", style="bold"), _timelines(history, effective)]
             parts.append(Text("● hit  ○ miss  · first build", style="dim"))
-        why = _why(history, top)
+        why = _why_lines(history, top)
         if why:
             # one Text of many lines renders as the lines would one by one, but rich's cost is
             # per renderable: a thousand builds' reasons print in a tenth of the time
-            lines = [line.plain for line in why]
+            lines = [line for line, _style in why]
             fits = not color and all(cell_len(line) <= effective for line in lines)
             parts += [Text(""), Text("Why builds missed, and what it cost", style="bold"),
                       Text("\n".join(lines), no_wrap=True) if fits
-                      else Text("\n").join(why)]  # fmt: skip
+                      else Text("\n").join(_why(history, top))]  # fmt: skip
         parts += [Text(""), _chart(history)]
         return parts
 
