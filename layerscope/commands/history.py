@@ -10,10 +10,14 @@ import argparse
 import fnmatch
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..analysis.cache import BuildRecord
 from ..errors import NotFoundError, UsageError
 from ..model import Digest, FileEntry, Image
+
+if TYPE_CHECKING:
+    from ..store.history import HistoryStore
 from .common import (
     REF_HELP,
     STORE_HELP,
@@ -174,18 +178,22 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     if not args.refs and not args.name:
         raise UsageError("history: give NAME, --refs REF..., or NAME --tags GLOB")
     with sources_for(args, streams) as sources:
-        store = HistoryStore(args.store)
+        series = bool(args.refs or args.tags)
+        # a series is analysed from the images: recording it is a side effect that may fail
+        store = _store_for_recording(args, streams) if series else HistoryStore(args.store)
         try:
             loaded: dict[Digest, tuple[FileEntry, ...]] = {}
-            if args.refs or args.tags:
+            if series:
                 records = []
                 for ref, image in _load_series(args, sources):
-                    record = build_record(image, ref=ref)
-                    store.record(record)
-                    records.append(record)
+                    records.append(build_record(image, ref=ref))
                     loaded.update((layer.diff_id, layer.entries) for layer in image.layers)
+                if store is not None and not _recorded(store, records, streams):
+                    store.close()
+                    store = None
                 repository = args.name
             else:
+                assert store is not None  # opened above; a failure there was raised
                 records = list(store.builds(args.name))
                 if not records:
                     raise NotFoundError(
@@ -196,9 +204,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             _apply_logs(args.build_log, records, store)
             history = cache_history(records, files=layer_files(loaded, sources.layer_cache))
         finally:
-            for note in store.warnings:
-                print(f"layerscope: warning: {note}", file=streams.err)
-            store.close()
+            if store is not None:
+                _warn(store.warnings, streams)
+                store.close()
     if (args.format or "text") == "json":
         from ..render.history_json import history_document
         from ..render.json import dumps
@@ -214,6 +222,28 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                               color=color)  # fmt: skip
     emit(text, args.output, streams.out)
     return 0
+
+
+def _store_for_recording(args: argparse.Namespace, streams: Streams) -> HistoryStore | None:
+    from ..errors import StoreError
+    from ..store.history import HistoryStore
+
+    try:
+        return HistoryStore(args.store)
+    except StoreError as exc:
+        print(f"layerscope: warning: builds not recorded: {exc.message}", file=streams.err)
+        return None
+
+
+def _recorded(store: HistoryStore, records: Sequence[BuildRecord], streams: Streams) -> bool:
+    from ..errors import StoreError
+
+    try:
+        store.record_many(records)
+    except StoreError as exc:
+        print(f"layerscope: warning: builds not recorded: {exc.message}", file=streams.err)
+        return False
+    return True
 
 
 def _export(args: argparse.Namespace, streams: Streams) -> int:

@@ -216,3 +216,13 @@ def test_a_missing_driver_says_how_to_install_it(pg_cluster: PgCluster) -> None:
         "layerscope: error: a postgresql:// store needs the PostgreSQL driver: "
         "pip install 'layerscope[postgres]'"
     )
+
+
+@pytest.mark.usefixtures("quick_retries")
+def test_a_refs_series_is_analysed_when_the_store_is_down(tmp_path: Path) -> None:
+    down = f"postgresql://ci:s3cr3t-pw@127.0.0.1:{free_port()}/layerscope"
+    paths = [write(tmp_path, f"b{i}", f"2024-05-0{i}T10:00:00Z", Inputs()) for i in (1, 2)]
+    code, out, err = run("history", "--json", "--refs", *map(str, paths), "--store", down)
+    assert code == 0 and [b["tag"] for b in json.loads(out)["builds"]] == ["b1", "b2"]
+    assert one_line(err).startswith("layerscope: warning: builds not recorded: history store")
+    assert "s3cr3t-pw" not in err
