@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -202,7 +202,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                     )
                 repository = repository_name(args.name) or args.name
             _apply_logs(args.build_log, records, store)
-            history = cache_history(records, files=layer_files(loaded, sources.layer_cache))
+            history = cache_history(records, files=_files(records, loaded, sources))
         finally:
             if store is not None:
                 _warn(store.warnings, streams)
@@ -222,6 +222,21 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                               color=color)  # fmt: skip
     emit(text, args.output, streams.out)
     return 0
+
+
+def _files(
+    records: Sequence[BuildRecord],
+    loaded: dict[Digest, tuple[FileEntry, ...]],
+    sources: SourceSession,
+) -> Callable[[Digest], tuple[FileEntry, ...] | None]:
+    """Layer files from the images loaded now or the layer cache, asking the cache once which
+    layers it holds (a thousand recorded builds would otherwise be thousands of lookups)."""
+    files = layer_files(loaded, sources.layer_cache)
+    if sources.layer_cache is None:
+        return files
+    wanted = {layer.diff_id for record in records for layer in record.layers} - loaded.keys()
+    cached = sources.layer_cache.known(wanted)
+    return lambda diff_id: files(diff_id) if diff_id in loaded or diff_id in cached else None
 
 
 def _store_for_recording(args: argparse.Namespace, streams: Streams) -> HistoryStore | None:

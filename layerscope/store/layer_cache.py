@@ -8,9 +8,10 @@ database from a newer layerscope).
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,6 +92,22 @@ class LayerCache:
         """The cached contents of the layer with this diff_id, or None."""
         row = self._read("WHERE diff_id = ?", diff_id)
         return None if row is None else self._contents(diff_id, row[1:])
+
+    def known(self, diff_ids: Iterable[Digest]) -> set[Digest]:
+        """Which of these diff_ids the cache holds (one query per 500, not one per layer)."""
+        wanted = sorted(set(diff_ids))
+
+        def read(conn: sqlite3.Connection, chunk: list[Digest]) -> list[tuple[str]]:
+            marks = ", ".join("?" for _ in chunk)
+            sql = f"SELECT diff_id FROM layers WHERE diff_id IN ({marks})"
+            return cast(list[tuple[str]], conn.execute(sql, chunk).fetchall())
+
+        found: set[Digest] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self._db.run(functools.partial(read, chunk=chunk))
+            found.update(Digest(str(row[0])) for row in rows)
+        return found
 
     def get_by_digest(self, digest: Digest) -> tuple[Digest, LayerContents] | None:
         """(diff_id, contents) of the layer whose stored blob has this digest, or None."""

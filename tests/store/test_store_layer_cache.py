@@ -168,3 +168,14 @@ def test_locked_database_makes_put_skip_and_get_miss_without_raising(tmp_path: P
         holder.close()
     cache.put(diff_id(2), contents_of(realistic_entries(5)))
     assert cache.get(diff_id(2)) is not None
+
+
+def test_known_answers_for_many_diff_ids_at_once(tmp_path: Path) -> None:
+    with LayerCache(tmp_path / "c.sqlite3") as cache:
+        stored = [diff_id(i) for i in range(0, 1200, 3)]
+        contents = contents_of(realistic_entries(5))
+        for digest in stored:
+            cache.put(digest, contents)
+        asked = [diff_id(i) for i in range(1200)]
+        assert cache.known(asked) == set(stored)
+        assert cache.known([]) == set()
