@@ -56,34 +56,10 @@ def header() -> str:
 
 
 def build_line(build: BuildRecord) -> str:
-    """One build as a JSON line (no newline)."""
-    return json.dumps(
-        {
-            "repository": build.repository,
-            "tag": build.tag,
-            "image_id": build.image_id,
-            "created": build.created,
-            "ref": build.ref,
-            "recorded_at": build.recorded_at,
-            "layers": [
-                {
-                    "index": layer.index,
-                    "diff_id": layer.diff_id,
-                    "chain_id": layer.chain_id,
-                    "size_bytes": layer.size_bytes,
-                    "compressed_size_bytes": layer.compressed_size_bytes,
-                    "created_by": layer.created_by,
-                    "instruction": layer.instruction,
-                    "history_created": layer.history_created,
-                    "is_base": layer.is_base,
-                    "log_cached": layer.log_cached,
-                    "log_duration_seconds": layer.log_duration_seconds,
-                }
-                for layer in build.layers
-            ],
-        },
-        ensure_ascii=False,
-    )
+    """One build as a JSON line (no newline): the fields the reader checks, in that order."""
+    doc: dict[str, Any] = {key: getattr(build, key) for key in _BUILD_FIELDS if key != "layers"}
+    doc["layers"] = [{key: getattr(layer, key) for key in _LAYER_FIELDS} for layer in build.layers]
+    return json.dumps(doc, ensure_ascii=False)
 
 
 def dump(builds: Iterable[BuildRecord]) -> Iterator[str]:
