@@ -91,3 +91,18 @@ def test_a_postgresql_url_no_longer_makes_folders(
     code = cli.main(["history", "app", "--store", "postgresql://u:pw@127.0.0.1:1/db"],
                     stdout=out, stderr=err)  # fmt: skip
     assert code == 3 and list(tmp_path.iterdir()) == []
+
+
+def test_a_sqlite_store_never_loads_the_postgresql_driver(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from layerscope.store.history import HistoryStore\n"
+        f"with HistoryStore({'sqlite:///' + str(tmp_path / 'h.db')!r}) as store:\n"
+        "    store.repositories()\n"
+        "print('psycopg' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
