@@ -117,11 +117,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         if baseline_spec and baseline_spec != "last":
             baseline = _baseline_from(baseline_spec, sources)
     analysis = analyze(image)
-    record(args, streams, image, ref=args.ref)
+    # the "last" baseline needs the history: an unavailable store is exit 3, as for any service
+    record(args, streams, image, ref=args.ref, required=baseline_spec == "last")
     previous, cache = _history(args, image)
-    down = getattr(args, "store_unavailable", None)
-    if baseline_spec == "last" and down is not None:
-        raise down  # the baseline needs the history: exit 3, as for any unavailable service
     if baseline_spec == "last" and previous is not None:
         baseline = _baseline_of_build(previous)
     settings = config.settings()

@@ -343,9 +343,11 @@ def record(
     *,
     ref: str | None = None,
     base_layer_count: int | None = None,
+    required: bool = False,
 ) -> None:
     """Record an analysed image in the history store; a failure is a warning, never fatal
-    (an unreachable store is remembered on ``args``: later reads skip it, not retry it)."""
+    (an unreachable store is remembered on ``args``: later reads skip it, not retry it),
+    unless the command cannot do without the history (``required``): then it is raised."""
     from ..errors import StoreError, StoreUnavailableError
     from ..store.history import HistoryStore, record_build
 
@@ -357,6 +359,8 @@ def record(
     except StoreError as exc:
         if isinstance(exc, StoreUnavailableError):
             args.store_unavailable = exc
+            if required:
+                raise
         print(f"layerscope: warning: build not recorded: {exc.message}", file=streams.err)
 
 
