@@ -1,6 +1,7 @@
 """Soak: eight processes record builds of one repository into one PostgreSQL and one SQLite
-store at the same time, each in its own order, most builds by several processes. Nothing is
-lost or doubled, and ``history`` prints the same from both stores."""
+store at the same time, each in its own order, most builds by several processes, while a reader
+reads both. The reader never sees half a build, nothing is lost or doubled, and ``history``
+prints the same from both stores."""
 
 from __future__ import annotations
 
@@ -52,7 +53,20 @@ def test_eight_writers_into_postgresql_and_sqlite(pg_cluster: PgCluster, tmp_pat
                          stderr=subprocess.PIPE, text=True, env=env)
         for w in range(WRITERS)
     ]  # fmt: skip
+    # meanwhile a reader: every build it sees is whole, on both engines
+    readers = [HistoryStore(url) for url in stores]
+    reads = 0
+    try:
+        while any(p.poll() is None for p in procs):
+            for reader in readers:
+                seen = reader.builds(REPOSITORY)
+                assert all(len(build.layers) == 12 for build in seen)
+                reads += 1
+    finally:
+        for reader in readers:
+            reader.close()
     errors = [p.communicate(timeout=600)[1] for p in procs]
+    assert reads >= 2
     assert [p.returncode for p in procs] == [0] * WRITERS, errors
     expected = {synthetic_build(REPOSITORY, n, layers=12).image_id for n in range(BUILDS)}
     outputs = []
