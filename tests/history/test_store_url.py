@@ -106,3 +106,12 @@ def test_a_sqlite_store_never_loads_the_postgresql_driver(tmp_path: Path) -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_bad_retry_budget_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAYERSCOPE_STORE_RETRY_SECONDS", "soon")
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["history", "app", "--store", "postgresql://u@127.0.0.1:1/db"],
+                    stdout=out, stderr=err)  # fmt: skip
+    assert code == 2
+    assert "LAYERSCOPE_STORE_RETRY_SECONDS=soon: expected a number of seconds" in err.getvalue()
