@@ -98,7 +98,9 @@ def _start(workdir: Path, auth_yaml: str) -> tuple[subprocess.Popen[bytes], int]
                 pass
         time.sleep(0.05)
     proc.kill()
-    raise AssertionError(f"docker-registry did not start within 20 s: {log_path.read_text()[-2000:]}")
+    raise AssertionError(
+        f"docker-registry did not start within 20 s: {log_path.read_text()[-2000:]}"
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
