@@ -3,6 +3,7 @@ change per instruction (click one for its files), a treemap of what changed, the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ...analysis.align import PairStatus
@@ -25,30 +26,36 @@ FILE_ROWS = 200
 """Changed files listed in the table and per aligned pair (largest effect first)."""
 
 
-def _side(title: str, image: Image, final_fs: int, other: Image, other_fs: int) -> str:
-    def delta(new: int | None, old: int | None) -> str:
-        if new is None or old is None or title == "Old":
+def _sides(diff: ImageDiff) -> str:
+    """Both images in one table, old and new side by side, with the change."""
+    old, new = diff.old, diff.new
+
+    def delta(a: int | None, b: int | None, shown: Callable[[int], str] = signed) -> str:
+        if a is None or b is None or a == b:
             return ""
-        cls = "up" if new > old else "down" if new < old else ""
-        return f' <span class="delta {cls}">{esc(signed(new - old))}</span>'
+        cls = "up" if b > a else "down"
+        return f'<span class="delta {cls}">{esc(shown(b - a))}</span>'
+
+    def ident(image: Image) -> str:
+        return f'<span class="mono">{esc(image.image_id[:19])}</span>'
 
     rows = [
-        ["Size", esc(size(image.size_bytes)) + delta(image.size_bytes, other.size_bytes)],
-        [
-            "Stored",
-            esc(size(image.compressed_size_bytes))
-            + delta(image.compressed_size_bytes, other.compressed_size_bytes),
-        ],
-        ["Final filesystem", esc(size(final_fs)) + delta(final_fs, other_fs)],
-        ["Layers", f"{len(image.layers)}"],
-        ["Platform", esc(image.platform)],
-        ["Created", esc(image.created or "–")],
-        ["ID", f'<span class="mono">{esc(image.image_id[:19])}</span>'],
-    ]
-    body = (
-        f'<div class="mono" style="word-break:break-all;margin-bottom:6px">{esc(image.ref)}</div>'
-    )
-    return panel(title, body + table(["", ""], rows))
+        ["Reference", f'<span class="mono">{esc(old.ref)}</span>',
+         f'<span class="mono">{esc(new.ref)}</span>', ""],
+        ["Size", esc(size(old.size_bytes)), esc(size(new.size_bytes)),
+         delta(old.size_bytes, new.size_bytes)],
+        ["Stored", esc(size(old.compressed_size_bytes)), esc(size(new.compressed_size_bytes)),
+         delta(old.compressed_size_bytes, new.compressed_size_bytes)],
+        ["Final filesystem", esc(size(diff.old_final_fs_bytes)),
+         esc(size(diff.new_final_fs_bytes)),
+         delta(diff.old_final_fs_bytes, diff.new_final_fs_bytes)],
+        ["Layers", str(len(old.layers)), str(len(new.layers)),
+         delta(len(old.layers), len(new.layers), lambda n: f"{n:+d}")],
+        ["Platform", esc(old.platform), esc(new.platform), ""],
+        ["Created", esc(old.created or "–"), esc(new.created or "–"), ""],
+        ["ID", ident(old), ident(new), ""],
+    ]  # fmt: skip
+    return panel("The two images", table(["", "old", "new", "change"], rows, numeric=(3,)))
 
 
 def _pair_chart(diff: ImageDiff) -> str:
@@ -224,11 +231,8 @@ def render_diff_html(diff: ImageDiff, *, leaf_limit: int = DEFAULT_LEAF_LIMIT) -
     )  # fmt: skip
     body = (
         f'<section class="cards">{"".join(cards)}</section>'
-        + '<section class="cols2">'
-        + _side("Old", old, diff.old_final_fs_bytes, new, diff.new_final_fs_bytes)
-        + _side("New", new, diff.new_final_fs_bytes, old, diff.old_final_fs_bytes)
-        + "</section>"
         + f'<div class="grid2"><div>{_pair_chart(diff)}{CHANGES}</div>{tm}</div>'
+        + _sides(diff)
         + _files(diff)
         + _extras(diff)
     )

@@ -12,17 +12,18 @@ TIMELINE_BUILDS = 40
 """Most recent builds shown in the timeline grid."""
 
 
-def _label(build: BuildCache) -> str:
+def _label(build: BuildCache, history: CacheHistory) -> str:
+    """The build's tag when no other build has it, else its short image id."""
     record = build.build
-    if record.tag:
+    tags = [b.build.tag for b in history.builds]
+    if record.tag and tags.count(record.tag) == 1:
         return record.tag
-    hex_id = record.image_id.split(":", 1)[-1]
-    return hex_id[:8]
+    return record.image_id.split(":", 1)[-1][:8]
 
 
 def _charts(history: CacheHistory) -> str:
     builds = history.builds
-    labels = [_label(b) for b in builds]
+    labels = [_label(b, history) for b in builds]
     return (
         '<div class="cols3">'
         + "".join(
@@ -59,7 +60,7 @@ def _timeline(history: CacheHistory) -> str:
     count = len(history.builds)
     start = max(0, count - TIMELINE_BUILDS)
     head = "".join(
-        f'<th title="{esc(_label(b))}" style="padding:2px">{b.position}</th>'
+        f'<th title="{esc(_label(b, history))}" style="padding:2px">{b.position}</th>'
         for b in history.builds[start:]
     )
     rows = []
@@ -94,7 +95,7 @@ def _builds_table(history: CacheHistory) -> str:
         rows.append(
             [
                 str(b.position),
-                esc(_label(b)),
+                esc(_label(b, history)),
                 esc(b.build.created or "–"),
                 esc(size(b.build.size_bytes)),
                 str(b.build.layer_count),
@@ -120,9 +121,12 @@ def history_sections(history: CacheHistory) -> str:
     )
 
 
-def render_history_html(history: CacheHistory, *, repository: str) -> str:
+def render_history_html(history: CacheHistory, *, repository: str | None) -> str:
     """The page of ``layerscope history --html``."""
     builds = history.builds
+    if not repository:
+        names = sorted({b.build.repository for b in builds})
+        repository = ", ".join(names) if names else "builds"
     compared = [b for b in builds if b.hit_ratio is not None]
     mean = sum(b.hit_ratio or 0.0 for b in compared) / len(compared) if compared else None
     rebuilt = sum(b.rebuilt_bytes or 0 for b in builds)
@@ -132,7 +136,7 @@ def render_history_html(history: CacheHistory, *, repository: str) -> str:
         card(
             "Latest size",
             size(last.size_bytes) if last else "–",
-            _label(builds[-1]) if builds else "",
+            _label(builds[-1], history) if builds else "",
         ),
         card("Mean hit ratio", percent(mean), "layers reused from the build before"),
         card("Rebuilt", size(rebuilt), "bytes rebuilt over all builds"),
@@ -142,7 +146,7 @@ def render_history_html(history: CacheHistory, *, repository: str) -> str:
     if misses:
         rows = [
             [
-                esc(_label(b)),
+                esc(_label(b, history)),
                 kind_badge("miss"),
                 esc(SHORT_REASON[b.cause.reason]) if b.cause else "",
                 esc(instruction(b.cause.instruction, 80)) if b.cause else "",
