@@ -226,7 +226,7 @@ def render_diff_html(diff: ImageDiff, *, leaf_limit: int = DEFAULT_LEAF_LIMIT) -
         else ""
     )
     tm = treemap_panel(
-        "What changed", f"{treemap.leaves:,} paths drawn{folded}", hidden_toggle=False,
+        "What changed", f"{treemap.leaves:,} paths{folded}", hidden_toggle=False,
         legend=legend,
     )  # fmt: skip
     body = (

@@ -268,7 +268,7 @@ def render_inspect_html(
         "layer, shown where it was written</span><span>click to zoom in</span>"
     )
     tm = treemap_panel(
-        "Filesystem", f"{treemap.leaves:,} files drawn{folded}", hidden_toggle=True, legend=legend
+        "Filesystem", f"{treemap.leaves:,} files{folded}", hidden_toggle=True, legend=legend
     )
     body = (
         _summary(analysis)

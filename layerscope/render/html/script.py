@@ -84,54 +84,70 @@ function Treemap(host) {
     var fit = Math.floor(px / 6.6);
     return s.length <= fit ? s : (fit > 2 ? s.slice(0, fit - 1) + "\u2026" : "");
   }
-  function layout(node, path, parent, x, y, w, h, depth) {
+  /* Breadth first, so every directory of the view gets its area before any is detailed; past
+     BUDGET cells a directory is drawn as one block in the colour of its main layer. */
+  var BUDGET = 4000, MIN_AREA = 6;
+  function rect(cls, id, geo, fill) {
+    parts.push('<rect class="' + cls + '"' + (id === null ? ' pointer-events="none"' : ' data-i="' + id + '"') + geo + ' fill="' + fill + '"/>');
+  }
+  function geometry(rx, ry, rw, rh) {
+    return ' x="' + rx.toFixed(1) + '" y="' + ry.toFixed(1) + '" width="' + rw.toFixed(1) + '" height="' + rh.toFixed(1) + '"';
+  }
+  function lit(n, k) { return sel !== null && k === sel ? " on" : ""; }
+  function layout(job) {
+    var node = job[0], path = job[1], parent = job[2], depth = job[7];
+    if (cells.length >= BUDGET && parent >= 0) {
+      rect("f" + lit(node, node[2]), parent, geometry(job[3], job[4], job[5], job[6]), colour(node[2]));
+      return;
+    }
     var kids = [];
     for (var q = 0; q < node[3].length; q++) {
       var v = val(node[3][q]);
       if (v > 0) kids.push({n: node[3][q], v: v});
     }
     kids.sort(function (a, b) { return b.v - a.v; });
-    var rects = squarify(kids, x, y, w, h);
+    var rects = squarify(kids, job[3], job[4], job[5], job[6]);
     for (var k = 0; k < rects.length; k++) {
       var r = rects[k], n = kids[k].n, rx = r[0], ry = r[1], rw = r[2], rh = r[3];
-      if (rw * rh < 3 || cells.length > 6000) break;
-      var p = path + "/" + n[0], id = cells.length;
+      if (rw * rh < MIN_AREA || (cells.length >= BUDGET && rw * rh < 64)) break;
+      var p = path + "/" + n[0], id = cells.length, geo = geometry(rx, ry, rw, rh);
       cells.push([n, p, parent]);
-      var geo = ' x="' + rx.toFixed(1) + '" y="' + ry.toFixed(1) + '" width="' + rw.toFixed(1) +
-        '" height="' + rh.toFixed(1) + '"';
       if (isDir(n)) {
         var head = rw > 64 && rh > 40 ? 15 : 0;
-        if (rw > 10 && rh > 10 + head) {
-          parts.push('<rect class="d" data-i="' + id + '"' + geo + ' fill="' + DIRS[depth % 4] + '"/>');
+        if (rw > 10 && rh > 10 + head && cells.length < BUDGET) {
+          rect("d", id, geo, DIRS[depth % 4]);
           if (head) parts.push('<text class="dl" x="' + (rx + 4).toFixed(1) + '" y="' + (ry + 11.5).toFixed(1) +
             '">' + esc(clip(n[0] + "  " + fmt(val(n)), rw - 8)) + "</text>");
-          layout(n, p, id, rx + 1.5, ry + head + 1.5, rw - 3, rh - head - 3, depth + 1);
+          queue.push([n, p, id, rx + 1.5, ry + head + 1.5, rw - 3, rh - head - 3, depth + 1]);
         } else {
-          var on = sel !== null && n[2] === sel ? " on" : "";
-          parts.push('<rect class="f' + on + '" data-i="' + id + '"' + geo + ' fill="' + colour(n[2]) + '"/>');
+          rect("f" + lit(n, n[2]), id, geo, colour(n[2]));
         }
       } else {
-        var on2 = sel !== null && key(n) === sel ? " on" : "";
-        parts.push('<rect class="f' + on2 + '" data-i="' + id + '"' + geo + ' fill="' + colour(n[2]) + '"/>');
-        if (n[4] === 1) parts.push('<rect class="f' + on2 + '"' + geo + ' fill="url(#ls-hatch)" pointer-events="none"/>');
-        if (n[4] === 2) parts.push('<rect class="f' + on2 + '"' + geo + ' fill="url(#ls-dots)" pointer-events="none"/>');
+        var on = lit(n, key(n));
+        rect("f" + on, id, geo, colour(n[2]));
+        if (n[4] === 1) rect("f" + on, null, geo, "url(#ls-hatch)");
+        if (n[4] === 2) rect("f" + on, null, geo, "url(#ls-dots)");
         if (rw > 46 && rh > 15) parts.push('<text class="fl" x="' + (rx + 3).toFixed(1) + '" y="' +
           (ry + 12).toFixed(1) + '">' + esc(clip(n[0], rw - 6)) + "</text>");
       }
     }
   }
+  var queue = [];
   function draw() {
     var top = stack[stack.length - 1];
     var w = host.clientWidth || 800, h = host.clientHeight || 500;
+    var started = performance.now();
     cells = []; parts = [];
     svg.setAttribute("viewBox", "0 0 " + w + " " + h);
-    layout(top.node, top.path, -1, 0, 0, w, h, 0);
+    queue = [[top.node, top.path, -1, 0, 0, w, h, 0]];
+    for (var j = 0; j < queue.length; j++) layout(queue[j]);
     svg.innerHTML = '<defs><pattern id="ls-hatch" width="6" height="6" patternUnits="userSpaceOnUse" ' +
       'patternTransform="rotate(45)"><rect width="3" height="6" fill="rgba(255,255,255,.6)"/></pattern>' +
       '<pattern id="ls-dots" width="5" height="5" patternUnits="userSpaceOnUse"><circle cx="2.5" cy="2.5" r="1" ' +
       'fill="rgba(255,255,255,.7)"/></pattern></defs>' + parts.join("");
     host.classList.toggle("sel", sel !== null);
     host.setAttribute("data-cells", String(cells.length));
+    host.setAttribute("data-draw-ms", (performance.now() - started).toFixed(1));
     if (crumbs) {
       var html = "";
       for (var i = 0; i < stack.length; i++) {
