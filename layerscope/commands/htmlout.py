@@ -14,9 +14,9 @@ from pathlib import Path
 from ..errors import UsageError
 
 HTML_HELP = (
-    "the self-contained HTML report (inline script and style, fetches nothing): alone, as the "
-    "output (stdout or --output); --html FILE writes it to FILE beside the other output, which "
-    "links it"
+    "the self-contained HTML report (inline script and style, fetches nothing). Alone it is the "
+    "output (stdout or --output); --html FILE writes it to FILE beside the text or Markdown "
+    "output, which links it (write --html=FILE, or --html FILE after the image arguments)"
 )
 
 

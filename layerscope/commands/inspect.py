@@ -50,6 +50,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_output_options(parser, ("text", "json", "html"))
     add_html_option(parser)
     add_source_options(parser)
+    add_image_options(parser)
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=10,
+        metavar="N",
+        help="reclaimable files to list in the text summary (default 10)",
+    )
+
+
+def add_image_options(parser: argparse.ArgumentParser) -> None:
+    """--base, --store and --dockerfile: what ``analyse`` reads besides the image."""
     parser.add_argument(
         "--base", metavar="REF", help="the base image: its layers count as base, the rest as yours"
     )
@@ -59,14 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "-f",
         metavar="FILE",
         help="the Dockerfile it was built from: decides which layers are the base image's, "
-        "and places suggestions at its lines",
-    )
-    parser.add_argument(
-        "--top",
-        type=int,
-        default=10,
-        metavar="N",
-        help="reclaimable files to list in the text summary (default 10)",
+        "and places suggestions (and their patch) at its lines",
     )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
-from .common import REF_HELP, Streams, add_source_options, add_store_option, emit
-from .inspect import analyse, cache_history_of
+from .common import REF_HELP, Streams, add_source_options, emit
+from .inspect import add_image_options, analyse, cache_history_of
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,16 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument(
         "--output", "-o", metavar="FILE", help="write the page to FILE (else to stdout, not a tty)"
     )
-    parser.add_argument(
-        "--base", metavar="REF", help="the base image: its layers count as base, the rest as yours"
-    )
-    parser.add_argument(
-        "--dockerfile",
-        "-f",
-        metavar="FILE",
-        help="the Dockerfile it was built from: base layers, suggestions and their patch",
-    )
-    add_store_option(parser)
+    add_image_options(parser)
     add_source_options(parser)
 
 

@@ -147,3 +147,16 @@ def test_many_files_fold_and_the_page_says_how_many() -> None:
         rf"{data['folded']:,} smaller files \([^)]*\) folded into their directories", page
     )
     assert data["tree"][1] == files[1]  # every byte is still there
+
+
+def test_report_shows_the_history_once_builds_are_recorded(tmp_path: Path, demo_v2: Path) -> None:
+    store = str(tmp_path / "history.sqlite3")
+    first = tmp_path / "first.html"
+    assert run("report", str(DEMO), "--store", store, "-o", str(first), "-q")[0] == 0
+    assert "Build history" not in first.read_text(encoding="utf-8")  # one build: no history
+    second = tmp_path / "second.html"
+    assert run("report", str(demo_v2), "--store", store, "-o", str(second), "-q")[0] == 0
+    page = second.read_text(encoding="utf-8")
+    assert "Build history" in page and "2 recorded builds" in page
+    for title in ("Image size", "Cache-hit ratio", "Rebuilt bytes"):
+        assert f'aria-label="{title}"' in page
