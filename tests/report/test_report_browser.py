@@ -10,6 +10,10 @@ from typing import Any
 
 from PIL import Image
 
+from layerscope.analysis import analyze
+from layerscope.model import EntryKind
+from layerscope.sources import load_image
+
 from .cdp import Browser
 from .conftest import DEMO, MODEL_BYTES, run
 
@@ -98,6 +102,35 @@ def test_inspect_report_in_chromium(tmp_path: Path, chromium: Browser) -> None:
     x, y = centre(chromium, "document.querySelector('#ls-tm rect.f[data-i]')")
     chromium.click(x, y)
     assert state(chromium)["crumbs"].count("/") >= 2
+    assert chromium.problems() == []
+
+
+def test_treemap_areas_are_proportional_to_bytes(tmp_path: Path, chromium: Browser) -> None:
+    """The top-level cells tile the treemap: each one's share of the area is its directory's
+    share of the bytes (visible files plus hidden copies), summed here from the image."""
+    analysis = analyze(load_image(str(DEMO)))
+    by_top: dict[str, int] = {}
+    for path, placed in analysis.filesystem.final.items():
+        if placed.entry.kind is EntryKind.FILE:
+            top = path.split("/")[1]
+            by_top[top] = by_top.get(top, 0) + placed.entry.size_bytes
+    for item in analysis.waste.items:
+        by_top[item.path.split("/")[1]] = by_top.get(item.path.split("/")[1], 0) + item.size_bytes
+    total = sum(by_top.values())
+    expected = sorted((v / total for v in by_top.values() if v), reverse=True)
+
+    page = tmp_path / "report.html"
+    assert run("report", str(DEMO), "-o", str(page), "-q")[0] == 0
+    load(chromium, page)
+    shares: list[float] = chromium.evaluate(
+        "(() => { const vb = document.querySelector('#ls-tm svg').viewBox.baseVal;"
+        " return [...document.querySelectorAll('#ls-tm rect.top')].map(r =>"
+        " r.width.baseVal.value * r.height.baseVal.value / (vb.width * vb.height)); })()"
+    )
+    shares.sort(reverse=True)
+    assert len(shares) == len(expected)
+    for got, want in zip(shares, expected, strict=True):
+        assert abs(got - want) < 0.002, (shares, expected)
     assert chromium.problems() == []
 
 

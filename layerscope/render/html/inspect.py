@@ -217,7 +217,8 @@ def suggestions_panel(report: SuggestionReport | None) -> str:
             saving = f"{s.estimated_saving_rebuilds} fewer rebuilds"
         else:
             saving = ""
-        where = ", ".join(f"layer {i}" for i in s.layers)
+        where = ("layer " if len(s.layers) == 1 else "layers ") + ", ".join(map(str, s.layers))
+        where = where if s.layers else ""
         own = (
             f"<details><summary>patch</summary>{patch_block(s.patch)}</details>" if s.patch else ""
         )

@@ -111,20 +111,21 @@ function Treemap(host) {
       var r = rects[k], n = kids[k].n, rx = r[0], ry = r[1], rw = r[2], rh = r[3];
       if (rw * rh < MIN_AREA || (cells.length >= BUDGET && rw * rh < 64)) break;
       var p = path + "/" + n[0], id = cells.length, geo = geometry(rx, ry, rw, rh);
+      var top = depth === 0 ? " top" : "";
       cells.push([n, p, parent]);
       if (isDir(n)) {
         var head = rw > 64 && rh > 40 ? 15 : 0;
         if (rw > 10 && rh > 10 + head && cells.length < BUDGET) {
-          rect("d", id, geo, DIRS[depth % 4]);
+          rect("d" + top, id, geo, DIRS[depth % 4]);
           if (head) parts.push('<text class="dl" x="' + (rx + 4).toFixed(1) + '" y="' + (ry + 11.5).toFixed(1) +
             '">' + esc(clip(n[0] + "  " + fmt(val(n)), rw - 8)) + "</text>");
           queue.push([n, p, id, rx + 1.5, ry + head + 1.5, rw - 3, rh - head - 3, depth + 1]);
         } else {
-          rect("f" + lit(n, n[2]), id, geo, colour(n[2]));
+          rect("f" + top + lit(n, n[2]), id, geo, colour(n[2]));
         }
       } else {
         var on = lit(n, key(n));
-        rect("f" + on, id, geo, colour(n[2]));
+        rect("f" + top + on, id, geo, colour(n[2]));
         if (n[4] === 1) rect("f" + on, null, geo, "url(#ls-hatch)");
         if (n[4] === 2) rect("f" + on, null, geo, "url(#ls-dots)");
         if (rw > 46 && rh > 15) parts.push('<text class="fl" x="' + (rx + 3).toFixed(1) + '" y="' +
