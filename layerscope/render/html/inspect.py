@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ...analysis import Analysis, ChangeKind
+from ...analysis import Analysis, ChangeKind, FileChange
 from ...analysis.suggest import SIZE_KINDS, SuggestionReport
 from ...analysis.waste import WasteReason
 from ...model import EntryKind
@@ -134,27 +136,46 @@ def _layer_chart(analysis: Analysis, reasons: list[dict[WasteReason, int]]) -> s
 
 
 def _leaves(analysis: Analysis, notes: Notes) -> list[Leaf]:
+    file = EntryKind.FILE
     out = [
         Leaf(path, placed.entry.size_bytes, placed.layer_index)
         for path, placed in analysis.filesystem.final.items()
-        if placed.entry.kind is EntryKind.FILE and placed.entry.size_bytes > 0
+        if placed.entry.kind is file and placed.entry.size_bytes > 0
     ]
+    layers = analysis.image.layers
+    note_of: dict[tuple[WasteReason, int], int] = {}
     for item in analysis.waste.items:
-        note = notes.add(
-            f"hidden: {REASON_TEXT[item.reason]} by layer {item.hider_layer_index}: "
-            f"{instruction(item.hider_created_by, 120)}"
-        )
+        key = (item.reason, item.hider_layer_index)
+        note = note_of.get(key)
+        if note is None:
+            note = note_of[key] = notes.add(
+                f"hidden: {REASON_TEXT[item.reason]} by layer {item.hider_layer_index}: "
+                f"{instruction(layers[item.hider_layer_index].created_by, 120)}"
+            )
         out.append(Leaf(item.path, item.size_bytes, item.writer_layer_index, note, HIDDEN))
     return out
+
+
+def _files_only(changes: Iterable[FileChange]) -> Iterator[FileChange]:
+    """Changes that are not directory-only (FileChange.is_dir, without building lists)."""
+    directory = EntryKind.DIR
+    for change in changes:
+        before, after = change.before, change.after
+        if (before is None or before.entry.kind is directory) and (
+            after is None or after.entry.kind is directory
+        ):
+            continue
+        yield change
 
 
 def _changes(analysis: Analysis) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for layer, changes in zip(analysis.image.layers, analysis.changes, strict=True):
-        files = [change for change in changes.changes if not change.is_dir]
-        files.sort(key=lambda c: (-abs(c.size_delta_bytes), c.path))
+        files = list(_files_only(changes.changes))
+        top = heapq.nlargest(CHANGES_PER_LAYER, files, key=lambda c: abs(c.size_delta_bytes))
+        top.sort(key=lambda c: (-abs(c.size_delta_bytes), c.path))
         rows = []
-        for change in files[:CHANGES_PER_LAYER]:
+        for change in top:
             kind = change.kind.value
             entry = change.after if change.after is not None else change.before
             value = entry.entry.size_bytes if entry is not None else 0
