@@ -172,7 +172,14 @@ class Browser:
         start = time.monotonic()
         self.send("Page.navigate", {"url": url})
         self.wait_event("Page.loadEventFired", mark)
-        return time.monotonic() - start
+        elapsed = time.monotonic() - start
+        # a late load event of the first about:blank must not pass for this page's
+        deadline = time.monotonic() + self.timeout
+        while self.evaluate("location.href + ' ' + document.readyState") != f"{url} complete":
+            if time.monotonic() > deadline:
+                raise CdpError(f"{url} did not finish loading")
+            time.sleep(0.05)
+        return elapsed
 
     def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression in the page (an exception is an error)."""
