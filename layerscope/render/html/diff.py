@@ -248,5 +248,6 @@ def render_diff_html(diff: ImageDiff, *, leaf_limit: int = DEFAULT_LEAF_LIMIT) -
         "changesHint": "Click an instruction on the left to list the files its layers changed;"
         " the paths it changed light up in the treemap.",
         "folded": treemap.folded_files,
+        "keyed": True,
     }
     return document(f"layerscope diff: {old.ref} → {new.ref}", header, body, data)

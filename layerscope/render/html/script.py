@@ -94,10 +94,13 @@ function Treemap(host) {
     return ' x="' + rx.toFixed(1) + '" y="' + ry.toFixed(1) + '" width="' + rw.toFixed(1) + '" height="' + rh.toFixed(1) + '"';
   }
   function lit(n, k) { return sel !== null && k === sel ? " on" : ""; }
+  /* a directory drawn as one block lights up with its main layer; not where leaves are keyed
+     by something else than their colour (diff: colour = change kind, key = layer pair) */
+  function dirKey(n) { return D.keyed ? null : n[2]; }
   function layout(job) {
     var node = job[0], path = job[1], parent = job[2], depth = job[7];
     if (cells.length >= BUDGET && parent >= 0) {
-      rect("f" + lit(node, node[2]), parent, geometry(job[3], job[4], job[5], job[6]), colour(node[2]));
+      rect("f" + lit(node, dirKey(node)), parent, geometry(job[3], job[4], job[5], job[6]), colour(node[2]));
       return;
     }
     var kids = [];
@@ -121,7 +124,7 @@ function Treemap(host) {
             '">' + esc(clip(n[0] + "  " + fmt(val(n)), rw - 8)) + "</text>");
           queue.push([n, p, id, rx + 1.5, ry + head + 1.5, rw - 3, rh - head - 3, depth + 1]);
         } else {
-          rect("f" + top + lit(n, n[2]), id, geo, colour(n[2]));
+          rect("f" + top + lit(n, dirKey(n)), id, geo, colour(n[2]));
         }
       } else {
         var on = lit(n, key(n));
