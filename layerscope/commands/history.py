@@ -31,6 +31,7 @@ from .common import (
     text_width,
     use_color,
 )
+from .htmlout import add_html_option, html_plan, link, write_beside
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,7 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             "'history export [NAME] -o FILE' writes the store's builds (of NAME, or all) as "
             "JSON lines; 'history import FILE' merges such a file into the store (importing "
             "twice adds nothing); 'history prune [NAME] --keep N' keeps the N most recently "
-            "recorded builds of each repository, '--older-than 90d' removes older ones."
+            "recorded builds of each repository, '--older-than 90d' removes older ones. "
+            "--html: a self-contained page with the size, hit-ratio and rebuilt-bytes charts."
         ),
     )
     parser.add_argument(
@@ -94,7 +96,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument(
         "--top", type=int, default=10, metavar="N", help="changed paths to list per miss"
     )
-    add_output_options(parser, ("text", "json"))
+    add_output_options(parser, ("text", "json", "html"))
+    add_html_option(parser)
     add_source_options(parser)
 
 
@@ -177,6 +180,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         raise UsageError("history: --tags needs NAME, the registry repository")
     if not args.refs and not args.name:
         raise UsageError("history: give NAME, --refs REF..., or NAME --tags GLOB")
+    plan = html_plan(args)
     with sources_for(args, streams) as sources:
         series = bool(args.refs or args.tags)
         # a series is analysed from the images: recording it is a side effect that may fail
@@ -207,7 +211,16 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             if store is not None:
                 _warn(store.warnings, streams)
                 store.close()
-    if (args.format or "text") == "json":
+    page = None
+    if plan.format == "html" or plan.beside:
+        from ..render.html import render_history_html
+
+        page = render_history_html(history, repository=repository)
+        if plan.beside:
+            write_beside(plan.beside, page)
+    if plan.format == "html":
+        text = page or ""
+    elif plan.format == "json":
         from ..render.history_json import history_document
         from ..render.json import dumps
 
@@ -220,6 +233,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         width = text_width(streams.out, to_file=bool(args.output))
         text = render_history(history, repository=repository, top=args.top, width=width,
                               color=color)  # fmt: skip
+        if plan.beside:
+            text = text.rstrip("\n") + "\n" + link(plan.beside, "text")
     emit(text, args.output, streams.out)
     return 0
 
@@ -333,6 +348,8 @@ def _only(args: argparse.Namespace, action: str, *, store: bool, retention: bool
                   if value is not None]  # fmt: skip
     if args.format is not None:
         given.append("--format")
+    if args.html is not None:
+        given.append("--html")
     if action != "export" and args.output:
         given.append("--output")
     if given:

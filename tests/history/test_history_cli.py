@@ -215,6 +215,7 @@ def _shown(url: str) -> str:
         (["history", "import"], "give the FILE to import"),
         (["history", "import", "/nonexistent/h.jsonl"], "cannot read /nonexistent/h.jsonl"),
         (["history", "export", "--refs", "x.tar"], "--refs does not apply"),
+        (["history", "prune", "--keep", "1", "--html"], "--html does not apply"),
         (["history", "app", "--keep", "3"], "go with 'history prune'"),
         (["history", "export", "never/recorded"], "no builds of never/recorded"),
     ],
