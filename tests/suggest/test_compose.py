@@ -1,0 +1,119 @@
+"""The composer: suggestions combined on a model of the build (what each step reads and
+writes), never as independent line edits that break the build."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from layerscope.analysis.suggest import (
+    EstimateBasis,
+    Evidence,
+    LeftOutReason,
+    Op,
+    OpKind,
+    Suggestion,
+    SuggestionKind,
+    suggest,
+)
+from layerscope.analysis.suggest.compose import Files, combine
+from layerscope.dockerfile import parse_dockerfile
+from tests.suggest.shapes import LISTS, ML_DOCKERFILE, PIP_CACHE, ml_image
+
+
+def _runs(text: str) -> list[str]:
+    return [i.arguments for i in parse_dockerfile(text).instructions if i.keyword == "RUN"]
+
+
+def test_apt_lists_cleanup_lands_after_the_install_that_needs_them() -> None:
+    # The first try of issue 16: `rm -rf /var/lib/apt/lists/*` was appended to the
+    # `apt-get update` step, and the next step's `apt-get install` failed.
+    report = suggest(ml_image(), dockerfile=parse_dockerfile(ML_DOCKERFILE))
+    patched = dict(report.patched_files)["Dockerfile"]
+    for run in _runs(patched):
+        if "/var/lib/apt/lists" in run:
+            assert "apt-get install" in run, run
+            assert (
+                run.index("apt-get update")
+                < run.index("apt-get install")
+                < run.index("rm -rf /var/lib/apt/lists")
+            )
+    (lifecycle,) = [r for r in _runs(patched) if "apt-get install" in r]
+    assert "apt-get update" in lifecycle
+    assert "--no-install-recommends" in lifecycle or "apt-get clean" in lifecycle
+
+
+def test_ml_shape_installs_stay_cached_and_sources_come_last() -> None:
+    report = suggest(ml_image(), dockerfile=parse_dockerfile(ML_DOCKERFILE))
+    patched = parse_dockerfile(dict(report.patched_files)["Dockerfile"])
+    order = [" ".join(i.text.split()) for i in patched.final_stage.instructions]
+    # requirements.txt alone before the pip install, the whole context after it, and the
+    # venv step (which reads nothing copied) above both
+    venv = order.index("RUN python3 -m venv /opt/venv")
+    manifest = order.index("COPY requirements.txt /app/")
+    install = next(n for n, t in enumerate(order) if "pip install" in t)
+    context = order.index("COPY . /app")
+    train = next(n for n, t in enumerate(order) if "train.py" in t)
+    assert venv < manifest < install < context < train
+    (reorder,) = [s for s in report.suggestions if s.kind is SuggestionKind.REORDER_FOR_CACHE]
+    assert reorder.estimate_basis is EstimateBasis.STEP_ORDER
+    # without recorded builds: the layers of the venv and install steps, per source edit
+    assert reorder.estimated_saving_rebuild_bytes == 10 + 8000 + PIP_CACHE
+    assert "requirements.txt" in reorder.title
+
+
+def test_a_cleanup_before_the_step_that_needs_it_is_rejected() -> None:
+    # The old, line-edit patch: the list cleanup appended to the update step. The composer
+    # checks every combined patch against the dependency graph and leaves it out.
+    dockerfile = parse_dockerfile(ML_DOCKERFILE)
+    update = next(i for i in dockerfile.instructions if i.arguments == "apt-get update")
+    bad = Suggestion(
+        id="cleanup-9",
+        kind=SuggestionKind.SAME_LAYER_CLEANUP,
+        title="apt lists (line-edit style)",
+        detail="",
+        layers=(1,),
+        instructions=(),
+        lines=(),
+        evidence=(Evidence("/var/lib/apt/lists/x", LISTS, 1),),
+        estimated_saving_bytes=LISTS,
+        ops=(Op(OpKind.APPEND, update.index, lines=("rm -rf /var/lib/apt/lists/*",)),),
+    )
+    combined = combine([bad], Files(dockerfile, None))
+    assert combined.applied == ()
+    (left,) = combined.left_out
+    assert left.reason is LeftOutReason.BREAKS_DEPENDENCY
+    assert "apt-get install" in left.detail and "apt lists" in left.detail
+    # the same cleanup at the end of the install step is fine
+    install = next(i for i in dockerfile.instructions if "apt-get install" in i.arguments)
+    good = replace(bad, ops=(Op(OpKind.APPEND, install.index, lines=bad.ops[0].lines),))
+    assert combine([good], Files(dockerfile, None)).applied == ("cleanup-9",)
+
+
+def test_a_move_that_puts_a_consumer_before_its_producer_is_rejected() -> None:
+    dockerfile = parse_dockerfile(ML_DOCKERFILE)
+    copy = next(i for i in dockerfile.instructions if i.keyword == "COPY")
+    train = next(i for i in dockerfile.instructions if "train.py" in i.arguments)
+    names = {"COPY . /app": frozenset({"requirements.txt", "train.py"})}
+    move = Suggestion(
+        id="reorder-9",
+        kind=SuggestionKind.REORDER_FOR_CACHE,
+        title="too far",
+        detail="",
+        layers=(),
+        instructions=(),
+        lines=(),
+        evidence=(),
+        estimated_saving_bytes=0,
+        ops=(Op(OpKind.MOVE_AFTER, copy.index, target=train.index),),
+    )
+    combined = combine([move], Files(dockerfile, None, copied=names))
+    (left,) = combined.left_out
+    assert left.reason is LeftOutReason.BREAKS_DEPENDENCY
+    assert "/app/requirements.txt" in left.detail and "/app/train.py" in left.detail
+
+
+def test_every_suggestion_left_out_says_why() -> None:
+    report = suggest(ml_image(), dockerfile=parse_dockerfile(ML_DOCKERFILE))
+    ids = {s.id for s in report.suggestions}
+    assert set(report.applied) | {x.id for x in report.left_out} == ids
+    assert not set(report.applied) & {x.id for x in report.left_out}
