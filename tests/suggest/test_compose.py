@@ -17,7 +17,8 @@ from layerscope.analysis.suggest import (
 )
 from layerscope.analysis.suggest.compose import Files, combine
 from layerscope.dockerfile import parse_dockerfile
-from tests.suggest.shapes import LISTS, ML_DOCKERFILE, PIP_CACHE, ml_image
+from tests.analysis.imagekit import d, f
+from tests.suggest.shapes import LISTS, ML_DOCKERFILE, PIP_CACHE, make_image, ml_image
 
 
 def _runs(text: str) -> list[str]:
@@ -117,3 +118,129 @@ def test_every_suggestion_left_out_says_why() -> None:
     ids = {s.id for s in report.suggestions}
     assert set(report.applied) | {x.id for x in report.left_out} == ids
     assert not set(report.applied) & {x.id for x in report.left_out}
+
+
+def _order(report: object) -> list[str]:
+    text = dict(report.patched_files)["Dockerfile"]
+    return [" ".join(i.text.split()) for i in parse_dockerfile(text).final_stage.instructions]
+
+
+NPM = """\
+FROM node:20
+WORKDIR /app
+COPY . .
+RUN npm ci
+RUN npm run build
+"""
+
+
+def test_npm_manifests_and_lock_copied_before_npm_ci() -> None:
+    analysis = make_image(
+        "npm:1",
+        [
+            ("/bin/sh -c #(nop) ADD file:node in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            (None, [f("WORKDIR /app")]),
+            (
+                "COPY . . # buildkit",
+                [
+                    d("/app"),
+                    f("/app/package.json", 40),
+                    f("/app/package-lock.json", 400),
+                    f("/app/src/index.js", 90),
+                ],
+            ),
+            ("RUN /bin/sh -c npm ci # buildkit", [f("/app/node_modules/x/index.js", 9000)]),
+            ("RUN /bin/sh -c npm run build # buildkit", [f("/app/dist/main.js", 300)]),
+        ],
+    )
+    report = suggest(analysis, dockerfile=parse_dockerfile(NPM))
+    assert _order(report) == [
+        "WORKDIR /app",
+        "COPY package-lock.json package.json ./",
+        "RUN npm ci",
+        "COPY . .",
+        "RUN npm run build",
+    ]
+
+
+GO = """\
+FROM golang:1.22
+WORKDIR /src
+COPY . .
+RUN go mod download
+RUN go build -o /bin/app .
+"""
+
+
+def test_go_modules_downloaded_before_the_sources_arrive() -> None:
+    analysis = make_image(
+        "go:1",
+        [
+            ("/bin/sh -c #(nop) ADD file:go in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            (None, [f("WORKDIR /src")]),
+            (
+                "COPY . . # buildkit",
+                [f("/src/go.mod", 50), f("/src/go.sum", 900), f("/src/main.go", 200)],
+            ),
+            ("RUN /bin/sh -c go mod download # buildkit", [f("/root/go/pkg/mod/x.zip", 5000)]),
+            ("RUN /bin/sh -c go build -o /bin/app . # buildkit", [f("/bin/app", 7000)]),
+        ],
+    )
+    report = suggest(analysis, dockerfile=parse_dockerfile(GO))
+    assert _order(report)[1:4] == ["COPY go.mod go.sum ./", "RUN go mod download", "COPY . ."]
+
+
+EDITABLE = """\
+FROM python:3.12
+COPY . /app
+RUN pip install -r /app/requirements.txt
+RUN pip install -e /app
+"""
+
+
+def test_an_editable_install_keeps_the_sources_and_says_so() -> None:
+    analysis = make_image(
+        "editable:1",
+        [
+            ("/bin/sh -c #(nop) ADD file:py in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            (
+                "COPY . /app # buildkit",
+                [f("/app/requirements.txt", 30), f("/app/setup.py", 80), f("/app/pkg/a.py", 50)],
+            ),
+            (
+                "RUN /bin/sh -c pip install -r /app/requirements.txt # buildkit",
+                [f("/usr/lib/py/numpy.py", 8000)],
+            ),
+            ("RUN /bin/sh -c pip install -e /app # buildkit", [f("/usr/lib/py/app.pth", 10)]),
+        ],
+    )
+    report = suggest(analysis, dockerfile=parse_dockerfile(EDITABLE))
+    (reorder,) = [s for s in report.suggestions if s.kind is SuggestionKind.REORDER_FOR_CACHE]
+    assert "editable or local install" in reorder.detail
+    assert _order(report) == [
+        "COPY requirements.txt /app/",
+        "RUN pip install -r /app/requirements.txt",
+        "COPY . /app",
+        "RUN pip install -e /app",
+    ]
+
+
+APK = """\
+FROM alpine:3.19
+RUN apk update
+RUN apk add curl
+"""
+
+
+def test_apk_index_cleanup_after_the_add_that_needs_it() -> None:
+    analysis = make_image(
+        "apk:1",
+        [
+            ("/bin/sh -c #(nop) ADD file:alpine in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            ("RUN /bin/sh -c apk update # buildkit", [f("/var/cache/apk/APKINDEX.tar.gz", 6000)]),
+            ("RUN /bin/sh -c apk add curl # buildkit", [f("/usr/bin/curl", 2000)]),
+        ],
+    )
+    report = suggest(analysis, dockerfile=parse_dockerfile(APK))
+    (run,) = [t for t in _order(report) if t.startswith("RUN")]
+    assert run.index("apk update") < run.index("apk add curl") < run.index("/var/cache/apk")

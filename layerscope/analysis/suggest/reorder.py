@@ -28,6 +28,7 @@ _BUILD_TOOLS = re.compile(
     r"\b(pip3?\s+install|npm\s+(ci|install|run)|yarn|pnpm|poetry|make|go\s+(build|mod)|cargo|"
     r"mvn|gradle|bundle|composer|python3?\s+\S+\.py|setup\.py)\b"
 )
+_EDITABLE = re.compile(r"\bpip3?\s+install\b[^&;|]*\s(-e|--editable)[\s=]")
 _VAR = re.compile(r"\$\{?([A-Za-z_]\w*)")
 
 
@@ -159,7 +160,7 @@ def _walk(ctx: Context, graph: OrderGraph, items: list[Instruction], copy: Instr
         if _writes(ctx, graph.layer.get(copy.index)) & _writes(ctx, graph.layer.get(other.index)):
             return _Walk(passed, installs, manifests, other, False)
         used: set[str] = set()
-        sources = False
+        sources = whole_seen = False
         for command in commands(other):
             got = reads(command, where[other.index], dest, names)
             inside = under(where[other.index], dest)
@@ -168,17 +169,17 @@ def _walk(ctx: Context, graph: OrderGraph, items: list[Instruction], copy: Instr
             )  # a build tool in the copied directory, or the destination itself: the sources
             if whole:
                 got = {*names, "(the sources)"}
-            use = implied_reads(command, names)
-            sources = (
-                sources
-                or whole
-                or use.needs_sources
+            local = (
+                implied_reads(command, names).needs_sources
+                or bool(_EDITABLE.search(command) and got)
                 or ("setup.py" in got and bool(re.search(r"setup\.py\s+\w", command)))
-            )
+            )  # the install builds the project itself
+            sources = sources or local
+            whole_seen = whole_seen or whole
             used |= got
         if not used:
             passed.append(other)
-        elif not sources and all(is_manifest(n) for n in used):
+        elif not (sources or whole_seen) and all(is_manifest(n) for n in used):
             passed.append(other)
             installs.append(other)
             manifests |= with_companions(used, names)
