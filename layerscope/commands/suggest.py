@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from ..analysis.suggest.model import PatchPaths
@@ -80,6 +81,40 @@ def patch_paths(dockerfile: Path, dockerignore: Path) -> tuple[PatchPaths, Path 
     return PatchPaths(names[0], names[1]), (root if root != here else None)
 
 
+def context_inputs(
+    dockerfile: str, context: str | None, dockerignore: str | None, streams: Streams
+) -> tuple[str | None, PatchPaths]:
+    """The build context's .dockerignore text (None: there is none) and the paths a patch
+    names; a stderr note when they are not relative to the current directory."""
+    folder = Path(context) if context else Path(dockerfile).parent
+    if not folder.is_dir():
+        raise UsageError(f"--context {context}: not a directory")
+    ignore = dockerignore or str(folder / ".dockerignore")
+    text = _read(ignore, ".dockerignore") if Path(ignore).is_file() else None
+    paths, root = patch_paths(Path(dockerfile), Path(ignore))
+    if root is not None:
+        print(
+            f"layerscope: note: the build context is outside the current directory: the "
+            f"patch names files relative to {root}; apply it there",
+            file=streams.err,
+        )
+    return text, paths
+
+
+def patch_writer(dockerfile: str) -> Callable[[str, bool], str]:
+    """Writes a combined patch to ``DOCKERFILE.layerscope.patch`` beside the Dockerfile (the
+    TUI's w key); FileExistsError when it exists and ``overwrite`` is False."""
+    target = Path(dockerfile).with_name(Path(dockerfile).name + ".layerscope.patch")
+
+    def write(patch: str, overwrite: bool) -> str:
+        if target.exists() and not overwrite:
+            raise FileExistsError(0, "exists", str(target))
+        target.write_text(patch, encoding="utf-8")
+        return f"{target}\napply it from {Path.cwd()} with: patch -p1 < {target}"
+
+    return write
+
+
 def run(args: argparse.Namespace, streams: Streams) -> int:
     """Load, analyse, suggest, print."""
     from ..analysis import analyze
@@ -89,22 +124,11 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     dockerfile = None
     ignore_text = None
     paths = None
-    root: Path | None = None
     if args.dockerfile:
         dockerfile = parse_dockerfile(_read(args.dockerfile, "Dockerfile"), path=args.dockerfile)
-        context = Path(args.context) if args.context else Path(args.dockerfile).parent
-        if not context.is_dir():
-            raise UsageError(f"--context {args.context}: not a directory")
-        ignore = args.dockerignore or str(context / ".dockerignore")
-        if Path(ignore).is_file():
-            ignore_text = _read(ignore, ".dockerignore")
-        paths, root = patch_paths(Path(args.dockerfile), Path(ignore))
-        if root is not None:
-            print(
-                f"layerscope: note: the build context is outside the current directory: the "
-                f"patch names files relative to {root}; apply it there",
-                file=streams.err,
-            )
+        ignore_text, paths = context_inputs(
+            args.dockerfile, args.context, args.dockerignore, streams
+        )
     elif args.dockerignore:
         ignore_text = _read(args.dockerignore, ".dockerignore")
     with sources_for(args, streams) as sources:
