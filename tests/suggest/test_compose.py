@@ -8,6 +8,8 @@ from dataclasses import replace
 from layerscope.analysis.suggest import (
     EstimateBasis,
     Evidence,
+    HistoryHints,
+    InstructionStats,
     LeftOutReason,
     Op,
     OpKind,
@@ -244,3 +246,58 @@ def test_apk_index_cleanup_after_the_add_that_needs_it() -> None:
     report = suggest(analysis, dockerfile=parse_dockerfile(APK))
     (run,) = [t for t in _order(report) if t.startswith("RUN")]
     assert run.index("apk update") < run.index("apk add curl") < run.index("/var/cache/apk")
+
+
+def test_every_cleanup_of_the_update_step_follows_the_install() -> None:
+    # apt-get update also leaves pkgcache.bin: both cleanups go after the install
+    analysis = make_image(
+        "apt:2",
+        [
+            ("/bin/sh -c #(nop) ADD file:deb in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            (
+                "RUN /bin/sh -c apt-get update # buildkit",
+                [f("/var/lib/apt/lists/x_Packages", LISTS), f("/var/cache/apt/pkgcache.bin", 900)],
+            ),
+            ("RUN /bin/sh -c apt-get install -y curl # buildkit", [f("/usr/bin/curl", 2000)]),
+        ],
+    )
+    text = "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\n"
+    report = suggest(analysis, dockerfile=parse_dockerfile(text))
+    (run,) = [t for t in _order(report) if t.startswith("RUN")]
+    install = run.index("apt-get install")
+    assert run.index("apt-get update") < install < run.index("apt-get clean")
+    assert install < run.index("rm -rf /var/lib/apt/lists/*")
+
+
+def test_microdnf_cleans_with_its_own_command() -> None:
+    analysis = make_image(
+        "ubi:1",
+        [
+            ("/bin/sh -c #(nop) ADD file:ubi in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            (
+                "RUN /bin/sh -c microdnf install -y tar # buildkit",
+                [f("/usr/bin/tar", 500), f("/var/cache/yum/metadata/repo.xml", 4000)],
+            ),
+        ],
+    )
+    text = "FROM ubi9-minimal\nRUN microdnf install -y tar\n"
+    report = suggest(analysis, dockerfile=parse_dockerfile(text))
+    assert _order(report) == ["RUN microdnf install -y tar && microdnf clean all"]
+
+
+def test_reorder_figures_from_recorded_history() -> None:
+    # the context COPY (layer 3) missed in 4 of 5 builds; venv and install took 3 s and 40 s
+    history = HistoryHints(
+        (
+            InstructionStats(3, "COPY . /app", misses=4, builds=5),
+            InstructionStats(4, "RUN python3 -m venv /opt/venv", 0, 5, seconds=3.0),
+            InstructionStats(5, "RUN pip install", 0, 5, seconds=40.0),
+        )
+    )
+    report = suggest(ml_image(), dockerfile=parse_dockerfile(ML_DOCKERFILE), history=history)
+    (reorder,) = [s for s in report.suggestions if s.kind is SuggestionKind.REORDER_FOR_CACHE]
+    assert reorder.estimate_basis is EstimateBasis.HISTORY
+    assert reorder.estimated_saving_rebuilds == 4 * 2
+    assert reorder.estimated_saving_seconds == 4 * (3.0 + 40.0)
+    assert reorder.estimated_saving_rebuild_bytes == 4 * (10 + 8000 + PIP_CACHE)
+    assert "missed the cache in 4 of 5 recorded builds" in reorder.detail

@@ -138,6 +138,15 @@ def _lifecycle(
     return consumer, ops, note
 
 
+def _cleanup_command(cache: Cache, command: str) -> str:
+    """The cleanup for the tool the step runs (``microdnf clean all`` on UBI minimal)."""
+    if cache.name in ("yum cache", "dnf cache"):
+        for tool in ("microdnf", "dnf", "yum"):
+            if re.search(rf"\b{tool}\b", command):
+                return f"{tool} clean all" + (" && rm -rf /var/cache/yum" if tool == "yum" else "")
+    return cache.cleanup
+
+
 def _suggestion(
     ctx: Context, index: int, found: dict[str, list[Evidence]], pycache_dirs: set[str]
 ) -> Suggestion:
@@ -147,6 +156,8 @@ def _suggestion(
     hows: list[str] = []
     notes: list[str] = []
     editable = ins is not None and not ins.heredocs and ins.exec_form is None
+    lifecycle: tuple[Instruction, tuple[Op, ...], str | None] | None = None
+    """Where the cleanups go: after the last step that needs the package-manager state."""
     for name in sorted(found):
         if name == _PYCACHE:
             fix, pattern = _pycache_fix(ctx, index, pycache_dirs)
@@ -173,21 +184,29 @@ def _suggestion(
                 )  # fmt: skip
             hows.append(f"{cache.flag_replacement.split()[-1]} for the {name}")
             continue
+        cleanup = _cleanup_command(cache, command)
         if ins is None:
-            hows.append(f"`{cache.cleanup}` for the {name}")
+            hows.append(f"`{cleanup}` for the {name}")
             continue
-        where, merge, why = _lifecycle(ctx, ins, name)
+        if lifecycle is None:
+            lifecycle = next(
+                (got for n in sorted(found) if (got := _lifecycle(ctx, ins, n))[0] is not ins
+                 or got[2] is not None),
+                (ins, (), None),
+            )  # fmt: skip
+        where, merge, why = lifecycle
         if why is not None:
             notes.append(why)
             editable = False
         elif where is not ins:
             hows.append(
-                f"`{cache.cleanup}` for the {name}, after line {where.start_line} that still "
-                f"needs them (one RUN from line {ins.start_line})"
+                f"`{cleanup}` for the {name}, after line {where.start_line} that still "
+                f"needs {'it' if name.endswith('cache') else 'them'} (one RUN from line "
+                f"{ins.start_line})"
             )
         else:
-            hows.append(f"`{cache.cleanup}` for the {name}")
-        ops += [*merge, Op(OpKind.APPEND, where.index, lines=(cache.cleanup,))]
+            hows.append(f"`{cleanup}` for the {name}")
+        ops += [*merge, Op(OpKind.APPEND, where.index, lines=(cleanup,))]
     note = "; ".join(dict.fromkeys(notes)) or None
     evidence = [e for items in found.values() for e in items]
     names = ", ".join(sorted(found))
