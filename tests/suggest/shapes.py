@@ -23,6 +23,8 @@ RUN python3 train.py
 RUN rm /app/data.csv
 """
 
+BASE = ("/bin/sh -c #(nop) ADD file:base in / ", [d("/bin"), f("/bin/sh", 1000)])
+"""The base image's one layer (a shell), first in every shape."""
 LISTS = 40_000
 ARCHIVE = 3_000
 PIP_CACHE = 7_000
@@ -68,7 +70,7 @@ def ml_image() -> Analysis:
     return make_image(
         "ml:1",
         [
-            ("/bin/sh -c #(nop) ADD file:base in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            BASE,
             (
                 "RUN /bin/sh -c apt-get update # buildkit",
                 [d("/var/lib/apt/lists"), f("/var/lib/apt/lists/deb_Packages.lz4", LISTS)],

@@ -20,7 +20,7 @@ from layerscope.analysis.suggest import (
 from layerscope.analysis.suggest.compose import Files, combine
 from layerscope.dockerfile import parse_dockerfile
 from tests.analysis.imagekit import d, f
-from tests.suggest.shapes import LISTS, ML_DOCKERFILE, PIP_CACHE, make_image, ml_image
+from tests.suggest.shapes import BASE, LISTS, ML_DOCKERFILE, PIP_CACHE, make_image, ml_image
 
 
 def _runs(text: str) -> list[str]:
@@ -140,7 +140,7 @@ def test_npm_manifests_and_lock_copied_before_npm_ci() -> None:
     analysis = make_image(
         "npm:1",
         [
-            ("/bin/sh -c #(nop) ADD file:node in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            BASE,
             (None, [f("WORKDIR /app")]),
             (
                 "COPY . . # buildkit",
@@ -178,7 +178,7 @@ def test_go_modules_downloaded_before_the_sources_arrive() -> None:
     analysis = make_image(
         "go:1",
         [
-            ("/bin/sh -c #(nop) ADD file:go in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            BASE,
             (None, [f("WORKDIR /src")]),
             (
                 "COPY . . # buildkit",
@@ -204,7 +204,7 @@ def test_an_editable_install_keeps_the_sources_and_says_so() -> None:
     analysis = make_image(
         "editable:1",
         [
-            ("/bin/sh -c #(nop) ADD file:py in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            BASE,
             (
                 "COPY . /app # buildkit",
                 [f("/app/requirements.txt", 30), f("/app/setup.py", 80), f("/app/pkg/a.py", 50)],
@@ -238,7 +238,7 @@ def test_apk_index_cleanup_after_the_add_that_needs_it() -> None:
     analysis = make_image(
         "apk:1",
         [
-            ("/bin/sh -c #(nop) ADD file:alpine in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            BASE,
             ("RUN /bin/sh -c apk update # buildkit", [f("/var/cache/apk/APKINDEX.tar.gz", 6000)]),
             ("RUN /bin/sh -c apk add curl # buildkit", [f("/usr/bin/curl", 2000)]),
         ],
@@ -253,7 +253,7 @@ def test_every_cleanup_of_the_update_step_follows_the_install() -> None:
     analysis = make_image(
         "apt:2",
         [
-            ("/bin/sh -c #(nop) ADD file:deb in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            BASE,
             (
                 "RUN /bin/sh -c apt-get update # buildkit",
                 [f("/var/lib/apt/lists/x_Packages", LISTS), f("/var/cache/apt/pkgcache.bin", 900)],
@@ -273,7 +273,7 @@ def test_microdnf_cleans_with_its_own_command() -> None:
     analysis = make_image(
         "ubi:1",
         [
-            ("/bin/sh -c #(nop) ADD file:ubi in / ", [d("/bin"), f("/bin/sh", 1000)]),
+            BASE,
             (
                 "RUN /bin/sh -c microdnf install -y tar # buildkit",
                 [f("/usr/bin/tar", 500), f("/var/cache/yum/metadata/repo.xml", 4000)],

@@ -39,13 +39,9 @@ def workdir_at(dockerfile: Dockerfile, ins: Instruction) -> str:
 
 def copy_parts(dockerfile: Dockerfile, ins: Instruction) -> tuple[tuple[str, ...], str]:
     """(sources, absolute destination) of a COPY/ADD."""
-    words = ins.exec_form if ins.exec_form is not None else ins.words
-    if len(words) < 2:
-        return (), ""
-    dest = words[-1]
-    if not dest.startswith("/"):
-        dest = posixpath.join(workdir_at(dockerfile, ins), dest)
-    return tuple(words[:-1]), posixpath.normpath(dest)
+    from .buildmodel import copy_target
+
+    return copy_target(ins, workdir_at(dockerfile, ins))
 
 
 def _pattern(rel: str) -> tuple[str, str] | None:
