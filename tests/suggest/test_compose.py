@@ -301,3 +301,51 @@ def test_reorder_figures_from_recorded_history() -> None:
     assert reorder.estimated_saving_seconds == 4 * (3.0 + 40.0)
     assert reorder.estimated_saving_rebuild_bytes == 4 * (10 + 8000 + PIP_CACHE)
     assert "missed the cache in 4 of 5 recorded builds" in reorder.detail
+
+
+STATUS = b"""\
+Package: python3
+Status: install ok installed
+Architecture: amd64
+Installed-Size: 5
+Recommends: extra
+
+Package: extra
+Status: install ok installed
+Architecture: amd64
+Installed-Size: 7
+"""
+EXTENDED = b"Package: python3\nAuto-Installed: 0\n\nPackage: extra\nAuto-Installed: 1\n"
+
+
+def test_lifecycle_run_carries_no_install_recommends_and_the_cleanups() -> None:
+    dpkg = {
+        "/var/lib/dpkg/status": STATUS,
+        "/var/lib/apt/extended_states": EXTENDED,
+        "/var/lib/dpkg/info/python3.list": b"/usr/bin/python3\n",
+        "/var/lib/dpkg/info/extra.list": b"/usr/share/extra/big\n",
+    }
+    analysis = make_image(
+        "apt:3",
+        [
+            BASE,
+            ("RUN /bin/sh -c apt-get update # buildkit", [f("/var/lib/apt/lists/x", LISTS)]),
+            (
+                "RUN /bin/sh -c apt-get install -y python3 # buildkit",
+                [
+                    f("/usr/bin/python3", 5000),
+                    f("/usr/share/extra/big", 7000),
+                    *(f(path, len(data)) for path, data in dpkg.items()),
+                ],
+            ),
+        ],
+        contents={2: dpkg},
+    )
+    text = "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y python3\n"
+    report = suggest(analysis, dockerfile=parse_dockerfile(text))
+    kinds = {s.kind for s in report.suggestions}
+    assert SuggestionKind.NO_INSTALL_RECOMMENDS in kinds
+    assert _order(report) == [
+        "RUN apt-get update && apt-get install --no-install-recommends -y python3 "
+        "&& rm -rf /var/lib/apt/lists/*"
+    ]

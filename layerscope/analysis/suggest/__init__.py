@@ -10,7 +10,7 @@ from layerscope.dockerfile import Dockerfile
 from layerscope.model import Image
 
 from .cleanup import find_cleanups
-from .compose import Files, combine, make_patch
+from .compose import Files, combine, describe, make_patch
 from .context import build_context, copied_names
 from .copy_chmod import find_copy_chmods
 from .dockerignore import find_dockerignore, fold_duplicates
@@ -175,6 +175,11 @@ def _own_patch(s: Suggestion, files: Files) -> Suggestion:
     made = make_patch(files, s.ops)
     if made is None:
         return replace(s, ops=(), patch=None, patch_note="the edit would not parse: none offered")
+    if made.violations:  # offered only together with what makes it sound (see combine)
+        broken = "; ".join(describe(v) for v in made.violations)
+        return replace(
+            s, patch=None, patch_note=f"alone, its patch would break the build: {broken}"
+        )
     return replace(s, patch=made.diff)
 
 
