@@ -349,3 +349,14 @@ def test_lifecycle_run_carries_no_install_recommends_and_the_cleanups() -> None:
         "RUN apt-get update && apt-get install --no-install-recommends -y python3 "
         "&& rm -rf /var/lib/apt/lists/*"
     ]
+
+
+def test_a_suggestion_a_real_build_broke_is_left_out_and_the_rest_kept() -> None:
+    dockerfile = parse_dockerfile(ML_DOCKERFILE)
+    first = suggest(ml_image(), dockerfile=dockerfile)
+    broke = first.applied[0]
+    again = suggest(ml_image(), dockerfile=dockerfile, failed={broke: "step 3 exited 100"})
+    assert [s.id for s in again.suggestions] == [s.id for s in first.suggestions]
+    assert again.applied == tuple(i for i in first.applied if i != broke)
+    (left,) = [x for x in again.left_out if x.id == broke]
+    assert left.reason is LeftOutReason.BUILD_FAILED and left.detail == "step 3 exited 100"

@@ -219,14 +219,20 @@ def describe(v: Violation) -> str:
     return f"line {v.line} `{v.command}` would run without {what}"
 
 
-def combine(items: Sequence[Suggestion], files: Files) -> Combined:
+def combine(
+    items: Sequence[Suggestion], files: Files, failed: Mapping[str, str] | None = None
+) -> Combined:
     """Take every suggestion (largest first) whose changes neither conflict with those taken
-    before nor break a need of the build; say why each other one was left out."""
+    before nor break a need of the build; say why each other one was left out. ``failed``
+    (id -> what a real build said) are left out as build failures."""
     taken: list[Op] = []
     owners: list[tuple[str, tuple[Op, ...]]] = []
     applied: list[str] = []
     left: list[LeftOut] = []
     for s in items:
+        if failed and s.id in failed:
+            left.append(LeftOut(s.id, LeftOutReason.BUILD_FAILED, detail=failed[s.id]))
+            continue
         if not s.ops:
             choice = s.kind in _NEEDS_CHOICE
             reason = LeftOutReason.NEEDS_CHOICE if choice else LeftOutReason.NO_PATCH
