@@ -17,7 +17,7 @@ from layerscope.analysis.suggest import (
     SuggestionKind,
     suggest,
 )
-from layerscope.analysis.suggest.compose import Files, combine
+from layerscope.analysis.suggest.compose import Files, combine, render_dockerfile
 from layerscope.dockerfile import parse_dockerfile
 from tests.analysis.imagekit import d, f
 from tests.suggest.shapes import BASE, LISTS, ML_DOCKERFILE, PIP_CACHE, make_image, ml_image
@@ -360,3 +360,13 @@ def test_a_suggestion_a_real_build_broke_is_left_out_and_the_rest_kept() -> None
     assert again.applied == tuple(i for i in first.applied if i != broke)
     (left,) = [x for x in again.left_out if x.id == broke]
     assert left.reason is LeftOutReason.BUILD_FAILED and left.detail == "step 3 exited 100"
+
+
+def test_an_insert_before_a_merged_step_lands_before_the_merged_run() -> None:
+    dockerfile = parse_dockerfile(ML_DOCKERFILE)
+    at = {i.arguments: i.index for i in dockerfile.instructions}
+    train, rm = at["python3 train.py"], at["rm /app/data.csv"]
+    ops = [Op(OpKind.MERGE, train, rm), Op(OpKind.INSERT_BEFORE, target=rm, lines=("ENV A=1",))]
+    text = render_dockerfile(dockerfile, ops)
+    assert text is not None
+    assert text.endswith("ENV A=1\nRUN python3 train.py \\\n    && rm /app/data.csv\n")

@@ -70,6 +70,7 @@ def render_dockerfile(dockerfile: Dockerfile, ops: Sequence[Op]) -> str | None:
     before: dict[int, list[str]] = {}
     after: dict[int, list[str]] = {}
     last_of: dict[int, int] = {}
+    first_of: dict[int, int] = {}
     deleted = {op.index for op in ops if op.kind is OpKind.DELETE}
     for lo, hi in _groups(ops):
         members = [i for i in sorted(by_index) if lo <= i <= hi and i not in deleted]
@@ -82,7 +83,7 @@ def render_dockerfile(dockerfile: Dockerfile, ops: Sequence[Op]) -> str | None:
             return None
         chunk[runs[0]] = list(joined)
         for i in members:
-            last_of[i] = hi
+            last_of[i], first_of[i] = hi, runs[0]
             if i != runs[0]:
                 chunk[i] = []
             if by_index[i].keyword != "RUN":
@@ -94,7 +95,7 @@ def render_dockerfile(dockerfile: Dockerfile, ops: Sequence[Op]) -> str | None:
             moved, chunk[op.index] = chunk[op.index], []
             after.setdefault(last_of.get(op.target, op.target), []).extend(moved)
         elif op.kind is OpKind.INSERT_BEFORE:
-            before.setdefault(op.target, []).extend(op.lines)
+            before.setdefault(first_of.get(op.target, op.target), []).extend(op.lines)
     lines = dockerfile.text.splitlines()
     starts = {ins.start_line: ins for ins in dockerfile.instructions}
     out: list[str] = []
