@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 import layerscope.tui.app as app_module
 from layerscope.analysis import Analysis
@@ -42,6 +42,13 @@ def _app(analysis: Analysis) -> InspectApp:
     return InspectApp(analysis=analysis, background=False)
 
 
+async def _steady_cursor(pilot: Pilot[Any]) -> None:
+    """Stop the filter box's cursor from blinking: it toggles every 0.5 s, so on a loaded
+    machine the screenshot could catch it off and differ from the snapshot."""
+    for box in pilot.app.screen.query(Input):
+        box.cursor_blink = False
+
+
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize(
     "keys",
@@ -57,7 +64,9 @@ def _app(analysis: Analysis) -> InspectApp:
 def test_inspect_panes(
     snap_compare: SnapCompare, stable: Analysis, keys: tuple[str, ...], size: tuple[int, int]
 ) -> None:
-    assert snap_compare(_app(stable), press=list(keys), terminal_size=size)
+    assert snap_compare(
+        _app(stable), press=list(keys), run_before=_steady_cursor, terminal_size=size
+    )
 
 
 class _Fixed(App[None]):
