@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "tui": BASE | {"analysis", "render", "tree", "dockerfile"},
     "testing": BASE,
     "budget_config": BASE | {"analysis"},
+    "fanout": BASE,
     "commands": {"*"},
     "cli": {"*"},
     "__main__": {"*"},
@@ -42,6 +43,8 @@ THIRD_PARTY = {
     "rich": {"render", "tui", "commands"},
     "humanize": {"render", "tui"},
     "networkx": {"analysis"},
+    "distributed": {"fanout/on_dask.py"},
+    "dask": {"fanout/on_dask.py"},
 }
 
 
