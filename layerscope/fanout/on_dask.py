@@ -17,7 +17,7 @@ from ..errors import SourceUnavailableError, UsageError
 T = TypeVar("T")
 R = TypeVar("R")
 
-CONNECT_TIMEOUT_S = 20
+CONNECT_TIMEOUT_S = 10
 
 
 class SchedulerUnavailableError(SourceUnavailableError):
