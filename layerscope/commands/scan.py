@@ -463,4 +463,7 @@ def _render(
         return dumps(scan_document(report, stats), indent=2 if pretty else None)
     if fmt == "markdown":
         return render_scan_markdown(report, stats)
-    return render_scan_text(report, stats, top=args.top)
+    from .common import text_width
+
+    width = text_width(streams.out, to_file=bool(args.output))
+    return render_scan_text(report, stats, top=args.top, width=width)

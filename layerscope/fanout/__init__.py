@@ -81,8 +81,8 @@ def _run_processes(
                         continue
                     done[futures[future]] = result
                     on_result(futures[future], result)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+        except BaseException:  # Ctrl+C: stop the workers too, not only the queue
+            _terminate(pool)
             raise
         pool.shutdown(wait=not broken, cancel_futures=True)
         if broken:
@@ -93,3 +93,11 @@ def _run_processes(
                         done[i] = lost(i, "a worker process died while reading it")
                         on_result(i, done[i])
     return [done[i] for i in range(len(tasks))]
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued tasks and end the worker processes (their running tasks with them)."""
+    processes = dict(getattr(pool, "_processes", None) or {})
+    for process in processes.values():
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)

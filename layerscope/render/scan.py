@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..analysis.registry import RegistryReport
+from ..analysis.registry import BaseFamily, RegistryReport
 from .markdown import cell
 from .text import size
 
@@ -129,24 +129,61 @@ def scan_document(report: RegistryReport, stats: ScanStats) -> dict[str, Any]:
     }
 
 
-def _short(name: str) -> str:
-    """``host/repo@sha256:abcdef123456`` for a table."""
+def _local(name: str, registries: str) -> str:
+    """``name`` without the scanned registry's host (the report's first line names it)."""
+    for host in registries.split(", "):
+        if name.startswith(host + "/"):
+            return name[len(host) + 1 :]
+    return name
+
+
+def _short(name: str, registries: str) -> str:
+    """``repo@abcdef123456`` for a table."""
     repo, _, digest = name.partition("@")
+    repo = _local(repo, registries)
     return f"{repo}@{digest[7:19]}" if digest else repo
 
 
-def _image_label(repository: str, tags: tuple[str, ...], digest: str, platform: str) -> str:
+def _image_label(
+    repository: str, tags: tuple[str, ...], digest: str, platform: str, registries: str
+) -> str:
     tag = ",".join(tags) if tags else digest[7:19]
-    return f"{repository}:{tag} ({platform})"
+    suffix = f" ({platform})" if platform else ""
+    return f"{_local(repository, registries)}:{tag}{suffix}"
+
+
+def _versions(fam: BaseFamily) -> list[tuple[str, bool, int, int, str | None]]:
+    """(version, stale, images, layers, created) per version name: the platforms of one
+    version are one line."""
+    merged: dict[str, tuple[str, bool, int, int, str | None]] = {}
+    for v in fam.versions:
+        seen = merged.get(v.version)
+        count = len(v.images) + (seen[2] if seen else 0)
+        merged[v.version] = (v.version, v.stale, count, v.layer_count, v.created)
+    return list(merged.values())
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
-def render_scan_text(report: RegistryReport, stats: ScanStats, *, top: int = 20) -> str:
-    """A summary for a person: totals, the images deleting would free most, bases, findings."""
+def _fit(line: str, width: int) -> str:
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def render_scan_text(
+    report: RegistryReport, stats: ScanStats, *, top: int = 20, width: int = 100
+) -> str:
+    """A summary for a person: totals, the images deleting would free most, bases, findings;
+    no line is wider than ``width`` (image names are cut from the left)."""
     t = report.totals
+    name_width = max(20, width - 53)
+    multi = {
+        (i.repository, i.tags)
+        for i in report.images
+        for j in report.images
+        if i is not j and (i.repository, i.tags) == (j.repository, j.tags)
+    }
     lines = [
         f"Registry {stats.registry}: {t.repositories} repositories, {t.tags} tags, "
         f"{t.images} images, {t.unique_layers} unique layers",
@@ -157,16 +194,22 @@ def render_scan_text(report: RegistryReport, stats: ScanStats, *, top: int = 20)
         "",
         f"Images (largest exclusive bytes first; {min(top, len(report.images))} of "
         f"{len(report.images)}):",
-        f"  {'image':<48} {'size':>9} {'stored':>9} {'frees':>9} {'reclaim':>9} "
+        f"  {'image':<{name_width}} {'size':>8} {'stored':>8} {'frees':>8} {'reclaim':>8} "
         f"{'effic.':>7} {'layers':>6}",
     ]
     for i in report.images[:top]:
-        label = _image_label(i.repository, i.tags, i.manifest_digest, i.platform)
-        if len(label) > 48:
-            label = "…" + label[-47:]
+        label = _image_label(
+            i.repository,
+            i.tags,
+            i.manifest_digest,
+            i.platform if (i.repository, i.tags) in multi else "",
+            stats.registry,
+        )
+        if len(label) > name_width:
+            label = "…" + label[-(name_width - 1) :]
         lines.append(
-            f"  {label:<48} {size(i.size_bytes):>9} {size(i.stored_compressed_bytes):>9} "
-            f"{size(i.exclusive_compressed_bytes):>9} {size(i.reclaimable_bytes):>9} "
+            f"  {label:<{name_width}} {size(i.size_bytes):>8} {size(i.stored_compressed_bytes):>8} "
+            f"{size(i.exclusive_compressed_bytes):>8} {size(i.reclaimable_bytes):>8} "
             f"{_pct(i.efficiency):>7} {i.layer_count:>6}"
         )
         if i.error:
@@ -175,12 +218,11 @@ def render_scan_text(report: RegistryReport, stats: ScanStats, *, top: int = 20)
     if not report.bases:
         lines.append("  no layer prefix is shared")
     for fam in report.bases:
-        lines.append(f"  {fam.name} ({fam.named_by})")
-        for v in fam.versions:
-            mark = "stale  " if v.stale else "current" if fam.named_by != "prefix" else "       "
+        lines.append(f"  {_local(fam.name, stats.registry)} ({fam.named_by})")
+        for version, stale, count, layers, created in _versions(fam):
+            mark = "stale  " if stale else "current" if fam.named_by != "prefix" else "       "
             lines.append(
-                f"    {mark} {v.version:<24} {len(v.images):>4} images  "
-                f"{v.layer_count} layers  {v.created or '-'}"
+                f"    {mark} {version:<24} {count:>4} images  {layers} layers  {created or '-'}"
             )
     lines += ["", "Findings across the registry:"]
     if not report.findings:
@@ -189,7 +231,7 @@ def render_scan_text(report: RegistryReport, stats: ScanStats, *, top: int = 20)
         lines.append(f"  {f.title}: {len(f.images)} images, {size(f.total_bytes)}")
         for img in f.images[:5]:
             example = f"  e.g. {img.examples[0]}" if img.examples else ""
-            lines.append(f"    {_short(img.image)}  {size(img.bytes)}{example}")
+            lines.append(f"    {_short(img.image, stats.registry)}  {size(img.bytes)}{example}")
     lines += ["", "Top suggestions by total bytes:"]
     if not report.suggestions:
         lines.append("  none")
@@ -201,7 +243,7 @@ def render_scan_text(report: RegistryReport, stats: ScanStats, *, top: int = 20)
             lines.append(f"  layer {fail.digest[:19]} ({len(fail.images)} images): {fail.message}")
         for subject, message in stats.problems:
             lines.append(f"  {subject}: {message}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(_fit(line, width) for line in lines) + "\n"
 
 
 def render_scan_markdown(report: RegistryReport, stats: ScanStats, *, top: int = 50) -> str:
@@ -230,9 +272,9 @@ def render_scan_markdown(report: RegistryReport, stats: ScanStats, *, top: int =
         )
     out += ["", "## Bases", "", "| base | version | images | state |", "|---|---|---:|---|"]
     for fam in report.bases:
-        for v in fam.versions:
-            state = "stale" if v.stale else "current" if fam.named_by != "prefix" else ""
-            out.append(f"| {cell(fam.name)} | {cell(v.version)} | {len(v.images)} | {state} |")
+        for version, stale, count, _layers, _created in _versions(fam):
+            state = "stale" if stale else "current" if fam.named_by != "prefix" else ""
+            out.append(f"| {cell(fam.name)} | {cell(version)} | {count} | {state} |")
     out += ["", "## Findings", "", "| finding | images | bytes |", "|---|---:|---:|"]
     for f in report.findings:
         out.append(f"| {cell(f.title)} | {len(f.images)} | {size(f.total_bytes)} |")

@@ -237,4 +237,5 @@ def api_figures(host: str) -> dict[str, Any]:
         "shared_compressed_bytes": referenced - sum(stored.values()),
         "_exclusive": exclusive,
         "_layers": images,
+        "_owner": owner,
     }

@@ -173,6 +173,8 @@ class Fault:
     """``hold``: set once the first ``after`` body bytes are sent."""
     release: threading.Event = field(default_factory=threading.Event)
     """``hold``: the connection is closed (the rest never sent) once this is set."""
+    peer: tuple[str, int] | None = None
+    """``hold``: the client's address of the held connection."""
 
 
 @dataclass
@@ -287,6 +289,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if fault is not None and fault.action == "hold":
             self.wfile.write(data[: fault.after])
             self.wfile.flush()
+            fault.peer = (str(self.client_address[0]), int(self.client_address[1]))
             fault.reached.set()
             fault.release.wait(300)
             self.close_connection = True

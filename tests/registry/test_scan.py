@@ -249,6 +249,29 @@ def test_namespace_tags_latest_platform_and_refs(filled: Filled, tmp_path: Path)
     assert (rc, doc["repositories"], doc["tags"], doc["images"]) == (0, 2, 2, 2), err
 
 
+def test_bases_named_by_labels_when_the_base_is_not_scanned(filled: Filled, tmp_path: Path) -> None:
+    """Only apps/: no base image in the scan, so a group of apps on one layer prefix is named
+    by the base-name label one of them carries (odd apps carry it), else left unnamed."""
+    rc, doc, err = scan(f"registry://{filled.registry.host}/apps", cache=tmp_path / "cache")
+    assert rc == 0, err
+    expected = {}
+    for base, apps in filled.plan.on_base.items():
+        labelled = any(int(app.split(":")[0].removeprefix("apps/a")) % 2 for app in apps)
+        if labelled:
+            name, version = base.split(":")
+            expected.setdefault(name, set()).add(version)
+    named = {
+        f["name"]: {v["version"] for v in f["versions"]}
+        for f in doc["bases"]
+        if f["named_by"] == "label"
+    }
+    assert named == expected
+    unnamed = [f for f in doc["bases"] if f["named_by"] == "prefix"]
+    assert all(not v["stale"] for f in unnamed for v in f["versions"])
+    in_groups = sum(v["image_count"] for f in doc["bases"] for v in f["versions"])
+    assert in_groups == doc["images"]  # every app shares its base layer with another
+
+
 def test_text_and_markdown_reports(filled: Filled, tmp_path: Path) -> None:
     os.environ["LAYERSCOPE_CACHE_DIR"] = str(tmp_path / "cache")
     try:
@@ -273,6 +296,62 @@ def test_bad_input_and_unreachable(tmp_path: Path) -> None:
     assert rc == 2 and "registry://HOST" in err
     rc, _doc, err = scan(f"registry://127.0.0.1:{free_port()}", cache=tmp_path)
     assert rc == 3 and err.count("\n") == 1, err
+
+
+def _pid_with_socket(port: int) -> int:
+    """The process that owns the loopback TCP socket bound to local ``port`` (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                if os.readlink(fd) in {f"socket:[{i}]" for i in inodes}:
+                    return int(proc.name)
+        except OSError:
+            continue
+    raise AssertionError(f"no process owns local port {port}")
+
+
+def test_a_worker_process_killed_mid_layer_is_replaced(
+    filled: Filled, local_scan: dict[str, Any], tmp_path: Path
+) -> None:
+    """--workers 2: the worker process holding a half-sent layer is killed; the pool is
+    rebuilt, the layer read again, and the report is the same."""
+    app = scanfill.manifests_of(filled.registry.host, "apps/a2", "1")[0]
+    held = app["layers"][-1]["digest"]
+    proxy = FaultProxy(filled.registry.port)
+    fault = Fault(path=re.escape(held), action="hold", after=100)
+    proxy.faults.append(fault)
+    result: dict[str, Any] = {}
+    target = f"registry://127.0.0.1:{proxy.port}"
+
+    def run() -> None:
+        result["out"] = scan(target, "--workers", "2", cache=tmp_path / "cache")
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert fault.reached.wait(300), "the held layer was never requested"
+        assert fault.peer is not None
+        victim = _pid_with_socket(fault.peer[1])
+        assert victim != os.getpid()
+        os.kill(victim, signal.SIGKILL)
+        fault.release.set()
+        thread.join(600)
+        assert not thread.is_alive()
+    finally:
+        fault.release.set()
+        proxy.close()
+    rc, doc, err = result["out"]
+    assert rc == 1, err
+    assert comparable(doc) == comparable(local_scan["doc"])
+    assert _layer_gets(proxy.log, {held}) == [held, held]
 
 
 # --- Dask ------------------------------------------------------------------------------------
@@ -397,3 +476,38 @@ def test_dask_unreachable_is_exit_3(filled: Filled, tmp_path: Path) -> None:
         cache=tmp_path,
     )
     assert rc == 3 and "Dask scheduler" in err, err
+
+
+def test_ctrl_c_cancels_the_dask_tasks(
+    filled: Filled, dask_cluster: DaskCluster, tmp_path: Path
+) -> None:
+    """SIGINT while a layer is being read: exit 130, and the scheduler forgets every task."""
+    app = scanfill.manifests_of(filled.registry.host, "apps/a3", "1")[0]
+    held = app["layers"][-1]["digest"]
+    proxy = FaultProxy(filled.registry.port)
+    fault = Fault(path=re.escape(held), action="hold", after=100)
+    proxy.faults.append(fault)
+    env = dict(os.environ, LAYERSCOPE_CACHE_DIR=str(tmp_path / "cache"))
+    cmd = [sys.executable, "-m", "layerscope", "scan", f"registry://127.0.0.1:{proxy.port}"]
+    proc = subprocess.Popen(
+        [*cmd, "--dask", dask_cluster.address, "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert fault.reached.wait(300), "the held layer was never requested"
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=300)
+    finally:
+        fault.release.set()
+        proxy.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err and b"Traceback" not in err
+
+    def ours(dask_scheduler: Any) -> list[str]:
+        return [str(k) for k in dask_scheduler.tasks if str(k).startswith("layerscope-")]
+
+    assert dask_cluster.client.run_on_scheduler(ours) == []
