@@ -45,7 +45,8 @@ from layerscope.model import Digest
 from layerscope.sources.registry_scan import BlobRef, LayerTask, read_layer
 total = 0
 for repo, digest, size, diff_id in json.load(open(sys.argv[2])):
-    out = read_layer(LayerTask(sys.argv[1], repo, BlobRef(Digest(digest), size, Digest(diff_id), None)))
+    blob = BlobRef(Digest(digest), size, Digest(diff_id), None)
+    out = read_layer(LayerTask(sys.argv[1], repo, blob))
     assert out.error is None, out.error
     total += out.bytes_read
 print(total)

@@ -18,7 +18,7 @@ Definitions (docs/json-schema.md, "scan"):
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..model import Digest, Image
@@ -189,12 +189,56 @@ def registry_totals(images: Sequence[ScannedImage], repositories: int, tags: int
     )
 
 
-def registry_report(
-    images: Sequence[ScannedImage], *, repositories: int, tags: int, top: int = 10
-) -> RegistryReport:
-    """Everything ``scan`` reports; ``images`` hold distinct manifest digests."""
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """What one image contributes to the report (``image_facts``): computed once per image,
+    as soon as its layers are read, while other layers are still being read."""
+
+    size_bytes: int
+    reclaimable_bytes: int
+    efficiency: float
+    findings: tuple[tuple[str, int, tuple[str, ...]], ...]
+    """(finding kind, bytes, example paths)."""
+    suggestions: tuple[tuple[str, str, int], ...]
+    """(suggestion kind, title, estimated saving bytes)."""
+
+
+def image_facts(image: Image) -> ImageFacts:
+    """Analyse one image for the registry report: sizes, waste, findings, suggestions."""
     from .suggest import suggest
 
+    analysis = analyze(image)
+    findings = [
+        (kind, found[0], found[1])
+        for kind, found in _path_findings(analysis.filesystem.final.items()).items()
+    ]
+    suggestions = []
+    for suggestion in suggest(analysis).suggestions:
+        kind = suggestion.kind.value
+        suggestions.append((kind, suggestion.title, suggestion.estimated_saving_bytes))
+        for finding, wanted in FINDING_SUGGESTIONS.items():
+            if kind == wanted:
+                paths = tuple(e.path for e in suggestion.evidence[:3])
+                findings.append((finding, suggestion.estimated_saving_bytes, paths))
+    return ImageFacts(
+        size_bytes=image.size_bytes,
+        reclaimable_bytes=analysis.waste.reclaimable_bytes,
+        efficiency=analysis.dive.efficiency_ratio,
+        findings=tuple(findings),
+        suggestions=tuple(suggestions),
+    )
+
+
+def registry_report(
+    images: Sequence[ScannedImage],
+    *,
+    repositories: int,
+    tags: int,
+    top: int = 10,
+    facts: Mapping[Digest, ImageFacts] | None = None,
+) -> RegistryReport:
+    """Everything ``scan`` reports; ``images`` hold distinct manifest digests. ``facts`` by
+    manifest digest are used where given (else computed here)."""
     totals = registry_totals(images, repositories, tags)
     users: dict[Digest, int] = {}
     for item in images:
@@ -203,10 +247,12 @@ def registry_report(
     bases, base_of = _bases(images)
     summaries: list[ImageSummary] = []
     per_kind: dict[str, list[FindingImage]] = {k: [] for k in FINDING_TITLES}
-    suggestion_bytes: dict[str, tuple[str, int, list[str]]] = {}
+    suggestion_bytes: dict[str, tuple[int, list[str]]] = {}
     for item in images:
         distinct = dict(item.blobs)
-        analysis = analyze(item.image) if item.image is not None else None
+        fact = None
+        if item.image is not None:
+            fact = (facts or {}).get(item.manifest_digest) or image_facts(item.image)
         summaries.append(
             ImageSummary(
                 repository=item.repository,
@@ -219,30 +265,22 @@ def registry_report(
                 exclusive_compressed_bytes=sum(
                     s for d, s in distinct.items() if users.get(d, 0) == 1
                 ),
-                size_bytes=item.image.size_bytes if item.image is not None else None,
-                reclaimable_bytes=analysis.waste.reclaimable_bytes if analysis else None,
-                efficiency=analysis.dive.efficiency_ratio if analysis else None,
+                size_bytes=fact.size_bytes if fact else None,
+                reclaimable_bytes=fact.reclaimable_bytes if fact else None,
+                efficiency=fact.efficiency if fact else None,
                 base=base_of.get(item.manifest_digest),
                 error=item.error,
             )
         )
-        if analysis is None:
+        if fact is None:
             continue
-        for kind, found in _path_findings(analysis.filesystem.final.items()).items():
-            per_kind[kind].append(FindingImage(_name(item), found[0], found[1]))
-        report = suggest(analysis)
-        for suggestion in report.suggestions:
-            kind = suggestion.kind.value
-            title, total, names = suggestion_bytes.get(kind, (suggestion.title, 0, []))
+        for kind, size, examples in fact.findings:
+            per_kind[kind].append(FindingImage(_name(item), size, examples))
+        for kind, _title, saving in fact.suggestions:
+            total, names = suggestion_bytes.get(kind, (0, []))
             if _name(item) not in names:
                 names.append(_name(item))
-            suggestion_bytes[kind] = (title, total + suggestion.estimated_saving_bytes, names)
-            for finding, wanted in FINDING_SUGGESTIONS.items():
-                if kind == wanted:
-                    paths = tuple(e.path for e in suggestion.evidence[:3])
-                    per_kind[finding].append(
-                        FindingImage(_name(item), suggestion.estimated_saving_bytes, paths)
-                    )
+            suggestion_bytes[kind] = (total + saving, names)
     findings = tuple(
         Finding(
             kind,
@@ -256,7 +294,7 @@ def registry_report(
     suggestions = sorted(
         (
             SuggestionTotal(kind, _kind_title(kind), total, tuple(names))
-            for kind, (_title, total, names) in suggestion_bytes.items()
+            for kind, (total, names) in suggestion_bytes.items()
         ),
         key=lambda s: (-s.total_bytes, s.kind),
     )

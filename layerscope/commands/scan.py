@@ -13,7 +13,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..analysis.registry import ScannedImage
+    from ..analysis.registry import ImageFacts, ScannedImage
     from ..credentials import Credentials
     from ..model import Digest, Platform
     from ..sources.registry_scan import BlobRef, LayerOutcome, LayerTask, RegistryListing
@@ -233,10 +233,10 @@ def _scan(
     creds: Credentials | None,
     started: float,
 ) -> int:
-    from ..analysis.registry import registry_report
+    from ..analysis.registry import image_facts, registry_report
     from ..errors import StoreError
     from ..fanout import run_tasks
-    from ..sources.registry_scan import LayerOutcome, LayerTask, read_layer
+    from ..sources.registry_scan import LayerOutcome, LayerTask, image_of, read_layer
     from ..store import LayerCache
 
     cache = None
@@ -273,6 +273,9 @@ def _scan(
     if progress is not None:
         progress.update(images=sum(1 for n in waiting.values() if n == 0))
 
+    infos = {m: info for listing in listings for m, info in listing.manifests.items()}
+    facts: dict[Digest, ImageFacts] = {}
+
     def on_result(i: int, outcome: LayerOutcome) -> None:
         outcomes[outcome.digest] = outcome
         if outcome.contents is not None and cache is not None:
@@ -280,7 +283,12 @@ def _scan(
         finished = 0
         for m in set(users[outcome.digest]):
             waiting[m] -= 1
-            finished += waiting[m] == 0
+            if waiting[m] == 0:
+                finished += 1
+                # analysed now, while the workers read other layers
+                info = infos[m]
+                if all(outcomes[b.digest].error is None for b in info.layers):
+                    facts[m] = image_facts(image_of(info, (), outcomes))
         if progress is not None:
             progress.update(layers=1, images=finished, read=outcome.bytes_read)
 
@@ -321,7 +329,7 @@ def _scan(
         }
     )
     tag_count = sum(len(listing.tags) for listing in listings) + len(others)
-    report = registry_report(scanned, repositories=repositories, tags=tag_count)
+    report = registry_report(scanned, repositories=repositories, tags=tag_count, facts=facts)
     text = _render(args, streams, report, listings, outcomes, tasks, users, executor, started)
     emit(text, args.output, streams.out)
     failed = any(o.error for o in outcomes.values()) or any(

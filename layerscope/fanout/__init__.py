@@ -11,6 +11,8 @@ times; after that they are answered with ``lost``).
 from __future__ import annotations
 
 import multiprocessing
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -21,6 +23,8 @@ from ..errors import UsageError
 T = TypeVar("T")
 R = TypeVar("R")
 
+IN_PROCESS_THREADS = 3
+"""Tasks run at once with ``workers=1`` (as many as ``inspect`` pulls layers at once)."""
 MAX_POOL_RESTARTS = 3
 """How many times a dead worker process is replaced before its tasks are given up."""
 
@@ -45,13 +49,46 @@ def run_tasks(
     if workers < 1:
         raise UsageError("--workers must be at least 1")
     if workers == 1 or len(tasks) <= 1:
-        results = []
-        for i, task in enumerate(tasks):
-            result = fn(task)
-            on_result(i, result)
-            results.append(result)
-        return results
+        return _run_threads(fn, tasks, min(IN_PROCESS_THREADS, max(1, len(tasks))), on_result)
     return _run_processes(fn, tasks, workers, on_result, lost)
+
+
+def _run_threads(
+    fn: Callable[[T], R], tasks: Sequence[T], threads: int, on_result: Callable[[int, R], None]
+) -> list[R]:
+    """In this process, ``threads`` tasks at a time (downloads wait on the network and the
+    decompressors and hashes release the GIL); results are handed over on the calling thread.
+    The threads are daemons: Ctrl+C does not wait for a download to end."""
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in range(len(tasks)):
+        todo.put(i)
+    answers: queue.SimpleQueue[tuple[int, R | None, BaseException | None]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                answers.put((i, fn(tasks[i]), None))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                answers.put((i, None, exc))
+
+    for n in range(threads):
+        threading.Thread(target=work, name=f"layerscope-task-{n}", daemon=True).start()
+    done: dict[int, R] = {}
+    try:
+        while len(done) < len(tasks):
+            i, result, error = answers.get()
+            if error is not None:
+                raise error
+            done[i] = result  # type: ignore[assignment]
+            on_result(i, done[i])
+    finally:
+        stop.set()
+    return [done[i] for i in range(len(tasks))]
 
 
 def _run_processes(
