@@ -215,15 +215,6 @@ def _listings(
     return listings, others
 
 
-def _compression(media: str | None) -> str:
-    text = media or ""
-    if text.endswith("gzip"):
-        return "gzip"
-    if text.endswith("zstd"):
-        return "zstd"
-    return "none"
-
-
 def _scan(
     args: argparse.Namespace,
     streams: Streams,
@@ -236,6 +227,7 @@ def _scan(
     from ..analysis.registry import image_facts, registry_report
     from ..errors import StoreError
     from ..fanout import run_tasks
+    from ..sources.registry import _compression_of
     from ..sources.registry_scan import LayerOutcome, LayerTask, image_of, read_layer
     from ..store import LayerCache
 
@@ -258,7 +250,7 @@ def _scan(
         known = cache.get(blob.diff_id) if cache is not None else None
         if known is not None:
             outcomes[digest] = LayerOutcome(
-                digest, blob.diff_id, known, _compression(blob.media_type), 0
+                digest, blob.diff_id, known, _compression_of(blob.media_type), 0
             )
         else:
             tasks.append(LayerTask(registry, repository, blob, insecure, creds))

@@ -298,6 +298,17 @@ def test_bad_input_and_unreachable(tmp_path: Path) -> None:
     assert rc == 3 and err.count("\n") == 1, err
 
 
+def held_layer(filled: Filled, repo: str) -> tuple[FaultProxy, Fault, str]:
+    """A proxy in front of the registry that holds the download of ``repo:1``'s last layer
+    after 100 bytes until ``fault.release`` (``fault.reached`` says it got there)."""
+    app = scanfill.manifests_of(filled.registry.host, repo, "1")[0]
+    held = app["layers"][-1]["digest"]
+    proxy = FaultProxy(filled.registry.port)
+    fault = Fault(path=re.escape(held), action="hold", after=100)
+    proxy.faults.append(fault)
+    return proxy, fault, held
+
+
 def _pid_with_socket(port: int) -> int:
     """The process that owns the loopback TCP socket bound to local ``port`` (from /proc)."""
     inodes = set()
@@ -323,11 +334,7 @@ def test_a_worker_process_killed_mid_layer_is_replaced(
 ) -> None:
     """--workers 2: the worker process holding a half-sent layer is killed; the pool is
     rebuilt, the layer read again, and the report is the same."""
-    app = scanfill.manifests_of(filled.registry.host, "apps/a2", "1")[0]
-    held = app["layers"][-1]["digest"]
-    proxy = FaultProxy(filled.registry.port)
-    fault = Fault(path=re.escape(held), action="hold", after=100)
-    proxy.faults.append(fault)
+    proxy, fault, held = held_layer(filled, "apps/a2")
     result: dict[str, Any] = {}
     target = f"registry://127.0.0.1:{proxy.port}"
 
@@ -431,11 +438,7 @@ def test_a_dask_worker_killed_mid_layer_is_retried_elsewhere(
 ) -> None:
     """Worker A gets a layer whose download the proxy holds half-way; worker B joins, A is
     killed; the scheduler reruns the layer on B and the report is the same."""
-    app = scanfill.manifests_of(filled.registry.host, "apps/a1", "1")[0]
-    held = app["layers"][-1]["digest"]
-    proxy = FaultProxy(filled.registry.port)
-    fault = Fault(path=re.escape(held), action="hold", after=100)
-    proxy.faults.append(fault)
+    proxy, fault, held = held_layer(filled, "apps/a1")
     (tmp_path / "dask").mkdir()
     cluster = DaskCluster(tmp_path / "dask")
     result: dict[str, Any] = {}
@@ -482,11 +485,7 @@ def test_ctrl_c_cancels_the_dask_tasks(
     filled: Filled, dask_cluster: DaskCluster, tmp_path: Path
 ) -> None:
     """SIGINT while a layer is being read: exit 130, and the scheduler forgets every task."""
-    app = scanfill.manifests_of(filled.registry.host, "apps/a3", "1")[0]
-    held = app["layers"][-1]["digest"]
-    proxy = FaultProxy(filled.registry.port)
-    fault = Fault(path=re.escape(held), action="hold", after=100)
-    proxy.faults.append(fault)
+    proxy, fault, held = held_layer(filled, "apps/a3")
     env = dict(os.environ, LAYERSCOPE_CACHE_DIR=str(tmp_path / "cache"))
     cmd = [sys.executable, "-m", "layerscope", "scan", f"registry://127.0.0.1:{proxy.port}"]
     proc = subprocess.Popen(
