@@ -510,3 +510,32 @@ def test_ctrl_c_cancels_the_dask_tasks(
         return [str(k) for k in dask_scheduler.tasks if str(k).startswith("layerscope-")]
 
     assert dask_cluster.client.run_on_scheduler(ours) == []
+
+
+def test_a_corrupt_or_refused_layer_is_reported_and_the_scan_goes_on(
+    filled: Filled, tmp_path: Path
+) -> None:
+    """a1's last layer arrives with a flipped byte (twice: the retry too), a2's is refused
+    (403); both are listed with their reason, a4 (two platforms) is analysed."""
+    corrupt_proxy, _f, corrupt = held_layer(filled, "apps/a1")
+    corrupt_proxy.close()
+    refused = scanfill.manifests_of(filled.registry.host, "apps/a2", "1")[0]["layers"][-1]
+    proxy = FaultProxy(filled.registry.port)
+    proxy.faults += [
+        Fault(path=re.escape(corrupt), action="flip", after=50, times=2),
+        Fault(path=re.escape(refused["digest"]), action="status", status=403, times=99),
+    ]
+    host = f"127.0.0.1:{proxy.port}"
+    refs = tmp_path / "refs.txt"
+    refs.write_text("".join(f"registry://{host}/apps/a{n}:1\n" for n in (1, 2, 4)))
+    try:
+        rc, doc, err = scan("--refs", str(refs), cache=tmp_path / "cache")
+    finally:
+        proxy.close()
+    assert rc == 1, err
+    reasons = {f["digest"]: f["message"] for f in doc["failures"]}
+    assert set(reasons) == {corrupt, refused["digest"]}
+    assert "hashes to" in reasons[corrupt]
+    assert "refused access" in reasons[refused["digest"]]
+    analysed = [i["repository"].rsplit("/", 1)[1] for i in doc["image_list"] if not i["error"]]
+    assert analysed == ["a4", "a4"]  # both platforms
