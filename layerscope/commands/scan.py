@@ -117,6 +117,10 @@ def _read_refs(path: str) -> list[str]:
     return [r for r in refs if r and not r.startswith("#")]
 
 
+STAGES: dict[str, float] = {}
+"""Seconds spent listing, reading layers (images are analysed meanwhile) and reporting."""
+
+
 class ScanProgress:
     """One status line on stderr: images and layers done of total, bytes read, rate."""
 
@@ -172,6 +176,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     insecure = tuple(args.insecure_registry or ())
     started = time.monotonic()
     listings, others = _listings(args, platform, insecure, creds)
+    STAGES["listing"] = time.monotonic() - started
     return _scan(args, streams, listings, others, insecure, creds, started)
 
 
@@ -294,6 +299,7 @@ def _scan(
         if args.dask
         else f"{args.workers} worker" + ("s" if args.workers != 1 else "")
     )
+    reading = time.monotonic()
     try:
         run_tasks(
             read_layer,
@@ -307,6 +313,8 @@ def _scan(
     finally:
         if progress is not None:
             progress.close()
+    STAGES["reading"] = time.monotonic() - reading
+    analysing = time.monotonic()
     scanned = _scanned(listings, outcomes)
     scanned.extend(_local_images(args, streams, others, cache))
     if cache is not None:
@@ -322,6 +330,7 @@ def _scan(
     )
     tag_count = sum(len(listing.tags) for listing in listings) + len(others)
     report = registry_report(scanned, repositories=repositories, tags=tag_count, facts=facts)
+    STAGES["report"] = time.monotonic() - analysing
     text = _render(args, streams, report, listings, outcomes, tasks, users, executor, started)
     emit(text, args.output, streams.out)
     failed = any(o.error for o in outcomes.values()) or any(
@@ -451,6 +460,7 @@ def _render(
         layers_cached=len(outcomes) - len(tasks),
         bytes_read=sum(o.bytes_read for o in outcomes.values()),
         seconds=time.monotonic() - started,
+        stages=tuple(STAGES.items()),
         executor=executor,
         failures=failures,
         problems=tuple((p.subject, p.message) for listing in listings for p in listing.problems),

@@ -34,6 +34,8 @@ class ScanStats:
     executor: str
     failures: tuple[LayerFailure, ...] = ()
     problems: tuple[tuple[str, str], ...] = ()
+    stages: tuple[tuple[str, float], ...] = ()
+    """(stage, seconds): ``listing``, ``reading`` (images are analysed meanwhile), ``report``."""
 
 
 def scan_document(report: RegistryReport, stats: ScanStats) -> dict[str, Any]:
@@ -55,6 +57,7 @@ def scan_document(report: RegistryReport, stats: ScanStats) -> dict[str, Any]:
             "layers_cached": stats.layers_cached,
             "bytes_read": stats.bytes_read,
             "seconds": round(stats.seconds, 3),
+            "stages": {name: round(seconds, 3) for name, seconds in stats.stages},
         },
         "image_list": [
             {
