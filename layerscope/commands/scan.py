@@ -187,11 +187,20 @@ def _listings(
     creds: Credentials | None,
 ) -> tuple[list[RegistryListing], list[str]]:
     """The registry listings to scan, and the references of other sources (--refs)."""
+    from ..errors import StoreError
     from ..model import SourceKind
     from ..refs import parse_ref, split_name
     from ..sources.registry_scan import list_registry
+    from ..store import BlobCache
 
+    keeper = None
+    if not args.no_cache:
+        try:
+            keeper = BlobCache()
+        except StoreError:
+            keeper = None  # configs and manifests are fetched again; nothing else changes
     common = {
+        "keeper": keeper,
         "tag_glob": args.tags,
         "latest": args.latest,
         "platform": platform,

@@ -9,6 +9,7 @@ plain top-level function of picklable arguments that never raises (a failure is 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,9 +38,11 @@ from .registry import (
     _json,
     _kind,
 )
-from .registry_blobs import LayerJob, pull_layer
+from .registry_blobs import BlobKeeper, LayerJob, pull_layer
 from .registry_client import TRANSIENT, RegistryClient
 
+MAX_KEPT_BYTES = 4 << 20
+"""Largest config or manifest read back from the blob cache."""
 METADATA_THREADS = 8
 """Concurrent manifest and config requests while the registry is listed."""
 
@@ -145,19 +148,22 @@ def list_registry(
     insecure: Sequence[str] = (),
     credentials: Credentials | None = None,
     threads: int = METADATA_THREADS,
+    keeper: BlobKeeper | None = None,
 ) -> RegistryListing:
     """Repositories (the catalog under ``namespace``, or ``names``: (repository, tag or digest
     or None for every tag)), their tags (``tag_glob``, the ``latest`` N by creation time) and
     the image manifests they resolve to (every platform, or the one ``platform`` picks).
 
     A repository or tag that cannot be read becomes a problem; an unreachable registry or a
-    refused catalog raises.
+    refused catalog raises. With a ``keeper`` (the blob cache), configs and manifests named by
+    digest, immutable, are kept and read from there: a re-scan asks the registry only for the
+    catalog, the tag lists and each tag's manifest.
     """
     client = RegistryClient(
         registry, insecure=insecure, credentials=credentials, pool_size=threads + 2
     )
     try:
-        return _list(client, namespace, names, tag_glob, latest, platform, threads)
+        return _list(client, namespace, names, tag_glob, latest, platform, threads, keeper)
     finally:
         client.close()
 
@@ -170,8 +176,10 @@ def _list(
     latest: int | None,
     platform: Platform | None,
     threads: int,
+    keeper: BlobKeeper | None = None,
 ) -> RegistryListing:
     out = RegistryListing(client.registry)
+    store = _Kept(keeper)
     lock = threading.Lock()
 
     def problem(subject: str, message: str) -> None:
@@ -243,7 +251,11 @@ def _list(
     def child_manifest(item: tuple[Digest, str]) -> tuple[Digest, dict[str, Any] | None]:
         digest, repo = item
         try:
-            body, media, _ = client.manifest(repo, digest, MANIFEST_ACCEPT)
+            body = store.get(digest)
+            media = ""  # a kept manifest says what it is by its mediaType or its shape
+            if body is None:
+                body, media, _ = client.manifest(repo, digest, MANIFEST_ACCEPT)
+                store.put(digest, body)
             doc = _json(body, f"{client.registry}/{repo}@{digest}")
             if _kind(media, doc, digest) != "manifest":
                 raise ImageFormatError(f"{client.registry}/{repo}@{digest}: nested index")
@@ -266,7 +278,10 @@ def _list(
     def config_of(item: tuple[Digest, str]) -> tuple[Digest, dict[str, Any] | None]:
         digest, repo = item
         try:
-            data = client.blob_bytes(repo, digest)
+            data = store.get(digest)
+            if data is None:
+                data = client.blob_bytes(repo, digest)
+                store.put(digest, data)
             return digest, _json(data, f"{client.registry}/{repo}@{digest}: image config")
         except LayerscopeError as exc:
             problem(f"{client.registry}/{repo}@{digest}", exc.message)
@@ -292,6 +307,37 @@ def _list(
     used = {d for t in out.tags for d in t.manifests}
     out.manifests = {d: m for d, m in out.manifests.items() if d in used}
     return out
+
+
+class _Kept:
+    """Small content-addressed documents in the blob cache; trouble there only costs a fetch."""
+
+    def __init__(self, keeper: BlobKeeper | None) -> None:
+        self._keeper = keeper
+
+    def get(self, digest: Digest) -> bytes | None:
+        if self._keeper is None or not digest.startswith("sha256:"):
+            return None
+        try:
+            handle = self._keeper.open(digest)
+            if handle is None:
+                return None
+            with handle:
+                data = handle.read(MAX_KEPT_BYTES + 1)
+        except (OSError, LayerscopeError):
+            return None
+        if len(data) > MAX_KEPT_BYTES or "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            return None
+        return data
+
+    def put(self, digest: Digest, data: bytes) -> None:
+        if self._keeper is None or not digest.startswith("sha256:"):
+            return
+        try:
+            with self._keeper.writer(digest) as sink:
+                sink.write(data)
+        except (OSError, LayerscopeError):
+            return
 
 
 def _index_entries(doc: dict[str, Any], wanted: Platform | None) -> list[Digest]:

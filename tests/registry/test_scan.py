@@ -155,6 +155,14 @@ def test_each_unique_layer_is_read_once_and_a_rescan_reads_none(
     assert doc["scan"]["layers_read"] == len(layers) - 1
     again = local_scan["again"]
     assert _layer_gets(local_scan["log2"], layers) == [filled.broken_blob]
+    # configs and child manifests are content-addressed: kept in the cache, not asked again
+    again_paths = [path for method, path, _s, _h in local_scan["log2"] if method == "GET"]
+    assert [p for p in again_paths if "/blobs/" in p] == [
+        p for p in again_paths if filled.broken_blob in p
+    ]
+    assert not [p for p in again_paths if "/manifests/sha256:" in p]
+    first_paths = [path for method, path, _s, _h in local_scan["log"] if method == "GET"]
+    assert [p for p in first_paths if "/manifests/sha256:" in p]  # the multi-platform children
     assert again["scan"]["bytes_read"] == 0
     assert again["scan"]["layers_cached"] == len(layers) - 1
     assert comparable(again) == comparable(doc)
