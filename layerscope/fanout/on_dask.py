@@ -74,7 +74,10 @@ def run_on_dask(
         return [done[i] for i in range(len(tasks))]
     except BaseException:
         if futures:
-            client.cancel(futures)
+            try:
+                client.cancel(futures)
+            except Exception:  # noqa: BLE001 - a lost scheduler must not hide the first error
+                pass
         raise
     finally:
         client.close()
