@@ -189,11 +189,14 @@ def main() -> None:
         print(f"sum of {len(owner)} single inspect runs: cold {cold:.1f} s, "
               f"one shared cache {shared:.1f} s")  # fmt: skip
         print()
-        print("| run | wall s | bytes read | read / unique | wall / floor | inspect sum / wall |")
-        print("|---|---|---|---|---|---|")
+        print("| run | wall s | listing / reading / report s | bytes read | read / unique "
+              "| wall / floor | inspect sum / wall |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|")
         for name, wall, doc in rows:
             read = doc["scan"]["bytes_read"]
-            print(f"| {name} | {wall:.2f} | {read:,} | {read / unique:.3f} | "
+            st = doc["scan"]["stages"]
+            stages = f"{st['listing']:.2f} / {st['reading']:.2f} / {st['report']:.2f}"
+            print(f"| {name} | {wall:.2f} | {stages} | {read:,} | {read / unique:.3f} | "
                   f"{wall / floor.wall_s:.2f}x | {cold / wall:.1f}x |")  # fmt: skip
         first = rows[0][2]
         assert first["stored_compressed_bytes"] == fig["stored_compressed_bytes"]
