@@ -234,6 +234,8 @@ class _Source:
         except Exception as exc:  # zstandard.ZstdError has no common base we can import eagerly
             if type(exc).__name__ == "ZstdError":
                 raise LayerFormatError(f"corrupt zstd data ({_describe(exc)})") from exc
+            if type(exc).__name__ == "IsalError":  # isal's igzip: a bad deflate block
+                raise LayerFormatError(f"corrupt gzip data ({_describe(exc)})") from exc
             raise
         if data:
             if self.sha is not None:

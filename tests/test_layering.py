@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "tui": BASE | {"analysis", "render", "tree", "dockerfile"},
     "testing": BASE,
     "budget_config": BASE | {"analysis"},
+    "fanout": BASE,
     "commands": {"*"},
     "cli": {"*"},
     "__main__": {"*"},
@@ -43,6 +44,8 @@ THIRD_PARTY = {
     "humanize": {"render", "tui"},
     "networkx": {"analysis"},
     "psycopg": {"store/backend_postgres.py"},
+    "distributed": {"fanout/on_dask.py"},
+    "dask": {"fanout/on_dask.py"},
 }
 
 

@@ -443,6 +443,23 @@ class RegistryClient:
             path = urljoin(self._base() + "/", link) if link else None
         return out
 
+    def catalog(self, page_size: int = 1000) -> list[str]:
+        """Every repository the registry lists (``/v2/_catalog``), following ``Link`` pagination."""
+        path: str | None = f"/v2/_catalog?n={page_size}"
+        out: list[str] = []
+        while path:
+            resp = self.request("GET", path, scope="registry:catalog:*")
+            self.check(resp, f"{self.registry} catalog")
+            try:
+                doc = resp.json()
+            except ValueError as exc:
+                raise self._fail(f"{self.registry}: catalog is not JSON") from exc
+            if isinstance(doc, dict):
+                out.extend(str(r) for r in (doc.get("repositories") or []))
+            link = resp.links.get("next", {}).get("url")
+            path = urljoin(self._base() + "/", link) if link else None
+        return out
+
 
 class HttpBlob:
     """An open blob response: raw (undecoded) bytes from ``start``."""

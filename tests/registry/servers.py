@@ -156,12 +156,19 @@ class Fault:
     path: str
     action: str
     """``status`` (send ``status`` with ``headers``), ``drop`` (close after ``after`` body bytes),
-    ``flip`` (flip the body byte at ``after``), ``redirect`` (307 to the alternate host)."""
+    ``flip`` (flip the body byte at ``after``), ``redirect`` (307 to the alternate host),
+    ``hold`` (send ``after`` body bytes, then wait for ``release`` and close)."""
     times: int = 1
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
     after: int = 0
     method: str = "GET"
+    reached: threading.Event = field(default_factory=threading.Event)
+    """``hold``: set once the first ``after`` body bytes are sent."""
+    release: threading.Event = field(default_factory=threading.Event)
+    """``hold``: the connection is closed (the rest never sent) once this is set."""
+    peer: tuple[str, int] | None = None
+    """``hold``: the client's address of the held connection."""
 
 
 @dataclass
@@ -270,9 +277,18 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         data = resp.read() if self.command != "HEAD" else b""
         self.send_header("Content-Length", body_len if self.command == "HEAD" else str(len(data)))
-        if fault is not None and fault.action == "drop":
+        if fault is not None and fault.action in ("drop", "hold"):
             self.send_header("Connection", "close")
         self.end_headers()
+        if fault is not None and fault.action == "hold":
+            self.wfile.write(data[: fault.after])
+            self.wfile.flush()
+            fault.peer = (str(self.client_address[0]), int(self.client_address[1]))
+            fault.reached.set()
+            fault.release.wait(300)
+            self.close_connection = True
+            conn.close()
+            return
         if fault is not None and fault.action == "drop":
             self.wfile.write(data[: fault.after])
             self.wfile.flush()
