@@ -20,7 +20,8 @@ from layerscope.store.history_file import build_line, header
 from layerscope.store.history_schema import HISTORY_SCHEMA
 from tests.history.fleetkit import synthetic_build
 from tests.history.histkit import REPO, Inputs, write
-from tests.history.pgkit import CuttingProxy, PgCluster, free_port
+from tests.history.pgkit import CuttingProxy, PgCluster
+from tests.ports import refused_port
 
 T1 = "2024-05-01T10:00:00Z"
 
@@ -74,7 +75,13 @@ def test_password_from_pgpassword_or_pgpass(
 
 @pytest.mark.usefixtures("quick_retries")
 def test_server_down_is_exit_3_but_analysis_still_prints(tmp_path: Path) -> None:
-    down = f"postgresql://ci:s3cr3t-pw@127.0.0.1:{free_port()}/layerscope"
+    with refused_port() as port:
+        _server_down_is_exit_3_but_analysis_still_prints(
+            tmp_path, f"postgresql://ci:s3cr3t-pw@127.0.0.1:{port}/layerscope"
+        )
+
+
+def _server_down_is_exit_3_but_analysis_still_prints(tmp_path: Path, down: str) -> None:
     code, out, err = run("history", REPO, "--store", down)
     assert code == 3 and "unavailable after 1s of retries" in one_line(err)
     assert "Connection refused" in err and "s3cr3t-pw" not in err
@@ -220,9 +227,10 @@ def test_a_missing_driver_says_how_to_install_it(pg_cluster: PgCluster) -> None:
 
 @pytest.mark.usefixtures("quick_retries")
 def test_a_refs_series_is_analysed_when_the_store_is_down(tmp_path: Path) -> None:
-    down = f"postgresql://ci:s3cr3t-pw@127.0.0.1:{free_port()}/layerscope"
     paths = [write(tmp_path, f"b{i}", f"2024-05-0{i}T10:00:00Z", Inputs()) for i in (1, 2)]
-    code, out, err = run("history", "--json", "--refs", *map(str, paths), "--store", down)
+    with refused_port() as port:
+        down = f"postgresql://ci:s3cr3t-pw@127.0.0.1:{port}/layerscope"
+        code, out, err = run("history", "--json", "--refs", *map(str, paths), "--store", down)
     assert code == 0 and [b["tag"] for b in json.loads(out)["builds"]] == ["b1", "b2"]
     assert one_line(err).startswith("layerscope: warning: builds not recorded: history store")
     assert "s3cr3t-pw" not in err

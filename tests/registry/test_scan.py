@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from layerscope.cli import main
+from tests.ports import refused_port
 
 from . import scanfill
 from .conftest import Registry, _need, _start, _stop
@@ -298,11 +299,10 @@ def test_text_and_markdown_reports(filled: Filled, tmp_path: Path) -> None:
 
 
 def test_bad_input_and_unreachable(tmp_path: Path) -> None:
-    from .servers import free_port
-
     rc, _doc, err = scan("docker://nginx", cache=tmp_path)
     assert rc == 2 and "registry://HOST" in err
-    rc, _doc, err = scan(f"registry://127.0.0.1:{free_port()}", cache=tmp_path)
+    with refused_port() as port:
+        rc, _doc, err = scan(f"registry://127.0.0.1:{port}", cache=tmp_path)
     assert rc == 3 and err.count("\n") == 1, err
 
 
@@ -478,14 +478,13 @@ def test_a_dask_worker_killed_mid_layer_is_retried_elsewhere(
 
 
 def test_dask_unreachable_is_exit_3(filled: Filled, tmp_path: Path) -> None:
-    from .servers import free_port
-
-    rc, _doc, err = scan(
-        f"registry://{filled.registry.host}/base",
-        "--dask",
-        f"tcp://127.0.0.1:{free_port()}",
-        cache=tmp_path,
-    )
+    with refused_port() as port:
+        rc, _doc, err = scan(
+            f"registry://{filled.registry.host}/base",
+            "--dask",
+            f"tcp://127.0.0.1:{port}",
+            cache=tmp_path,
+        )
     assert rc == 3 and "Dask scheduler" in err, err
 
 
