@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -106,8 +108,7 @@ def load_store(
         )
     history = _history(config)
     per_layer_history = _align_history(history, len(diff_ids))
-    scans: dict[tuple[str, str], LayerScan] = {}
-    layers: list[Layer] = []
+    todo: dict[tuple[str, str], tuple[int, LayerRef, Digest]] = {}
     for position, (layer_ref, diff_id) in enumerate(zip(chosen.layers, diff_ids, strict=True)):
         blob_size = store.size(layer_ref.path)
         if layer_ref.size is not None and layer_ref.size != blob_size:
@@ -115,21 +116,27 @@ def load_store(
                 f"{store.label}: layer {position} blob is {blob_size} bytes but the manifest "
                 f"says {layer_ref.size}"
             )
-        key = (layer_ref.path, diff_id)
-        scan = scans.get(key)
-        if scan is None:
-            scan = _read_layer(
-                store,
-                layer_ref,
-                diff_id,
-                position,
-                len(diff_ids),
-                progress=progress,
-                verify=verify,
-                index=index,
-                defer=defer,
-            )
-            scans[key] = scan
+        todo.setdefault((layer_ref.path, diff_id), (position, layer_ref, diff_id))
+
+    def read(job: tuple[int, LayerRef, Digest], shown: Progress | None) -> LayerScan:
+        position, layer_ref, diff_id = job
+        return _read_layer(
+            store,
+            layer_ref,
+            diff_id,
+            position,
+            len(diff_ids),
+            progress=shown,
+            verify=verify,
+            index=index,
+            defer=defer,
+        )
+
+    scans = _read_all(todo, read, progress, store)
+    layers: list[Layer] = []
+    for position, (layer_ref, diff_id) in enumerate(zip(chosen.layers, diff_ids, strict=True)):
+        blob_size = store.size(layer_ref.path)
+        scan = scans[(layer_ref.path, diff_id)]
         digest = layer_ref.digest or (diff_id if scan.compression == "none" else scan.digest)
         media_type = layer_ref.media_type or (
             DOCKER_LAYER if scan.compression == "none" else DOCKER_LAYER + "." + scan.compression
@@ -166,6 +173,53 @@ def load_store(
         source=source,
         manifest_digest=chosen.manifest_digest,
     )
+
+
+WALKERS = min(4, os.cpu_count() or 1)
+"""Layers walked at once: the compiled walker hashes without the GIL and reads release it."""
+
+
+def _read_all(
+    todo: dict[tuple[str, str], tuple[int, LayerRef, Digest]],
+    read: Callable[[tuple[int, LayerRef, Digest], Progress | None], LayerScan],
+    progress: Progress | None,
+    store: BlobStore,
+) -> dict[tuple[str, str], LayerScan]:
+    """Read every distinct layer, several at once when there are several and cores for them.
+
+    Errors are raised in layer order (the first failing layer's), as a sequential read would.
+    """
+    workers = min(WALKERS, len(todo))
+    if workers <= 1:
+        return {key: read(job, progress) for key, job in todo.items()}
+    shared: Progress | None = None
+    if progress is not None:
+        total = sum(store.size(job[1].path) for job in todo.values())
+        progress.stage(f"{len(todo)} layers", total)
+        shared = _SharedProgress(progress)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layerscope-walk") as pool:
+        futures = {key: pool.submit(read, job, shared) for key, job in todo.items()}
+        try:
+            return {key: future.result() for key, future in futures.items()}
+        except BaseException:
+            for future in futures.values():
+                future.cancel()
+            raise
+
+
+class _SharedProgress:
+    """One progress stage for layers read at once: their own stages are dropped."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._lock = threading.Lock()
+
+    def stage(self, text: str, total_bytes: int | None = None) -> None:
+        return None
+
+    def advance(self, done_bytes: int) -> None:
+        with self._lock:
+            self._progress.advance(done_bytes)
 
 
 def _read_layer(
