@@ -8,6 +8,7 @@ copying when the blob is an uncompressed slice of a memory-mapped archive.
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import hashlib
 import io
 import lzma
@@ -65,6 +66,8 @@ def _load_native() -> Callable[..., tuple[int, int, int]] | None:
         from . import _tarwalk  # type: ignore[attr-defined]
     except ImportError:
         return None
+    if tuple(f.name for f in dataclasses.fields(FileEntry)) != _tarwalk.FIELDS:
+        return None  # FileEntry gained a field native/tarwalk.c does not set yet
     _tarwalk.configure(
         FileEntry,
         (EntryKind.FILE, EntryKind.DIR, EntryKind.SYMLINK, EntryKind.HARDLINK, EntryKind.FIFO),

@@ -444,5 +444,26 @@ PyMODINIT_FUNC PyInit__tarwalk(void)
 {
     empty_tuple = PyTuple_New(0);
     if (empty_tuple == NULL) return NULL;
-    return PyModule_Create(&module);
+    PyObject *mod = PyModule_Create(&module);
+    if (mod == NULL) return NULL;
+    /* FIELDS: the FileEntry fields this walker sets, in order; layers.py uses the compiled
+     * walker only when FileEntry has exactly these (a new field means this file must learn it) */
+    PyObject *names = PyTuple_New(NFIELDS);
+    if (names == NULL) goto fail;
+    for (int i = 0; i < NFIELDS; i++) {
+        PyObject *name = PyUnicode_FromString(FIELDS[i]);
+        if (name == NULL) {
+            Py_DECREF(names);
+            goto fail;
+        }
+        PyTuple_SET_ITEM(names, i, name);
+    }
+    if (PyModule_AddObject(mod, "FIELDS", names) < 0) {
+        Py_DECREF(names);
+        goto fail;
+    }
+    return mod;
+fail:
+    Py_DECREF(mod);
+    return NULL;
 }

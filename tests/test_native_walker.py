@@ -70,8 +70,9 @@ def native_count(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     walk = layers.NATIVE_WALK
     if walk is None:
         pytest.fail(
-            "layerscope._tarwalk is not built (no C compiler when `pip install -e .` ran?) "
-            "or LAYERSCOPE_PURE_PYTHON is set"
+            "layerscope._tarwalk is not used: not built (no C compiler when `pip install -e .` "
+            "ran?), LAYERSCOPE_PURE_PYTHON is set, or FileEntry's fields differ from the ones "
+            "native/tarwalk.c sets (_tarwalk.FIELDS)"
         )
     counted = [0]
 
