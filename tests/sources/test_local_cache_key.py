@@ -46,6 +46,22 @@ def image(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LayerCache:
+    """A layer cache, with every layer's check stoppable (the test images are small)."""
+    monkeypatch.setattr(archive, "STOPPABLE_CHECK_BYTES", 0)
+    return LayerCache(tmp_path / "cache.sqlite3")
+
+
+def _first_read(image: Path, cache: LayerCache, *, stop_first: bool) -> list[int]:
+    """A cold load whose background checks run after it: stopped first, or to the end."""
+    deferred = _Deferred()
+    counts = _load(image, cache, deferred)
+    assert len(deferred.works) == len(counts) == 2
+    deferred.run(stop_first=stop_first)
+    return counts
+
+
 def _keys(path: Path) -> list[tuple[str, str | None]]:
     """(diff_id, local key) of every layer, computed from the archive as the loader sees it."""
     store = open_tar_store(path)
@@ -66,14 +82,9 @@ def _load(path: Path, cache: LayerCache, deferred: _Deferred) -> list[int]:
 
 
 def test_an_unfinished_check_caches_for_the_same_unchanged_file_only(
-    image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    image: Path, tmp_path: Path, cache: LayerCache
 ) -> None:
-    monkeypatch.setattr(archive, "STOPPABLE_CHECK_BYTES", 0)
-    cache = LayerCache(tmp_path / "cache.sqlite3")
-    deferred = _Deferred()
-    counts = _load(image, cache, deferred)
-    assert len(deferred.works) == len(counts) == 2
-    deferred.run(stop_first=True)  # the command ended before the sha256 did
+    counts = _first_read(image, cache, stop_first=True)  # the command ended before the sha256
 
     keys = _keys(image)
     for (diff_id, local), count in zip(keys, counts, strict=True):
@@ -93,13 +104,9 @@ def test_an_unfinished_check_caches_for_the_same_unchanged_file_only(
 
 
 def test_a_finished_check_caches_under_the_diff_id_for_every_image(
-    image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    image: Path, cache: LayerCache
 ) -> None:
-    monkeypatch.setattr(archive, "STOPPABLE_CHECK_BYTES", 0)
-    cache = LayerCache(tmp_path / "cache.sqlite3")
-    deferred = _Deferred()
-    counts = _load(image, cache, deferred)
-    deferred.run(stop_first=False)
+    counts = _first_read(image, cache, stop_first=False)
     for (diff_id, local), count in zip(_keys(image), counts, strict=True):
         cached = cache.get(diff_id)
         assert cached is not None and len(cached.entries) == count
@@ -107,13 +114,9 @@ def test_a_finished_check_caches_under_the_diff_id_for_every_image(
 
 
 def test_reuse_from_the_same_file_verifies_it_for_every_image(
-    image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    image: Path, cache: LayerCache
 ) -> None:
-    monkeypatch.setattr(archive, "STOPPABLE_CHECK_BYTES", 0)
-    cache = LayerCache(tmp_path / "cache.sqlite3")
-    first = _Deferred()
-    counts = _load(image, cache, first)
-    first.run(stop_first=True)
+    counts = _first_read(image, cache, stop_first=True)
     again = _Deferred()
     assert _load(image, cache, again) == counts  # served from the same-file entries
     again.run(stop_first=False)  # this time the check finishes
