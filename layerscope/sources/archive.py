@@ -195,7 +195,7 @@ def _read_all(
     shared: Progress | None = None
     if progress is not None:
         total = sum(store.size(job[1].path) for job in todo.values())
-        progress.stage(f"{len(todo)} layers", total)
+        progress.stage(f"layers ({len(todo)} at once)", total)
         shared = _SharedProgress(progress)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layerscope-walk") as pool:
         futures = {key: pool.submit(read, job, shared) for key, job in todo.items()}
