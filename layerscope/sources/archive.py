@@ -258,14 +258,9 @@ def _read_layer(
         if index is not None and not verify:
             cached = index.get(diff_id)
             if cached is None and local is not None:
+                # the same unchanged file: its walk is trusted for this file only, and not
+                # hashed again (a walk costs less than a sha256; --verify promotes it)
                 cached = index.get(local)
-                if cached is not None and defer is not None and index is not None:
-                    # reused from the same file: try again to verify it for every image
-                    defer(
-                        _Check(
-                            store, layer_ref, position, diff_id, None, index, _Handoff(cached), big
-                        )
-                    )
         if cached is not None:
             digest = _sha256_of(prefixed(head, stream)) if unnamed else None
             return LayerScan(
@@ -337,11 +332,9 @@ LOCAL_KEY_PREFIX = "local-unverified:"
 class _Handoff:
     """What the walk found, handed to the background check once the walk is done."""
 
-    def __init__(self, value: LayerContents | None = None) -> None:
+    def __init__(self) -> None:
         self._ready = threading.Event()
         self._value: tuple[LayerContents, Digest | None] | None = None
-        if value is not None:
-            self.give((value, None))
 
     def give(self, value: tuple[LayerContents, Digest | None] | None) -> None:
         self._value = value

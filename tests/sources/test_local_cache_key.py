@@ -113,16 +113,17 @@ def test_a_finished_check_caches_under_the_diff_id_for_every_image(
         assert local is not None and cache.get(local) is None
 
 
-def test_reuse_from_the_same_file_verifies_it_for_every_image(
+def test_a_verified_read_of_the_same_file_caches_it_for_every_image(
     image: Path, cache: LayerCache
 ) -> None:
     counts = _first_read(image, cache, stop_first=True)
     again = _Deferred()
-    assert _load(image, cache, again) == counts  # served from the same-file entries
-    again.run(stop_first=False)  # this time the check finishes
-    for (diff_id, _), count in zip(_keys(image), counts, strict=True):
+    assert _load(image, cache, again) == counts  # served from the same-file entries...
+    assert again.works == []  # ...without hashing the layers again
+    verified = load_path(image, index=cache, verify=True)  # --verify
+    for (diff_id, _), layer in zip(_keys(image), verified.layers, strict=True):
         cached = cache.get(diff_id)
-        assert cached is not None and len(cached.entries) == count
+        assert cached is not None and cached.entries == layer.entries
 
 
 def test_small_layers_are_always_verified_before_the_command_ends(
