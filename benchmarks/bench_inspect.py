@@ -229,13 +229,14 @@ def bench_image(kind: str, path: Path, params: dict[str, int], args: argparse.Na
         run, out = run_layerscope(ls_cmd, path, args.workdir, str(i))
         ls_runs.append(run)
         print(f"[{kind}] run {i + 1}/{args.repeat}: floor {floors[-1].wall_s:.2f} s, "
-              f"layerscope {run.wall_s:.2f} s, {run.max_rss_mib:.0f} MiB "
+              f"layerscope {run.wall_s:.2f} s (cpu {run.cpu_s or 0:.2f} s), {run.max_rss_mib:.0f} MiB "
               f"(anon {run.peak_anon_mib or 0:.0f}, file {run.peak_file_mib or 0:.0f})", flush=True)
         if before_cmd:
             measure(["cat", str(path)])
             brun, _ = run_layerscope(before_cmd, path, args.workdir, f"before{i}")
             before_runs.append(brun)
-            print(f"[{kind}] run {i + 1}/{args.repeat}: before {brun.wall_s:.2f} s, "
+            print(f"[{kind}] run {i + 1}/{args.repeat}: before {brun.wall_s:.2f} s "
+                  f"(cpu {brun.cpu_s or 0:.2f} s), "
                   f"{brun.max_rss_mib:.0f} MiB", flush=True)
     floor, ls = Summary(tuple(floors)), Summary(tuple(ls_runs))
     more = variants(ls_cmd, path, args.workdir)
