@@ -229,7 +229,8 @@ def bench_image(kind: str, path: Path, params: dict[str, int], args: argparse.Na
         run, out = run_layerscope(ls_cmd, path, args.workdir, str(i))
         ls_runs.append(run)
         print(f"[{kind}] run {i + 1}/{args.repeat}: floor {floors[-1].wall_s:.2f} s, "
-              f"layerscope {run.wall_s:.2f} s (cpu {run.cpu_s or 0:.2f} s), {run.max_rss_mib:.0f} MiB "
+              f"layerscope {run.wall_s:.2f} s (cpu {run.cpu_s or 0:.2f} s), "
+              f"{run.max_rss_mib:.0f} MiB "
               f"(anon {run.peak_anon_mib or 0:.0f}, file {run.peak_file_mib or 0:.0f})", flush=True)
         if before_cmd:
             measure(["cat", str(path)])
