@@ -567,12 +567,12 @@ def _walk(
     FILE, DIR = EntryKind.FILE, EntryKind.DIR
     pos = 0
     while True:
-        if native is not None and long_name is None and long_link is None and not pax:
-            if not pax_global:
-                pos, added, count = native(view, pos, entries, index_of)
-                if count:
-                    total += added
-                    first = False
+        plain = long_name is None and long_link is None and not pax and not pax_global
+        if native is not None and plain:
+            pos, added, count = native(view, pos, entries, index_of)
+            if count:
+                total += added
+                first = False
         if len(view) - pos < BLOCK:
             view, pos = source.refill(view, pos, BLOCK)
             left = len(view) - pos
