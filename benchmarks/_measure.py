@@ -27,6 +27,9 @@ class Run:
     """Largest ``RssAnon`` seen by polling /proc every 20 ms (heap, not mapped files)."""
     peak_file_mib: float | None = None
     """Largest ``RssFile`` seen by polling (file pages mapped in, e.g. an mmap of the archive)."""
+    cpu_s: float | None = None
+    """User + system CPU seconds of the child (``wait4``): less noisy than wall time on a
+    machine shared with other work, and above wall time when it used more than one core."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +108,8 @@ def measure(
         out.close()
         err.close()
     return Run(wall, usage.ru_maxrss / 1024.0, proc.returncode, killed.is_set(),
-               poller.peak_kib("RssAnon") / 1024.0, poller.peak_kib("RssFile") / 1024.0)
+               poller.peak_kib("RssAnon") / 1024.0, poller.peak_kib("RssFile") / 1024.0,
+               usage.ru_utime + usage.ru_stime)
 
 
 class _Poller(threading.Thread):

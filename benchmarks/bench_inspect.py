@@ -29,8 +29,8 @@ from _measure import Run, Summary, measure  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 GIB = 1024**3
 MIB = 1024**2
-TARGET_VS_DIVE_HEAVY = 30.0  # layerscope at least 30x faster than dive on the heavy image
-TARGET_VS_DIVE_EASY = 1.0  # no slower than dive on the easy image
+TARGET_VS_DIVE_HEAVY = 100.0  # layerscope at least 100x faster than dive on the heavy image
+TARGET_VS_DIVE_EASY = 2.0  # at least 2x faster than dive on the easy image
 TARGET_VS_FLOOR = 3.0  # within 3x of the floor
 TARGET_RSS_MIB = 300.0
 
@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", choices=("heavy", "easy"), help="benchmark one image only")
     p.add_argument("--layerscope", default=None, help="layerscope command (default: venv's)")
     p.add_argument("--dive", default=None, help="dive binary (default: venv's, else PATH)")
+    p.add_argument("--before", default=None, metavar="CMD",
+                   help="another layerscope command (an older checkout) timed the same way, "
+                        "interleaved with the main one: the 'before' columns")
     args = p.parse_args(argv)
     work = args.workdir.resolve()
     if work == REPO or REPO in work.parents:
@@ -218,16 +221,34 @@ def bench_image(kind: str, path: Path, params: dict[str, int], args: argparse.Na
           f"{warm(path):.1f} s", flush=True)
     floors: list[Run] = []
     ls_runs: list[Run] = []
+    before_runs: list[Run] = []
+    before_cmd = str(args.before).split() if args.before else None
     out = path
-    for i in range(args.repeat):  # interleaved, so both see the same machine load
+    for i in range(args.repeat):  # interleaved, so all see the same machine load
         floors.append(measure(["cat", str(path)]))
         run, out = run_layerscope(ls_cmd, path, args.workdir, str(i))
         ls_runs.append(run)
         print(f"[{kind}] run {i + 1}/{args.repeat}: floor {floors[-1].wall_s:.2f} s, "
-              f"layerscope {run.wall_s:.2f} s, {run.max_rss_mib:.0f} MiB "
+              f"layerscope {run.wall_s:.2f} s (cpu {run.cpu_s or 0:.2f} s), "
+              f"{run.max_rss_mib:.0f} MiB "
               f"(anon {run.peak_anon_mib or 0:.0f}, file {run.peak_file_mib or 0:.0f})", flush=True)
+        if before_cmd:
+            measure(["cat", str(path)])
+            brun, _ = run_layerscope(before_cmd, path, args.workdir, f"before{i}")
+            before_runs.append(brun)
+            print(f"[{kind}] run {i + 1}/{args.repeat}: before {brun.wall_s:.2f} s "
+                  f"(cpu {brun.cpu_s or 0:.2f} s), "
+                  f"{brun.max_rss_mib:.0f} MiB", flush=True)
     floor, ls = Summary(tuple(floors)), Summary(tuple(ls_runs))
     more = variants(ls_cmd, path, args.workdir)
+    before: dict[str, Any] | None = None
+    if before_cmd:
+        b = Summary(tuple(before_runs))
+        bmore = variants(before_cmd, path, args.workdir)
+        before = {"wall_s": b.wall_s, "max_rss_mib": b.max_rss_mib,
+                  "runs": [asdict(r) for r in before_runs], "variants": bmore}
+        print(f"[{kind}] before: cold {b.wall_s:.2f} s, --no-cache "
+              f"{_secs(bmore['no_cache'])} s, cached {_secs(bmore['cached'])} s", flush=True)
     nc, cached = more["no_cache"], more["cached"]
     print(f"[{kind}] layerscope --no-cache "
           f"{'failed' if nc is None else format(nc['wall_s'], '.2f') + ' s'}, "
@@ -242,6 +263,7 @@ def bench_image(kind: str, path: Path, params: dict[str, int], args: argparse.Na
                        "runs": [asdict(r) for r in ls_runs], "facts": layerscope_facts(out),
                        "variants": more},
         "dive": None,
+        "before": before,
     }
     if dive_exe and not args.skip_dive:
         print(f"[{kind}] dive (timeout {args.dive_timeout:.0f} s) ...", flush=True)
@@ -305,6 +327,15 @@ def print_table(results: list[dict[str, Any]]) -> None:
                      f"{r['layerscope']['max_rss_mib']:.0f}",
                      f"{r['layerscope']['peak_anon_mib']:.0f}/{r['layerscope']['peak_file_mib']:.0f}",
                      "-" if not d else f"{d['run']['max_rss_mib']:.0f}"))
+    if any(r.get("before") for r in results):
+        head = (*head, "before s", "before no-cache s", "before cached s", "before/after")
+        rows = [
+            (*row, *(("-",) * 4 if not r.get("before") else (
+                _secs(r["before"]), _secs(r["before"]["variants"]["no_cache"]),
+                _secs(r["before"]["variants"]["cached"]),
+                f"{r['before']['wall_s'] / r['layerscope']['wall_s']:.2f}x")))
+            for row, r in zip(rows, results, strict=True)
+        ]
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
     print()
     print("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))

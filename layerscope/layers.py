@@ -8,9 +8,11 @@ copying when the blob is an uncompressed slice of a memory-mapped archive.
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import hashlib
 import io
 import lzma
+import os
 import posixpath
 import queue
 import struct
@@ -53,6 +55,28 @@ FORMAT_METADATA_NAMES = frozenset(
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 WHITEOUT_META_PREFIX = ".wh..wh."
+
+
+def _load_native() -> Callable[..., tuple[int, int, int]] | None:
+    """The compiled hot loop (native/tarwalk.c), or None: not built (no compiler when the
+    package was installed) or switched off with ``LAYERSCOPE_PURE_PYTHON=1``."""
+    if os.environ.get("LAYERSCOPE_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from . import _tarwalk  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    if tuple(f.name for f in dataclasses.fields(FileEntry)) != _tarwalk.FIELDS:
+        return None  # FileEntry gained a field native/tarwalk.c does not set yet
+    _tarwalk.configure(
+        FileEntry,
+        (EntryKind.FILE, EntryKind.DIR, EntryKind.SYMLINK, EntryKind.HARDLINK, EntryKind.FIFO),
+        tuple(s.encode() for s in KEPT_SUFFIXES),
+        tuple(s.encode() for s in FORMAT_METADATA_NAMES),
+        KEPT_CONTENT_MAX_BYTES,
+    )
+    return cast(Callable[..., tuple[int, int, int]], _tarwalk.walk)
+
 
 _KIND_BY_TYPE = {
     b"0": EntryKind.FILE,
@@ -385,18 +409,20 @@ def scan_layer(
     want_diff_id: bool = False,
     want_digest: bool = False,
     progress: Progress | None = None,
+    pure_python: bool = False,
 ) -> LayerScan:
     """Read one layer blob (compressed or not) and return its entries.
 
     ``blob`` is a stream, or a memoryview of the whole blob (uncompressed blobs are then walked
     without copying). ``want_diff_id`` / ``want_digest`` add sha256 of the uncompressed / stored
-    bytes.
+    bytes. ``pure_python`` skips the compiled walker (the oracle the tests compare it with).
     """
+    native = None if pure_python else NATIVE_WALK
     advance = progress.advance if progress is not None else None
     if isinstance(blob, memoryview):
         compression = sniff_compression(blob[:8].tobytes())
         if compression == "none":
-            entries, size, tar_size, kept = _walk(blob, _Source(None, None, None))
+            entries, size, tar_size, kept = _walk(blob, _Source(None, None, None), native)
             if advance is not None:
                 advance(len(blob))
             hexd = hashlib.sha256(blob).hexdigest() if (want_diff_id or want_digest) else None
@@ -420,7 +446,7 @@ def scan_layer(
     sha = _BackgroundSha256() if want_diff_id else None
     source = _Source(stream, sha, advance if compression == "none" else None)
     try:
-        entries, size, tar_size, kept = _walk(memoryview(b""), source)
+        entries, size, tar_size, kept = _walk(memoryview(b""), source, native)
         source.drain()
     except (OSError, EOFError, lzma.LZMAError) as exc:
         raise LayerFormatError(f"corrupt {compression} layer ({_describe(exc)})") from exc
@@ -516,11 +542,15 @@ class _Keeper:
 _Walked = tuple[tuple[FileEntry, ...], int, int, tuple[tuple[str, bytes], ...]]
 
 
-def _walk(view: memoryview, source: _Source) -> _Walked:
+def _walk(
+    view: memoryview, source: _Source, native: Callable[..., tuple[int, int, int]] | None = None
+) -> _Walked:
     """Walk tar headers until end-of-archive; return entries, regular-file bytes, tar length and
     the contents of the files ``keeps_contents`` selects.
 
-    The hot path (a plain header with an ordinary name) does one struct unpack, an adler32-based
+    ``native`` (the compiled walker) takes every run of ordinary entries that lies in the current
+    window and stops at the first one it is unsure of, which this loop then handles. Without it,
+    the hot path (a plain header with an ordinary name) does one struct unpack, an adler32-based
     checksum test and one xxh3 call per entry; everything unusual goes through slower general code.
     """
     entries: list[FileEntry] = []
@@ -539,6 +569,12 @@ def _walk(view: memoryview, source: _Source) -> _Walked:
     FILE, DIR = EntryKind.FILE, EntryKind.DIR
     pos = 0
     while True:
+        plain = long_name is None and long_link is None and not pax and not pax_global
+        if native is not None and plain:
+            pos, added, count = native(view, pos, entries, index_of)
+            if count:
+                total += added
+                first = False
         if len(view) - pos < BLOCK:
             view, pos = source.refill(view, pos, BLOCK)
             left = len(view) - pos
@@ -807,3 +843,7 @@ def _put(entries: list[FileEntry], index_of: dict[str, int], entry: FileEntry, k
         entries.append(entry)
     else:
         entries[at] = entry
+
+
+NATIVE_WALK = _load_native()
+"""The compiled walker's entry point, or None when the pure-Python walker does all the work."""

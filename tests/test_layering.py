@@ -18,7 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "platforms": BASE,
     "refs": BASE,
     "tree": BASE,
-    "layers": BASE | {"tree"},
+    "layers": BASE | {"tree", "_tarwalk"},  # _tarwalk: its compiled hot loop (native/)
     "dockerfile": BASE,
     "buildlogs": BASE | {"dockerfile"},
     "credentials": BASE,

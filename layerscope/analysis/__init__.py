@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -61,6 +62,24 @@ def analyze(
     base_from_label: bool = False,
 ) -> Analysis:
     """Run every analysis on ``image`` (the layers are stacked once and shared)."""
+    # What the analyses build is acyclic (tuples, dicts, frozen dataclasses): the cyclic
+    # collector only costs time here (a third of the analysis of a 100k-file image, in full
+    # collections over every entry); reference counting frees all of it.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyze(image, base_image, dockerfile_base_count, base_from_label)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _analyze(
+    image: Image,
+    base_image: Image | None,
+    dockerfile_base_count: int | None,
+    base_from_label: bool,
+) -> Analysis:
     from layerscope.analysis.dive import dive_metrics
 
     stack = stack_layers(image)

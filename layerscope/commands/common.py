@@ -95,6 +95,7 @@ class SourceSession:
         self.verify = verify
         self.progress: Progress | None = None
         self._threads: list[threading.Thread] = []
+        self._works: list[Callable[[], None]] = []
         self.problems: list[str] = []
 
     def load(self, ref: str, *, progress: Progress | None | bool = True) -> Image:
@@ -111,6 +112,7 @@ class SourceSession:
         thread = threading.Thread(target=self._run, args=(work,), daemon=True)
         thread.start()
         self._threads.append(thread)
+        self._works.append(work)
 
     def _run(self, work: Callable[[], None]) -> None:
         from ..errors import LayerscopeError
@@ -132,7 +134,13 @@ class SourceSession:
             self.finish()
 
     def finish(self) -> None:
-        """Wait for background work, then close the cache."""
+        """Ask background work that can stop early to stop (a layer check that has not finished
+        caches its walk for the same file only), wait for it, then close the cache."""
+        for work in self._works:
+            stop = getattr(work, "stop", None)
+            if stop is not None:
+                stop()
+        self._works.clear()
         for thread in self._threads:
             thread.join()
         self._threads.clear()

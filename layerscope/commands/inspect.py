@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 from typing import TYPE_CHECKING
 
@@ -124,6 +125,9 @@ def analyse(args: argparse.Namespace, streams: Streams) -> tuple[Analysis, Sugge
 
         count = base_layer_count(dockerfile, image)
     analysis = analyze(image, base_image=base, dockerfile_base_count=count)
+    # The image and analysis live until the output is written: out of the collector's
+    # generations, the full collections that rendering triggers need not walk every entry.
+    gc.freeze()
     base_count = analysis.base.count if analysis.base.method.value != "default" else None
     record(args, streams, image, ref=args.ref, base_layer_count=base_count)
     from ..analysis.suggest import suggest

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -106,8 +108,7 @@ def load_store(
         )
     history = _history(config)
     per_layer_history = _align_history(history, len(diff_ids))
-    scans: dict[tuple[str, str], LayerScan] = {}
-    layers: list[Layer] = []
+    todo: dict[tuple[str, str], tuple[int, LayerRef, Digest]] = {}
     for position, (layer_ref, diff_id) in enumerate(zip(chosen.layers, diff_ids, strict=True)):
         blob_size = store.size(layer_ref.path)
         if layer_ref.size is not None and layer_ref.size != blob_size:
@@ -115,21 +116,27 @@ def load_store(
                 f"{store.label}: layer {position} blob is {blob_size} bytes but the manifest "
                 f"says {layer_ref.size}"
             )
-        key = (layer_ref.path, diff_id)
-        scan = scans.get(key)
-        if scan is None:
-            scan = _read_layer(
-                store,
-                layer_ref,
-                diff_id,
-                position,
-                len(diff_ids),
-                progress=progress,
-                verify=verify,
-                index=index,
-                defer=defer,
-            )
-            scans[key] = scan
+        todo.setdefault((layer_ref.path, diff_id), (position, layer_ref, diff_id))
+
+    def read(job: tuple[int, LayerRef, Digest], shown: Progress | None) -> LayerScan:
+        position, layer_ref, diff_id = job
+        return _read_layer(
+            store,
+            layer_ref,
+            diff_id,
+            position,
+            len(diff_ids),
+            progress=shown,
+            verify=verify,
+            index=index,
+            defer=defer,
+        )
+
+    scans = _read_all(todo, read, progress, store)
+    layers: list[Layer] = []
+    for position, (layer_ref, diff_id) in enumerate(zip(chosen.layers, diff_ids, strict=True)):
+        blob_size = store.size(layer_ref.path)
+        scan = scans[(layer_ref.path, diff_id)]
         digest = layer_ref.digest or (diff_id if scan.compression == "none" else scan.digest)
         media_type = layer_ref.media_type or (
             DOCKER_LAYER if scan.compression == "none" else DOCKER_LAYER + "." + scan.compression
@@ -168,6 +175,53 @@ def load_store(
     )
 
 
+WALKERS = min(4, os.cpu_count() or 1)
+"""Layers walked at once: the compiled walker hashes without the GIL and reads release it."""
+
+
+def _read_all(
+    todo: dict[tuple[str, str], tuple[int, LayerRef, Digest]],
+    read: Callable[[tuple[int, LayerRef, Digest], Progress | None], LayerScan],
+    progress: Progress | None,
+    store: BlobStore,
+) -> dict[tuple[str, str], LayerScan]:
+    """Read every distinct layer, several at once when there are several and cores for them.
+
+    Errors are raised in layer order (the first failing layer's), as a sequential read would.
+    """
+    workers = min(WALKERS, len(todo))
+    if workers <= 1:
+        return {key: read(job, progress) for key, job in todo.items()}
+    shared: Progress | None = None
+    if progress is not None:
+        total = sum(store.size(job[1].path) for job in todo.values())
+        progress.stage(f"layers ({len(todo)} at once)", total)
+        shared = _SharedProgress(progress)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layerscope-walk") as pool:
+        futures = {key: pool.submit(read, job, shared) for key, job in todo.items()}
+        try:
+            return {key: future.result() for key, future in futures.items()}
+        except BaseException:
+            for future in futures.values():
+                future.cancel()
+            raise
+
+
+class _SharedProgress:
+    """One progress stage for layers read at once: their own stages are dropped."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._lock = threading.Lock()
+
+    def stage(self, text: str, total_bytes: int | None = None) -> None:
+        return None
+
+    def advance(self, done_bytes: int) -> None:
+        with self._lock:
+            self._progress.advance(done_bytes)
+
+
 def _read_layer(
     store: BlobStore,
     layer_ref: LayerRef,
@@ -182,10 +236,13 @@ def _read_layer(
 ) -> LayerScan:
     """Scan one layer blob, or take its contents from the layer cache.
 
-    A layer goes into the cache only once its uncompressed bytes hashed to the diff_id, so an
-    archive that lies about a layer cannot poison the cache. For a compressed blob the sha256
-    runs on a second thread while the tar is walked; an uncompressed blob is hashed again from
-    its own file handle by ``defer``'s background work, so the walk never waits for it.
+    The cache rule (docs/architecture.md, "The layer cache and trust"): an entry keyed by the
+    diff_id is served to any image, and is written only once the layer's uncompressed bytes
+    hashed to that diff_id. A local uncompressed layer is walked without waiting for that hash:
+    ``_Check`` hashes it from its own file handle on another thread; if the command ends first,
+    the walk is cached under ``local_key`` (this archive's identity and the claimed diff_id),
+    which only a later read of the same unchanged file can hit. For a compressed blob the
+    sha256 runs on a second thread while the tar is walked.
     """
     with store.open(layer_ref.path) as stream:
         head = stream.read(8)
@@ -193,8 +250,18 @@ def _read_layer(
         # A compressed blob named by no descriptor (crane, containerd's manifest.json) gets its
         # digest computed: cheap next to decompressing it.
         unnamed = layer_ref.digest is None and compression != "none"
-        cached = index.get(diff_id) if index is not None else None
-        if cached is not None and not verify:
+        later = index is not None and defer is not None and not verify and compression == "none"
+        local = local_key(store, layer_ref.path, diff_id) if later else None
+        # a check the command may stop at its end: only for a big layer that has a local key
+        big = local is not None and store.size(layer_ref.path) >= STOPPABLE_CHECK_BYTES
+        cached = None
+        if index is not None and not verify:
+            cached = index.get(diff_id)
+            if cached is None and local is not None:
+                # the same unchanged file: its walk is trusted for this file only, and not
+                # hashed again (a walk costs less than a sha256; --verify promotes it)
+                cached = index.get(local)
+        if cached is not None:
             digest = _sha256_of(prefixed(head, stream)) if unnamed else None
             return LayerScan(
                 cached.entries,
@@ -206,12 +273,11 @@ def _read_layer(
                 digest,
                 cached.contents,
             )
-        later = index is not None and defer is not None and not verify and compression == "none"
         scanned = _Handoff()
         if later and index is not None and defer is not None:
             # hashed from its own file handle on another thread, from now on: in parallel with
             # the walk and what follows, not after it
-            defer(_check_then_cache(store, layer_ref, position, diff_id, index, scanned))
+            defer(_Check(store, layer_ref, position, diff_id, local, index, scanned, big))
         if progress is not None:
             progress.stage(f"layer {position + 1}/{total}", store.size(layer_ref.path))
         try:
@@ -243,6 +309,26 @@ def _read_layer(
     return scan
 
 
+def local_key(store: BlobStore, name: str, diff_id: Digest) -> Digest | None:
+    """The cache key of a layer read from this file but not yet hashed to its diff_id: the
+    file's identity (device, inode, size, mtime, ctime), the member's offset and size, and the
+    claimed diff_id. None when the store has no lasting file (a spooled export)."""
+    identity = getattr(store, "identity", None)
+    ident = identity(name) if identity is not None else None
+    if ident is None:
+        return None
+    key = hashlib.sha256(f"{ident}|{diff_id}".encode()).hexdigest()
+    return Digest(LOCAL_KEY_PREFIX + key)
+
+
+STOPPABLE_CHECK_BYTES = 64 << 20
+"""Layers at least this big are not waited for at the end of a command (sha256 of 64 MiB takes
+about 50 ms here); smaller ones are always verified before the command exits."""
+
+LOCAL_KEY_PREFIX = "local-unverified:"
+"""Prefix of layer cache keys that only the same unchanged archive file may hit."""
+
+
 class _Handoff:
     """What the walk found, handed to the background check once the walk is done."""
 
@@ -259,31 +345,59 @@ class _Handoff:
         return self._value
 
 
-def _check_then_cache(
-    store: BlobStore,
-    layer_ref: LayerRef,
-    position: int,
-    diff_id: Digest,
-    index: LayerIndex,
-    scanned: _Handoff,
-) -> Callable[[], None]:
-    """Background work: hash the blob, wait for the walk, cache its result if the hash matches."""
-    detached = store.open_detached(layer_ref.path)
-    label = f"{store.label}: layer {position}"
+class _Check:
+    """Background work: hash the blob, wait for the walk, cache its result if the hash matches.
 
-    def work() -> None:
-        with detached:
-            got = _sha256_of(detached)
-        result = scanned.take()
+    ``stop()`` (the command is done) ends the hashing early when ``stoppable``: the walk is then
+    cached under the ``local`` key only, if there is one. A check that is not stoppable (a
+    spooled export, which has no lasting identity) runs to the end and the command waits for it.
+    """
+
+    def __init__(
+        self,
+        store: BlobStore,
+        layer_ref: LayerRef,
+        position: int,
+        diff_id: Digest,
+        local: Digest | None,
+        index: LayerIndex,
+        scanned: _Handoff,
+        stoppable: bool,
+    ) -> None:
+        self._stoppable = stoppable
+        self._detached = store.open_detached(layer_ref.path)
+        self._label = f"{store.label}: layer {position}"
+        self._diff_id = diff_id
+        self._local = local
+        self._index = index
+        self._scanned = scanned
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def __call__(self) -> None:
+        sha = hashlib.sha256()
+        finished = True
+        with self._detached as stream:
+            while chunk := stream.read(4 << 20):
+                sha.update(chunk)
+                if self._stoppable and self._stopped.is_set():
+                    finished = False
+                    break
+        result = self._scanned.take()
         if result is None:
             return  # the walk failed: nothing to cache
-        if got != diff_id:
+        if not finished:
+            if self._local is not None:
+                self._index.put(self._local, result[0])
+            return
+        got = Digest("sha256:" + sha.hexdigest())
+        if got != self._diff_id:
             raise DigestMismatchError(
-                f"{label} hashes to {got}, but the config says {diff_id}; not cached"
+                f"{self._label} hashes to {got}, but the config says {self._diff_id}; not cached"
             )
-        index.put(diff_id, result[0], digest=result[1])
-
-    return work
+        self._index.put(self._diff_id, result[0], digest=result[1])
 
 
 def _sha256_of(stream: IO[bytes]) -> Digest:

@@ -142,6 +142,15 @@ class TarBlobStore:
         fd = os.dup(self._file.fileno())  # outlives the store (and an unlinked spool file)
         return _Slice(fd, member.offset, member.size, owns_fd=True)  # type: ignore[return-value]
 
+    def identity(self, name: str) -> str | None:
+        """What names this member's bytes while the file is unchanged: device, inode, size,
+        mtime and ctime of the archive, the member's offset and size (None for a spool file)."""
+        if self._spool:
+            return None
+        member = self._member(name)
+        st = os.fstat(self._file.fileno())
+        return _identity(st, member.offset, member.size)
+
     def read_bytes(self, name: str, limit: int = MAX_JSON_BYTES) -> bytes:
         member = self._member(name)
         if member.size > limit:
@@ -199,11 +208,20 @@ class DirBlobStore:
     def open_detached(self, name: str) -> IO[bytes]:
         return self.open(name)
 
+    def identity(self, name: str) -> str | None:
+        """Device, inode, size, mtime and ctime of the blob file."""
+        st = self._path(name).stat()
+        return _identity(st, 0, st.st_size)
+
     def names(self) -> list[str]:
         return sorted(str(p.relative_to(self._root)) for p in self._root.rglob("*") if p.is_file())
 
     def close(self) -> None:
         return None
+
+
+def _identity(st: os.stat_result, offset: int, size: int) -> str:
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{offset}:{size}"
 
 
 class _Slice(io.RawIOBase):

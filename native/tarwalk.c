@@ -1,0 +1,469 @@
+/*
+ * layerscope._tarwalk: the hot loop of layers._walk in C.
+ *
+ * walk() reads as many *ordinary* tar entries as fit in a buffer and appends them to the
+ * walker's entry list exactly as the pure-Python walker would. It stops, without consuming
+ * anything, at the first header it is not sure about (PAX and GNU long-name records, sparse
+ * files, devices, whiteouts, '..' in a name or link, a kept package-database file, a number
+ * that is not plain octal, a bad checksum, an entry whose data runs past the buffer, the end
+ * of the archive); the Python walker then handles that one entry with its general code and
+ * calls back. So the Python walker stays the definition of every rule, and this file only
+ * has to agree with it on the common case (tests/test_native_walker.py checks that it does
+ * on every archive of the test corpus and the dive fixtures).
+ *
+ * File contents are hashed with xxh3-64 from the vendored reference header (the one the
+ * `xxhash` PyPI package compiles in), with the GIL released for large files so that two
+ * layers walked on two threads hash on two cores.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <inttypes.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include "xxhash/xxhash.h"
+
+#define BLOCK 512
+#define NFIELDS 11
+#define GIL_FREE_BYTES (256 * 1024)
+
+/* Set once by configure(): the FileEntry class, its slot descriptors in field order, the
+ * EntryKind members, the suffixes of kept files and the root names that are format metadata. */
+static PyTypeObject *entry_type = NULL;
+static PyObject *slots[NFIELDS];
+static PyObject *kind_file, *kind_dir, *kind_symlink, *kind_hardlink, *kind_fifo;
+static PyObject *kept_suffixes = NULL;  /* tuple of bytes */
+static PyObject *meta_names = NULL;     /* tuple of bytes */
+static Py_ssize_t kept_max_bytes = 0;
+static PyObject *empty_tuple = NULL;
+
+static const char *FIELDS[NFIELDS] = {
+    "path", "kind", "size_bytes", "mode", "uid", "gid", "mtime",
+    "link_target", "content_hash", "xattrs", "device",
+};
+
+/* ---- per-file hashes ----------------------------------------------------------------- */
+
+/* Every hash the walker records for a regular file. A second hash (say of a .pyc's bytes
+ * after its header) is one more field here, one more line in file_hashes() and one more
+ * FileEntry field set in make_entry(). */
+typedef struct {
+    uint64_t xxh3;
+} FileHashes;
+
+static void file_hashes(const unsigned char *data, Py_ssize_t size, FileHashes *out)
+{
+    if (size >= GIL_FREE_BYTES) {
+        Py_BEGIN_ALLOW_THREADS
+        out->xxh3 = XXH3_64bits(data, (size_t)size);
+        Py_END_ALLOW_THREADS
+    } else {
+        out->xxh3 = XXH3_64bits(data, (size_t)size);
+    }
+}
+
+static PyObject *hex64(uint64_t value)
+{
+    char text[17];
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--) {
+        text[i] = digits[value & 0xF];
+        value >>= 4;
+    }
+    return PyUnicode_FromStringAndSize(text, 16);
+}
+
+/* ---- header fields ------------------------------------------------------------------- */
+
+/* int(field.strip(b" \0") or b"0", 8) for fields that are plain octal digits; -1 otherwise
+ * (the Python walker then decides: base-256, signs, garbage). */
+static int64_t plain_octal(const unsigned char *field, int len)
+{
+    int start = 0, end = len;
+    while (start < end && (field[start] == ' ' || field[start] == 0)) start++;
+    while (end > start && (field[end - 1] == ' ' || field[end - 1] == 0)) end--;
+    int64_t value = 0;
+    for (int i = start; i < end; i++) {
+        unsigned char c = field[i];
+        if (c < '0' || c > '7') return -1;
+        value = value * 8 + (c - '0');
+    }
+    return value;
+}
+
+static int checksum_ok(const unsigned char *h)
+{
+    int64_t stored = plain_octal(h + 148, 8);
+    if (stored < 0) return 0;
+    int64_t unsigned_sum = 256, signed_sum = 256;
+    for (int i = 0; i < BLOCK; i++) {
+        if (i >= 148 && i < 156) continue;
+        unsigned_sum += h[i];
+        signed_sum += (signed char)h[i];
+    }
+    return unsigned_sum == stored || signed_sum == stored;
+}
+
+static Py_ssize_t cstrlen(const unsigned char *field, Py_ssize_t len)
+{
+    const unsigned char *nul = memchr(field, 0, (size_t)len);
+    return nul ? (Py_ssize_t)(nul - field) : len;
+}
+
+static int contains(const char *s, Py_ssize_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    if ((size_t)n < k) return 0;
+    for (Py_ssize_t i = 0; i + (Py_ssize_t)k <= n; i++)
+        if (memcmp(s + i, needle, k) == 0) return 1;
+    return 0;
+}
+
+/* Normalise a member name as tree.normalize_member_path does, into out (which gets a leading
+ * '/'). Returns the length, or -1 when Python must decide: a '..' component (an escape or a
+ * climb that normpath resolves), or a name that normalises to the root. */
+static Py_ssize_t normalize(const char *name, Py_ssize_t n, char *out)
+{
+    int general = name[0] == '.' || name[0] == '/' || contains(name, n, "//")
+        || contains(name, n, "/.");
+    Py_ssize_t len = 0;
+    if (!general) {
+        while (n > 0 && name[n - 1] == '/') n--;
+        out[0] = '/';
+        memcpy(out + 1, name, (size_t)n);
+        len = n + 1;
+    } else {
+        Py_ssize_t i = 0;
+        while (i < n) {
+            while (i < n && name[i] == '/') i++;
+            Py_ssize_t start = i;
+            while (i < n && name[i] != '/') i++;
+            Py_ssize_t part = i - start;
+            if (part == 0 || (part == 1 && name[start] == '.')) continue;
+            if (part == 2 && name[start] == '.' && name[start + 1] == '.') return -1;
+            out[len++] = '/';
+            memcpy(out + len, name + start, (size_t)part);
+            len += part;
+        }
+    }
+    return len > 1 ? len : -1;
+}
+
+static int ends_with_any(const char *s, Py_ssize_t n, PyObject *suffixes)
+{
+    Py_ssize_t count = PyTuple_GET_SIZE(suffixes);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *suffix = PyTuple_GET_ITEM(suffixes, i);
+        Py_ssize_t k = PyBytes_GET_SIZE(suffix);
+        if (k <= n && memcmp(s + n - k, PyBytes_AS_STRING(suffix), (size_t)k) == 0) return 1;
+    }
+    return 0;
+}
+
+static int is_meta_name(const char *path, Py_ssize_t n)
+{
+    /* path is "/" + base with no other slash: is base one of the format-metadata names? */
+    if (memchr(path + 1, '/', (size_t)(n - 1)) != NULL) return 0;
+    Py_ssize_t count = PyTuple_GET_SIZE(meta_names);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *m = PyTuple_GET_ITEM(meta_names, i);
+        if (PyBytes_GET_SIZE(m) == n - 1 && memcmp(path + 1, PyBytes_AS_STRING(m), (size_t)(n - 1)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static PyObject *decode(const char *s, Py_ssize_t n)
+{
+    return PyUnicode_DecodeUTF8(s, n, "surrogateescape");
+}
+
+/* A FileEntry with its slots set directly (the dataclass is frozen and slotted; its __init__
+ * only assigns the fields). Steals nothing; returns a new reference or NULL. */
+static PyObject *make_entry(PyObject *values[NFIELDS])
+{
+    PyObject *entry = entry_type->tp_new(entry_type, empty_tuple, NULL);
+    if (entry == NULL) return NULL;
+    for (int i = 0; i < NFIELDS; i++) {
+        if (Py_TYPE(slots[i])->tp_descr_set(slots[i], entry, values[i]) < 0) {
+            Py_DECREF(entry);
+            return NULL;
+        }
+    }
+    return entry;
+}
+
+/* ---- the walk ------------------------------------------------------------------------ */
+
+typedef struct {
+    const unsigned char *buf;
+    Py_ssize_t len;
+    PyObject *entries;  /* list of FileEntry */
+    PyObject *index_of; /* dict path -> position in entries */
+} Walk;
+
+/* One entry at pos. Returns the bytes it used (> 0), 0 to hand it to Python, -1 on error. */
+static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
+{
+    const unsigned char *h = w->buf + pos;
+    if (w->len - pos < BLOCK || h[0] == 0 || !checksum_ok(h)) return 0;
+    unsigned char type = h[156];
+    PyObject *kind;
+    switch (type) {
+    case '0': case 0: case '7': kind = kind_file; break;
+    case '5': kind = kind_dir; break;
+    case '2': kind = kind_symlink; break;
+    case '1': kind = kind_hardlink; break;
+    case '6': kind = kind_fifo; break;
+    default: return 0;
+    }
+    int64_t size = plain_octal(h + 124, 12);
+    int64_t mode = plain_octal(h + 100, 8);
+    int64_t uid = plain_octal(h + 108, 8);
+    int64_t gid = plain_octal(h + 116, 8);
+    int64_t mtime = plain_octal(h + 136, 12);
+    if (size < 0 || mode < 0 || uid < 0 || gid < 0 || mtime < 0) return 0;
+    int64_t padded = (size + BLOCK - 1) & ~(int64_t)(BLOCK - 1);
+    if (padded > w->len - pos - BLOCK) return 0;
+
+    /* name, with the ustar prefix */
+    char name[BLOCK];
+    Py_ssize_t name_len = cstrlen(h, 100), n = 0;
+    if (memcmp(h + 257, "ustar\0", 6) == 0 && h[345]) {
+        Py_ssize_t prefix_len = cstrlen(h + 345, 155);
+        memcpy(name, h + 345, (size_t)prefix_len);
+        name[prefix_len] = '/';
+        n = prefix_len + 1;
+    }
+    memcpy(name + n, h, (size_t)name_len);
+    n += name_len;
+    char path[BLOCK + 1];
+    Py_ssize_t path_len = normalize(name, n, path);
+    if (path_len < 0) return 0;
+    if (kind == kind_file && name[n - 1] == '/' && size == 0) kind = kind_dir;
+    if (contains(path, path_len, ".wh.") || is_meta_name(path, path_len)) return 0;
+
+    const char *link = (const char *)h + 157;
+    Py_ssize_t link_len = cstrlen(h + 157, 100);
+    char link_norm[BLOCK + 1];
+    Py_ssize_t link_norm_len = 0;
+    if (kind == kind_symlink) {
+        if (contains(link, link_len, "..")) return 0;
+    } else if (kind == kind_hardlink) {
+        Py_ssize_t skip = 0;
+        while (skip < link_len && link[skip] == '/') skip++;
+        if (skip == link_len) return 0;
+        link_norm_len = normalize(link + skip, link_len - skip, link_norm);
+        if (link_norm_len < 0) return 0;
+    }
+    FileHashes hashes;
+    int is_file = kind == kind_file;
+    if (is_file) {
+        if (size <= kept_max_bytes && ends_with_any(path, path_len, kept_suffixes)) return 0;
+        file_hashes(h + BLOCK, (Py_ssize_t)size, &hashes);
+    }
+
+    /* committed: build the entry */
+    PyObject *values[NFIELDS] = {NULL};
+    PyObject *entry = NULL;
+    Py_ssize_t used = -1;
+    values[0] = decode(path, path_len);
+    values[1] = kind;
+    Py_INCREF(kind);
+    values[2] = PyLong_FromLongLong(is_file ? size : 0);
+    values[3] = PyLong_FromLongLong(mode & 07777);
+    values[4] = PyLong_FromLongLong(uid);
+    values[5] = PyLong_FromLongLong(gid);
+    values[6] = PyLong_FromLongLong(mtime);
+    values[7] = Py_None;
+    values[8] = Py_None;
+    Py_INCREF(Py_None);
+    Py_INCREF(Py_None);
+    values[9] = empty_tuple;
+    Py_INCREF(empty_tuple);
+    values[10] = Py_None;
+    Py_INCREF(Py_None);
+    for (int i = 0; i < 7; i++)
+        if (values[i] == NULL) goto done;
+    if (is_file) {
+        Py_SETREF(values[8], hex64(hashes.xxh3));
+        if (values[8] == NULL) goto done;
+    } else if (kind == kind_symlink) {
+        Py_SETREF(values[7], decode(link, link_len));
+        if (values[7] == NULL) goto done;
+    } else if (kind == kind_hardlink) {
+        Py_SETREF(values[7], decode(link_norm, link_norm_len));
+        if (values[7] == NULL) goto done;
+        PyObject *at = PyDict_GetItemWithError(w->index_of, values[7]);
+        if (at != NULL) {
+            PyObject *target = PyList_GetItem(w->entries, PyLong_AsSsize_t(at));
+            if (target == NULL) goto done;
+            PyObject *hash = PyObject_GetAttrString(target, "content_hash");
+            if (hash == NULL) goto done;
+            Py_SETREF(values[8], hash);
+        } else if (PyErr_Occurred()) {
+            goto done;
+        }
+    }
+    entry = make_entry(values);
+    if (entry == NULL) goto done;
+    {
+        Py_ssize_t count = PyList_GET_SIZE(w->entries);
+        PyObject *next = PyLong_FromSsize_t(count);
+        if (next == NULL) goto done;
+        PyObject *at = PyDict_SetDefault(w->index_of, values[0], next);
+        Py_DECREF(next);
+        if (at == NULL) goto done;
+        Py_ssize_t where = PyLong_AsSsize_t(at);
+        if (where == count) {
+            if (PyList_Append(w->entries, entry) < 0) goto done;
+        } else {
+            Py_INCREF(entry);
+            if (PyList_SetItem(w->entries, where, entry) < 0) goto done;
+        }
+    }
+    if (is_file) *total += size;
+    used = BLOCK + (Py_ssize_t)padded;
+done:
+    Py_XDECREF(entry);
+    for (int i = 0; i < NFIELDS; i++) Py_XDECREF(values[i]);
+    return used;
+}
+
+static PyObject *walk(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t pos;
+    Walk w;
+    if (entry_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "layerscope._tarwalk.configure() was not called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*nO!O!", &view, &pos, &PyList_Type, &w.entries, &PyDict_Type,
+                          &w.index_of))
+        return NULL;
+    w.buf = view.buf;
+    w.len = view.len;
+    int64_t total = 0;
+    Py_ssize_t count = 0;
+    if (pos < 0 || pos > w.len) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "position outside the buffer");
+        return NULL;
+    }
+    for (;;) {
+        Py_ssize_t used = walk_one(&w, pos, &total);
+        if (used < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        if (used == 0) break;
+        pos += used;
+        count++;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("nLn", pos, (long long)total, count);
+}
+
+static PyObject *configure(PyObject *self, PyObject *args)
+{
+    PyObject *type, *kinds, *suffixes, *names;
+    Py_ssize_t max_bytes;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!n", &PyType_Type, &type, &PyTuple_Type, &kinds,
+                          &PyTuple_Type, &suffixes, &PyTuple_Type, &names, &max_bytes))
+        return NULL;
+    if (PyTuple_GET_SIZE(kinds) != 5) {
+        PyErr_SetString(PyExc_ValueError, "kinds: (FILE, DIR, SYMLINK, HARDLINK, FIFO)");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(suffixes); i++)
+        if (!PyBytes_Check(PyTuple_GET_ITEM(suffixes, i))) {
+            PyErr_SetString(PyExc_TypeError, "suffixes must be bytes");
+            return NULL;
+        }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++)
+        if (!PyBytes_Check(PyTuple_GET_ITEM(names, i))) {
+            PyErr_SetString(PyExc_TypeError, "names must be bytes");
+            return NULL;
+        }
+    PyObject *found[NFIELDS];
+    for (int i = 0; i < NFIELDS; i++) {
+        found[i] = PyObject_GetAttrString(type, FIELDS[i]);
+        if (found[i] == NULL || Py_TYPE(found[i]) != &PyMemberDescr_Type) {
+            for (int j = 0; j <= i; j++) Py_XDECREF(found[j]);
+            PyErr_Format(PyExc_TypeError, "%s is not a slot of the entry class", FIELDS[i]);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < NFIELDS; i++) Py_XSETREF(slots[i], found[i]);
+    Py_INCREF(type);
+    Py_XSETREF(entry_type, (PyTypeObject *)type);
+    PyObject **targets[5] = {&kind_file, &kind_dir, &kind_symlink, &kind_hardlink, &kind_fifo};
+    for (int i = 0; i < 5; i++) {
+        PyObject *k = PyTuple_GET_ITEM(kinds, i);
+        Py_INCREF(k);
+        Py_XSETREF(*targets[i], k);
+    }
+    Py_INCREF(suffixes);
+    Py_XSETREF(kept_suffixes, suffixes);
+    Py_INCREF(names);
+    Py_XSETREF(meta_names, names);
+    kept_max_bytes = max_bytes;
+    Py_RETURN_NONE;
+}
+
+static PyObject *xxh3_hex(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    FileHashes hashes;
+    file_hashes(view.buf, view.len, &hashes);
+    PyBuffer_Release(&view);
+    return hex64(hashes.xxh3);
+}
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS,
+     "configure(FileEntry, (FILE, DIR, SYMLINK, HARDLINK, FIFO), kept_suffixes, meta_names, "
+     "kept_max_bytes): tell the walker the classes it builds."},
+    {"walk", walk, METH_VARARGS,
+     "walk(buffer, pos, entries, index_of) -> (pos, file_bytes, count): append the ordinary "
+     "entries from pos on; stop at the first one the Python walker must handle."},
+    {"xxh3_hex", xxh3_hex, METH_O, "xxh3-64 hex digest of a buffer, as the walker records it."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "layerscope._tarwalk",
+    "The compiled hot loop of layerscope's tar walker (optional; layers.py falls back to Python).",
+    -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__tarwalk(void)
+{
+    empty_tuple = PyTuple_New(0);
+    if (empty_tuple == NULL) return NULL;
+    PyObject *mod = PyModule_Create(&module);
+    if (mod == NULL) return NULL;
+    /* FIELDS: the FileEntry fields this walker sets, in order; layers.py uses the compiled
+     * walker only when FileEntry has exactly these (a new field means this file must learn it) */
+    PyObject *names = PyTuple_New(NFIELDS);
+    if (names == NULL) goto fail;
+    for (int i = 0; i < NFIELDS; i++) {
+        PyObject *name = PyUnicode_FromString(FIELDS[i]);
+        if (name == NULL) {
+            Py_DECREF(names);
+            goto fail;
+        }
+        PyTuple_SET_ITEM(names, i, name);
+    }
+    if (PyModule_AddObject(mod, "FIELDS", names) < 0) {
+        Py_DECREF(names);
+        goto fail;
+    }
+    return mod;
+fail:
+    Py_DECREF(mod);
+    return NULL;
+}
