@@ -249,6 +249,30 @@ def test_directory_that_is_not_a_layout(tmp_path: Path) -> None:
     _assert_one_line_error(code, err, "not an OCI image layout")
 
 
+def test_bare_existing_directory_is_a_path_not_a_docker_hub_name(tmp_path: Path) -> None:
+    """``inspect emptydir`` in the folder that holds it: the directory, not Docker Hub."""
+    work = tmp_path / "work"
+    (work / "emptydir").mkdir(parents=True)
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "LAYERSCOPE_CACHE_DIR": str(tmp_path / "cache"),
+        "LAYERSCOPE_DATA_DIR": str(tmp_path / "data"),
+        "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock",
+    }
+    for arg in ("emptydir", "./emptydir"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "layerscope", "inspect", arg, "--json"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        _assert_one_line_error(proc.returncode, proc.stderr, "not an OCI image layout")
+        assert "registry" not in proc.stderr
+
+
 def test_missing_file_and_bad_usage(tmp_path: Path) -> None:
     code, _, err = _inspect(tmp_path, str(tmp_path / "no-such.tar"))
     _assert_one_line_error(code, err, "no such file")
