@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,27 @@ def test_creds_flag_for_basic_auth(basic_registry: Registry, archive: Path) -> N
     assert ok.returncode == 0, ok.stderr
     secret = basic_registry.creds.split(":", 1)[1]
     assert secret not in ok.stdout + ok.stderr + refused.stdout + refused.stderr
+
+
+def test_platform_is_checked_for_a_single_manifest_image(
+    anon_pushed: Registry, archive: Path
+) -> None:
+    """``--platform`` another than the lone manifest's: refused as the archive refuses it."""
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        config = json.load(tar.extractfile(manifest[0]["Config"]))  # type: ignore[arg-type]
+    have = f"{config['os']}/{config['architecture']}"
+    other = "linux/s390x" if config["architecture"] != "s390x" else "linux/arm64"
+    ref = f"registry://{anon_pushed.host}/test/app:1"
+    from_registry = _cli("inspect", ref, "--platform", other, "--json")
+    from_archive = _cli("inspect", str(archive), "--platform", other, "--json", "--no-cache")
+    assert from_archive.returncode != 0
+    assert (from_registry.returncode, from_registry.stdout) == (from_archive.returncode, "")
+    # the same words as the archive (whose index lists the one platform it has)
+    said = from_registry.stderr.strip()
+    assert said == f"layerscope: error: {ref}: no image for platform {other}; the image has: {have}"
+    assert from_archive.stderr.strip().endswith(
+        f"no image for platform {other}; the index has: {have}"
+    ), from_archive.stderr
+    # the platform it has is still accepted
+    assert _cli("inspect", ref, "--platform", have, "--json").returncode == 0
