@@ -215,11 +215,12 @@ def layer_file_changes(
         elif b is None and a is not None:
             out.append(PathChange(path, PathChangeKind.REMOVED, a.size_bytes))
         elif a is not None and b is not None:
-            if not a.same_content(b):
+            same = a.same_content(b)
+            if not same and not a.only_header_differs(b):
                 out.append(PathChange(path, PathChangeKind.CONTENT, b.size_bytes))
             elif not a.same_metadata(b):
                 out.append(PathChange(path, PathChangeKind.METADATA, b.size_bytes))
-            elif a.mtime != b.mtime:
+            elif a.mtime != b.mtime or not same:  # a .pyc header holds the source's mtime
                 out.append(PathChange(path, PathChangeKind.TIMESTAMP, b.size_bytes))
     return tuple(out)
 
