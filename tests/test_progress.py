@@ -116,3 +116,71 @@ def test_text_fits_the_terminal_width(command: list[str], code: int, tmp_path: P
     lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn).replace("\r", "").splitlines()
     assert len(lines) > 5
     assert max(len(line) for line in lines) <= 72, max(lines, key=len)
+
+
+PACK = "/app/.git/objects/pack/pack-4b82e1f0c3d5a7b9e2f4a6c8d0e1f3a5b7c9d1e38d69288fbee4904.pack"
+LONG_RUN = (
+    "/bin/sh -c apt-get update && apt-get install -y --no-install-recommends build-essential "
+    "libpq-dev && rm -rf /app/.git"
+)
+
+
+def _long_paths_image(tmp_path: Path) -> Path:
+    from layerscope.testing import File, ImageSpec, LayerSpec, Synthetic, Whiteout, write_image
+
+    spec = ImageSpec(
+        layers=[
+            LayerSpec([File("/etc/os-release", b"ID=1\n")], "/bin/sh -c #(nop) ADD file:0f in /"),
+            LayerSpec(
+                [File(PACK, Synthetic(300_000, seed="pack"))],
+                "COPY . /app # buildkit",
+                comment="buildkit.dockerfile.v0",
+            ),
+            LayerSpec(
+                [Whiteout("/app/.git")],
+                f"RUN {LONG_RUN} # buildkit",
+                comment="buildkit.dockerfile.v0",
+            ),
+        ]
+    )
+    return write_image(spec, tmp_path / "long.tar", "docker-25").path
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [(["inspect", "--text"], 0), (["diff", "BASE"], 0), (["check"], 0)],
+)
+def test_piped_text_never_breaks_a_path_or_cuts_a_cell(
+    command: list[str], code: int, tmp_path: Path
+) -> None:
+    """``layerscope inspect IMG --text | less`` (or ``> report.txt``): off a terminal and
+    without $COLUMNS, lines are as long as they need; with $COLUMNS, that width."""
+    image = str(_long_paths_image(tmp_path))
+    env = {k: v for k, v in _env(tmp_path).items() if k not in ("COLUMNS", "LINES")}
+    rest = [str(DEMO) if a == "BASE" else a for a in command[1:]]
+    args = [sys.executable, "-m", "layerscope", command[0], *rest, image]
+    if command[0] == "inspect":
+        args = [sys.executable, "-m", "layerscope", "inspect", image, *rest]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == code, done.stderr
+    lines = done.stdout.splitlines()
+    # nothing cut to fit (a build context's file:HASH is always shown short, on purpose)
+    assert "…" not in re.sub(r"(file|dir):[0-9a-f]{12}…", "", done.stdout), done.stdout
+    if command[0] == "check":
+        # the list of disabled rules is one line, however long
+        assert any(
+            "rules disabled: max_size," in line and line.endswith("required_labels")
+            for line in lines
+        ), done.stdout
+        expected = "forbidden_paths, required_labels"
+    else:  # the whole instruction on one line
+        expected = LONG_RUN.removeprefix("/bin/sh -c ")
+        assert any(expected in line for line in lines), done.stdout
+    if command[0] == "inspect":
+        assert any(PACK in line for line in lines), done.stdout  # the whole path on one line
+    out_file = tmp_path / "report.txt"
+    assert subprocess.run([*args, "-o", str(out_file)], env=env, timeout=120).returncode == code
+    assert expected in out_file.read_text()
+    narrow = subprocess.run(args, capture_output=True, text=True, env={**env, "COLUMNS": "70"})
+    lines = [line for line in narrow.stdout.splitlines() if image not in line]  # a path is whole
+    assert len(lines) > 5 and max(len(line) for line in lines) <= 70, narrow.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -297,7 +298,7 @@ def render(subject: object, fmt: str, *, out: object = None, to_file: bool = Fal
     from ..render.check_text import render_check_text
 
     color = False
-    width = 100
+    width = text_width(sys.stdout, to_file=True)  # a file: $COLUMNS, else never wrapped
     if out is not None and not to_file:
         color = use_color(out)  # type: ignore[arg-type]
         width = text_width(out)  # type: ignore[arg-type]

@@ -262,7 +262,8 @@ def emit(text: str, output: str | None, out: IO[str]) -> None:
 
 def text_width(out: IO[str], *, to_file: bool = False) -> int:
     """Columns for text output: $COLUMNS when set, else the terminal's when ``out`` is one
-    (and not redirected to a file with --output), else 100."""
+    (and not redirected to a file with --output), else 0: as wide as the content needs, so a
+    pipe or a file never gets a path or a figure broken across lines."""
     cols = os.environ.get("COLUMNS")
     if cols and cols.isdigit() and int(cols) > 0:
         return int(cols)
@@ -271,7 +272,7 @@ def text_width(out: IO[str], *, to_file: bool = False) -> int:
             return os.get_terminal_size(out.fileno()).columns or 100
         except (OSError, ValueError):
             pass
-    return 100
+    return 0
 
 
 def use_color(out: IO[str]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from typing import Any
 
@@ -69,7 +70,7 @@ def render_suggest_text(
     def prose(text: str, indent: str = "  ") -> list[str]:
         return textwrap.wrap(
             text,
-            width=max(40, width),
+            width=max(40, width) if width > 0 else sys.maxsize,  # 0: never wrap
             initial_indent=indent,
             subsequent_indent=indent + "  ",
             break_long_words=False,

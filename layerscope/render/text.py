@@ -254,6 +254,10 @@ def _suggestions(report: SuggestionReport | None) -> RenderableType | None:
     return table
 
 
+UNBOUNDED_COLUMNS = 10_000
+"""The width reports are laid out at before they are measured, when no width is set."""
+
+
 def print_report(
     build: Callable[[int], Sequence[RenderableType | None]],
     *,
@@ -261,11 +265,12 @@ def print_report(
     color: bool = False,
 ) -> str:
     """Render the renderables ``build(console_width)`` returns (None skipped) as report text:
-    ``width`` columns (100 by default), ANSI colour only when asked, no trailing spaces."""
+    ``width`` columns (100 by default; 0: as wide as the widest part needs, for pipes and files),
+    ANSI colour only when asked, no trailing spaces."""
     buffer = io.StringIO()
     console = Console(
         file=buffer,
-        width=width or 100,
+        width=(width if width is not None else 100) or UNBOUNDED_COLUMNS,
         force_terminal=color,
         no_color=not color,
         color_system="standard" if color else None,
@@ -273,6 +278,10 @@ def print_report(
         legacy_windows=False,
     )
     parts = [part for part in build(console.width) if part is not None]
+    if width == 0:
+        # Nothing is cut or wrapped: each part gets its natural width (a table its columns'
+        # widest cells), and the report is as wide as its widest part.
+        console.width = max([console.measure(part).maximum for part in parts] + [1])
     console.print(Group(*parts))
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
