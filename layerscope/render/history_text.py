@@ -175,6 +175,8 @@ def _why(history: CacheHistory, top: int) -> list[RenderableType]:
             )
             if r.rebuilt_seconds is not None:
                 cost += f", {r.rebuilt_seconds:.1f} s of build steps"
+            elif r.build.has_build_log and layers:
+                cost += ", build-step time unknown (the build log gives no step times)"
             lines.append(Text(cost))
         if r.log_disagreements and r.hits is not None:
             for index in r.log_disagreements:

@@ -106,6 +106,37 @@ def test_build_logs_add_seconds_and_flags(tmp_path: Path) -> None:
     assert "build log says layer 2 ran; chain IDs say hit" in out
 
 
+def classic_log(image_id: str, cached: tuple[bool, bool, bool]) -> str:
+    """The classic builder's output for the series: it prints no step times."""
+    names = ["COPY requirements.txt /app/", "RUN pip install -r /app/requirements.txt",
+             "COPY src/ /app/src/"]  # fmt: skip
+    lines = ["Step 1/4 : FROM example.test/base", " ---> 0f3a9b8c7d6e"]
+    for i, (name, hit) in enumerate(zip(names, cached, strict=True)):
+        lines += [f"Step {i + 2}/4 : {name}"]
+        lines += [" ---> Using cache"] if hit else [" ---> Running in 1ca77fb594e1"]
+        lines += [f" ---> {i}a2b3c4d5e6f"]
+    lines += [f"Successfully built {image_id.split(':')[-1][:12]}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_classic_builder_log_gives_unknown_step_times_not_zero(tmp_path: Path) -> None:
+    paths = three_builds(tmp_path)
+    b2 = load(paths[1])
+    assert run("history", "--json", "--refs", *map(str, paths))[0] == 0
+    log = tmp_path / "b2-classic.log"
+    log.write_text(classic_log(b2.image_id, (True, True, False)))
+    code, out, err = run("history", "--json", REPO, "--build-log", f"b2={log}")
+    assert code == 0, err
+    build = json.loads(out)["builds"][1]
+    assert [layer["log_cached"] for layer in build["layers"]] == [None, True, True, False]
+    assert build["miss"]["rebuilt_layer_indexes"] == [3]
+    assert build["miss"]["rebuilt_seconds"] is None  # the log has no times: unknown, not 0
+    code, out, err = run("history", "--text", REPO, "--build-log", f"b2={log}")
+    assert code == 0, err
+    assert "0.0 s" not in out
+    assert "build-step time unknown" in out
+
+
 def test_join_build_log_by_instruction_text(tmp_path: Path) -> None:
     image = load(write(tmp_path, "j", T1, Inputs()))
     log = parse_build_log(plain_log(image.image_id, (False, True, False), 1.25))
