@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from layerscope.analysis.cache_logs import join_build_log
 from layerscope.buildlogs import parse_build_log
 from layerscope.render.history_text import sparkline
 from layerscope.store.history import build_record
-from tests.history.histkit import REPO, Inputs, load, write
+from layerscope.testing import write_image
+from tests.history.histkit import REPO, Inputs, load, spec, write
 
 pytestmark = pytest.mark.usefixtures("history_cli")
 
@@ -134,7 +136,43 @@ def test_a_classic_builder_log_gives_unknown_step_times_not_zero(tmp_path: Path)
     code, out, err = run("history", "--text", REPO, "--build-log", f"b2={log}")
     assert code == 0, err
     assert "0.0 s" not in out
-    assert "build-step time unknown" in out
+    assert "build-step time unknown" in " ".join(out.split())
+
+
+def test_push_and_pull_cost_says_compressed_or_uncompressed(tmp_path: Path) -> None:
+    """An archive whose layers are stored uncompressed does not know what a push sends: the
+    cost says the bytes are uncompressed, never passes the tar size off as the pushed size."""
+    plain = [
+        write(tmp_path, n, t, i)
+        for n, t, i in (("p1", T1, Inputs()), ("p2", T2, Inputs(sources=CHANGED)))
+    ]
+    code, out, err = run("history", "--json", "--refs", *map(str, plain))
+    assert code == 0, err
+    miss = json.loads(out)["builds"][1]["miss"]
+    assert miss["rebuilt_compressed_bytes"] is None and miss["rebuilt_bytes"] == 21
+    code, out, err = run("history", "--text", "--refs", *map(str, plain))
+    text = " ".join(out.split())
+    assert "21 B uncompressed to push and pull (stored uncompressed here" in text, out
+    # gzip layers: the blob sizes are what moves, read back from the OCI manifest
+    gz = []
+    for name, created, inputs in (("g1", T1, Inputs()), ("g2", T2, Inputs(sources=CHANGED))):
+        path = tmp_path / f"{name}.tar"
+        write_image(spec(name, created, inputs), path, "oci-tar", compression="gzip")
+        gz.append(path)
+    with tarfile.open(gz[1]) as tar:
+        index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
+        digest = index["manifests"][0]["digest"].split(":")[1]
+        manifest = json.load(tar.extractfile(f"blobs/sha256/{digest}"))  # type: ignore[arg-type]
+    last_blob = manifest["layers"][3]["size"]
+    assert last_blob < 1000  # shown in bytes
+    code, out, err = run("history", "--json", "--refs", *map(str, gz))
+    assert code == 0, err
+    miss = json.loads(out)["builds"][1]["miss"]
+    assert miss["rebuilt_layer_indexes"] == [3]
+    assert miss["rebuilt_compressed_bytes"] == last_blob
+    code, out, err = run("history", "--text", "--refs", *map(str, gz))
+    text = " ".join(out.split())
+    assert f"{last_blob} B compressed to push and pull (21 B uncompressed)" in text, out
 
 
 def test_join_build_log_by_instruction_text(tmp_path: Path) -> None:
