@@ -285,6 +285,54 @@ def test_missing_file_and_bad_usage(tmp_path: Path) -> None:
     assert err.count("layerscope") == 2 and err.rstrip().endswith("(see layerscope --help)")
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["inspect", "x.tar"],
+        ["check", "x.tar"],
+        ["suggest", "x.tar"],
+        ["diff", "a", "b"],
+        ["history"],
+        ["cache", "info"],
+    ],  # fmt: skip
+)
+def test_an_unknown_option_points_at_the_subcommands_help(
+    tmp_path: Path, command: list[str]
+) -> None:
+    code, _, err = _run(tmp_path, *command, "--no-such-option")
+    _assert_one_line_error(code, err, "unrecognized arguments: --no-such-option")
+    assert err.startswith(f"layerscope: error: {command[0]}: ")
+    assert err.rstrip().endswith(f"(see layerscope {command[0]} --help)")
+
+
+def test_check_takes_f_like_inspect_and_suggest(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM scratch\nCOPY x /x\n")
+    for command in ("inspect", "suggest", "check"):
+        code, out, err = _run(tmp_path, command, "--help")
+        assert code == 0 and "--dockerfile FILE, -f FILE" in out, (command, out)
+    image = str(DIVE_FIXTURES / "test-docker-image.tar")
+    code, _, err = _run(tmp_path, "check", image, "-f", str(dockerfile), "--json")
+    assert code in (0, 1) and "unrecognized" not in err, err
+
+
+@pytest.mark.parametrize("command", ["inspect", "check", "suggest", "diff"])
+def test_help_names_every_reference_form(tmp_path: Path, command: str) -> None:
+    """``daemon://`` is accepted, so the help that lists the forms names it too."""
+    code, out, _ = _run(tmp_path, command, "--help")
+    text = " ".join(out.split()).replace("- ", "-")  # argparse wraps after a hyphen
+    assert code == 0
+    for form in (
+        "docker-archive:",
+        "oci:",
+        "oci-archive:",
+        "docker://",
+        "daemon://",
+        "registry://",
+    ):
+        assert form in text, (form, out)
+
+
 def test_digest_mismatch(tmp_path: Path) -> None:
     """A layer that does not hash to its diff_id: refused with --verify; without it the layer is
     read as it is (as dive does) and a one-line warning says it was not cached."""

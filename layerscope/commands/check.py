@@ -61,7 +61,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="budget file: TOML (layerscope), or YAML read as dive's .dive-ci",
     )
     parser.add_argument(
-        "--dockerfile", metavar="FILE", help="the Dockerfile: suggestions and SARIF locations"
+        "--dockerfile",
+        "-f",
+        metavar="FILE",
+        help="the Dockerfile: suggestions and SARIF locations",
     )
     parser.add_argument(
         "--baseline",

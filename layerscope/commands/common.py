@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 REF_HELP = (
     "image reference: PATH (docker save archive, OCI tar or layout; gzip-compressed too), "
     "docker-archive:PATH[:NAME[:TAG]], oci:DIR[:REF], oci-archive:PATH[:REF], "
-    "docker://NAME[:TAG] (the Docker engine), registry://HOST/REPO[:TAG|@DIGEST], or a bare "
+    "docker://NAME[:TAG] or daemon://NAME[:TAG] (the Docker engine), "
+    "registry://HOST/REPO[:TAG|@DIGEST], or a bare "
     "NAME[:TAG] (the engine if it has the image, else the registry)"
 )
 
