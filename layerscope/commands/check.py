@@ -256,7 +256,8 @@ def _output(
 ) -> None:
     from ..render.check_words import CheckSubject
 
-    subject = CheckSubject(args.ref, image.image_id, config, report, dockerfile)
+    shown = Path(os.path.relpath(os.path.abspath(dockerfile))).as_posix() if dockerfile else None
+    subject = CheckSubject(args.ref, image.image_id, config, report, shown)
     fmt = args.format or "text"
     text = render(subject, fmt, out=streams.out, to_file=bool(args.output))
     if fmt == "text" and os.environ.get("GITHUB_ACTIONS") == "true":

@@ -206,3 +206,34 @@ def test_exit_codes(tmp_path: Path, images: dict[str, Path]) -> None:
     assert run_check([str(DEMO), "--rule", "nope=1"], cwd=tmp_path).code == 2
     run = run_check(["registry://127.0.0.1:9/app:1"], cwd=tmp_path)
     assert run.code == 3, run.err
+
+
+def test_sarif_paths_are_relative_and_every_result_has_a_location(tmp_path: Path) -> None:
+    """GitHub code scanning maps repository-relative paths: an absolute --dockerfile is made
+    relative to the current directory; without a Dockerfile the image is the location."""
+    schema = json.loads((SHARED / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    (tmp_path / "build").mkdir()
+    dockerfile = tmp_path / "build" / "Dockerfile"
+    dockerfile.write_text(DEMO_DOCKERFILE)
+    run = run_check([str(DEMO), "--format", "sarif", "-f", str(dockerfile)], cwd=tmp_path)
+    doc = json.loads(run.out)
+    jsonschema.validate(doc, schema)
+    results = doc["runs"][0]["results"]
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in results
+        for loc in r.get("locations", [])
+        if "physicalLocation" in loc
+    }
+    assert uris == {"build/Dockerfile"}
+    assert all(r.get("locations") for r in results)
+    failed = [r for r in results if r["level"] == "error"]
+    assert failed and all("physicalLocation" in r["locations"][0] for r in failed)
+    # no Dockerfile: every result is located at the image (a logical location)
+    run = run_check([str(DEMO), "--format", "sarif"], cwd=tmp_path)
+    doc = json.loads(run.out)
+    jsonschema.validate(doc, schema)
+    for result in doc["runs"][0]["results"]:
+        (location,) = result["locations"]
+        assert location["logicalLocations"][0]["fullyQualifiedName"] == str(DEMO)
+
