@@ -237,3 +237,19 @@ def test_sarif_paths_are_relative_and_every_result_has_a_location(tmp_path: Path
         (location,) = result["locations"]
         assert location["logicalLocations"][0]["fullyQualifiedName"] == str(DEMO)
 
+
+def test_github_annotations_put_failing_rules_at_the_dockerfile(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(DEMO_DOCKERFILE)
+    run = run_check([str(DEMO), "--format", "github", "-f", str(dockerfile)], cwd=tmp_path)
+    assert run.code == 1
+    errors = [line for line in run.out.splitlines() if line.startswith("::error ")]
+    assert errors and all(line.startswith("::error file=Dockerfile,line=") for line in errors)
+    sarif = json.loads(
+        run_check([str(DEMO), "--format", "sarif", "-f", "Dockerfile"], cwd=tmp_path).out
+    )
+    # the same line SARIF gives each failing rule
+    for result in (r for r in sarif["runs"][0]["results"] if r["level"] == "error"):
+        line = result["locations"][0]["physicalLocation"]["region"]["startLine"]
+        title = f"title=layerscope check%3A {result['ruleId']}"
+        assert any(f"line={line}," in e and title in e for e in errors), (result, errors)
