@@ -253,3 +253,22 @@ def test_github_annotations_put_failing_rules_at_the_dockerfile(tmp_path: Path) 
         line = result["locations"][0]["physicalLocation"]["region"]["startLine"]
         title = f"title=layerscope check%3A {result['ruleId']}"
         assert any(f"line={line}," in e and title in e for e in errors), (result, errors)
+
+
+def test_budget_line_names_the_flags_and_last_without_an_earlier_build(tmp_path: Path) -> None:
+    """--rule on the command line is not "dive's defaults"; baseline = "last" with nothing
+    recorded before says so instead of asking for --baseline."""
+    store = ["--store", str(tmp_path / "history.sqlite3")]
+    run = run_check([str(DEMO), "--rule", "max_layers=3", *store], cwd=tmp_path)
+    budget = next(line for line in run.out.splitlines() if line.startswith("  budget:"))
+    assert budget.startswith("  budget: --rule over dive's defaults"), budget
+    (tmp_path / ".layerscope.toml").write_text(
+        'baseline = "last"\n[rules]\nmax_growth_bytes = "25MB"\n'
+    )
+    run = run_check([str(DEMO), "--json", *store], cwd=tmp_path)
+    rule = next(r for r in json.loads(run.out)["rules"] if r["id"] == "max_growth_bytes")
+    assert (rule["status"], rule["note"]) == ("skip", "no_previous_build"), rule
+    run = run_check([str(DEMO), "--disable", "min_efficiency", *store], cwd=tmp_path)
+    assert "max_growth_bytes: no previous build of this repository is recorded." in run.out
+    assert "give --baseline" not in run.out
+    assert "  budget: --disable over .layerscope.toml" in run.out
