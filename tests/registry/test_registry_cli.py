@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from layerscope.cli import main
+from tests.integration.conftest import docker_cli, docker_host  # noqa: F401 - fixtures
 
 from .conftest import Registry
 from .test_registry_source import anon_pushed, archive, archive_image  # noqa: F401 - fixtures
@@ -100,3 +101,20 @@ def test_platform_is_checked_for_a_single_manifest_image(
     ), from_archive.stderr
     # the platform it has is still accepted
     assert _cli("inspect", ref, "--platform", have, "--json").returncode == 0
+
+
+def test_bare_name_the_engine_lacks_says_so_then_the_registry(
+    anon_pushed: Registry, docker_host: str
+) -> None:
+    """A reachable engine without the image: both halves of the story, in one line."""
+    name = f"{anon_pushed.host}/test/not-pushed:1"
+    done = _cli("inspect", name, "--json", env={"DOCKER_HOST": docker_host})
+    assert done.returncode != 0 and done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"layerscope: error: the Docker engine at {docker_host} has no image "
+                           f"{name}; the registry: "), line  # fmt: skip
+    assert "not-pushed" in line.split("the registry: ", 1)[1]
+    # the tag the registry has still loads from it
+    ok = _cli("inspect", f"{anon_pushed.host}/test/app:1", "--text",
+              env={"DOCKER_HOST": docker_host})  # fmt: skip
+    assert ok.returncode == 0 and "(registry," in ok.stdout.splitlines()[0], ok.stderr
