@@ -74,13 +74,14 @@ def test_no_progress_with_quiet_on_a_terminal(tmp_path: Path) -> None:
     assert not re.search(r"layer [1-8]/8", drawn), drawn
 
 
-def test_no_progress_when_stdout_is_not_a_terminal(tmp_path: Path) -> None:
-    leader, follower = pty.openpty()  # stderr is a terminal, stdout is a pipe
+def _stderr_only_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[bytes, bytes]:
+    """Run the CLI with stdout a pipe and stderr a pseudo-terminal: (stdout, what stderr drew)."""
+    leader, follower = pty.openpty()
     done = subprocess.run(
-        [sys.executable, "-m", "layerscope", "inspect", str(DEMO), "--json", "--no-cache"],
+        [sys.executable, "-m", "layerscope", *args],
         stdout=subprocess.PIPE,
         stderr=follower,
-        env=_env(tmp_path),
+        env=env,
         timeout=60,
     )
     os.close(follower)
@@ -95,7 +96,75 @@ def test_no_progress_when_stdout_is_not_a_terminal(tmp_path: Path) -> None:
         drawn += chunk
     os.close(leader)
     assert done.returncode == 0
+    return done.stdout, drawn
+
+
+def test_progress_on_stderr_when_only_stderr_is_a_terminal(tmp_path: Path) -> None:
+    """``inspect IMG --text > report.txt`` at a terminal: the report goes to the file, the
+    progress to the terminal (changed on purpose: it used to need stdout on a terminal too)."""
+    args = ["inspect", str(DEMO), "--text", "--no-cache"]
+    out, drawn = _stderr_only_on_a_terminal(args, _env(tmp_path))
+    assert out.startswith(b"Image ")
+    assert re.search(rb"layer [1-8]/8", drawn), drawn
+    _, drawn = _stderr_only_on_a_terminal([*args, "--quiet"], _env(tmp_path))
     assert drawn == b""
+
+
+def test_progress_never_shows_more_than_its_total(tmp_path: Path) -> None:
+    """An engine export of an image the engine calls 1.0 GB sends 1.1 GB of tar: the bar drops
+    its total rather than show 1.1/1.0 GB, and waits with a spinner, not 0.0/1.0 GB ?."""
+    script = (
+        "import sys\n"
+        "from layerscope.commands.common import RichProgress\n"
+        "p = RichProgress(sys.stderr)\n"
+        "p.stage('exporting demo from the Docker engine', 1_000_000)\n"
+        "p._progress.refresh()\n"
+        "sys.stderr.write('\\n[first bytes]\\n')\n"
+        "p.advance(400_000)\n"
+        "p._progress.refresh()\n"
+        "sys.stderr.write('\\n[past the estimate]\\n')\n"
+        "p.advance(700_000)\n"
+        "p._progress.refresh()\n"
+        "sys.stderr.write('\\n[end]\\n')\n"
+        "p.close()\n"
+    )
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    done = subprocess.run([sys.executable, "-c", script], stderr=follower, env=_env(tmp_path),
+                          timeout=60)  # fmt: skip
+    os.close(follower)
+    drawn = b""
+    while select.select([leader], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(leader)
+    assert done.returncode == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn.decode("utf-8", "replace"))
+    sections = re.split(r"\[first bytes\]|\[past the estimate\]|\[end\]", text)
+
+    def last_frame(section: str) -> str:  # rich redraws the live line after each write
+        return [f for f in re.split(r"[\r\n]+", section) if f.strip()][-1]
+
+    waiting, started, past = (last_frame(s) for s in sections[:3])
+    assert "exporting demo" in waiting and "/1.0 MB" not in waiting, waiting
+    assert "0.4/1.0 MB" in started, started
+    assert "1.1/? MB" in past and "/1.0 MB" not in past, past
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "layerscope", "inspect", str(DEMO), "--json", "--no-cache"],
+        capture_output=True,
+        env=_env(tmp_path),
+        timeout=60,
+    )
+    assert done.returncode == 0
+    assert done.stderr == b""
     assert done.stdout.startswith(b"{")
 
 
