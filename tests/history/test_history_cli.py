@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import tarfile
@@ -175,6 +176,32 @@ def test_push_and_pull_cost_says_compressed_or_uncompressed(tmp_path: Path) -> N
     assert f"{last_blob} B compressed to push and pull (21 B uncompressed)" in text, out
 
 
+def test_history_without_name_lists_the_recorded_repositories(tmp_path: Path) -> None:
+    code, out, err = run("history")
+    assert (code, err) == (0, "")
+    assert out.startswith("No builds recorded in ") and "--refs" in out
+    paths = three_builds(tmp_path)
+    other = tmp_path / "other.tar"
+    image_spec = spec("o1", T1, Inputs())
+    write_image(dataclasses.replace(image_spec, repo_tags=["example.test/other/svc:1"]), other,
+                "docker-25")  # fmt: skip
+    assert run("history", "--json", "--refs", *map(str, paths))[0] == 0
+    assert run("inspect", str(other), "--json")[0] == 0  # inspect records too
+    code, out, err = run("history")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("Recorded repositories in ")
+    assert [line.split() for line in lines[1:]] == [  # by name
+        ["example.test/other/svc", "1", "build"],
+        [REPO, "3", "builds"],
+    ]
+    code, out, err = run("history", "--json")
+    assert json.loads(out)["repositories"] == [
+        {"name": "example.test/other/svc", "build_count": 1},
+        {"name": REPO, "build_count": 3},
+    ]
+
+
 def test_join_build_log_by_instruction_text(tmp_path: Path) -> None:
     image = load(write(tmp_path, "j", T1, Inputs()))
     log = parse_build_log(plain_log(image.image_id, (False, True, False), 1.25))
@@ -190,7 +217,6 @@ def test_join_build_log_by_instruction_text(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["history"], "give NAME"),
         (["history", "app", "--refs", "x.tar"], "not both"),
         (["history", "--tags", "b-*", "--refs", "x.tar"], "--tags needs NAME"),
         (["history", "never/recorded"], "no builds of never/recorded"),
