@@ -6,6 +6,7 @@ empty folders, and checks afterwards that they are still empty and that the cach
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -407,3 +408,41 @@ def test_spool_lives_in_the_cache_directory() -> None:
     from layerscope.sources import spool_dir
 
     assert spool_dir().is_relative_to(Path(os.environ["LAYERSCOPE_CACHE_DIR"]))
+
+
+def test_a_truncated_tar_gz_names_the_file(tmp_path: Path) -> None:
+    src = write_image(GOOD, tmp_path / "good.tar", format="docker-legacy").path
+    cut = tmp_path / "image.tar.gz"
+    whole = gzip.compress(src.read_bytes())
+    cut.write_bytes(whole[: len(whole) // 2])
+    code, out, err = _inspect(tmp_path, str(cut))
+    _assert_one_line_error(code, err, f"{cut}: truncated gzip-compressed archive")
+    assert out == ""
+
+
+def test_counts_agree_with_their_nouns(tmp_path: Path) -> None:
+    """'1 layers', '(1 rebuilds)', 'lines 7' read wrong; plurals only for other counts."""
+    from layerscope.analysis.suggest.model import (
+        LineSpan,
+        Suggestion,
+        SuggestionKind,
+        SuggestionReport,
+    )
+    from layerscope.render.suggest import render_suggest_text
+
+    one = ImageSpec(layers=[LayerSpec([File("/etc/hosts", b"x\n")], created_by="ADD x /")])
+    path = write_image(one, tmp_path / "one.tar", format="docker-25").path
+    code, out, err = _run(tmp_path, "inspect", str(path), "--text")
+    assert code == 0, err
+    assert "· 1 layer\n" in out and "1 layers" not in out
+    made = [
+        Suggestion("reorder-1", SuggestionKind.REORDER_FOR_CACHE, "move line 7", "because",
+                   (1,), ("COPY . /app",), (LineSpan(7, 7),), (), 0,
+                   estimated_saving_rebuilds=1),
+        Suggestion("reorder-2", SuggestionKind.REORDER_FOR_CACHE, "move lines", "because",
+                   (2,), ("COPY . /app",), (LineSpan(3, 4), LineSpan(9, 9)), (), 0,
+                   estimated_saving_rebuilds=2),
+    ]  # fmt: skip
+    text = render_suggest_text(SuggestionReport(tuple(made), 0, None, (), ()), ref="app")
+    assert "(1 rebuild)" in text and "(2 rebuilds)" in text
+    assert "\n  line 7\n" in text and "\n  lines 3-4, 9\n" in text

@@ -7,7 +7,7 @@ import textwrap
 from typing import Any
 
 from ..analysis.suggest import SIZE_KINDS, Suggestion, SuggestionReport
-from .text import size
+from .text import counted, size
 
 SUGGEST_SCHEMA_VERSION = 1
 EVIDENCE_LIMIT = 50
@@ -87,13 +87,14 @@ def render_suggest_text(
         if s.estimated_saving_bytes:
             figures.append(size(s.estimated_saving_bytes))
         if s.estimated_saving_rebuilds is not None:
-            figures.append(f"{s.estimated_saving_rebuilds} rebuilds")
+            figures.append(counted(s.estimated_saving_rebuilds, "rebuild"))
         if s.estimated_saving_seconds is not None:
             figures.append(f"{s.estimated_saving_seconds:.0f} s")
         out.append("")
         out.append(f"[{s.id}] {s.title}" + (f"  ({', '.join(figures)})" if figures else ""))
         if s.lines:
-            out.append("  lines " + ", ".join(
+            single = len(s.lines) == 1 and s.lines[0].start == s.lines[0].end
+            out.append(("  line " if single else "  lines ") + ", ".join(
                 str(x.start) if x.start == x.end else f"{x.start}-{x.end}" for x in s.lines
             ))  # fmt: skip
         out += prose(s.detail)

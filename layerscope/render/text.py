@@ -32,6 +32,11 @@ REASON_HELP = {
 }
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 layer``, ``2 layers``: a number with its noun in the right number."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def size(value: int | None) -> str:
     """Bytes as a short decimal figure (``1.2 MB``, ``30 B``); a dash when unknown."""
     if value is None:
@@ -81,7 +86,7 @@ def _summary(analysis: Analysis) -> RenderableType:
     grid.add_row(
         "Size",
         f"{size(image.size_bytes)} uncompressed · {size(image.compressed_size_bytes)} stored · "
-        f"{len(image.layers)} layers",
+        + counted(len(image.layers), "layer"),
     )
     grid.add_row(
         "Base",
@@ -245,7 +250,7 @@ def _suggestions(report: SuggestionReport | None) -> RenderableType | None:
             size(item.estimated_saving_bytes)
             if item.estimated_saving_bytes
             else (
-                f"{item.estimated_saving_rebuilds} rebuilds"
+                counted(item.estimated_saving_rebuilds, "rebuild")
                 if item.estimated_saving_rebuilds
                 else ""
             )

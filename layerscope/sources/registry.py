@@ -212,7 +212,8 @@ def _load(
     ids = diff_ids(config, what)
     if len(ids) != len(descs):
         raise ImageFormatError(
-            f"{what}: config lists {len(ids)} diff_ids but the manifest has {len(descs)} layers"
+            f"{what}: config lists {len(ids)} diff_ids but the manifest has {len(descs)} "
+            f"layer{'s' if len(descs) != 1 else ''}"
         )
     known: dict[Digest, LayerContents] = {}
     jobs: dict[Digest, LayerJob] = {}

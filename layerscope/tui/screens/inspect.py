@@ -13,6 +13,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from layerscope.analysis import Analysis
+from layerscope.render.text import counted
 from layerscope.tui.formatting import size
 from layerscope.tui.screens.filtering import FilteredTreeScreen
 from layerscope.tui.viewmodel import FileTreeModel, SortOrder
@@ -194,7 +195,7 @@ class InspectScreen(FilteredTreeScreen):
         if model.filter is not None:
             kind = "glob" if model.filter.is_glob else "regex"
             parts.append(f"{kind} {model.filter.text}")
-        parts.append(f"{model.row_count} rows")
+        parts.append(counted(model.row_count, "row"))
         tree.border_subtitle = " · ".join(parts)
 
     # -- messages up ----------------------------------------------------------------------------
