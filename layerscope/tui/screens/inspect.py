@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -41,6 +41,11 @@ class InspectScreen(FilteredTreeScreen):
         Binding("ctrl+f,ctrl+underscore,/", "filter", "Filter"),
         Binding("escape", "close_filter", "Close filter", show=False),
         Binding("H", "app.open_history", "History"),
+        # tab toggles Layers <-> Files as in dive; the other panes have their own keys, and the
+        # filter box is reached only with / or ctrl+f (so typing never replaces a filter).
+        Binding("tab,shift+tab", "switch_pane", "Layers/Files", show=False),
+        Binding("s", "focus_pane('suggestions')", "Suggestions", show=False),
+        Binding("w", "focus_pane('waste')", "Reclaimable", show=False),
     ]
 
     def __init__(
@@ -99,6 +104,15 @@ class InspectScreen(FilteredTreeScreen):
         self._show_layer(0)
         self._title_suggestions()
         layers.focus()
+
+    def action_switch_pane(self) -> None:
+        target: Any = LayerList if isinstance(self.focused, FileTree) else FileTree
+        self.query_one(target).focus()
+
+    def action_focus_pane(self, pane: str) -> None:
+        found = self.query(f"#{pane}")
+        if found:
+            found.first().focus()
 
     # -- suggestions ----------------------------------------------------------------------------
 
