@@ -94,4 +94,8 @@ def main_entry() -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if code == 130:
+        # Interrupted: do not wait for a worker thread still reading the image at exit.
+        sys.stderr.flush()
+        os._exit(code)
     raise SystemExit(code)
