@@ -293,3 +293,15 @@ async def test_no_color_draws_in_greys_and_keeps_the_change_marks(small: Analysi
     async with plain.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert not all(_is_grey(c) for c in _colours(plain.export_screenshot()))
+
+
+@run_async
+async def test_first_screen_shows_efficiency_and_waste_at_80x24(small: Analysis) -> None:
+    """dive users look for efficiency and wasted bytes first: on the first line, even at 80x24."""
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        first = screen_text(app).splitlines()[0]
+        dive = small.dive
+        assert f"efficiency {dive.efficiency_ratio * 100:.1f}%" in first, first
+        assert "reclaimable" in first and "dive wasted" in first, first

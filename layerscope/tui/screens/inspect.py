@@ -14,7 +14,7 @@ from textual.widgets import Footer, Input, Static
 
 from layerscope.analysis import Analysis
 from layerscope.render.text import counted
-from layerscope.tui.formatting import size
+from layerscope.tui.formatting import percent, size
 from layerscope.tui.screens.filtering import FilteredTreeScreen
 from layerscope.tui.viewmodel import FileTreeModel, SortOrder
 from layerscope.tui.widgets.filetree import FileTree
@@ -81,10 +81,14 @@ class InspectScreen(FilteredTreeScreen):
         yield Footer()
 
     def _title(self) -> str:
-        image = self.analysis.image
+        """The always-visible line: the figures dive users look for first, then the image (a
+        long reference is what a narrow terminal cuts, never the figures)."""
+        image, dive = self.analysis.image, self.analysis.dive
         return (
-            f" layerscope · {image.ref} · {size(image.size_bytes)} · "
-            f"{size(self.analysis.waste.reclaimable_bytes)} reclaimable · ? for help"
+            f" efficiency {percent(dive.efficiency_ratio)} · "
+            f"{size(self.analysis.waste.reclaimable_bytes)} reclaimable · "
+            f"dive wasted {size(dive.wasted_bytes)} · {size(image.size_bytes)} · "
+            f"{image.ref} · ? help"
         )
 
     def on_mount(self) -> None:
