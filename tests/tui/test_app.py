@@ -305,3 +305,15 @@ async def test_first_screen_shows_efficiency_and_waste_at_80x24(small: Analysis)
         dive = small.dive
         assert f"efficiency {dive.efficiency_ratio * 100:.1f}%" in first, first
         assert "reclaimable" in first and "dive wasted" in first, first
+
+
+@run_async
+async def test_at_80x24_the_instruction_gets_the_room(small: Analysis) -> None:
+    """At 80 columns the Layers pane showed 11 characters of each instruction."""
+    app = InspectApp(analysis=small)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(LayerList)
+        widths = {str(c.key.value): c.get_render_width(table) for c in table.columns.values()}
+        assert "stored" not in widths  # in the layer details below instead
+        assert widths["instruction"] >= 20, widths
