@@ -74,11 +74,15 @@ def test_no_progress_with_quiet_on_a_terminal(tmp_path: Path) -> None:
     assert not re.search(r"layer [1-8]/8", drawn), drawn
 
 
-def _stderr_only_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[bytes, bytes]:
-    """Run the CLI with stdout a pipe and stderr a pseudo-terminal: (stdout, what stderr drew)."""
+def _stderr_only_on_a_terminal(
+    args: list[str], env: dict[str, str], python: tuple[str, ...] = ("-m", "layerscope")
+) -> tuple[bytes, bytes]:
+    """Run the CLI (or ``python`` arguments) with stdout a pipe and stderr a 120-column
+    pseudo-terminal: (stdout, what stderr drew)."""
     leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     done = subprocess.run(
-        [sys.executable, "-m", "layerscope", *args],
+        [sys.executable, *python, *args],
         stdout=subprocess.PIPE,
         stderr=follower,
         env=env,
@@ -128,22 +132,7 @@ def test_progress_never_shows_more_than_its_total(tmp_path: Path) -> None:
         "sys.stderr.write('\\n[end]\\n')\n"
         "p.close()\n"
     )
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    done = subprocess.run([sys.executable, "-c", script], stderr=follower, env=_env(tmp_path),
-                          timeout=60)  # fmt: skip
-    os.close(follower)
-    drawn = b""
-    while select.select([leader], [], [], 0.2)[0]:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        drawn += chunk
-    os.close(leader)
-    assert done.returncode == 0
+    _, drawn = _stderr_only_on_a_terminal([], _env(tmp_path), python=("-c", script))
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn.decode("utf-8", "replace"))
     sections = re.split(r"\[first bytes\]|\[past the estimate\]|\[end\]", text)
 
