@@ -58,9 +58,14 @@ def main(
     try:
         parser = build_parser()
         try:
-            args = parser.parse_args(list(argv) if argv is not None else None)
+            args, extra = parser.parse_known_args(list(argv) if argv is not None else None)
         except SystemExit as exc:  # --help / --version
             return int(exc.code or 0)
+        if extra:  # name the subcommand whose --help lists what it takes
+            where, see = (f"{args.command}: ", f"{args.command} ") if args.command else ("", "")
+            raise UsageError(
+                f"{where}unrecognized arguments: {' '.join(extra)} (see layerscope {see}--help)"
+            )
         if args.command is None:
             parser.print_help(streams.out)
             return EXIT_BAD_INPUT
@@ -89,4 +94,8 @@ def main_entry() -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if code == 130:
+        # Interrupted: do not wait for a worker thread still reading the image at exit.
+        sys.stderr.flush()
+        os._exit(code)
     raise SystemExit(code)

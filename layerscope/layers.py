@@ -539,6 +539,34 @@ class _Keeper:
         self.parts.append(bytes(data))
 
 
+PYC_SUFFIX = ".pyc"
+PYC_HEADER_BYTES = 16
+"""A ``.pyc`` file's header: magic, flags, then the source mtime and size (or a source hash).
+Its ``FileEntry.body_hash`` is the xxh3-64 of the bytes after it, so two compilations of the
+same source at different times compare equal apart from the header."""
+
+
+class _PycHasher:
+    """A hasher stand-in that feeds the whole file to xxh3 and the bytes after the ``.pyc``
+    header to a second xxh3, for files read in several pieces."""
+
+    __slots__ = ("hasher", "body", "seen")
+
+    def __init__(self, hasher: Any) -> None:
+        self.hasher = hasher
+        self.body = xxhash.xxh3_64()
+        self.seen = 0
+
+    def update(self, data: Any) -> None:
+        self.hasher.update(data)
+        skip = PYC_HEADER_BYTES - self.seen
+        self.seen += len(data)
+        if skip <= 0:
+            self.body.update(data)
+        elif len(data) > skip:
+            self.body.update(data[skip:])
+
+
 _Walked = tuple[tuple[FileEntry, ...], int, int, tuple[tuple[str, bytes], ...]]
 
 
@@ -710,6 +738,7 @@ def _walk(
             kind = DIR
 
         content_hash: str | None = None
+        body_hash: str | None = None
         entry_size = 0
         if kind is FILE:
             sparse_real: int | None = None
@@ -732,17 +761,23 @@ def _walk(
                 and path.endswith(KEPT_SUFFIXES)  # cheap test first: most files are not kept
                 and keeps_contents(path)
             )
+            pyc = not sparse_tag and size >= PYC_HEADER_BYTES and path.endswith(PYC_SUFFIX)
             if not sparse_tag and len(view) - pos >= size:
                 content_hash = xxh_hex(view[pos : pos + size])
+                if pyc:
+                    body_hash = xxh_hex(view[pos + PYC_HEADER_BYTES : pos + size])
                 if keep:
                     kept[path] = view[pos : pos + size].tobytes()
                 pos += size
             else:
                 hasher = xxhash.xxh3_64()
                 hasher.update(sparse_tag)
-                keeper = _Keeper(hasher) if keep else None
-                view, pos = source.consume(view, pos, size, keeper or hasher)
+                sink: Any = _PycHasher(hasher) if pyc else hasher
+                keeper = _Keeper(sink) if keep else None
+                view, pos = source.consume(view, pos, size, keeper or sink)
                 content_hash = hasher.hexdigest()
+                if pyc:
+                    body_hash = sink.body.hexdigest()
                 if keeper is not None:
                     kept[path] = b"".join(keeper.parts)
             if padded != size:
@@ -766,7 +801,8 @@ def _walk(
         elif kind is EntryKind.HARDLINK:
             link_target = check_link_target(path, link, kind)
             at = index_of.get(link_target)
-            content_hash = entries[at].content_hash if at is not None else None
+            if at is not None:
+                content_hash, body_hash = entries[at].content_hash, entries[at].body_hash
         elif kind is EntryKind.CHAR or kind is EntryKind.BLOCK:
             device = (_num(major_b, "devmajor"), _num(minor_b, "devminor"))
             if kind is EntryKind.CHAR and device == (0, 0):
@@ -779,7 +815,18 @@ def _walk(
                 )
                 continue
         entry = FileEntry(
-            path, kind, entry_size, mode, uid, gid, mtime, link_target, content_hash, xattrs, device
+            path,
+            kind,
+            entry_size,
+            mode,
+            uid,
+            gid,
+            mtime,
+            link_target,
+            content_hash,
+            xattrs,
+            device,
+            body_hash,
         )
         at = index_of.setdefault(path, len(entries))
         if at == len(entries):

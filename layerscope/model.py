@@ -81,6 +81,9 @@ class FileEntry:
     """Extended attributes (``SCHILY.xattr.*``), sorted, values hex-encoded."""
     device: tuple[int, int] | None = None
     """(major, minor) for character and block devices."""
+    body_hash: str | None = None
+    """For a ``.pyc`` file of at least 16 bytes: xxh3-64 hex of its bytes after the 16-byte
+    header (which embeds the source's mtime and size); None for every other entry."""
 
     @property
     def is_dir(self) -> bool:
@@ -99,6 +102,16 @@ class FileEntry:
             and self.content_hash == other.content_hash
             and self.link_target == other.link_target
             and self.device == other.device
+        )
+
+    def only_header_differs(self, other: FileEntry) -> bool:
+        """Two ``.pyc`` files whose bytes differ only in the header (build noise: the source
+        file's timestamp and size), not in the compiled code."""
+        return (
+            self.body_hash is not None
+            and self.body_hash == other.body_hash
+            and self.kind is other.kind
+            and self.size_bytes == other.size_bytes
         )
 
     def same_metadata(self, other: FileEntry) -> bool:

@@ -330,10 +330,10 @@ def _bare_ref(text: str, original: str, cwd: Path | None) -> ImageRef:
             kind = _sniff(path)
             if kind is not None:
                 return ImageRef(kind, str(path), _selector(kind, selector, original), original)
-            if _looks_like_path(prefix):
-                raise BadReferenceError(
-                    f"{prefix} is a directory but not an OCI image layout (no oci-layout file)"
-                )
+            # A bare argument that exists on disk is always read as a path (design.md).
+            raise BadReferenceError(
+                f"{prefix} is a directory but not an OCI image layout (no oci-layout file)"
+            )
     image_id = _IMAGE_ID_RE.fullmatch(text)
     if image_id:
         return ImageRef(SourceKind.DAEMON, f"sha256:{image_id.group(1)}", None, original)

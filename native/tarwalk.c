@@ -25,7 +25,8 @@
 #include "xxhash/xxhash.h"
 
 #define BLOCK 512
-#define NFIELDS 11
+#define NFIELDS 12
+#define PYC_HEADER_BYTES 16
 #define GIL_FREE_BYTES (256 * 1024)
 
 /* Set once by configure(): the FileEntry class, its slot descriptors in field order, the
@@ -40,26 +41,35 @@ static PyObject *empty_tuple = NULL;
 
 static const char *FIELDS[NFIELDS] = {
     "path", "kind", "size_bytes", "mode", "uid", "gid", "mtime",
-    "link_target", "content_hash", "xattrs", "device",
+    "link_target", "content_hash", "xattrs", "device", "body_hash",
 };
 
 /* ---- per-file hashes ----------------------------------------------------------------- */
 
-/* Every hash the walker records for a regular file. A second hash (say of a .pyc's bytes
- * after its header) is one more field here, one more line in file_hashes() and one more
- * FileEntry field set in make_entry(). */
+/* Every hash the walker records for a regular file: xxh3 of its bytes and, for a .pyc, of
+ * its bytes after the header. Another hash is one more field here, one more line in
+ * hash_into() and one more FileEntry field set in make_entry(). */
 typedef struct {
     uint64_t xxh3;
+    uint64_t body; /* a .pyc's bytes after its 16-byte header (layers.py: FileEntry.body_hash) */
 } FileHashes;
 
-static void file_hashes(const unsigned char *data, Py_ssize_t size, FileHashes *out)
+static void hash_into(const unsigned char *data, Py_ssize_t size, int pyc, FileHashes *out)
+{
+    out->xxh3 = XXH3_64bits(data, (size_t)size);
+    if (pyc)
+        out->body = XXH3_64bits(data + PYC_HEADER_BYTES, (size_t)(size - PYC_HEADER_BYTES));
+}
+
+/* pyc: also hash the bytes after the header (the caller checked size >= PYC_HEADER_BYTES). */
+static void file_hashes(const unsigned char *data, Py_ssize_t size, int pyc, FileHashes *out)
 {
     if (size >= GIL_FREE_BYTES) {
         Py_BEGIN_ALLOW_THREADS
-        out->xxh3 = XXH3_64bits(data, (size_t)size);
+        hash_into(data, size, pyc, out);
         Py_END_ALLOW_THREADS
     } else {
-        out->xxh3 = XXH3_64bits(data, (size_t)size);
+        hash_into(data, size, pyc, out);
     }
 }
 
@@ -259,9 +269,11 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
     }
     FileHashes hashes;
     int is_file = kind == kind_file;
+    int pyc = is_file && size >= PYC_HEADER_BYTES && path_len >= 4
+              && memcmp(path + path_len - 4, ".pyc", 4) == 0;
     if (is_file) {
         if (size <= kept_max_bytes && ends_with_any(path, path_len, kept_suffixes)) return 0;
-        file_hashes(h + BLOCK, (Py_ssize_t)size, &hashes);
+        file_hashes(h + BLOCK, (Py_ssize_t)size, pyc, &hashes);
     }
 
     /* committed: build the entry */
@@ -284,11 +296,17 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
     Py_INCREF(empty_tuple);
     values[10] = Py_None;
     Py_INCREF(Py_None);
+    values[11] = Py_None;
+    Py_INCREF(Py_None);
     for (int i = 0; i < 7; i++)
         if (values[i] == NULL) goto done;
     if (is_file) {
         Py_SETREF(values[8], hex64(hashes.xxh3));
         if (values[8] == NULL) goto done;
+        if (pyc) {
+            Py_SETREF(values[11], hex64(hashes.body));
+            if (values[11] == NULL) goto done;
+        }
     } else if (kind == kind_symlink) {
         Py_SETREF(values[7], decode(link, link_len));
         if (values[7] == NULL) goto done;
@@ -302,6 +320,9 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
             PyObject *hash = PyObject_GetAttrString(target, "content_hash");
             if (hash == NULL) goto done;
             Py_SETREF(values[8], hash);
+            PyObject *body = PyObject_GetAttrString(target, "body_hash");
+            if (body == NULL) goto done;
+            Py_SETREF(values[11], body);
         } else if (PyErr_Occurred()) {
             goto done;
         }
@@ -418,7 +439,7 @@ static PyObject *xxh3_hex(PyObject *self, PyObject *arg)
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
     FileHashes hashes;
-    file_hashes(view.buf, view.len, &hashes);
+    file_hashes(view.buf, view.len, 0, &hashes);
     PyBuffer_Release(&view);
     return hex64(hashes.xxh3);
 }

@@ -6,6 +6,7 @@ empty folders, and checks afterwards that they are still empty and that the cach
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -249,6 +250,30 @@ def test_directory_that_is_not_a_layout(tmp_path: Path) -> None:
     _assert_one_line_error(code, err, "not an OCI image layout")
 
 
+def test_bare_existing_directory_is_a_path_not_a_docker_hub_name(tmp_path: Path) -> None:
+    """``inspect emptydir`` in the folder that holds it: the directory, not Docker Hub."""
+    work = tmp_path / "work"
+    (work / "emptydir").mkdir(parents=True)
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "LAYERSCOPE_CACHE_DIR": str(tmp_path / "cache"),
+        "LAYERSCOPE_DATA_DIR": str(tmp_path / "data"),
+        "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock",
+    }
+    for arg in ("emptydir", "./emptydir"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "layerscope", "inspect", arg, "--json"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        _assert_one_line_error(proc.returncode, proc.stderr, "not an OCI image layout")
+        assert "registry" not in proc.stderr
+
+
 def test_missing_file_and_bad_usage(tmp_path: Path) -> None:
     code, _, err = _inspect(tmp_path, str(tmp_path / "no-such.tar"))
     _assert_one_line_error(code, err, "no such file")
@@ -259,6 +284,54 @@ def test_missing_file_and_bad_usage(tmp_path: Path) -> None:
     code, _, err = _run(tmp_path, "frobnicate")
     _assert_one_line_error(code, err, "frobnicate")
     assert err.count("layerscope") == 2 and err.rstrip().endswith("(see layerscope --help)")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["inspect", "x.tar"],
+        ["check", "x.tar"],
+        ["suggest", "x.tar"],
+        ["diff", "a", "b"],
+        ["history"],
+        ["cache", "info"],
+    ],  # fmt: skip
+)
+def test_an_unknown_option_points_at_the_subcommands_help(
+    tmp_path: Path, command: list[str]
+) -> None:
+    code, _, err = _run(tmp_path, *command, "--no-such-option")
+    _assert_one_line_error(code, err, "unrecognized arguments: --no-such-option")
+    assert err.startswith(f"layerscope: error: {command[0]}: ")
+    assert err.rstrip().endswith(f"(see layerscope {command[0]} --help)")
+
+
+def test_check_takes_f_like_inspect_and_suggest(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM scratch\nCOPY x /x\n")
+    for command in ("inspect", "suggest", "check"):
+        code, out, err = _run(tmp_path, command, "--help")
+        assert code == 0 and "--dockerfile FILE, -f FILE" in out, (command, out)
+    image = str(DIVE_FIXTURES / "test-docker-image.tar")
+    code, _, err = _run(tmp_path, "check", image, "-f", str(dockerfile), "--json")
+    assert code in (0, 1) and "unrecognized" not in err, err
+
+
+@pytest.mark.parametrize("command", ["inspect", "check", "suggest", "diff"])
+def test_help_names_every_reference_form(tmp_path: Path, command: str) -> None:
+    """``daemon://`` is accepted, so the help that lists the forms names it too."""
+    code, out, _ = _run(tmp_path, command, "--help")
+    text = " ".join(out.split()).replace("- ", "-")  # argparse wraps after a hyphen
+    assert code == 0
+    for form in (
+        "docker-archive:",
+        "oci:",
+        "oci-archive:",
+        "docker://",
+        "daemon://",
+        "registry://",
+    ):
+        assert form in text, (form, out)
 
 
 def test_digest_mismatch(tmp_path: Path) -> None:
@@ -335,3 +408,41 @@ def test_spool_lives_in_the_cache_directory() -> None:
     from layerscope.sources import spool_dir
 
     assert spool_dir().is_relative_to(Path(os.environ["LAYERSCOPE_CACHE_DIR"]))
+
+
+def test_a_truncated_tar_gz_names_the_file(tmp_path: Path) -> None:
+    src = write_image(GOOD, tmp_path / "good.tar", format="docker-legacy").path
+    cut = tmp_path / "image.tar.gz"
+    whole = gzip.compress(src.read_bytes())
+    cut.write_bytes(whole[: len(whole) // 2])
+    code, out, err = _inspect(tmp_path, str(cut))
+    _assert_one_line_error(code, err, f"{cut}: truncated gzip-compressed archive")
+    assert out == ""
+
+
+def test_counts_agree_with_their_nouns(tmp_path: Path) -> None:
+    """'1 layers', '(1 rebuilds)', 'lines 7' read wrong; plurals only for other counts."""
+    from layerscope.analysis.suggest.model import (
+        LineSpan,
+        Suggestion,
+        SuggestionKind,
+        SuggestionReport,
+    )
+    from layerscope.render.suggest import render_suggest_text
+
+    one = ImageSpec(layers=[LayerSpec([File("/etc/hosts", b"x\n")], created_by="ADD x /")])
+    path = write_image(one, tmp_path / "one.tar", format="docker-25").path
+    code, out, err = _run(tmp_path, "inspect", str(path), "--text")
+    assert code == 0, err
+    assert "· 1 layer\n" in out and "1 layers" not in out
+    made = [
+        Suggestion("reorder-1", SuggestionKind.REORDER_FOR_CACHE, "move line 7", "because",
+                   (1,), ("COPY . /app",), (LineSpan(7, 7),), (), 0,
+                   estimated_saving_rebuilds=1),
+        Suggestion("reorder-2", SuggestionKind.REORDER_FOR_CACHE, "move lines", "because",
+                   (2,), ("COPY . /app",), (LineSpan(3, 4), LineSpan(9, 9)), (), 0,
+                   estimated_saving_rebuilds=2),
+    ]  # fmt: skip
+    text = render_suggest_text(SuggestionReport(tuple(made), 0, None, (), ()), ref="app")
+    assert "(1 rebuild)" in text and "(2 rebuilds)" in text
+    assert "\n  line 7\n" in text and "\n  lines 3-4, 9\n" in text

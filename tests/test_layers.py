@@ -291,3 +291,53 @@ def test_empty_go_tar_is_an_empty_layer() -> None:
     scan = scan_layer(memoryview(bytes(1024)), want_diff_id=True)
     assert scan.entries == () and scan.size_bytes == 0
     assert scan.diff_id == "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
+
+class _Dribble(io.RawIOBase):
+    """A stream that returns at most ``step`` bytes per read (a slow pipe)."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data, self._pos, self._step = data, 0, step
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(b), self._step, len(self._data) - self._pos)
+        b[:n] = self._data[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+
+def test_pyc_files_get_a_second_hash_of_the_bytes_after_the_header() -> None:
+    from tests.pyckit import HEADER, compiled_pyc
+
+    small = compiled_pyc(b"X = 1\n", 1000)
+    later = compiled_pyc(b"X = 1\n", 2000)
+    assert small != later and small[HEADER:] == later[HEADER:]  # the premise: header only
+    big = small[:HEADER] + os.urandom(3 * (1 << 20))  # read across several chunks
+    blob = _tar([
+        _file("app/m.pyc", small),
+        _file("app/big.pyc", big),
+        _file("app/short.pyc", b"0123456789"),  # shorter than a header: no second hash
+        _file("app/m.py", b"X = 1\n"),
+        _file("app/m.pyc.txt", small),
+        _special("app/m-link.pyc", tarfile.LNKTYPE, "app/m.pyc"),
+    ])  # fmt: skip
+    expected = {
+        "/app/m.pyc": xxhash.xxh3_64_hexdigest(small[HEADER:]),
+        "/app/big.pyc": xxhash.xxh3_64_hexdigest(big[HEADER:]),
+        "/app/short.pyc": None,
+        "/app/m.py": None,
+        "/app/m.pyc.txt": None,
+        "/app/m-link.pyc": xxhash.xxh3_64_hexdigest(small[HEADER:]),
+    }
+    scans = [*_both(blob), *(scan_layer(_Dribble(blob, step)) for step in (5, 7, 4096))]
+    for scan in scans:
+        assert {e.path: e.body_hash for e in scan.entries if e.path in expected} == expected
+        whole = {e.path: e.content_hash for e in scan.entries}
+        assert whole["/app/big.pyc"] == xxhash.xxh3_64_hexdigest(big)  # unchanged by the split
+    again = scan_layer(memoryview(_tar([_file("app/m.pyc", later)])))
+    (first,) = (e for e in scans[0].entries if e.path == "/app/m.pyc")
+    assert again.entries[0].content_hash != first.content_hash
+    assert again.entries[0].only_header_differs(first)

@@ -380,11 +380,13 @@ def test_bare_file_named_like_an_image(tmp_path: Path) -> None:
 
 def test_bare_plain_directory(tmp_path: Path) -> None:
     (tmp_path / "alpine").mkdir()
-    # A directory that is not a layout and does not look like a path: an image name.
-    ref = parse_ref("alpine", cwd=tmp_path)
-    assert (ref.kind, ref.location) == (SourceKind.BARE, "docker.io/library/alpine:latest")
-    with pytest.raises(BadReferenceError, match="not an OCI image layout"):
-        parse_ref("./alpine", cwd=tmp_path)
+    # A bare argument that exists on disk is always a path (design.md), even one that reads
+    # like an image name: a plain directory is an error, never a Docker Hub lookup.
+    for text in ("alpine", "./alpine", "alpine/"):
+        with pytest.raises(BadReferenceError, match="alpine/? is a directory but not an OCI"):
+            parse_ref(text, cwd=tmp_path)
+    # With a tag the name wins: the directory is not ``alpine:3.19``.
+    assert parse_ref("alpine:3.19", cwd=tmp_path).kind is SourceKind.BARE
 
 
 def test_relative_paths_resolve_against_cwd_not_process(tmp_path: Path) -> None:

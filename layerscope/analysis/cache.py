@@ -126,7 +126,8 @@ class BuildCache:
     """Uncompressed bytes of every missed layer (to push and pull); None for the first build."""
     rebuilt_compressed_bytes: int | None
     rebuilt_seconds: float | None
-    """Build-log durations of the missed layers; None without a build log."""
+    """Build-log durations of the missed layers; None without a build log, or when the log
+    gives no time for one of them (classic-builder logs carry no step times)."""
     log_disagreements: tuple[int, ...]
     """Layers whose build-log cached flag contradicts the chain-ID verdict."""
 
@@ -215,11 +216,12 @@ def layer_file_changes(
         elif b is None and a is not None:
             out.append(PathChange(path, PathChangeKind.REMOVED, a.size_bytes))
         elif a is not None and b is not None:
-            if not a.same_content(b):
+            same = a.same_content(b)
+            if not same and not a.only_header_differs(b):
                 out.append(PathChange(path, PathChangeKind.CONTENT, b.size_bytes))
             elif not a.same_metadata(b):
                 out.append(PathChange(path, PathChangeKind.METADATA, b.size_bytes))
-            elif a.mtime != b.mtime:
+            elif a.mtime != b.mtime or not same:  # a .pyc header holds the source's mtime
                 out.append(PathChange(path, PathChangeKind.TIMESTAMP, b.size_bytes))
     return tuple(out)
 
@@ -276,8 +278,10 @@ def _build_cache(
     rebuilt = [layers[i] for i in missed]
     compressed = [layer.compressed_size_bytes for layer in rebuilt]
     seconds: float | None = None
-    if build.has_build_log:
-        seconds = sum(layer.log_duration_seconds or 0.0 for layer in rebuilt)
+    durations = [layer.log_duration_seconds for layer in rebuilt]
+    if build.has_build_log and None not in durations:
+        # A classic-builder log has no step times: unknown (None), never 0.0 s.
+        seconds = sum(d or 0.0 for d in durations)
     disagree = tuple(
         i
         for i, layer in enumerate(layers)

@@ -46,7 +46,8 @@ class FileChangeKind(Enum):
     METADATA = "metadata"
     """Same content; mode, owner or xattrs differ."""
     TIMESTAMP = "timestamp"
-    """Same content and metadata; only the mtime differs."""
+    """Same content and metadata; only the mtime differs (or, for a ``.pyc``, only the
+    header that embeds the source's mtime and size)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,11 +175,14 @@ class ImageDiff:
 
 
 def _compare(old: FileEntry, new: FileEntry) -> FileChangeKind | None:
-    if not old.same_content(new):
+    content_same = old.same_content(new)
+    # A .pyc whose bytes differ only in its header (the source's mtime and size) is a
+    # timestamp-only change: build noise that --semantic drops.
+    if not content_same and not old.only_header_differs(new):
         return FileChangeKind.CONTENT
     if not old.same_metadata(new):
         return FileChangeKind.METADATA
-    if old.mtime != new.mtime:
+    if old.mtime != new.mtime or not content_same:
         return FileChangeKind.TIMESTAMP
     return None
 

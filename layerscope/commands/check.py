@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +26,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from ..analysis import Analysis
     from ..analysis.budget import Baseline, BudgetReport, CacheComparison
@@ -60,7 +62,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="budget file: TOML (layerscope), or YAML read as dive's .dive-ci",
     )
     parser.add_argument(
-        "--dockerfile", metavar="FILE", help="the Dockerfile: suggestions and SARIF locations"
+        "--dockerfile",
+        "-f",
+        metavar="FILE",
+        help="the Dockerfile: suggestions and SARIF locations",
     )
     parser.add_argument(
         "--baseline",
@@ -128,21 +133,47 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         report = _with_suggestions(
             analysis, settings, report, baseline, cache, dockerfile, dockerignore
         )
-    _output(args, streams, image, config_label(config), report, dockerfile_path)
+    if baseline_spec == "last" and baseline is None:
+        report = _no_earlier_build(report)
+    _output(args, streams, image, config_label(config, _flags_given(args)), report, dockerfile_path)
     return 0 if report.passed else 1
 
 
-def config_label(config: object) -> str:
-    """Where the budget came from, for a person."""
+def config_label(config: object, flags: Sequence[str] = ()) -> str:
+    """Where the budget came from, for a person: the ``flags`` given (``--rule`` …), over the
+    file found, else over dive's defaults."""
     from ..budget_config import BudgetConfig
 
     assert isinstance(config, BudgetConfig)
     source = config.source
     if source.kind == "defaults":
-        return "dive's defaults (no .layerscope.toml, [tool.layerscope] or .dive-ci found)"
-    if source.kind == "dive":
-        return f"{source.path} (dive 0.13.1 rules)"
-    return str(source.path)
+        base = "dive's defaults (no .layerscope.toml, [tool.layerscope] or .dive-ci found)"
+    elif source.kind == "dive":
+        base = f"{source.path} (dive 0.13.1 rules)"
+    else:
+        base = str(source.path)
+    return f"{', '.join(flags)} over {base}" if flags else base
+
+
+def _flags_given(args: argparse.Namespace) -> list[str]:
+    """The budget flags on the command line, each named once, in a stable order."""
+    names = [f"--{flag}" for flag in DIVE_FLAGS if getattr(args, flag) is not None]
+    names += [name for name, given in (("--rule", args.rule), ("--disable", args.disable),
+                                       ("--warn-only", args.warn_only)) if given]  # fmt: skip
+    return names
+
+
+def _no_earlier_build(report: BudgetReport) -> BudgetReport:
+    """``baseline = "last"`` with nothing recorded before: say so, not "give --baseline"."""
+    from ..analysis.budget import Note
+
+    return dataclasses.replace(
+        report,
+        results=tuple(
+            dataclasses.replace(r, note=Note.NO_PREVIOUS_BUILD) if r.note is Note.NO_BASELINE else r
+            for r in report.results
+        ),
+    )
 
 
 def _read_dockerfile(path: str | None) -> tuple[Dockerfile | None, str | None]:
@@ -253,7 +284,8 @@ def _output(
 ) -> None:
     from ..render.check_words import CheckSubject
 
-    subject = CheckSubject(args.ref, image.image_id, config, report, dockerfile)
+    shown = Path(os.path.relpath(os.path.abspath(dockerfile))).as_posix() if dockerfile else None
+    subject = CheckSubject(args.ref, image.image_id, config, report, shown)
     fmt = args.format or "text"
     text = render(subject, fmt, out=streams.out, to_file=bool(args.output))
     if fmt == "text" and os.environ.get("GITHUB_ACTIONS") == "true":
@@ -298,7 +330,7 @@ def render(subject: object, fmt: str, *, out: object = None, to_file: bool = Fal
     from ..render.check_text import render_check_text
 
     color = False
-    width = 100
+    width = text_width(sys.stdout, to_file=True)  # a file: $COLUMNS, else never wrapped
     if out is not None and not to_file:
         color = use_color(out)  # type: ignore[arg-type]
         width = text_width(out)  # type: ignore[arg-type]

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 REF_HELP = (
     "image reference: PATH (docker save archive, OCI tar or layout; gzip-compressed too), "
     "docker-archive:PATH[:NAME[:TAG]], oci:DIR[:REF], oci-archive:PATH[:REF], "
-    "docker://NAME[:TAG] (the Docker engine), registry://HOST/REPO[:TAG|@DIGEST], or a bare "
+    "docker://NAME[:TAG] or daemon://NAME[:TAG] (the Docker engine), "
+    "registry://HOST/REPO[:TAG|@DIGEST], or a bare "
     "NAME[:TAG] (the engine if it has the image, else the registry)"
 )
 
@@ -270,7 +271,8 @@ def emit(text: str, output: str | None, out: IO[str]) -> None:
 
 def text_width(out: IO[str], *, to_file: bool = False) -> int:
     """Columns for text output: $COLUMNS when set, else the terminal's when ``out`` is one
-    (and not redirected to a file with --output), else 100."""
+    (and not redirected to a file with --output), else 0: as wide as the content needs, so a
+    pipe or a file never gets a path or a figure broken across lines."""
     cols = os.environ.get("COLUMNS")
     if cols and cols.isdigit() and int(cols) > 0:
         return int(cols)
@@ -279,7 +281,7 @@ def text_width(out: IO[str], *, to_file: bool = False) -> int:
             return os.get_terminal_size(out.fileno()).columns or 100
         except (OSError, ValueError):
             pass
-    return 100
+    return 0
 
 
 def use_color(out: IO[str]) -> bool:
@@ -288,7 +290,12 @@ def use_color(out: IO[str]) -> bool:
 
 
 class RichProgress:
-    """Adapts the core's Progress protocol to a rich progress bar on stderr."""
+    """Adapts the core's Progress protocol to a rich progress bar on stderr.
+
+    Honest about what it does not know: a spinner and no total until the first bytes arrive
+    (an engine export can take seconds to start), and no total once the bytes pass the
+    expected size (an engine's image size is an estimate of its export): never over 100%.
+    """
 
     def __init__(self, err: IO[str]) -> None:
         from rich.console import Console
@@ -296,11 +303,13 @@ class RichProgress:
             BarColumn,
             DownloadColumn,
             Progress,
+            SpinnerColumn,
             TextColumn,
             TransferSpeedColumn,
         )
 
         self._progress = Progress(
+            SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
             DownloadColumn(),
@@ -310,23 +319,38 @@ class RichProgress:
         )
         self._progress.start()
         self._task: object | None = None
+        self._expected: int | None = None
+        self._done = 0
 
     def stage(self, text: str, total_bytes: int | None = None) -> None:
         if self._task is not None:
             self._progress.update(self._task, visible=False)  # type: ignore[arg-type]
-        self._task = self._progress.add_task(text, total=total_bytes)
+        self._task = self._progress.add_task(text, total=None)
+        self._expected, self._done = total_bytes, 0
 
     def advance(self, done_bytes: int) -> None:
-        if self._task is not None:
-            self._progress.advance(self._task, done_bytes)  # type: ignore[arg-type]
+        if self._task is None:
+            return
+        first = self._done == 0 and done_bytes > 0
+        self._done += done_bytes
+        task: Any = self._task
+        if self._expected is not None and self._done > self._expected:
+            self._expected = None  # past the estimate: bytes so far, no total
+            for item in self._progress.tasks:  # update(total=None) means "unchanged" to rich
+                if item.id == task:
+                    item.total = None
+        elif first and self._expected is not None:
+            self._progress.update(task, total=self._expected)
+        self._progress.advance(task, done_bytes)
 
     def close(self) -> None:
         self._progress.stop()
 
 
 def progress_for(args: argparse.Namespace, streams: Streams) -> RichProgress | None:
-    """A progress bar (on stderr) when both output streams are a terminal, unless --quiet."""
-    if getattr(args, "quiet", False) or not (streams.out.isatty() and streams.err.isatty()):
+    """A progress bar on stderr when stderr is a terminal (``--text > file`` too), unless
+    --quiet."""
+    if getattr(args, "quiet", False) or not streams.err.isatty():
         return None
     return RichProgress(streams.err)
 

@@ -58,7 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         metavar="NAME",
         nargs="?",
         help="repository whose recorded builds to show (with --tags: a registry repository); "
-        "or export, import, prune",
+        "or export, import, prune; without NAME or --refs: list the recorded repositories",
     )
     parser.add_argument(
         "target",
@@ -163,6 +163,37 @@ def _apply_logs(specs: Sequence[str], records: list[BuildRecord], store: object)
             store.attach_build_log(records[index])
 
 
+def _list_repositories(args: argparse.Namespace, streams: Streams) -> int:
+    """``history`` without NAME: the repositories recorded, each with its number of builds."""
+    from ..store.history import HistoryStore
+
+    with HistoryStore(args.store) as store:
+        repositories, path = store.repositories(), store.shown
+    if (args.format or "text") == "json":
+        from ..render.json import dumps
+
+        doc = {
+            "schema_version": 1,
+            "store": str(path),
+            "repositories": [{"name": name, "build_count": n} for name, n in repositories],
+        }
+        text = dumps(doc, indent=2 if streams.out.isatty() and not args.output else None)
+    elif not repositories:
+        text = (
+            f"No builds recorded in {path} yet: inspect, diff, suggest and check record "
+            "every image they read (or give --refs REF...)."
+        )
+    else:
+        lines = [f"Recorded repositories in {path} (layerscope history NAME shows one):"]
+        width = max(len(name) for name, _ in repositories)
+        lines += [
+            f"  {name:<{width}}  {n} build{'s' if n != 1 else ''}" for name, n in repositories
+        ]
+        text = "\n".join(lines)
+    emit(text, args.output, streams.out)
+    return 0
+
+
 def run(args: argparse.Namespace, streams: Streams) -> int:
     """Gather the builds, join build logs, analyse, print."""
     from ..analysis.cache import cache_history
@@ -179,7 +210,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     if args.tags and not args.name:
         raise UsageError("history: --tags needs NAME, the registry repository")
     if not args.refs and not args.name:
-        raise UsageError("history: give NAME, --refs REF..., or NAME --tags GLOB")
+        return _list_repositories(args, streams)
     plan = html_plan(args)
     with sources_for(args, streams) as sources:
         series = bool(args.refs or args.tags)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from layerscope.analysis.budget import Outcome
-from layerscope.render.check_words import CheckSubject, sentence, size
+from layerscope.render.check_words import CheckSubject, rule_span, sentence, size
 
 __all__ = ["render_check_github"]
 
@@ -17,15 +17,20 @@ def _prop(text: str) -> str:
 
 
 def render_check_github(subject: CheckSubject) -> str:
-    """One annotation per failed or warned rule, one notice per matching suggestion (at its
+    """One annotation per failed or warned rule, one notice per matching suggestion (at their
     Dockerfile lines when a Dockerfile was given)."""
     out: list[str] = []
     for r in subject.report.results:
         if r.outcome not in (Outcome.FAIL, Outcome.WARN):
             continue
         level = "error" if r.outcome is Outcome.FAIL else "warning"
-        title = _prop(f"layerscope check: {r.id}")
-        out.append(f"::{level} title={title}::{_data(sentence(r))}")
+        props = [f"title={_prop(f'layerscope check: {r.id}')}"]
+        if subject.dockerfile:  # at the Dockerfile, as SARIF puts it
+            span = rule_span(r)
+            props.insert(
+                0, f"file={_prop(subject.dockerfile)},line={span.start},endLine={span.end}"
+            )
+        out.append(f"::{level} {','.join(props)}::{_data(sentence(r))}")
     for s in subject.report.suggestions:
         props = [f"title={_prop('layerscope suggestion: ' + s.kind.value)}"]
         if subject.dockerfile and s.lines:

@@ -10,7 +10,7 @@ from layerscope import __version__
 from layerscope.analysis.budget import Outcome
 from layerscope.analysis.rules import RULES
 from layerscope.analysis.suggest.model import LineSpan, Suggestion, SuggestionKind
-from layerscope.render.check_words import CheckSubject, sentence, size
+from layerscope.render.check_words import CheckSubject, rule_span, sentence, size
 
 __all__ = ["render_check_sarif", "sarif_document"]
 
@@ -24,6 +24,11 @@ def _location(dockerfile: str, span: LineSpan) -> dict[str, Any]:
             "region": {"startLine": span.start, "endLine": max(span.start, span.end)},
         }
     }
+
+
+def _logical(ref: str) -> dict[str, Any]:
+    """Where a result without a Dockerfile line is: the image itself."""
+    return {"logicalLocations": [{"fullyQualifiedName": ref, "kind": "resource"}]}
 
 
 def _suggestion_message(s: Suggestion) -> str:
@@ -64,9 +69,9 @@ def sarif_document(subject: CheckSubject) -> dict[str, Any]:
             "level": "error" if r.outcome is Outcome.FAIL else "warning",
             "message": {"text": sentence(r)},
         }
-        if dockerfile:
-            spans = [span for s in r.suggestions for span in s.lines]
-            result["locations"] = [_location(dockerfile, spans[0] if spans else LineSpan(1, 1))]
+        result["locations"] = (
+            [_location(dockerfile, rule_span(r))] if dockerfile else [_logical(subject.ref)]
+        )
         results.append(result)
     for s in report.suggestions:
         result = {
@@ -78,6 +83,8 @@ def sarif_document(subject: CheckSubject) -> dict[str, Any]:
         }
         if dockerfile and s.lines:
             result["locations"] = [_location(dockerfile, span) for span in s.lines]
+        else:
+            result["locations"] = [_logical(subject.ref)]
         results.append(result)
     return {
         "$schema": SCHEMA,

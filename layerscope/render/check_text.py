@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 from layerscope.analysis.budget import Note, Outcome
@@ -31,6 +32,7 @@ def _spans(subject: CheckSubject, spans: tuple[tuple[int, int], ...]) -> str:
 def render_check_text(subject: CheckSubject, *, width: int = 100, color: bool = False) -> str:
     """The report a person reads in a terminal or a CI log."""
     report = subject.report
+    width = width if width > 0 else sys.maxsize  # 0: off a terminal, never wrap
     image = f"  image:  {subject.image_id}"
     if len(image) > width:  # docker's short ID, as `docker images` shows it
         image = f"  image:  {subject.image_id.split(':')[-1][:12]}"

@@ -9,6 +9,7 @@ import humanize
 
 from layerscope.analysis.budget import BudgetReport, Note, Outcome, RuleResult
 from layerscope.analysis.rules import SPECS, ThresholdKind
+from layerscope.analysis.suggest.model import LineSpan
 
 __all__ = ["CheckSubject", "STATUS", "sentence", "show_measured", "show_threshold", "size"]
 
@@ -26,7 +27,15 @@ class CheckSubject:
     """Where the budget came from, for a person."""
     report: BudgetReport
     dockerfile: str | None = None
-    """The Dockerfile path as given (for SARIF and annotation locations)."""
+    """The Dockerfile path relative to the current directory (for SARIF and annotation
+    locations: GitHub code scanning wants repository-relative paths)."""
+
+
+def rule_span(result: RuleResult) -> LineSpan:
+    """Where in the Dockerfile a rule result points: its first suggestion's lines, else line 1
+    (the image the Dockerfile builds)."""
+    spans = [span for s in result.suggestions for span in s.lines]
+    return spans[0] if spans else LineSpan(1, 1)
 
 
 def size(value: int) -> str:

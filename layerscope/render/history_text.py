@@ -187,18 +187,22 @@ def _why_lines(history: CacheHistory, top: int) -> list[tuple[str, str]]:
                 lines.append((f"    {change.kind.value:<9} {change.path}{detail}", ""))
             if len(cause.paths) > top:
                 lines.append((f"    … {len(cause.paths) - top} more paths", "dim"))
-            compressed = (
-                f", {size(r.rebuilt_compressed_bytes)} stored"
-                if r.rebuilt_compressed_bytes is not None
-                else ""
-            )
+            if r.rebuilt_compressed_bytes is not None:
+                moved = (
+                    f"{size(r.rebuilt_compressed_bytes)} compressed to push and pull "
+                    f"({size(r.rebuilt_bytes)} uncompressed)"
+                )
+            else:  # stored uncompressed (or a blob size unknown): say so, never pass it off
+                moved = (
+                    f"{size(r.rebuilt_bytes)} uncompressed to push and pull "
+                    "(stored uncompressed here: the compressed size is unknown)"
+                )
             layers = len(r.rebuilt_layers)
-            cost = (
-                f"  cost: {layers} layer{'s' if layers != 1 else ''} rebuilt, "
-                f"{size(r.rebuilt_bytes)} to push and pull{compressed}"
-            )
+            cost = f"  cost: {layers} layer{'s' if layers != 1 else ''} rebuilt, {moved}"
             if r.rebuilt_seconds is not None:
                 cost += f", {r.rebuilt_seconds:.1f} s of build steps"
+            elif r.build.has_build_log and layers:
+                cost += ", build-step time unknown (no step times in the build log)"
             lines.append((cost, ""))
         if r.log_disagreements and r.hits is not None:
             for index in r.log_disagreements:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from typing import Any
 
@@ -13,7 +14,7 @@ from ..analysis.suggest import (
     Suggestion,
     SuggestionReport,
 )
-from .text import size
+from .text import counted, size
 
 SUGGEST_SCHEMA_VERSION = 1
 EVIDENCE_LIMIT = 50
@@ -123,7 +124,7 @@ def render_suggest_text(
     def prose(text: str, indent: str = "  ") -> list[str]:
         return textwrap.wrap(
             text,
-            width=max(40, width),
+            width=max(40, width) if width > 0 else sys.maxsize,  # 0: never wrap
             initial_indent=indent,
             subsequent_indent=indent + "  ",
             break_long_words=False,
@@ -140,20 +141,21 @@ def render_suggest_text(
         if s.estimated_saving_bytes:
             figures.append(size(s.estimated_saving_bytes))
         if s.estimated_saving_rebuilds is not None:
-            figures.append(f"{s.estimated_saving_rebuilds} rebuilds")
+            figures.append(counted(s.estimated_saving_rebuilds, "rebuild"))
         if s.estimated_saving_seconds is not None:
             figures.append(f"{s.estimated_saving_seconds:.0f} s")
         out.append("")
         out.append(f"[{s.id}] {s.title}" + (f"  ({', '.join(figures)})" if figures else ""))
         if s.lines:
-            out.append("  lines " + ", ".join(
+            single = len(s.lines) == 1 and s.lines[0].start == s.lines[0].end
+            out.append(("  line " if single else "  lines ") + ", ".join(
                 str(x.start) if x.start == x.end else f"{x.start}-{x.end}" for x in s.lines
             ))  # fmt: skip
         out += prose(s.detail)
         for e in s.evidence[:5]:
             out.append(f"    {size(e.size_bytes):>9}  {e.path}  (layer {e.layer_index})")
         if len(s.evidence) > 5:
-            out.append(f"    ... {len(s.evidence) - 5} more files")
+            out.append(f"    ... {counted(len(s.evidence) - 5, 'more file')}")
         if s.overlaps_with:
             out += prose(f"overlaps with {', '.join(s.overlaps_with)} (bytes counted once)")
         if s.covers:

@@ -32,6 +32,11 @@ REASON_HELP = {
 }
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 layer``, ``2 layers``: a number with its noun in the right number."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def size(value: int | None) -> str:
     """Bytes as a short decimal figure (``1.2 MB``, ``30 B``); a dash when unknown."""
     if value is None:
@@ -81,7 +86,7 @@ def _summary(analysis: Analysis) -> RenderableType:
     grid.add_row(
         "Size",
         f"{size(image.size_bytes)} uncompressed · {size(image.compressed_size_bytes)} stored · "
-        f"{len(image.layers)} layers",
+        + counted(len(image.layers), "layer"),
     )
     grid.add_row(
         "Base",
@@ -245,13 +250,17 @@ def _suggestions(report: SuggestionReport | None) -> RenderableType | None:
             size(item.estimated_saving_bytes)
             if item.estimated_saving_bytes
             else (
-                f"{item.estimated_saving_rebuilds} rebuilds"
+                counted(item.estimated_saving_rebuilds, "rebuild")
                 if item.estimated_saving_rebuilds
                 else ""
             )
         )
         table.add_row(saves, item.kind.value.replace("_", " "), item.title)
     return table
+
+
+UNBOUNDED_COLUMNS = 10_000
+"""The width reports are laid out at before they are measured, when no width is set."""
 
 
 def print_report(
@@ -261,11 +270,12 @@ def print_report(
     color: bool = False,
 ) -> str:
     """Render the renderables ``build(console_width)`` returns (None skipped) as report text:
-    ``width`` columns (100 by default), ANSI colour only when asked, no trailing spaces."""
+    ``width`` columns (100 by default; 0: as wide as the widest part needs, for pipes and files),
+    ANSI colour only when asked, no trailing spaces."""
     buffer = io.StringIO()
     console = Console(
         file=buffer,
-        width=width or 100,
+        width=(width if width is not None else 100) or UNBOUNDED_COLUMNS,
         force_terminal=color,
         no_color=not color,
         color_system="standard" if color else None,
@@ -273,6 +283,10 @@ def print_report(
         legacy_windows=False,
     )
     parts = [part for part in build(console.width) if part is not None]
+    if width == 0:
+        # Nothing is cut or wrapped: each part gets its natural width (a table its columns'
+        # widest cells), and the report is as wide as its widest part.
+        console.width = max([console.measure(part).maximum for part in parts] + [1])
     console.print(Group(*parts))
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import LayerscopeError
 from ..model import Image, ImageRef, LayerIndex, Progress, SourceKind
 from ..platforms import parse_platform
 from ..refs import parse_ref
@@ -78,9 +79,8 @@ def load_image(
         )
     from . import daemon
 
-    if parsed.kind is SourceKind.DAEMON or (
-        parsed.kind is SourceKind.BARE and daemon.has_image(parsed.location)
-    ):
+    in_engine = daemon.has_image(parsed.location) if parsed.kind is SourceKind.BARE else None
+    if parsed.kind is SourceKind.DAEMON or in_engine:
         return daemon.load(
             parsed,
             platform=wanted,
@@ -91,13 +91,21 @@ def load_image(
         )
     from . import registry
 
-    return registry.load(
-        parsed,
-        platform=wanted,
-        progress=progress,
-        index=opts.index,
-        insecure=opts.insecure_registries,
-        credentials=opts.credentials,
-        concurrency=opts.concurrency,
-        keeper=opts.blob_cache,
-    )
+    try:
+        return registry.load(
+            parsed,
+            platform=wanted,
+            progress=progress,
+            index=opts.index,
+            insecure=opts.insecure_registries,
+            credentials=opts.credentials,
+            concurrency=opts.concurrency,
+            keeper=opts.blob_cache,
+        )
+    except LayerscopeError as exc:
+        if in_engine is False:  # a reachable engine that lacks it: say so before the registry
+            raise type(exc)(
+                f"the Docker engine at {daemon.engine_host()} has no image {parsed}; "
+                f"the registry: {exc.message}"
+            ) from exc
+        raise

@@ -104,7 +104,7 @@ def load_store(
     if len(diff_ids) != len(chosen.layers):
         raise ImageFormatError(
             f"{store.label}: config lists {len(diff_ids)} diff_ids but the manifest has "
-            f"{len(chosen.layers)} layers"
+            f"{len(chosen.layers)} layer{'s' if len(chosen.layers) != 1 else ''}"
         )
     history = _history(config)
     per_layer_history = _align_history(history, len(diff_ids))

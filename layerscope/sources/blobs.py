@@ -289,7 +289,7 @@ def open_tar_store(
         if progress is not None:
             progress.stage(f"decompressing {kind} archive", path.stat().st_size)
         with open(path, "rb") as raw, os.fdopen(fd, "wb") as out:
-            _copy_decompressed(kind, raw, out, progress)
+            _copy_decompressed(kind, raw, out, progress, str(path))
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -297,7 +297,7 @@ def open_tar_store(
 
 
 def _copy_decompressed(
-    kind: str, raw: IO[bytes], out: IO[bytes], progress: Progress | None
+    kind: str, raw: IO[bytes], out: IO[bytes], progress: Progress | None, label: str
 ) -> None:
     stream = _decompressor(kind, raw)
     last = 0
@@ -306,7 +306,10 @@ def _copy_decompressed(
             try:
                 chunk = stream.read(4 << 20)
             except Exception as exc:  # noqa: BLE001 - every decompressor has its own error type
-                raise ImageFormatError(f"corrupt {kind}-compressed archive ({exc})") from exc
+                what = "truncated" if isinstance(exc, EOFError) else "corrupt"
+                raise ImageFormatError(
+                    f"{label}: {what} {kind}-compressed archive ({exc})"
+                ) from exc
             if not chunk:
                 break
             out.write(chunk)

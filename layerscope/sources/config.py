@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ImageFormatError
+from ..errors import ImageFormatError, NotFoundError
 from ..model import Digest, HistoryEntry, ImageConfig, Platform
+from ..platforms import normalize_platform, parse_platform
 
 
 def diff_ids(config: dict[str, Any], label: str) -> list[Digest]:
@@ -96,3 +97,37 @@ def config_platform(config: dict[str, Any]) -> Platform:
         str(config.get("architecture") or "unknown"),
         config.get("variant") or None,
     )
+
+
+def declared_platform(cfg: Any) -> Platform | None:
+    """The platform an image config declares, or None when it names no architecture."""
+    if not isinstance(cfg, dict) or not cfg.get("architecture"):
+        return None
+    return Platform(
+        str(cfg.get("os") or "linux"), str(cfg["architecture"]), cfg.get("variant") or None
+    )
+
+
+def same_platform(have: Platform, wanted: Platform) -> bool:
+    """True when ``have`` is ``wanted`` once normalised (a wanted variant must match too)."""
+    pa = parse_platform(str(have))
+    pb = parse_platform(str(wanted))
+    return (
+        pa.os == pb.os
+        and pa.architecture == pb.architecture
+        and (pb.variant is None or pa.variant == pb.variant)
+    )
+
+
+def check_config_platform(cfg: Any, wanted: Platform | None, label: str) -> None:
+    """Refuse an image whose config declares another platform than ``--platform`` asked for.
+
+    Every source says it the same way (as an index without the platform does), so a
+    single-manifest image is never shown as the platform the user asked for when it is not.
+    """
+    have = declared_platform(cfg)
+    if wanted is not None and have is not None and not same_platform(have, wanted):
+        raise NotFoundError(
+            f"{label}: no image for platform {normalize_platform(wanted)}; "
+            f"the image has: {normalize_platform(have)}"
+        )

@@ -13,9 +13,10 @@ from typing import Any
 
 from ..errors import ImageFormatError, NotFoundError
 from ..model import Digest, Platform
-from ..platforms import parse_platform, select_platform
+from ..platforms import select_platform
 from ..refs import normalize_name
 from .blobs import BlobStore
+from .config import check_config_platform, declared_platform, same_platform
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -141,13 +142,10 @@ def _select_docker(
         raise ImageFormatError(f"{store.label}: manifest.json entry lacks Config or Layers")
     if platform is not None:
         cfg = load_json(store, config)
-        have = _platform_of(cfg)
-        if have is not None and not _same_platform(have, platform):
-            if fall_back_to_index:
-                return None
-            raise NotFoundError(
-                f"{store.label}: no image for platform {platform} (platforms present: {have})"
-            )
+        have = declared_platform(cfg)
+        if have is not None and not same_platform(have, platform) and fall_back_to_index:
+            return None
+        check_config_platform(cfg, platform, store.label)
     refs = []
     for path in layers:
         if not isinstance(path, str):
@@ -384,22 +382,4 @@ def _config_platform(store: BlobStore, cand: _Candidate) -> Platform | None:
         cfg = load_json(store, blob_path(str(cfg_desc.get("digest"))))
     except (ImageFormatError, NotFoundError):
         return None
-    return _platform_of(cfg)
-
-
-def _platform_of(cfg: Any) -> Platform | None:
-    if not isinstance(cfg, dict) or not cfg.get("architecture"):
-        return None
-    return Platform(
-        str(cfg.get("os") or "linux"), str(cfg["architecture"]), cfg.get("variant") or None
-    )
-
-
-def _same_platform(a: Platform, b: Platform) -> bool:
-    pa = parse_platform(str(a))
-    pb = parse_platform(str(b))
-    return (
-        pa.os == pb.os
-        and pa.architecture == pb.architecture
-        and (pb.variant is None or pa.variant == pb.variant)
-    )
+    return declared_platform(cfg)

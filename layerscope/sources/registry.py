@@ -25,7 +25,14 @@ from ..model import (
 )
 from ..platforms import is_attestation_descriptor, select_platform
 from ..refs import split_name
-from .config import align_history, config_platform, diff_ids, history, image_config
+from .config import (
+    align_history,
+    check_config_platform,
+    config_platform,
+    diff_ids,
+    history,
+    image_config,
+)
 from .manifests import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -153,13 +160,13 @@ def _pick(doc: dict[str, Any], wanted: Platform | None, what: str) -> dict[str, 
 
 def _resolve_manifest(
     client: RegistryClient, repository: str, reference: str, wanted: Platform | None, what: str
-) -> tuple[dict[str, Any], Digest]:
-    """Follow indexes down to one image manifest: (manifest JSON, its digest)."""
-    for _ in range(MAX_INDEX_DEPTH):
+) -> tuple[dict[str, Any], Digest, bool]:
+    """Follow indexes down to one image manifest: (manifest JSON, its digest, via an index)."""
+    for depth in range(MAX_INDEX_DEPTH):
         body, media, digest = client.manifest(repository, reference, MANIFEST_ACCEPT)
         doc = _json(body, f"{what}: manifest {digest}")
         if _kind(media, doc, what) == "manifest":
-            return doc, digest
+            return doc, digest, depth > 0
         reference = str(_pick(doc, wanted, what)["digest"])
     raise ImageFormatError(f"{what}: image indexes nested too deeply")
 
@@ -186,7 +193,7 @@ def _load(
     keeper: BlobKeeper | None = None,
 ) -> Image:
     what = str(ref)
-    manifest, manifest_digest = _resolve_manifest(
+    manifest, manifest_digest, via_index = _resolve_manifest(
         client, repository, digest or tag or "latest", wanted, what
     )
     cfg_desc = manifest.get("config")
@@ -200,10 +207,13 @@ def _load(
     config_digest = Digest(cfg_desc["digest"])
     config_bytes = client.blob_bytes(repository, config_digest)
     config = _json(config_bytes, f"{what}: image config")
+    if not via_index:  # an index already chose by platform; a lone manifest has not
+        check_config_platform(config, wanted, what)
     ids = diff_ids(config, what)
     if len(ids) != len(descs):
         raise ImageFormatError(
-            f"{what}: config lists {len(ids)} diff_ids but the manifest has {len(descs)} layers"
+            f"{what}: config lists {len(ids)} diff_ids but the manifest has {len(descs)} "
+            f"layer{'s' if len(descs) != 1 else ''}"
         )
     known: dict[Digest, LayerContents] = {}
     jobs: dict[Digest, LayerJob] = {}

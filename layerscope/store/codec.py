@@ -26,7 +26,7 @@ import zstandard
 
 from ..model import EntryKind, FileEntry
 
-ENCODING_VERSION = 1
+ENCODING_VERSION = 2
 """Bump when the payload changes; rows written with another version are ignored and replaced."""
 
 MAGIC = b"LSE1"
@@ -135,6 +135,7 @@ _STYLES = {
     "content_hash": "O",
     "xattrs": "D",
     "device": "D",
+    "body_hash": "O",
 }
 
 

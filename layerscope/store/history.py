@@ -122,7 +122,11 @@ def build_record(
             diff_id=layer.diff_id,
             chain_id=chain,
             size_bytes=layer.size_bytes,
-            compressed_size_bytes=layer.compressed_size_bytes,
+            # A layer stored uncompressed (docker save, the engine's export) has no
+            # compressed size: its blob size is not what a push sends, so it stays unknown.
+            compressed_size_bytes=(
+                layer.compressed_size_bytes if layer.compression != "none" else None
+            ),
             created_by=layer.created_by,
             instruction=" ".join(instruction_from_created_by(layer.created_by).split()),
             history_created=layer.history.created if layer.history else None,

@@ -4,6 +4,7 @@ suggestions and the build history are computed in further workers when asked for
 from __future__ import annotations
 
 import gc
+import threading
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -59,9 +60,10 @@ class InspectApp(LayerscopeApp):
             self._open(self.analysis)
         else:
             self.push_screen(LoadingScreen(self.ref_label))
-            self._load()
+            # A daemon thread, not a Textual worker: ctrl+c on the loading screen must not wait
+            # for a read that may block (a silent registry) before the app can exit.
+            threading.Thread(target=self._load, name="layerscope-load", daemon=True).start()
 
-    @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
         assert self.loader is not None
         sink = MessageProgress(self)

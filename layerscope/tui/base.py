@@ -48,6 +48,10 @@ def failure(exc: Exception) -> LoadFailed:
     return LoadFailed(f"internal error: {type(exc).__name__}: {exc}", 1)
 
 
+INTERRUPTED = 130
+"""The exit code of a run interrupted with ctrl+c (128 + SIGINT), as the shell reports it."""
+
+
 class LayerscopeApp(App[int]):
     """Base of the apps: a loading screen, then the app's screen, or the error screen."""
 
@@ -56,7 +60,7 @@ class LayerscopeApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
     HELP_KEYS: ClassVar[KeyGroups] = KEYS
@@ -90,3 +94,12 @@ class LayerscopeApp(App[int]):
 
     async def action_quit(self) -> None:
         self.exit(self.exit_code, return_code=self.exit_code)
+
+    async def action_interrupt(self) -> None:
+        """ctrl+c: quit; while still loading it interrupts the work, so exit 130 as the text
+        mode does (a shell script sees the run did not finish)."""
+        if isinstance(self.screen, LoadingScreen):
+            self.exit_code = INTERRUPTED
+            self.exit(INTERRUPTED, return_code=INTERRUPTED)
+        else:
+            await self.action_quit()

@@ -206,3 +206,69 @@ def test_exit_codes(tmp_path: Path, images: dict[str, Path]) -> None:
     assert run_check([str(DEMO), "--rule", "nope=1"], cwd=tmp_path).code == 2
     run = run_check(["registry://127.0.0.1:9/app:1"], cwd=tmp_path)
     assert run.code == 3, run.err
+
+
+def test_sarif_paths_are_relative_and_every_result_has_a_location(tmp_path: Path) -> None:
+    """GitHub code scanning maps repository-relative paths: an absolute --dockerfile is made
+    relative to the current directory; without a Dockerfile the image is the location."""
+    schema = json.loads((SHARED / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    (tmp_path / "build").mkdir()
+    dockerfile = tmp_path / "build" / "Dockerfile"
+    dockerfile.write_text(DEMO_DOCKERFILE)
+    run = run_check([str(DEMO), "--format", "sarif", "-f", str(dockerfile)], cwd=tmp_path)
+    doc = json.loads(run.out)
+    jsonschema.validate(doc, schema)
+    results = doc["runs"][0]["results"]
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in results
+        for loc in r.get("locations", [])
+        if "physicalLocation" in loc
+    }
+    assert uris == {"build/Dockerfile"}
+    assert all(r.get("locations") for r in results)
+    failed = [r for r in results if r["level"] == "error"]
+    assert failed and all("physicalLocation" in r["locations"][0] for r in failed)
+    # no Dockerfile: every result is located at the image (a logical location)
+    run = run_check([str(DEMO), "--format", "sarif"], cwd=tmp_path)
+    doc = json.loads(run.out)
+    jsonschema.validate(doc, schema)
+    for result in doc["runs"][0]["results"]:
+        (location,) = result["locations"]
+        assert location["logicalLocations"][0]["fullyQualifiedName"] == str(DEMO)
+
+
+def test_github_annotations_put_failing_rules_at_the_dockerfile(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(DEMO_DOCKERFILE)
+    run = run_check([str(DEMO), "--format", "github", "-f", str(dockerfile)], cwd=tmp_path)
+    assert run.code == 1
+    errors = [line for line in run.out.splitlines() if line.startswith("::error ")]
+    assert errors and all(line.startswith("::error file=Dockerfile,line=") for line in errors)
+    sarif = json.loads(
+        run_check([str(DEMO), "--format", "sarif", "-f", "Dockerfile"], cwd=tmp_path).out
+    )
+    # the same line SARIF gives each failing rule
+    for result in (r for r in sarif["runs"][0]["results"] if r["level"] == "error"):
+        line = result["locations"][0]["physicalLocation"]["region"]["startLine"]
+        title = f"title=layerscope check%3A {result['ruleId']}"
+        assert any(f"line={line}," in e and title in e for e in errors), (result, errors)
+
+
+def test_budget_line_names_the_flags_and_last_without_an_earlier_build(tmp_path: Path) -> None:
+    """--rule on the command line is not "dive's defaults"; baseline = "last" with nothing
+    recorded before says so instead of asking for --baseline."""
+    store = ["--store", str(tmp_path / "history.sqlite3")]
+    run = run_check([str(DEMO), "--rule", "max_layers=3", *store], cwd=tmp_path)
+    budget = next(line for line in run.out.splitlines() if line.startswith("  budget:"))
+    assert budget.startswith("  budget: --rule over dive's defaults"), budget
+    (tmp_path / ".layerscope.toml").write_text(
+        'baseline = "last"\n[rules]\nmax_growth_bytes = "25MB"\n'
+    )
+    run = run_check([str(DEMO), "--json", *store], cwd=tmp_path)
+    rule = next(r for r in json.loads(run.out)["rules"] if r["id"] == "max_growth_bytes")
+    assert (rule["status"], rule["note"]) == ("skip", "no_previous_build"), rule
+    run = run_check([str(DEMO), "--disable", "min_efficiency", *store], cwd=tmp_path)
+    assert "max_growth_bytes: no previous build of this repository is recorded." in run.out
+    assert "give --baseline" not in run.out
+    assert "  budget: --disable over .layerscope.toml" in run.out

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from diffkit import Cli
 
+from layerscope.testing import File, ImageSpec, LayerSpec, write_image
+from tests.pyckit import HEADER, compiled_pyc
+
 
 def test_exit_code_only_when_asked(app_archives: Path, run_cli: Cli) -> None:
     v1, v2 = str(app_archives / "v1.tar"), str(app_archives / "v2.tar")
@@ -77,3 +80,47 @@ def test_output_file(app_archives: Path, run_cli: Cli, tmp_path: Path) -> None:
     assert code == 0 and out == ""
     text = target.read_text()
     assert text.startswith("### layerscope diff:") and "<details>" in text
+
+
+def _pip_rebuild(sources: dict[str, bytes], mtime: int) -> ImageSpec:
+    """A pip-style image: sources and the .pyc files pip compiled from them at ``mtime``."""
+    files: list[File] = []
+    for name, text in sorted(sources.items()):
+        files.append(File(f"/app/{name}.py", text, mtime=mtime))
+        pyc = compiled_pyc(text, mtime, f"/app/{name}.py")
+        files.append(File(f"/app/__pycache__/{name}.cpython-311.pyc", pyc, mtime=mtime))
+    return ImageSpec(
+        layers=[LayerSpec(files, "COPY . /app # buildkit", created="2024-01-01T00:00:00Z")]
+    )
+
+
+def test_semantic_drops_pyc_files_whose_bytes_differ_only_in_the_header(
+    tmp_path: Path, run_cli: Cli
+) -> None:
+    """Two rebuilds that differ in one source file: not one content change per .pyc."""
+    old_src = {f"mod{i:02d}": f"VALUE = {i}\n".encode() for i in range(30)}
+    new_src = {**old_src, "mod07": b"VALUE = 'changed'\n"}
+    write_image(_pip_rebuild(old_src, 1_700_000_000), tmp_path / "old.tar", "docker-25")
+    write_image(_pip_rebuild(new_src, 1_700_086_400), tmp_path / "new.tar", "docker-25")
+    # The oracle: compare the bytes the builder wrote, after the 16-byte .pyc header.
+    old_files = {f.path: f.content for f in _pip_rebuild(old_src, 1).layers[0].entries}
+    new_files = {f.path: f.content for f in _pip_rebuild(new_src, 2).layers[0].entries}
+    real = sorted(
+        path
+        for path in old_files
+        if (old_files[path][HEADER:] if path.endswith(".pyc") else old_files[path])
+        != (new_files[path][HEADER:] if path.endswith(".pyc") else new_files[path])
+    )
+    assert real == ["/app/__pycache__/mod07.cpython-311.pyc", "/app/mod07.py"]
+    code, out, _ = run_cli("diff", str(tmp_path / "old.tar"), str(tmp_path / "new.tar"), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    changes = {f["path"]: f["change"] for f in doc["files"]}
+    assert sorted(p for p, c in changes.items() if c == "content") == real
+    assert doc["summary"]["files"]["timestamp"] == len(old_files) - len(real)
+    code, out, _ = run_cli(
+        "diff", str(tmp_path / "old.tar"), str(tmp_path / "new.tar"), "--json", "--semantic"
+    )
+    doc = json.loads(out)
+    assert sorted(f["path"] for f in doc["files"]) == real
+    assert doc["summary"]["files"]["content"] == len(real)

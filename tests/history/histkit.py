@@ -40,6 +40,8 @@ class Inputs:
     """Content the RUN writes; by default derived from the requirements (a reproducible step)."""
     run_command: str = RUN_PIP
     extra_layer: bool = False
+    pip_files: Mapping[str, bytes] = field(default_factory=dict)
+    """More files the RUN writes (path: bytes), e.g. the .pyc files pip compiles."""
 
 
 def spec(tag: str, created: str, inputs: Inputs) -> ImageSpec:
@@ -50,8 +52,9 @@ def spec(tag: str, created: str, inputs: Inputs) -> ImageSpec:
                   created="2020-01-01T00:00:00Z"),
         LayerSpec([File("/app/requirements.txt", inputs.requirements, mtime=5)], COPY_REQ,
                   created=created, comment=BUILDKIT),
-        LayerSpec([File("/usr/lib/site/installed.txt", pip, mtime=7)], inputs.run_command,
-                  created=created, comment=BUILDKIT),
+        LayerSpec([File("/usr/lib/site/installed.txt", pip, mtime=7),
+                   *(File(path, data, mtime=7) for path, data in sorted(inputs.pip_files.items()))],
+                  inputs.run_command, created=created, comment=BUILDKIT),
         LayerSpec([File(f"/app/src/{name}", data, mtime=inputs.src_mtime)
                    for name, data in sorted(inputs.sources.items())],
                   COPY_SRC, created=created, comment=BUILDKIT),

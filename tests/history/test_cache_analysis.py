@@ -21,6 +21,7 @@ from layerscope.analysis.cache import (
 from layerscope.model import Digest, FileEntry, Image
 from layerscope.store.history import base_flags, build_record, repository_of
 from tests.history.histkit import REPO, Inputs, load, write
+from tests.pyckit import compiled_pyc
 
 T1, T2, T3, T4 = (f"2024-05-0{d}T10:00:00Z" for d in (1, 2, 3, 4))
 
@@ -147,6 +148,29 @@ def test_timestamp_only_non_reproducible_and_instruction_changes(tmp_path: Path)
     assert t4.cause is not None and t4.cause.reason is MissReason.INSTRUCTION_CHANGED
     assert t4.cause.instruction == "RUN pip install -U pip"
     assert t4.cause.previous_instruction == "RUN pip install -r /app/requirements.txt"
+
+
+def test_a_rebuild_that_only_recompiled_pyc_files_is_a_non_reproducible_step(
+    tmp_path: Path,
+) -> None:
+    """pip compiled the same sources again: the .pyc headers (source mtime) differ, the code
+    does not. That is build noise (metadata_only), not 'same inputs, different output'."""
+    pyc = "/usr/lib/site/pkg/__pycache__/mod.cpython-311.pyc"
+    src = b"def f():\n    return 42\n"
+    mod = "/usr/lib/site/pkg/mod.py"
+    images = series(tmp_path, [
+        ("t1", T1, Inputs(pip_files={pyc: compiled_pyc(src, 1_000, mod)})),
+        ("t2", T2, Inputs(pip_files={pyc: compiled_pyc(src, 2_000, mod)})),
+        ("t3", T3, Inputs(pip_files={pyc: compiled_pyc(b"X = 2\n", 3_000, mod)})),
+    ])  # fmt: skip
+    history = cache_history([build_record(i) for i in images], files=files_of(images))
+    t2, t3 = history.builds[1:]
+    assert t2.cause is not None and t2.cause.layer_index == 2
+    assert t2.cause.reason is MissReason.METADATA_ONLY
+    assert [(p.path, p.kind) for p in t2.cause.paths] == [(pyc, PathChangeKind.TIMESTAMP)]
+    # different code compiled: a real content change
+    assert t3.cause is not None and t3.cause.reason is MissReason.NON_REPRODUCIBLE
+    assert [(p.path, p.kind) for p in t3.cause.paths] == [(pyc, PathChangeKind.CONTENT)]
 
 
 def test_added_and_dropped_layers_and_unknown_files(tmp_path: Path) -> None:

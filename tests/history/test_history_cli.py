@@ -6,8 +6,10 @@ a database of the private PostgreSQL cluster.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,8 @@ from layerscope.analysis.cache_logs import join_build_log
 from layerscope.buildlogs import parse_build_log
 from layerscope.render.history_text import sparkline
 from layerscope.store.history import build_record
-from tests.history.histkit import REPO, Inputs, load, write
+from layerscope.testing import write_image
+from tests.history.histkit import REPO, Inputs, load, spec, write
 
 pytestmark = pytest.mark.usefixtures("history_cli", "store_url")
 
@@ -110,6 +113,99 @@ def test_build_logs_add_seconds_and_flags(tmp_path: Path) -> None:
     assert "build log says layer 2 ran; chain IDs say hit" in out
 
 
+def classic_log(image_id: str, cached: tuple[bool, bool, bool]) -> str:
+    """The classic builder's output for the series: it prints no step times."""
+    names = ["COPY requirements.txt /app/", "RUN pip install -r /app/requirements.txt",
+             "COPY src/ /app/src/"]  # fmt: skip
+    lines = ["Step 1/4 : FROM example.test/base", " ---> 0f3a9b8c7d6e"]
+    for i, (name, hit) in enumerate(zip(names, cached, strict=True)):
+        lines += [f"Step {i + 2}/4 : {name}"]
+        lines += [" ---> Using cache"] if hit else [" ---> Running in 1ca77fb594e1"]
+        lines += [f" ---> {i}a2b3c4d5e6f"]
+    lines += [f"Successfully built {image_id.split(':')[-1][:12]}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_classic_builder_log_gives_unknown_step_times_not_zero(tmp_path: Path) -> None:
+    paths = three_builds(tmp_path)
+    b2 = load(paths[1])
+    assert run("history", "--json", "--refs", *map(str, paths))[0] == 0
+    log = tmp_path / "b2-classic.log"
+    log.write_text(classic_log(b2.image_id, (True, True, False)))
+    code, out, err = run("history", "--json", REPO, "--build-log", f"b2={log}")
+    assert code == 0, err
+    build = json.loads(out)["builds"][1]
+    assert [layer["log_cached"] for layer in build["layers"]] == [None, True, True, False]
+    assert build["miss"]["rebuilt_layer_indexes"] == [3]
+    assert build["miss"]["rebuilt_seconds"] is None  # the log has no times: unknown, not 0
+    code, out, err = run("history", "--text", REPO, "--build-log", f"b2={log}")
+    assert code == 0, err
+    assert "0.0 s" not in out
+    assert "build-step time unknown" in " ".join(out.split())
+
+
+def test_push_and_pull_cost_says_compressed_or_uncompressed(tmp_path: Path) -> None:
+    """An archive whose layers are stored uncompressed does not know what a push sends: the
+    cost says the bytes are uncompressed, never passes the tar size off as the pushed size."""
+    plain = [
+        write(tmp_path, n, t, i)
+        for n, t, i in (("p1", T1, Inputs()), ("p2", T2, Inputs(sources=CHANGED)))
+    ]
+    code, out, err = run("history", "--json", "--refs", *map(str, plain))
+    assert code == 0, err
+    miss = json.loads(out)["builds"][1]["miss"]
+    assert miss["rebuilt_compressed_bytes"] is None and miss["rebuilt_bytes"] == 21
+    code, out, err = run("history", "--text", "--refs", *map(str, plain))
+    text = " ".join(out.split())
+    assert "21 B uncompressed to push and pull (stored uncompressed here" in text, out
+    # gzip layers: the blob sizes are what moves, read back from the OCI manifest
+    gz = []
+    for name, created, inputs in (("g1", T1, Inputs()), ("g2", T2, Inputs(sources=CHANGED))):
+        path = tmp_path / f"{name}.tar"
+        write_image(spec(name, created, inputs), path, "oci-tar", compression="gzip")
+        gz.append(path)
+    with tarfile.open(gz[1]) as tar:
+        index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
+        digest = index["manifests"][0]["digest"].split(":")[1]
+        manifest = json.load(tar.extractfile(f"blobs/sha256/{digest}"))  # type: ignore[arg-type]
+    last_blob = manifest["layers"][3]["size"]
+    assert last_blob < 1000  # shown in bytes
+    code, out, err = run("history", "--json", "--refs", *map(str, gz))
+    assert code == 0, err
+    miss = json.loads(out)["builds"][1]["miss"]
+    assert miss["rebuilt_layer_indexes"] == [3]
+    assert miss["rebuilt_compressed_bytes"] == last_blob
+    code, out, err = run("history", "--text", "--refs", *map(str, gz))
+    text = " ".join(out.split())
+    assert f"{last_blob} B compressed to push and pull (21 B uncompressed)" in text, out
+
+
+def test_history_without_name_lists_the_recorded_repositories(tmp_path: Path) -> None:
+    code, out, err = run("history")
+    assert (code, err) == (0, "")
+    assert out.startswith("No builds recorded in ") and "--refs" in out
+    paths = three_builds(tmp_path)
+    other = tmp_path / "other.tar"
+    image_spec = spec("o1", T1, Inputs())
+    write_image(dataclasses.replace(image_spec, repo_tags=["example.test/other/svc:1"]), other,
+                "docker-25")  # fmt: skip
+    assert run("history", "--json", "--refs", *map(str, paths))[0] == 0
+    assert run("inspect", str(other), "--json")[0] == 0  # inspect records too
+    code, out, err = run("history")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("Recorded repositories in ")
+    assert [line.split() for line in lines[1:]] == [  # by name
+        ["example.test/other/svc", "1", "build"],
+        [REPO, "3", "builds"],
+    ]
+    code, out, err = run("history", "--json")
+    assert json.loads(out)["repositories"] == [
+        {"name": "example.test/other/svc", "build_count": 1},
+        {"name": REPO, "build_count": 3},
+    ]
+
+
 def test_join_build_log_by_instruction_text(tmp_path: Path) -> None:
     image = load(write(tmp_path, "j", T1, Inputs()))
     log = parse_build_log(plain_log(image.image_id, (False, True, False), 1.25))
@@ -125,7 +221,6 @@ def test_join_build_log_by_instruction_text(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["history"], "give NAME"),
         (["history", "app", "--refs", "x.tar"], "not both"),
         (["history", "--tags", "b-*", "--refs", "x.tar"], "--tags needs NAME"),
         (["history", "never/recorded"], "no builds of never/recorded"),

@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from layerscope.cli import main
+from tests.integration.conftest import docker_cli, docker_host  # noqa: F401 - fixtures
 
 from .conftest import Registry
 from .test_registry_source import anon_pushed, archive, archive_image  # noqa: F401 - fixtures
@@ -75,3 +77,44 @@ def test_creds_flag_for_basic_auth(basic_registry: Registry, archive: Path) -> N
     assert ok.returncode == 0, ok.stderr
     secret = basic_registry.creds.split(":", 1)[1]
     assert secret not in ok.stdout + ok.stderr + refused.stdout + refused.stderr
+
+
+def test_platform_is_checked_for_a_single_manifest_image(
+    anon_pushed: Registry, archive: Path
+) -> None:
+    """``--platform`` another than the lone manifest's: refused as the archive refuses it."""
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        config = json.load(tar.extractfile(manifest[0]["Config"]))  # type: ignore[arg-type]
+    have = f"{config['os']}/{config['architecture']}"
+    other = "linux/s390x" if config["architecture"] != "s390x" else "linux/arm64"
+    ref = f"registry://{anon_pushed.host}/test/app:1"
+    from_registry = _cli("inspect", ref, "--platform", other, "--json")
+    from_archive = _cli("inspect", str(archive), "--platform", other, "--json", "--no-cache")
+    assert from_archive.returncode != 0
+    assert (from_registry.returncode, from_registry.stdout) == (from_archive.returncode, "")
+    # the same words as the archive (whose index lists the one platform it has)
+    said = from_registry.stderr.strip()
+    assert said == f"layerscope: error: {ref}: no image for platform {other}; the image has: {have}"
+    assert from_archive.stderr.strip().endswith(
+        f"no image for platform {other}; the index has: {have}"
+    ), from_archive.stderr
+    # the platform it has is still accepted
+    assert _cli("inspect", ref, "--platform", have, "--json").returncode == 0
+
+
+def test_bare_name_the_engine_lacks_says_so_then_the_registry(
+    anon_pushed: Registry, docker_host: str
+) -> None:
+    """A reachable engine without the image: both halves of the story, in one line."""
+    name = f"{anon_pushed.host}/test/not-pushed:1"
+    done = _cli("inspect", name, "--json", env={"DOCKER_HOST": docker_host})
+    assert done.returncode != 0 and done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"layerscope: error: the Docker engine at {docker_host} has no image "
+                           f"{name}; the registry: "), line  # fmt: skip
+    assert "not-pushed" in line.split("the registry: ", 1)[1]
+    # the tag the registry has still loads from it
+    ok = _cli("inspect", f"{anon_pushed.host}/test/app:1", "--text",
+              env={"DOCKER_HOST": docker_host})  # fmt: skip
+    assert ok.returncode == 0 and "(registry," in ok.stdout.splitlines()[0], ok.stderr

@@ -42,6 +42,7 @@ def test_every_kind_and_every_field_round_trips() -> None:
         FileEntry("/bin/sh", EntryKind.SYMLINK, 0, 0o777, 0, 0, 1.5, "busybox"),
         FileEntry("/bin/busybox", EntryKind.FILE, 123, 0o4755, 0, 0, 1_700_000_000, None, "ab" * 8),
         FileEntry("/bin/ls", EntryKind.HARDLINK, 0, 0o755, 0, 0, 1_700_000_000, "/bin/busybox"),
+        FileEntry("/a.pyc", EntryKind.FILE, 99, 0o644, 0, 0, 3, None, "cd" * 8, body_hash="ef" * 8),
         FileEntry("/dev/null", EntryKind.CHAR, 0, 0o666, 0, 0, 0, device=(1, 3)),
         FileEntry("/dev/sda", EntryKind.BLOCK, 0, 0o660, 0, 6, 0, device=(8, 0)),
         FileEntry("/run/fifo", EntryKind.FIFO, 0, 0o600, 65534, 65534, 0),
@@ -127,6 +128,7 @@ def test_compact_columns_are_used_for_ordinary_entries() -> None:
         "content_hash": b"O",
         "xattrs": b"D",
         "device": b"D",
+        "body_hash": b"O",
     }
 
 

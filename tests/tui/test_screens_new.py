@@ -225,7 +225,7 @@ async def test_suggestions_pane_from_worker(small: Analysis) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "Suggestions (2) · 3.7 kB to save" in screen_text(app)
-        await pilot.press("tab")
+        await pilot.press("s")
         assert isinstance(app.focused, SuggestionList)
         assert "merge-1: merge_run" in screen_text(app)  # the details of the first one
         await pilot.press("down")

@@ -17,7 +17,8 @@ KEYS: KeyGroups = (
     (
         "Everywhere",
         (
-            ("tab / shift+tab", "next / previous pane (mouse: click a pane)"),
+            ("tab / shift+tab", "switch between Layers and Files, as in dive"),
+            ("s  /  w", "go to the Suggestions / Reclaimable pane (mouse: click a pane)"),
             ("ctrl+f  or  /", "filter the file tree by path: a glob (*.so) or a regex"),
             ("esc", "clear and close the filter"),
             ("H", "history: size and cache hit ratio across the recorded builds"),

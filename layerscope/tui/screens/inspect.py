@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -13,7 +13,8 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from layerscope.analysis import Analysis
-from layerscope.tui.formatting import size
+from layerscope.render.text import counted
+from layerscope.tui.formatting import percent, size
 from layerscope.tui.screens.filtering import FilteredTreeScreen
 from layerscope.tui.viewmodel import FileTreeModel, SortOrder
 from layerscope.tui.widgets.filetree import FileTree
@@ -40,6 +41,11 @@ class InspectScreen(FilteredTreeScreen):
         Binding("ctrl+f,ctrl+underscore,/", "filter", "Filter"),
         Binding("escape", "close_filter", "Close filter", show=False),
         Binding("H", "app.open_history", "History"),
+        # tab toggles Layers <-> Files as in dive; the other panes have their own keys, and the
+        # filter box is reached only with / or ctrl+f (so typing never replaces a filter).
+        Binding("tab,shift+tab", "switch_pane", "Layers/Files", show=False),
+        Binding("s", "focus_pane('suggestions')", "Suggestions", show=False),
+        Binding("w", "focus_pane('waste')", "Reclaimable", show=False),
     ]
 
     def __init__(
@@ -75,10 +81,14 @@ class InspectScreen(FilteredTreeScreen):
         yield Footer()
 
     def _title(self) -> str:
-        image = self.analysis.image
+        """The always-visible line: the figures dive users look for first, then the image (a
+        long reference is what a narrow terminal cuts, never the figures)."""
+        image, dive = self.analysis.image, self.analysis.dive
         return (
-            f" layerscope · {image.ref} · {size(image.size_bytes)} · "
-            f"{size(self.analysis.waste.reclaimable_bytes)} reclaimable · ? for help"
+            f" efficiency {percent(dive.efficiency_ratio)} · "
+            f"{size(self.analysis.waste.reclaimable_bytes)} reclaimable · "
+            f"dive wasted {size(dive.wasted_bytes)} · {size(image.size_bytes)} · "
+            f"{image.ref} · ? help"
         )
 
     def on_mount(self) -> None:
@@ -98,6 +108,15 @@ class InspectScreen(FilteredTreeScreen):
         self._show_layer(0)
         self._title_suggestions()
         layers.focus()
+
+    def action_switch_pane(self) -> None:
+        target: Any = LayerList if isinstance(self.focused, FileTree) else FileTree
+        self.query_one(target).focus()
+
+    def action_focus_pane(self, pane: str) -> None:
+        found = self.query(f"#{pane}")
+        if found:
+            found.first().focus()
 
     # -- suggestions ----------------------------------------------------------------------------
 
@@ -198,7 +217,7 @@ class InspectScreen(FilteredTreeScreen):
         if model.filter is not None:
             kind = "glob" if model.filter.is_glob else "regex"
             parts.append(f"{kind} {model.filter.text}")
-        parts.append(f"{model.row_count} rows")
+        parts.append(counted(model.row_count, "row"))
         tree.border_subtitle = " · ".join(parts)
 
     # -- messages up ----------------------------------------------------------------------------

@@ -73,7 +73,8 @@ class FileTree(ScrollView, can_focus=True):
         Binding("left,h", "collapse_or_parent", "Collapse", show=False),
         Binding("right,l", "expand", "Expand", show=False),
         Binding("space", "toggle_collapse", "Collapse"),
-        Binding("ctrl+space,c", "toggle_all", "All", key_display="^␣"),
+        # A terminal sends ctrl+space as NUL, which Textual names ctrl+@.
+        Binding("ctrl+space,ctrl+@,c", "toggle_all", "All", key_display="^␣"),
         Binding("ctrl+o", "toggle_sort", "Sort"),
         Binding("b", "biggest", "Biggest"),
         Binding("ctrl+b", "toggle_attributes", "Attrs", show=False),

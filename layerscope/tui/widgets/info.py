@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from layerscope.analysis import Analysis, WasteReason
-from layerscope.render.text import REASON_TEXT
+from layerscope.render.text import REASON_TEXT, counted
 from layerscope.tui.formatting import instruction, percent, size
 
 
@@ -59,7 +59,7 @@ def image_summary(analysis: Analysis) -> RenderableType:
     grid.add_row(
         "Size",
         f"{size(image.size_bytes)} ({size(image.compressed_size_bytes)} stored), "
-        f"{len(image.layers)} layers",
+        + counted(len(image.layers), "layer"),
     )
     grid.add_row(
         "Base",

@@ -14,6 +14,9 @@ from layerscope.analysis import Analysis
 from layerscope.tui.formatting import instruction, short_size
 from layerscope.tui.widgets.fitted import FittedTable
 
+NARROW_BELOW = 44
+"""Pane widths below which the Stored column gives its room to the instruction."""
+
 
 class LayerList(FittedTable):
     """Layers oldest first; ctrl+a / ctrl+l switch the tree between aggregated and layer-only."""
@@ -55,7 +58,11 @@ class LayerList(FittedTable):
         index_width = len(str(len(analysis.image.layers) - 1)) + 1
         self.add_column("#", key="index", width=index_width)
         self.add_column("Size", key="size", width=8)
-        self.add_column("Stored", key="stored", width=8)
+        # Narrow (80 columns): the instruction gets the room; the stored size stays in the
+        # layer details below.
+        stored = self.size.width >= NARROW_BELOW
+        if stored:
+            self.add_column("Stored", key="stored", width=8)
         if cache is not None:
             self.add_column("Cache", key="cache", width=5)
         room = self.room()
@@ -66,8 +73,11 @@ class LayerList(FittedTable):
             cells: list[Text] = [
                 Text(("B" if is_base else "") + str(layer.index), style=style, justify="right"),
                 Text(short_size(layer.size_bytes), style=style, justify="right"),
-                Text(short_size(layer.compressed_size_bytes), style=style, justify="right"),
             ]
+            if stored:
+                cells.append(
+                    Text(short_size(layer.compressed_size_bytes), style=style, justify="right")
+                )
             if cache is not None:
                 word = cache[layer.index] if layer.index < len(cache) else None
                 cells.append(Text(word or "", style=style))

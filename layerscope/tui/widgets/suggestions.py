@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
+from layerscope.render.text import counted
 from layerscope.tui.formatting import short_size, size
 from layerscope.tui.widgets.fitted import FittedTable
 
@@ -37,7 +38,7 @@ def saving_text(suggestion: Suggestion) -> str:
         return short_size(saved)
     rebuilds = getattr(suggestion, "estimated_saving_rebuilds", None)
     if rebuilds:
-        return f"{rebuilds} rebuilds"
+        return counted(rebuilds, "rebuild")
     return "-"
 
 
@@ -99,7 +100,7 @@ def suggestion_details(
     if saved:
         what.append(f"saves about {size(saved)}")
     if suggestion.estimated_saving_rebuilds:
-        what.append(f"avoids {suggestion.estimated_saving_rebuilds} rebuilds")
+        what.append(f"avoids {counted(suggestion.estimated_saving_rebuilds, 'rebuild')}")
     grid.add_row("Kind", f"{suggestion.id}: " + " · ".join(what))
     measured = getattr(suggestion, "measured_saving_bytes", None)
     if measured is not None:
