@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import math
+import os
 import random
 import threading
 import time
@@ -22,6 +24,7 @@ import urllib3.exceptions
 
 from ..credentials import HUB_HOSTS, Credentials, lookup, scrub
 from ..errors import (
+    ConfigError,
     DigestMismatchError,
     NotFoundError,
     RegistryUnavailableError,
@@ -42,6 +45,8 @@ MAX_ATTEMPTS = 5
 MAX_WAIT_S = 60.0
 BACKOFF_BASE_S = 0.25
 MAX_REDIRECTS = 8
+MAX_TAG_PAGES = 10_000
+"""Tag-list pages followed at most (a Link header that leads back to a page is an error)."""
 TIMEOUT = (15.0, 120.0)
 TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,
@@ -50,6 +55,34 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     requests.RequestException,
 )
 """Errors of a request or a body read that a retry or a resume may fix."""
+
+ENV_TIMEOUT = "LAYERSCOPE_REGISTRY_TIMEOUT"
+"""Seconds to wait for a connection and for each read (default 15 s to connect, 120 s to read)."""
+ENV_MAX_WAIT = "LAYERSCOPE_REGISTRY_MAX_WAIT"
+"""Longest pause before one retry, Retry-After included (default 60 s)."""
+
+
+def _env_seconds(name: str) -> float | None:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name}={text!r} is not a number of seconds")
+    return value
+
+
+def timeouts() -> tuple[tuple[float, float], float]:
+    """(connect, read) timeouts and the longest retry pause, from the environment."""
+    timeout = _env_seconds(ENV_TIMEOUT)
+    max_wait = _env_seconds(ENV_MAX_WAIT)
+    return (
+        TIMEOUT if timeout is None else (max(timeout, 0.001), max(timeout, 0.001)),
+        MAX_WAIT_S if max_wait is None else max_wait,
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -67,6 +100,12 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+_SCHEMES: dict[tuple[str, bool], str] = {}
+"""The scheme each loopback / insecure host answered the probe with, for this process (the
+probe costs a TLS context and a handshake; a command may open several clients per host)."""
+_SCHEMES_LOCK = threading.Lock()
 
 
 class RegistryClient:
@@ -91,6 +130,7 @@ class RegistryClient:
         self._challenge: Challenge | None = None
         self._basic = False
         self._lock = threading.Lock()
+        self.timeout, self.max_wait = timeouts()
         self.session = requests.Session()
         self.session.trust_env = False  # no ~/.netrc Authorization on redirects to other hosts
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
@@ -114,7 +154,14 @@ class RegistryClient:
 
     def _base(self) -> str:
         if self._scheme is None:
-            self._scheme = self._probe_scheme()
+            key = (self.host, self._insecure)
+            with _SCHEMES_LOCK:
+                known = _SCHEMES.get(key)
+            if known is None:
+                known = self._probe_scheme()
+                with _SCHEMES_LOCK:
+                    _SCHEMES[key] = known
+            self._scheme = known
         return f"{self._scheme}://{self.host}"
 
     def _probe_scheme(self) -> str:
@@ -122,7 +169,7 @@ class RegistryClient:
         try:
             resp = self.session.get(
                 f"https://{self.host}/v2/",
-                timeout=TIMEOUT,
+                timeout=self.timeout,
                 verify=not self._insecure,
                 allow_redirects=False,
             )
@@ -151,7 +198,7 @@ class RegistryClient:
                 headers=headers,
                 stream=stream,
                 allow_redirects=False,
-                timeout=TIMEOUT,
+                timeout=self.timeout,
                 verify=not self._insecure,
                 data=data,
                 params=params,
@@ -174,7 +221,7 @@ class RegistryClient:
         wait = retry_after_seconds(resp.headers.get("Retry-After")) if resp is not None else None
         if wait is None:
             wait = BACKOFF_BASE_S * (2 ** (attempt - 1)) * (1 + random.random() / 2)
-        time.sleep(min(wait, MAX_WAIT_S))
+        time.sleep(min(wait, self.max_wait))
 
     def request(
         self,
@@ -431,7 +478,13 @@ class RegistryClient:
         scope = f"repository:{repository}:pull"
         path: str | None = f"/v2/{repository}/tags/list?n={page_size}"
         out: list[str] = []
+        seen: set[str] = set()
         while path:
+            if path in seen or len(seen) >= MAX_TAG_PAGES:
+                raise self._fail(
+                    f"{self.registry}/{repository}: the tag list's Link pages never end"
+                )
+            seen.add(path)
             resp = self.request("GET", path, scope=scope)
             self.check(resp, f"{self.registry}/{repository}")
             try:
