@@ -211,6 +211,10 @@ def _decompressor(kind: str, raw: IO[bytes]) -> IO[bytes]:
     return raw
 
 
+_DECOMPRESSOR_ERRORS = {"ZstdError": "zstd", "IsalError": "gzip"}
+"""Error classes (by name: importing them eagerly costs start-up) of the decompressors."""
+
+
 class _Source:
     """Hands the walker windows of the tar stream: a memoryview (zero copy) or stream chunks."""
 
@@ -231,9 +235,10 @@ class _Source:
             data = self.stream.read(size)
         except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
             raise LayerFormatError(f"corrupt compressed data ({_describe(exc)})") from exc
-        except Exception as exc:  # zstandard.ZstdError has no common base we can import eagerly
-            if type(exc).__name__ == "ZstdError":
-                raise LayerFormatError(f"corrupt zstd data ({_describe(exc)})") from exc
+        except Exception as exc:  # zstandard's and isal's errors have no common base
+            if type(exc).__name__ in _DECOMPRESSOR_ERRORS:
+                kind = _DECOMPRESSOR_ERRORS[type(exc).__name__]
+                raise LayerFormatError(f"corrupt {kind} data ({_describe(exc)})") from exc
             raise
         if data:
             if self.sha is not None:

@@ -1,0 +1,54 @@
+"""What the fuzz campaign found, each now a one-line error (exit 2, or 3 for the registry)."""
+
+from __future__ import annotations
+
+from . import harness
+
+
+def _error_line() -> str:
+    lines = harness.LAST_ERROR[0].strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_tag_list_whose_link_leads_back_is_an_error_not_a_hang() -> None:
+    harness.setup()
+    reg = harness._registry()
+    tags = b'{"name": "fz/app", "tags": ["a"]}'
+    for link in (
+        '</v2/fz/app/tags/list?page=0>; rel="next"',  # to itself
+        f'<http://{reg.host}/v2/fz/app/tags/list?page=1>; rel="next"',
+    ):  # 0 -> 1 -> 1
+        case = harness._Case(tag_pages=[(tags, link), (tags, link.replace("=0", "=1"))])
+        with reg.lock:
+            reg.case = case
+            code = harness.run_cli("history", f"{reg.host}/fz/app", "--tags", "*", "--json")
+        assert code == 3
+        assert "the tag list's Link pages never end" in _error_line()
+
+
+def test_dockerfile_that_is_not_utf8_is_a_usage_error() -> None:
+    harness.setup()
+    with harness.scratch() as tmp:
+        (tmp / "Dockerfile").write_bytes(b"FROM scratch\nRUN echo \xe7\n")
+        code = harness.run_cli(
+            "suggest",
+            harness._small_image_path(),
+            "--dockerfile",
+            str(tmp / "Dockerfile"),
+            "--json",
+            "--no-cache",
+            "-q",
+        )
+    assert code == 2
+    assert _error_line().endswith("Dockerfile: not UTF-8 text")
+
+
+def test_gzip_layer_with_an_invalid_deflate_block_is_a_format_error() -> None:
+    harness.setup()
+    blob = bytearray(harness._compress("gzip", harness._LAYER_SEEDS[0]))
+    blob[20] ^= 0xFF  # inside the first deflate block
+    config = harness.config_json(["sha256:" + "0" * 64])
+    harness.inspect_archive(harness.docker_archive([bytes(blob)], config=config))
+    line = _error_line()
+    assert line.startswith("layerscope: error: ") and "corrupt gzip" in line, line
