@@ -45,6 +45,8 @@ MAX_ATTEMPTS = 5
 MAX_WAIT_S = 60.0
 BACKOFF_BASE_S = 0.25
 MAX_REDIRECTS = 8
+MANIFEST_ATTEMPTS = 2
+"""A manifest that does not hash to its digest is fetched once more before it is an error."""
 MAX_TAG_PAGES = 10_000
 """Tag-list pages followed at most (a Link header that leads back to a page is an error)."""
 TIMEOUT = (15.0, 120.0)
@@ -392,7 +394,9 @@ class RegistryClient:
                 raise self._fail(f"token server {where} answered HTTP {resp.status_code}")
             try:
                 doc: Any = resp.json()
-            except ValueError as exc:
+            except (ValueError, *TRANSIENT) as exc:  # a body cut short reads as bad JSON
+                if attempt < MAX_ATTEMPTS:
+                    continue
                 raise self._fail(f"token server {where} answered with something not JSON") from exc
             return token_from_response(doc, where)
         raise self._fail(f"token server {where} kept failing")  # pragma: no cover
@@ -400,27 +404,31 @@ class RegistryClient:
     # --- endpoints ----------------------------------------------------------------------------
 
     def manifest(self, repository: str, reference: str, accept: str) -> tuple[bytes, str, Digest]:
-        """A manifest or index by tag or digest: (exact bytes, media type, digest)."""
+        """A manifest or index by tag or digest: (exact bytes, media type, digest); fetched once
+        more when it arrives not hashing to its digest (a body cut or changed on the way)."""
         scope = f"repository:{repository}:pull"
         what = f"{self.registry}/{repository}{'@' if ':' in reference else ':'}{reference}"
-        resp = self.request(
-            "GET",
-            f"/v2/{repository}/manifests/{reference}",
-            scope=scope,
-            headers={"Accept": accept},
-        )
-        self.check(resp, what)
-        body: bytes = resp.content
-        media = resp.headers.get("Content-Type", "").split(";", 1)[0].strip()
-        computed = Digest("sha256:" + hashlib.sha256(body).hexdigest())
-        if ":" in reference:
-            if reference.startswith("sha256:") and computed != reference:
-                raise DigestMismatchError(f"{what}: manifest hashes to {computed}")
-            return body, media, Digest(reference)
-        header = resp.headers.get("Docker-Content-Digest", "")
-        if header.startswith("sha256:") and header != computed:
-            raise DigestMismatchError(f"{what}: manifest hashes to {computed}, not {header}")
-        return body, media, computed
+        for attempt in range(1, MANIFEST_ATTEMPTS + 1):
+            resp = self.request(
+                "GET",
+                f"/v2/{repository}/manifests/{reference}",
+                scope=scope,
+                headers={"Accept": accept},
+            )
+            self.check(resp, what)
+            body: bytes = resp.content
+            media = resp.headers.get("Content-Type", "").split(";", 1)[0].strip()
+            computed = Digest("sha256:" + hashlib.sha256(body).hexdigest())
+            if ":" in reference:
+                expected = reference if reference.startswith("sha256:") else computed
+            else:
+                header = resp.headers.get("Docker-Content-Digest", "")
+                expected = header if header.startswith("sha256:") else computed
+            if computed == expected:
+                return body, media, Digest(reference) if ":" in reference else computed
+            if attempt == MANIFEST_ATTEMPTS:
+                raise DigestMismatchError(f"{what}: manifest hashes to {computed}, not {expected}")
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def blob_bytes(self, repository: str, digest: Digest, limit: int = 64 << 20) -> bytes:
         """A small blob (a config), read whole and verified; fetched again if it arrives bad."""
@@ -447,6 +455,14 @@ class RegistryClient:
             actual = "sha256:" + hashlib.sha256(data).hexdigest()
             if not digest.startswith("sha256:") or actual == digest:
                 return data
+            declared = resp.headers.get("Content-Length", "")
+            if declared.isdigit() and len(data) < int(declared):  # the connection ended early
+                if attempt == MAX_ATTEMPTS:
+                    raise self._fail(
+                        f"{what}: download kept failing (connection closed after {len(data)} "
+                        f"of {declared} bytes)"
+                    )
+                continue
             if attempt >= 2:
                 raise DigestMismatchError(f"{what}: blob hashes to {actual}")
         raise self._fail(f"{what}: download kept failing")  # pragma: no cover

@@ -15,7 +15,7 @@ import pytest
 from . import harness
 from .mutate import cases
 
-CASES_PER_TARGET = 150
+CASES_PER_TARGET = 120
 SEED = 20261207
 REGRESSIONS = Path(__file__).parent / "regressions"
 
