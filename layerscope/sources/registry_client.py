@@ -57,6 +57,7 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     requests.RequestException,
 )
 """Errors of a request or a body read that a retry or a resume may fix."""
+_BAD_BODY: tuple[type[BaseException], ...] = (ValueError, *TRANSIENT)
 
 ENV_TIMEOUT = "LAYERSCOPE_REGISTRY_TIMEOUT"
 """Seconds to wait for a connection and for each read (default 15 s to connect, 120 s to read)."""
@@ -394,7 +395,7 @@ class RegistryClient:
                 raise self._fail(f"token server {where} answered HTTP {resp.status_code}")
             try:
                 doc: Any = resp.json()
-            except (ValueError, *TRANSIENT) as exc:  # a body cut short reads as bad JSON
+            except _BAD_BODY as exc:  # a body cut short reads as bad JSON
                 if attempt < MAX_ATTEMPTS:
                     continue
                 raise self._fail(f"token server {where} answered with something not JSON") from exc
