@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import ipaddress
 import math
 import os
@@ -535,26 +536,34 @@ def _describe(exc: BaseException) -> str:
     requests wraps the socket error three deep (ConnectionError, MaxRetryError,
     NewConnectionError), and the outer messages repeat the URL and pool details.
     """
-    if isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
+    chain = _chain(exc)
+    timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+    if any(isinstance(item, timeouts) for item in chain):
         return "timed out"
-    cause = _socket_cause(exc)
+    for item in chain:
+        if isinstance(item, http.client.IncompleteRead):
+            got = len(item.partial)
+            more = f", {item.expected} more expected" if item.expected is not None else ""
+            return f"connection closed after {got} bytes{more}"
+    cause = next((c for c in chain if isinstance(c, OSError) and c.strerror), None)
     if cause is not None and cause.strerror:
         return str(cause.strerror)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 
 
-def _socket_cause(exc: BaseException) -> OSError | None:
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception it wraps (args, ``reason``, cause, context)."""
     seen: set[int] = set()
+    out: list[BaseException] = []
     todo: list[BaseException] = [exc]
     while todo:
         current = todo.pop()
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, OSError) and current.strerror:
-            return current
+        out.append(current)
         linked = [*current.args, getattr(current, "reason", None)]
         linked += [current.__cause__, current.__context__]
         todo.extend(item for item in linked if isinstance(item, BaseException))
-    return None
+    return out
