@@ -39,12 +39,16 @@ def _specs() -> list[ImageSpec]:
     out = []
     for n in range(1, IMAGES + 1):
         app = LayerSpec(
-            [File(f"/app/{n}/f{i}.py", Synthetic(3_000, seed=f"{n}-{i}", kind="text"))
-             for i in range(60 * n)],
+            [
+                File(f"/app/{n}/f{i}.py", Synthetic(3_000, seed=f"{n}-{i}", kind="text"))
+                for i in range(60 * n)
+            ],
             created_by=f"/bin/sh -c #(nop) COPY dir:app{n} in /app ",
         )
-        extra = LayerSpec([File(f"/var/cache/{n}.bin", Synthetic(50_000, seed=f"x{n}"))],
-                          created_by=f"/bin/sh -c build {n}")
+        extra = LayerSpec(
+            [File(f"/var/cache/{n}.bin", Synthetic(50_000, seed=f"x{n}"))],
+            created_by=f"/bin/sh -c build {n}",
+        )
         out.append(ImageSpec(layers=[base, app, extra], repo_tags=[f"{REPOSITORY}:{n}"]))
     return out
 
@@ -129,8 +133,14 @@ def soak(minutes: float, procs: int, work: Path, cache_max: str | None = None) -
     for i, w in enumerate(workers):
         path = work / f"worker-{i}.json"
         if w.exitcode != 0 or not path.exists():
-            results.append({"worker": i, "runs": {}, "errors": 1,
-                            "first_errors": [f"worker exited {w.exitcode} without a result"]})
+            results.append(
+                {
+                    "worker": i,
+                    "runs": {},
+                    "errors": 1,
+                    "first_errors": [f"worker exited {w.exitcode} without a result"],
+                }
+            )
         else:
             results.append(json.loads(path.read_text()))
     cache_db = work / "cache" / "layerscope.sqlite3"
