@@ -61,8 +61,22 @@ def _need(binary: str) -> str:
 
 
 def _start(workdir: Path, auth_yaml: str) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a registry on a free port; another port when the one picked was taken meanwhile
+    (free_port closes its socket before the registry binds, so another process may win it)."""
+    for _ in range(5):
+        try:
+            return _start_on(workdir, auth_yaml, free_port())
+        except _PortTaken:
+            continue
+    raise AssertionError("docker-registry found no free port in 5 tries")
+
+
+class _PortTaken(Exception):
+    pass
+
+
+def _start_on(workdir: Path, auth_yaml: str, port: int) -> tuple[subprocess.Popen[bytes], int]:
     _need(REGISTRY_BIN)
-    port = free_port()
     storage = workdir / "storage"
     storage.mkdir(parents=True, exist_ok=True)
     config = workdir / "config.yml"
@@ -77,16 +91,21 @@ def _start(workdir: Path, auth_yaml: str) -> tuple[subprocess.Popen[bytes], int]
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(
-                f"docker-registry exited: {(workdir / 'registry.log').read_text()[-2000:]}"
-            )
+            text = (workdir / "registry.log").read_text()[-2000:]
+            if "address already in use" in text:
+                raise _PortTaken(text)
+            raise AssertionError(f"docker-registry exited: {text}")
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
-            return proc, port
-        except urllib.error.HTTPError:
-            return proc, port  # 401 means it is up
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1) as resp:
+                answer = resp.headers
+        except urllib.error.HTTPError as exc:
+            answer = exc.headers  # 401 means it is up
         except OSError:
             time.sleep(0.05)
+            continue
+        if answer.get("Docker-Distribution-Api-Version"):  # ours, not whoever took the port
+            return proc, port
+        time.sleep(0.05)
     proc.kill()
     raise AssertionError("docker-registry did not start within 20 s")
 

@@ -88,12 +88,34 @@ def _worker(index: int, work: Path, images: list[str], until: float, env: dict[s
                 errors.append(f"{command} {Path(image).name}: exit {code}: {err.getvalue()[:500]}")
         elif command == "history":
             builds = json.loads(out.getvalue()).get("builds", [])
-            if len(builds) > IMAGES:
+            counts = [b.get("layer_count") for b in builds]
+            if counts != [3] * IMAGES:  # every image was recorded before the workers started
                 error_count += 1
-                errors.append(f"history shows {len(builds)} builds of {IMAGES} images")
+                errors.append(f"history shows builds with layer counts {counts}")
         step += 1
     result = {"worker": index, "runs": runs, "errors": error_count, "first_errors": errors}
     (work / f"worker-{index}.json").write_text(json.dumps(result))
+
+
+def _seed(images: list[str], env: dict[str, str]) -> None:
+    """One inspect per image before the workers start, as the CI runs before them would have:
+    a ``history`` that starts first then finds builds whatever the order the workers run in."""
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        from layerscope.cli import main
+
+        for image in images:
+            err = io.StringIO()
+            code = main(["inspect", image, "--json", "-q"], stdout=io.StringIO(), stderr=err)
+            if code != 0:
+                raise RuntimeError(f"seeding inspect of {image} failed: {err.getvalue()}")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _integrity(path: Path) -> str:
@@ -118,6 +140,7 @@ def soak(minutes: float, procs: int, work: Path, cache_max: str | None = None) -
     if cache_max is None:  # the 7 layers' indexes take ~6.5 kB: ~4 fit, so layers keep going
         cache_max = "4kB"
     env = _env(work, cache_max)
+    _seed(images, env)
     until = time.monotonic() + minutes * 60
     ctx = multiprocessing.get_context("spawn")
     workers = [
