@@ -536,18 +536,21 @@ def _describe(exc: BaseException) -> str:
     requests wraps the socket error three deep (ConnectionError, MaxRetryError,
     NewConnectionError), and the outer messages repeat the URL and pool details.
     """
-    chain = _chain(exc)
     timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+    if isinstance(exc, timeouts):
+        return "timed out"
+    chain = _chain(exc)
+    cause = next((c for c in chain if isinstance(c, OSError) and c.strerror), None)
+    if cause is not None and cause.strerror:  # first: urllib3's NewConnectionError is a "timeout"
+        return str(cause.strerror)
     if any(isinstance(item, timeouts) for item in chain):
         return "timed out"
     for item in chain:
         if isinstance(item, http.client.IncompleteRead):
-            got = len(item.partial)
+            partial: object = item.partial  # bytes (http.client) or a count (urllib3)
+            got = partial if isinstance(partial, int) else len(partial)  # type: ignore[arg-type]
             more = f", {item.expected} more expected" if item.expected is not None else ""
             return f"connection closed after {got} bytes{more}"
-    cause = next((c for c in chain if isinstance(c, OSError) and c.strerror), None)
-    if cause is not None and cause.strerror:
-        return str(cause.strerror)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 

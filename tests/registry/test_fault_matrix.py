@@ -111,11 +111,19 @@ def _pull(port: int, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, s
     ]
     out, err = io.StringIO(), io.StringIO()
     result: list[int] = []
-    worker = threading.Thread(
-        target=lambda: result.append(main(argv, stdout=out, stderr=err)), daemon=True
-    )
+    raised: list[BaseException] = []
+
+    def pull() -> None:
+        try:
+            result.append(main(argv, stdout=out, stderr=err))
+        except BaseException as exc:  # a traceback: reported below, with the fault
+            raised.append(exc)
+
+    worker = threading.Thread(target=pull, daemon=True)
     worker.start()
     worker.join(HANG_S)
+    if raised:
+        raise AssertionError(f"the pull raised {raised[0]!r}") from raised[0]
     assert result, f"the pull was still running after {HANG_S:.0f} s"
     return result[0], out.getvalue(), err.getvalue()
 
