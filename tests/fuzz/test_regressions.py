@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from . import harness
 
 
@@ -52,3 +54,11 @@ def test_gzip_layer_with_an_invalid_deflate_block_is_a_format_error() -> None:
     harness.inspect_archive(harness.docker_archive([bytes(blob)], config=config))
     line = _error_line()
     assert line.startswith("layerscope: error: ") and "corrupt gzip" in line, line
+
+
+def test_token_that_cannot_be_a_header_value_is_one_line_exit_3() -> None:
+    harness.setup()
+    for token in ("ab\u4e2d\u6587cd", "a\r\nX-Evil: 1", "a b"):
+        harness.fuzz_registry_token(json.dumps({"token": token}).encode())
+        line = _error_line()
+        assert line.endswith("gave a token that is not printable ASCII"), line
