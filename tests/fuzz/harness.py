@@ -93,17 +93,56 @@ class Data:
 
 
 _SHM = Path("/dev/shm")
-_WORK = Path(
-    tempfile.mkdtemp(prefix="layerscope-fuzz-", dir=_SHM if os.access(_SHM, os.W_OK) else None)
-)
-"""Scratch space in memory where there is some: the cases' SQLite files sync on every write."""
-os.environ.setdefault("LAYERSCOPE_CACHE_DIR", str(_WORK / "cache"))
-os.environ.setdefault("LAYERSCOPE_DATA_DIR", str(_WORK / "data"))
-# Any host but loopback goes to a closed port (no DNS, no network); no pause between retries.
-os.environ["http_proxy"] = os.environ["https_proxy"] = "http://127.0.0.1:9"
-os.environ["no_proxy"] = "127.0.0.1,localhost"
-os.environ["LAYERSCOPE_REGISTRY_MAX_WAIT"] = "0"
-os.environ["LAYERSCOPE_REGISTRY_TIMEOUT"] = "5"
+_WORK_DIR: list[Path] = []
+
+
+def _work() -> Path:
+    """Scratch space for this process, in memory where there is some (the cases' SQLite files
+    sync on every write); removed when the process ends."""
+    if not _WORK_DIR:
+        import atexit
+        import shutil
+
+        where = _SHM if os.access(_SHM, os.W_OK) else None
+        _WORK_DIR.append(Path(tempfile.mkdtemp(prefix="layerscope-fuzz-", dir=where)))
+        atexit.register(shutil.rmtree, _WORK_DIR[0], True)
+    return _WORK_DIR[0]
+
+
+def _case_env() -> dict[str, str]:
+    """The environment a case runs in: its own cache and data directories; any host but
+    loopback goes to a closed port (no DNS, no network); no pause between registry retries."""
+    return {
+        "LAYERSCOPE_CACHE_DIR": str(_work() / "cache"),
+        "LAYERSCOPE_DATA_DIR": str(_work() / "data"),
+        "http_proxy": "http://127.0.0.1:9",
+        "https_proxy": "http://127.0.0.1:9",
+        "no_proxy": "127.0.0.1,localhost",
+        "LAYERSCOPE_REGISTRY_MAX_WAIT": "0",
+        "LAYERSCOPE_REGISTRY_TIMEOUT": "5",
+    }
+
+
+@contextmanager
+def _environment(cwd: Path | None) -> Iterator[None]:
+    """Set the case's environment (and working folder) for one run; restore both afterwards,
+    so that importing or running the harness inside the suite changes nothing for other tests."""
+    wanted = _case_env()
+    saved = {key: os.environ.get(key) for key in wanted}
+    old = Path.cwd()
+    os.environ.update(wanted)
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        yield
+    finally:
+        if cwd is not None:
+            os.chdir(old)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 LAST_ERROR: list[str] = [""]
@@ -113,14 +152,8 @@ LAST_ERROR: list[str] = [""]
 def run_cli(*argv: str, cwd: Path | None = None) -> int:
     """``layerscope ARGV`` in this process; a finding unless it ends with 0/1 or one error line."""
     out, err = io.StringIO(), io.StringIO()
-    old = Path.cwd()
-    if cwd is not None:
-        os.chdir(cwd)
-    try:
+    with _environment(cwd):
         code = cli_main(list(argv), stdout=out, stderr=err)
-    finally:
-        if cwd is not None:
-            os.chdir(old)
     LAST_ERROR[0] = err.getvalue()
     lines = [line for line in err.getvalue().splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("layerscope: error: ")]
@@ -150,7 +183,7 @@ def scratch() -> Iterator[Path]:
     """A fresh, empty folder for one case (removed afterwards)."""
     import shutil
 
-    path = Path(tempfile.mkdtemp(dir=_WORK))
+    path = Path(tempfile.mkdtemp(dir=_work()))
     try:
         yield path
     finally:
@@ -897,7 +930,7 @@ _SMALL_PATH: str | None = None
 def _small_image_path() -> str:
     global _SMALL_PATH
     if _SMALL_PATH is None:
-        path = _WORK / "small.tar"
+        path = _work() / "small.tar"
         write_image(SMALL, path, format="docker-25")
         _SMALL_PATH = str(path)
     return _SMALL_PATH
