@@ -18,7 +18,7 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_UNAVAILABLE = 3
 
-COMMANDS = ("inspect", "diff", "suggest", "history", "check", "cache")
+COMMANDS = ("inspect", "diff", "suggest", "history", "check", "cache", "report")
 """Subcommands, each a module of ``layerscope.commands`` with ``add_parser`` and ``run``."""
 
 

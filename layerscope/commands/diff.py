@@ -18,6 +18,7 @@ from .common import (
     text_width,
     use_color,
 )
+from .htmlout import add_html_option, html_plan, link, write_beside
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,12 +31,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             "inserted mid-stack does not misalign the rest), files added / removed / modified "
             "with size deltas and the instruction behind each (content, metadata-only and "
             "timestamp-only changes apart), config and package changes. Text by default; "
-            "--json (schema in docs/json-schema.md) or --markdown (for a pull-request comment)."
+            "--json (schema in docs/json-schema.md), --markdown (for a pull-request comment) or "
+            "--html (a self-contained page: both images side by side, size change per "
+            "instruction, a treemap of what changed)."
         ),
     )
     parser.add_argument("old", metavar="OLD", help="the old image: " + REF_HELP)
     parser.add_argument("new", metavar="NEW", help="the new image (same forms as OLD)")
-    add_output_options(parser, ("text", "json", "markdown"))
+    add_output_options(parser, ("text", "json", "markdown", "html"))
+    add_html_option(parser)
     add_source_options(parser)
     add_store_option(parser)
     parser.add_argument(
@@ -67,17 +71,29 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     if args.top is not None and args.top < 0:
         raise UsageError("--top must be 0 or more")
     if args.tui:
-        if args.format is not None or args.output:
-            raise UsageError("--tui cannot be combined with --json, --markdown, --text or --output")
+        if args.format is not None or args.output or args.html is not None:
+            raise UsageError(
+                "--tui cannot be combined with --json, --markdown, --text, --html or --output"
+            )
         return _run_tui(args, streams)
+    plan = html_plan(args)
     with sources_for(args, streams) as sources:
         old = sources.load(args.old)
         new = sources.load(args.new)
     record(args, streams, old, ref=args.old)
     record(args, streams, new, ref=args.new)
     diff = diff_images(old, new, semantic=args.semantic)
-    fmt = args.format or "text"
-    if fmt == "json":
+    fmt = plan.format
+    page = None
+    if fmt == "html" or plan.beside:
+        from ..render.html import render_diff_html
+
+        page = render_diff_html(diff)
+        if plan.beside:
+            write_beside(plan.beside, page)
+    if fmt == "html":
+        text = page or ""
+    elif fmt == "json":
         from ..render.diff_json import diff_document
         from ..render.json import dumps
 
@@ -92,6 +108,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         color = use_color(streams.out) and not args.output
         width = text_width(streams.out, to_file=bool(args.output))
         text = render_diff(diff, top=20 if args.top is None else args.top, width=width, color=color)
+    if plan.beside and fmt in ("text", "markdown"):
+        text = text.rstrip("\n") + "\n" + link(plan.beside, fmt)
     emit(text, args.output, streams.out)
     return 1 if args.exit_code and diff.differs else 0
 

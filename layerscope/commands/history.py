@@ -22,6 +22,7 @@ from .common import (
     text_width,
     use_color,
 )
+from .htmlout import add_html_option, html_plan, link, write_beside
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             "before), a hit/miss timeline per layer position, why each build missed (files "
             "changed, base image moved, instruction changed, a non-reproducible step) and what "
             "it cost. Builds come from the history store (inspect, diff, suggest "
-            "and check record them), from --refs, or from a registry repository's tags (--tags)."
+            "and check record them), from --refs, or from a registry repository's tags (--tags). "
+            "--html: a self-contained page with the size, hit-ratio and rebuilt-bytes charts."
         ),
     )
     parser.add_argument(
@@ -67,7 +69,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument(
         "--top", type=int, default=10, metavar="N", help="changed paths to list per miss"
     )
-    add_output_options(parser, ("text", "json"))
+    add_output_options(parser, ("text", "json", "html"))
+    add_html_option(parser)
     add_source_options(parser)
 
 
@@ -144,6 +147,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         raise UsageError("history: --tags needs NAME, the registry repository")
     if not args.refs and not args.name:
         raise UsageError("history: give NAME, --refs REF..., or NAME --tags GLOB")
+    plan = html_plan(args)
     with sources_for(args, streams) as sources:
         store = HistoryStore(args.store)
         try:
@@ -170,7 +174,16 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             for note in store.warnings:
                 print(f"layerscope: warning: {note}", file=streams.err)
             store.close()
-    if (args.format or "text") == "json":
+    page = None
+    if plan.format == "html" or plan.beside:
+        from ..render.html import render_history_html
+
+        page = render_history_html(history, repository=repository)
+        if plan.beside:
+            write_beside(plan.beside, page)
+    if plan.format == "html":
+        text = page or ""
+    elif plan.format == "json":
         from ..render.history_json import history_document
         from ..render.json import dumps
 
@@ -183,5 +196,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         width = text_width(streams.out, to_file=bool(args.output))
         text = render_history(history, repository=repository, top=args.top, width=width,
                               color=color)  # fmt: skip
+        if plan.beside:
+            text = text.rstrip("\n") + "\n" + link(plan.beside, "text")
     emit(text, args.output, streams.out)
     return 0

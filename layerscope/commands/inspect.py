@@ -7,6 +7,7 @@ import io
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..analysis import Analysis
     from ..analysis.cache import CacheHistory
     from ..analysis.suggest import SuggestionReport
     from ..dockerfile import Dockerfile
@@ -28,6 +29,7 @@ from .common import (
     text_width,
     use_color,
 )
+from .htmlout import add_html_option, html_plan, link, write_beside
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -39,24 +41,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             "Analyse one image: per-layer sizes (uncompressed and stored), added / modified / "
             "removed files, dive-compatible efficiency, and reclaimable bytes with the reason "
             "and the instructions behind each, and suggestions. At a terminal it opens an "
-            "interactive browser (press ? for its keys); --text prints a summary and --json a "
-            "document (schema in docs/json-schema.md)."
+            "interactive browser (press ? for its keys); --text prints a summary, --json a "
+            "document (schema in docs/json-schema.md) and --html a self-contained page (the "
+            "same as layerscope report)."
         ),
     )
     parser.add_argument("ref", metavar="REF", help=REF_HELP)
-    add_output_options(parser, ("text", "json"))
+    add_output_options(parser, ("text", "json", "html"))
+    add_html_option(parser)
     add_source_options(parser)
-    parser.add_argument(
-        "--base", metavar="REF", help="the base image: its layers count as base, the rest as yours"
-    )
-    add_store_option(parser)
-    parser.add_argument(
-        "--dockerfile",
-        "-f",
-        metavar="FILE",
-        help="the Dockerfile it was built from: decides which layers are the base image's, "
-        "and places suggestions at its lines",
-    )
+    add_image_options(parser)
     parser.add_argument(
         "--top",
         type=int,
@@ -66,12 +60,60 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
 
 
+def add_image_options(parser: argparse.ArgumentParser) -> None:
+    """--base, --store and --dockerfile: what ``analyse`` reads besides the image."""
+    parser.add_argument(
+        "--base", metavar="REF", help="the base image: its layers count as base, the rest as yours"
+    )
+    add_store_option(parser)
+    parser.add_argument(
+        "--dockerfile",
+        "-f",
+        metavar="FILE",
+        help="the Dockerfile it was built from: decides which layers are the base image's, "
+        "and places suggestions (and their patch) at its lines",
+    )
+
+
 def run(args: argparse.Namespace, streams: Streams) -> int:
     """Load, analyse, print."""
+    if args.format is None and args.html is None and not args.output and streams.out.isatty():
+        return _run_tui(args, streams)
+    plan = html_plan(args)
+    analysis, suggestions = analyse(args, streams)
+    page = None
+    if plan.format == "html" or plan.beside:
+        from ..render.html import render_inspect_html
+
+        page = render_inspect_html(analysis, suggestions, cache_history_of(args, analysis.image))
+        if plan.beside:
+            write_beside(plan.beside, page)
+    if plan.format == "html":
+        text = page or ""
+    elif plan.format == "json":
+        from ..render.json import dumps, inspect_document
+
+        # pretty for a person at a terminal, compact (C encoder, much faster) for pipes and files
+        pretty = streams.out.isatty() and not args.output
+        text = dumps(inspect_document(analysis, suggestions), indent=2 if pretty else None)
+    else:
+        from ..render.text import render_inspect
+
+        color = use_color(streams.out) and not args.output
+        width = text_width(streams.out, to_file=bool(args.output))
+        text = render_inspect(
+            analysis, top=args.top, width=width, color=color, suggestions=suggestions
+        )
+        if plan.beside:
+            text = text.rstrip("\n") + "\n" + link(plan.beside, "text")
+    emit(text, args.output, streams.out)
+    return 0
+
+
+def analyse(args: argparse.Namespace, streams: Streams) -> tuple[Analysis, SuggestionReport]:
+    """Load the image (and ``--base``), record it, analyse it and make the suggestions."""
     from ..analysis import analyze
 
-    if args.format is None and not args.output and streams.out.isatty():
-        return _run_tui(args, streams)
     dockerfile = _read_dockerfile(getattr(args, "dockerfile", None))
     with sources_for(args, streams) as sources:
         image = sources.load(args.ref)
@@ -86,29 +128,13 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     record(args, streams, image, ref=args.ref, base_layer_count=base_count)
     from ..analysis.suggest import suggest
 
-    suggestions = suggest(analysis, dockerfile=dockerfile)
-    if (args.format or "text") == "json":
-        from ..render.json import dumps, inspect_document
-
-        # pretty for a person at a terminal, compact (C encoder, much faster) for pipes and files
-        pretty = streams.out.isatty() and not args.output
-        text = dumps(inspect_document(analysis, suggestions), indent=2 if pretty else None)
-    else:
-        from ..render.text import render_inspect
-
-        color = use_color(streams.out) and not args.output
-        width = text_width(streams.out, to_file=bool(args.output))
-        text = render_inspect(
-            analysis, top=args.top, width=width, color=color, suggestions=suggestions
-        )
-    emit(text, args.output, streams.out)
-    return 0
+    return analysis, suggest(analysis, dockerfile=dockerfile)
 
 
 def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
     """The Textual app; the image is loaded and analysed in its worker thread, suggestions in
     another one, the build history when the History screen asks for it."""
-    from ..analysis import Analysis, analyze
+    from ..analysis import analyze
     from ..model import Progress
     from ..tui import run_inspect
 
@@ -142,7 +168,7 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
         return layer_cache_states(args, image)
 
     def history(image: Image) -> CacheHistory | None:
-        return _cache_history(args, image)
+        return cache_history_of(args, image)
 
     def suggester(analysis: Analysis) -> SuggestionReport:
         from ..analysis.suggest import suggest
@@ -175,7 +201,7 @@ def _read_dockerfile(path: str | None) -> Dockerfile | None:
     return parse_dockerfile(text, path=path)
 
 
-def _cache_history(args: argparse.Namespace, image: Image) -> CacheHistory | None:
+def cache_history_of(args: argparse.Namespace, image: Image) -> CacheHistory | None:
     """The recorded builds of the image's repository with their cache verdicts; None when
     nothing is recorded or the store cannot be read."""
     from ..analysis.cache import cache_history

@@ -7,6 +7,7 @@ not an optional extra.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -21,7 +22,7 @@ import pytest
 
 from layerscope.model import Digest, LayerContents
 
-from .servers import TokenServer, free_port
+from .servers import TokenServer
 
 REGISTRY_BIN = "docker-registry"
 USER = "alice"
@@ -61,53 +62,45 @@ def _need(binary: str) -> str:
 
 
 def _start(workdir: Path, auth_yaml: str) -> tuple[subprocess.Popen[bytes], int]:
-    """Start a registry on a free port; another port when the one picked was taken meanwhile
-    (free_port closes its socket before the registry binds, so another process may win it)."""
-    for _ in range(5):
-        try:
-            return _start_on(workdir, auth_yaml, free_port())
-        except _PortTaken:
-            continue
-    raise AssertionError("docker-registry found no free port in 5 tries")
+    """Start a registry on a port the kernel picks (``127.0.0.1:0``) and read it from its log.
 
-
-class _PortTaken(Exception):
-    pass
-
-
-def _start_on(workdir: Path, auth_yaml: str, port: int) -> tuple[subprocess.Popen[bytes], int]:
+    Asking for a free port first and handing it over races with every other process on the
+    machine; the registry binding port 0 itself and logging the address it got does not.
+    """
     _need(REGISTRY_BIN)
     storage = workdir / "storage"
     storage.mkdir(parents=True, exist_ok=True)
     config = workdir / "config.yml"
     config.write_text(
         "version: 0.1\n"
-        "log:\n  level: error\n  accesslog:\n    disabled: true\n"
+        "log:\n  level: info\n  accesslog:\n    disabled: true\n"
         f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n" + auth_yaml
+        "http:\n  addr: 127.0.0.1:0\n" + auth_yaml
     )
-    log = open(workdir / "registry.log", "wb")  # noqa: SIM115 - closed with the process
+    log_path = workdir / "registry.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([REGISTRY_BIN, "serve", str(config)], stdout=log, stderr=log)
     deadline = time.monotonic() + 20
+    port: int | None = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            text = (workdir / "registry.log").read_text()[-2000:]
-            if "address already in use" in text:
-                raise _PortTaken(text)
-            raise AssertionError(f"docker-registry exited: {text}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1) as resp:
-                answer = resp.headers
-        except urllib.error.HTTPError as exc:
-            answer = exc.headers  # 401 means it is up
-        except OSError:
-            time.sleep(0.05)
-            continue
-        if answer.get("Docker-Distribution-Api-Version"):  # ours, not whoever took the port
-            return proc, port
+            raise AssertionError(f"docker-registry exited: {log_path.read_text()[-2000:]}")
+        if port is None:
+            found = re.search(r'listening on 127\.0\.0\.1:(\d+)"', log_path.read_text())
+            port = int(found.group(1)) if found else None
+        if port is not None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
+                return proc, port
+            except urllib.error.HTTPError:
+                return proc, port  # 401 means it is up
+            except OSError:
+                pass
         time.sleep(0.05)
     proc.kill()
-    raise AssertionError("docker-registry did not start within 20 s")
+    raise AssertionError(
+        f"docker-registry did not start within 20 s: {log_path.read_text()[-2000:]}"
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

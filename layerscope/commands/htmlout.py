@@ -1,0 +1,71 @@
+"""``--html [FILE]``: the self-contained HTML page as a command's output, or beside it.
+
+``--html`` alone (or ``--format html``) makes the page the output (stdout or ``--output``);
+``--html FILE`` writes the page to FILE and keeps the chosen text, JSON or Markdown output, which
+then links the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+
+HTML_HELP = (
+    "the self-contained HTML report (inline script and style, fetches nothing). Alone it is the "
+    "output (stdout or --output); --html FILE writes it to FILE beside the text or Markdown "
+    "output, which links it (write --html=FILE, or --html FILE after the image arguments)"
+)
+
+
+def add_html_option(parser: argparse.ArgumentParser) -> None:
+    """Register ``--html [FILE]`` (the command's formats must include ``html``)."""
+    parser.add_argument("--html", nargs="?", const="", default=None, metavar="FILE",
+                        help=HTML_HELP)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlPlan:
+    """What the command prints, and where the page goes besides."""
+
+    format: str
+    """The output format: text, json, markdown or html."""
+    beside: str | None
+    """A file to write the page to in addition to the output."""
+
+
+def html_plan(args: argparse.Namespace, default: str = "text") -> HtmlPlan:
+    """Resolve ``--format`` / ``--html [FILE]``."""
+    chosen = getattr(args, "format", None)
+    beside = getattr(args, "html", None)
+    if beside == "":
+        if chosen not in (None, "html"):
+            raise UsageError(
+                f"--html without FILE makes the page the output, so it cannot go with "
+                f"--{chosen}; write it beside with --html FILE"
+            )
+        return HtmlPlan("html", None)
+    if beside is not None and chosen == "html":
+        raise UsageError("--format html and --html FILE: give one of them")
+    if beside is not None and getattr(args, "output", None) == beside:
+        raise UsageError(f"--html {beside} is also the --output file; name another")
+    return HtmlPlan(chosen or default, beside)
+
+
+def write_beside(path: str, page: str) -> None:
+    """Write the page to the file ``--html FILE`` named."""
+    try:
+        Path(path).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def link(path: str, fmt: str) -> str:
+    """The line that points a text or Markdown report at its HTML page ("" for JSON)."""
+    if fmt == "markdown":
+        return f"\n[Open the HTML report]({Path(path).as_posix()}) (one self-contained page)\n"
+    if fmt == "text":
+        return f"\nHTML report: {Path(path).resolve().as_uri()}\n"
+    return ""
