@@ -211,6 +211,10 @@ def _decompressor(kind: str, raw: IO[bytes]) -> IO[bytes]:
     return raw
 
 
+MAX_SIZE = 2**63 - 1
+"""The largest size a file or a layer can have (tar's and SQLite's limit); beyond it a header
+lies."""
+
 _DECOMPRESSOR_ERRORS = {"ZstdError": "zstd", "IsalError": "gzip"}
 """Error classes (by name: importing them eagerly costs start-up) of the decompressors."""
 
@@ -693,6 +697,10 @@ def _walk(view: memoryview, source: _Source) -> _Walked:
                 sparse_tag = b"sparse:"
                 if "GNU.sparse.name" in records:
                     path = normalize_member_path(records["GNU.sparse.name"])
+            if sparse_real is not None and not 0 <= sparse_real <= MAX_SIZE:
+                raise LayerFormatError(
+                    f"bad tar header: {path} declares a sparse size of {sparse_real} bytes"
+                )
             keep = (
                 not sparse_tag
                 and size <= KEPT_CONTENT_MAX_BYTES
@@ -759,6 +767,8 @@ def _walk(view: memoryview, source: _Source) -> _Walked:
         contents = tuple(sorted((p, b) for p, b in kept.items() if final.get(p) is FILE))
     else:
         contents = ()
+    if total > MAX_SIZE:
+        raise LayerFormatError(f"bad tar headers: the files' sizes add up to {total} bytes")
     return tuple(entries), total, source.base + pos, contents
 
 

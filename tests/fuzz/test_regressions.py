@@ -62,3 +62,22 @@ def test_token_that_cannot_be_a_header_value_is_one_line_exit_3() -> None:
         harness.fuzz_registry_token(json.dumps({"token": token}).encode())
         line = _error_line()
         assert line.endswith("gave a token that is not printable ASCII"), line
+
+
+def test_sparse_size_beyond_what_sqlite_holds_is_a_format_error() -> None:
+    harness.setup()
+    pax = harness._pax_record("GNU.sparse.realsize", str(10**20))
+    pax += harness._pax_record("GNU.sparse.major", "1") + harness._pax_record(
+        "GNU.sparse.minor", "0"
+    )
+    body = harness._pad(b"0\n")
+    layer = (
+        harness._header(b"pax", len(pax), b"x")
+        + harness._pad(pax)
+        + harness._header(b"big.img", len(body), b"0")
+        + body
+        + b"\0" * 1024
+    )
+    harness.inspect_archive(harness.docker_archive([layer]))
+    line = _error_line()
+    assert "declares a sparse size of 100000000000000000000 bytes" in line, line
