@@ -48,10 +48,11 @@ def data_dir() -> Path:
     return _directory(DATA_DIR_ENV, platformdirs.user_data_dir(APP_NAME))
 
 
-def cache_max_bytes() -> int:
-    """The layer index cache's size bound: ``$LAYERSCOPE_CACHE_MAX`` (``500MB``, ``2GiB``,
-    ``0`` for no bound), else 2 GB. Beyond it the least recently used layers are dropped."""
-    text = os.environ.get(CACHE_MAX_ENV, "").strip()
+def cache_max_bytes(value: str | None = None) -> int:
+    """The layer index cache's size bound: ``value``, else ``$LAYERSCOPE_CACHE_MAX`` (``500MB``,
+    ``2GiB``, ``0`` for no bound), else 2 GB. Beyond it the least recently used layers are
+    dropped."""
+    text = (os.environ.get(CACHE_MAX_ENV, "") if value is None else value).strip()
     if not text:
         return DEFAULT_CACHE_MAX_BYTES
     match = _SIZE.match(text)

@@ -184,10 +184,9 @@ def soak(minutes: float, procs: int, work: Path, cache_max: str | None = None) -
         ).fetchone()
     finally:
         conn.close()
-    from layerscope.config_paths import CACHE_MAX_ENV, cache_max_bytes
+    from layerscope.config_paths import cache_max_bytes
 
-    os.environ[CACHE_MAX_ENV] = cache_max
-    bound = cache_max_bytes()
+    bound = cache_max_bytes(cache_max)
     runs = sum(sum(r["runs"].values()) for r in results)
     errors = sum(int(r["errors"]) for r in results)
     all_errors = [e for r in results for e in r["first_errors"]]
