@@ -509,7 +509,10 @@ class RegistryClient:
                 doc = resp.json()
             except ValueError as exc:
                 raise self._fail(f"{self.registry}/{repository}: tag list is not JSON") from exc
-            out.extend(str(t) for t in (doc.get("tags") or []) if isinstance(doc, dict))
+            tags = doc.get("tags") if isinstance(doc, dict) else None
+            if not isinstance(doc, dict) or not isinstance(tags, list | None):
+                raise self._fail(f"{self.registry}/{repository}: tag list is not a tags object")
+            out.extend(str(t) for t in tags or [])
             link = resp.links.get("next", {}).get("url")
             path = urljoin(self._base() + "/", link) if link else None
         return out

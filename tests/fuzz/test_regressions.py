@@ -81,3 +81,14 @@ def test_sparse_size_beyond_what_sqlite_holds_is_a_format_error() -> None:
     harness.inspect_archive(harness.docker_archive([layer]))
     line = _error_line()
     assert "declares a sparse size of 100000000000000000000 bytes" in line, line
+
+
+def test_tag_list_that_is_not_a_tags_object_is_one_line_exit_3() -> None:
+    harness.setup()
+    reg = harness._registry()
+    for body in (b"7", b'["a"]', b'{"tags": "abc"}', b'{"tags": 3}'):
+        with reg.lock:
+            reg.case = harness._Case(tag_pages=[(body, "")])
+            code = harness.run_cli("history", f"{reg.host}/fz/app", "--tags", "*", "--json")
+        assert code == 3
+        assert _error_line().endswith("tag list is not a tags object")
