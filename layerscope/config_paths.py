@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import platformdirs
 
-from layerscope.errors import StoreError
+from layerscope.errors import ConfigError, StoreError
 
 APP_NAME = "layerscope"
 CACHE_DIR_ENV = "LAYERSCOPE_CACHE_DIR"
 DATA_DIR_ENV = "LAYERSCOPE_DATA_DIR"
+CACHE_MAX_ENV = "LAYERSCOPE_CACHE_MAX"
+DEFAULT_CACHE_MAX_BYTES = 2 * 1000**3
+"""The layer index cache keeps at most this many bytes of stored layer indexes (2 GB)."""
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)
 
 
 def _directory(env_name: str, default: str) -> Path:
@@ -43,4 +48,29 @@ def data_dir() -> Path:
     return _directory(DATA_DIR_ENV, platformdirs.user_data_dir(APP_NAME))
 
 
-__all__ = ["APP_NAME", "CACHE_DIR_ENV", "DATA_DIR_ENV", "cache_dir", "data_dir"]
+def cache_max_bytes(value: str | None = None) -> int:
+    """The layer index cache's size bound: ``value``, else ``$LAYERSCOPE_CACHE_MAX`` (``500MB``,
+    ``2GiB``, ``0`` for no bound), else 2 GB. Beyond it the least recently used layers are
+    dropped."""
+    text = (os.environ.get(CACHE_MAX_ENV, "") if value is None else value).strip()
+    if not text:
+        return DEFAULT_CACHE_MAX_BYTES
+    match = _SIZE.match(text)
+    if not match:
+        raise ConfigError(f"{CACHE_MAX_ENV}={text!r} is not a size like 500MB, 2GiB or 0")
+    unit = match.group(2).lower().rstrip("b")
+    base = 1024 if unit.endswith("i") else 1000
+    power = "kmgt".find(unit[:1]) + 1 if unit else 0
+    return int(float(match.group(1)) * base**power)
+
+
+__all__ = [
+    "APP_NAME",
+    "CACHE_DIR_ENV",
+    "CACHE_MAX_ENV",
+    "DATA_DIR_ENV",
+    "DEFAULT_CACHE_MAX_BYTES",
+    "cache_dir",
+    "cache_max_bytes",
+    "data_dir",
+]

@@ -235,6 +235,14 @@ def _decompressor(kind: str, raw: IO[bytes]) -> IO[bytes]:
     return raw
 
 
+MAX_SIZE = 2**63 - 1
+"""The largest size a file or a layer can have (tar's and SQLite's limit); beyond it a header
+lies."""
+
+_DECOMPRESSOR_ERRORS = {"ZstdError": "zstd", "IsalError": "gzip"}
+"""Error classes (by name: importing them eagerly costs start-up) of the decompressors."""
+
+
 class _Source:
     """Hands the walker windows of the tar stream: a memoryview (zero copy) or stream chunks."""
 
@@ -255,11 +263,10 @@ class _Source:
             data = self.stream.read(size)
         except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
             raise LayerFormatError(f"corrupt compressed data ({_describe(exc)})") from exc
-        except Exception as exc:  # zstandard.ZstdError has no common base we can import eagerly
-            if type(exc).__name__ == "ZstdError":
-                raise LayerFormatError(f"corrupt zstd data ({_describe(exc)})") from exc
-            if type(exc).__name__ == "IsalError":  # isal's igzip: a bad deflate block
-                raise LayerFormatError(f"corrupt gzip data ({_describe(exc)})") from exc
+        except Exception as exc:  # zstandard's and isal's errors have no common base
+            if type(exc).__name__ in _DECOMPRESSOR_ERRORS:
+                kind = _DECOMPRESSOR_ERRORS[type(exc).__name__]
+                raise LayerFormatError(f"corrupt {kind} data ({_describe(exc)})") from exc
             raise
         if data:
             if self.sha is not None:
@@ -755,6 +762,10 @@ def _walk(
                 sparse_tag = b"sparse:"
                 if "GNU.sparse.name" in records:
                     path = normalize_member_path(records["GNU.sparse.name"])
+            if sparse_real is not None and not 0 <= sparse_real <= MAX_SIZE:
+                raise LayerFormatError(
+                    f"bad tar header: {path} declares a sparse size of {sparse_real} bytes"
+                )
             keep = (
                 not sparse_tag
                 and size <= KEPT_CONTENT_MAX_BYTES
@@ -839,6 +850,8 @@ def _walk(
         contents = tuple(sorted((p, b) for p, b in kept.items() if final.get(p) is FILE))
     else:
         contents = ()
+    if total > MAX_SIZE:
+        raise LayerFormatError(f"bad tar headers: the files' sizes add up to {total} bytes")
     return tuple(entries), total, source.base + pos, contents
 
 

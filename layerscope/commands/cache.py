@@ -31,7 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             "layerscope keeps the file index of every layer it has read, keyed by diff_id, in "
             "an SQLite database in its cache directory (LAYERSCOPE_CACHE_DIR), so a layer is "
             "read once however many images share it; --keep-blobs also keeps verified "
-            "registry blobs there."
+            "registry blobs there. The stored layer indexes are kept under "
+            "LAYERSCOPE_CACHE_MAX (default 2GB; e.g. 500MB, 0 for no bound): beyond it the "
+            "least recently used layers are dropped."
         ),
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -66,6 +66,8 @@ def _read(path: str, what: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read {what} {path}: not UTF-8 text") from exc
 
 
 def patch_paths(dockerfile: Path, dockerignore: Path) -> tuple[PatchPaths, Path | None]:

@@ -122,6 +122,10 @@ def token_from_response(doc: Any, realm: str) -> Token:
     value = doc.get("token") or doc.get("access_token")
     if not isinstance(value, str) or not value:
         raise RegistryUnavailableError(f"token server {realm} gave no token")
+    if not all("!" <= c <= "~" for c in value):  # it goes into an Authorization header
+        raise RegistryUnavailableError(
+            f"token server {realm} gave a token that is not printable ASCII"
+        )
     ttl = doc.get("expires_in")
     seconds = float(ttl) if isinstance(ttl, int | float) and ttl > 0 else float(DEFAULT_TOKEN_TTL_S)
     margin = min(EXPIRY_MARGIN_S, seconds / 10)

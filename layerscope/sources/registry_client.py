@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import ipaddress
+import math
+import os
 import random
 import threading
 import time
@@ -22,6 +25,7 @@ import urllib3.exceptions
 
 from ..credentials import HUB_HOSTS, Credentials, lookup, scrub
 from ..errors import (
+    ConfigError,
     DigestMismatchError,
     NotFoundError,
     RegistryUnavailableError,
@@ -42,6 +46,10 @@ MAX_ATTEMPTS = 5
 MAX_WAIT_S = 60.0
 BACKOFF_BASE_S = 0.25
 MAX_REDIRECTS = 8
+MANIFEST_ATTEMPTS = 2
+"""A manifest that does not hash to its digest is fetched once more before it is an error."""
+MAX_TAG_PAGES = 10_000
+"""Tag-list pages followed at most (a Link header that leads back to a page is an error)."""
 TIMEOUT = (15.0, 120.0)
 TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,
@@ -50,6 +58,35 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     requests.RequestException,
 )
 """Errors of a request or a body read that a retry or a resume may fix."""
+_BAD_BODY: tuple[type[BaseException], ...] = (ValueError, *TRANSIENT)
+
+ENV_TIMEOUT = "LAYERSCOPE_REGISTRY_TIMEOUT"
+"""Seconds to wait for a connection and for each read (default 15 s to connect, 120 s to read)."""
+ENV_MAX_WAIT = "LAYERSCOPE_REGISTRY_MAX_WAIT"
+"""Longest pause before one retry, Retry-After included (default 60 s)."""
+
+
+def _env_seconds(name: str) -> float | None:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name}={text!r} is not a number of seconds")
+    return value
+
+
+def timeouts() -> tuple[tuple[float, float], float]:
+    """(connect, read) timeouts and the longest retry pause, from the environment."""
+    timeout = _env_seconds(ENV_TIMEOUT)
+    max_wait = _env_seconds(ENV_MAX_WAIT)
+    return (
+        TIMEOUT if timeout is None else (max(timeout, 0.001), max(timeout, 0.001)),
+        MAX_WAIT_S if max_wait is None else max_wait,
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -67,6 +104,12 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+_SCHEMES: dict[tuple[str, bool], str] = {}
+"""The scheme each loopback / insecure host answered the probe with, for this process (the
+probe costs a TLS context and a handshake; a command may open several clients per host)."""
+_SCHEMES_LOCK = threading.Lock()
 
 
 class RegistryClient:
@@ -91,6 +134,7 @@ class RegistryClient:
         self._challenge: Challenge | None = None
         self._basic = False
         self._lock = threading.Lock()
+        self.timeout, self.max_wait = timeouts()
         self.session = requests.Session()
         self.session.trust_env = False  # no ~/.netrc Authorization on redirects to other hosts
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
@@ -114,7 +158,14 @@ class RegistryClient:
 
     def _base(self) -> str:
         if self._scheme is None:
-            self._scheme = self._probe_scheme()
+            key = (self.host, self._insecure)
+            with _SCHEMES_LOCK:
+                known = _SCHEMES.get(key)
+            if known is None:
+                known = self._probe_scheme()
+                with _SCHEMES_LOCK:
+                    _SCHEMES[key] = known
+            self._scheme = known
         return f"{self._scheme}://{self.host}"
 
     def _probe_scheme(self) -> str:
@@ -122,7 +173,7 @@ class RegistryClient:
         try:
             resp = self.session.get(
                 f"https://{self.host}/v2/",
-                timeout=TIMEOUT,
+                timeout=self.timeout,
                 verify=not self._insecure,
                 allow_redirects=False,
             )
@@ -151,7 +202,7 @@ class RegistryClient:
                 headers=headers,
                 stream=stream,
                 allow_redirects=False,
-                timeout=TIMEOUT,
+                timeout=self.timeout,
                 verify=not self._insecure,
                 data=data,
                 params=params,
@@ -174,7 +225,7 @@ class RegistryClient:
         wait = retry_after_seconds(resp.headers.get("Retry-After")) if resp is not None else None
         if wait is None:
             wait = BACKOFF_BASE_S * (2 ** (attempt - 1)) * (1 + random.random() / 2)
-        time.sleep(min(wait, MAX_WAIT_S))
+        time.sleep(min(wait, self.max_wait))
 
     def request(
         self,
@@ -345,7 +396,9 @@ class RegistryClient:
                 raise self._fail(f"token server {where} answered HTTP {resp.status_code}")
             try:
                 doc: Any = resp.json()
-            except ValueError as exc:
+            except _BAD_BODY as exc:  # a body cut short reads as bad JSON
+                if attempt < MAX_ATTEMPTS:
+                    continue
                 raise self._fail(f"token server {where} answered with something not JSON") from exc
             return token_from_response(doc, where)
         raise self._fail(f"token server {where} kept failing")  # pragma: no cover
@@ -353,27 +406,31 @@ class RegistryClient:
     # --- endpoints ----------------------------------------------------------------------------
 
     def manifest(self, repository: str, reference: str, accept: str) -> tuple[bytes, str, Digest]:
-        """A manifest or index by tag or digest: (exact bytes, media type, digest)."""
+        """A manifest or index by tag or digest: (exact bytes, media type, digest); fetched once
+        more when it arrives not hashing to its digest (a body cut or changed on the way)."""
         scope = f"repository:{repository}:pull"
         what = f"{self.registry}/{repository}{'@' if ':' in reference else ':'}{reference}"
-        resp = self.request(
-            "GET",
-            f"/v2/{repository}/manifests/{reference}",
-            scope=scope,
-            headers={"Accept": accept},
-        )
-        self.check(resp, what)
-        body: bytes = resp.content
-        media = resp.headers.get("Content-Type", "").split(";", 1)[0].strip()
-        computed = Digest("sha256:" + hashlib.sha256(body).hexdigest())
-        if ":" in reference:
-            if reference.startswith("sha256:") and computed != reference:
-                raise DigestMismatchError(f"{what}: manifest hashes to {computed}")
-            return body, media, Digest(reference)
-        header = resp.headers.get("Docker-Content-Digest", "")
-        if header.startswith("sha256:") and header != computed:
-            raise DigestMismatchError(f"{what}: manifest hashes to {computed}, not {header}")
-        return body, media, computed
+        for attempt in range(1, MANIFEST_ATTEMPTS + 1):
+            resp = self.request(
+                "GET",
+                f"/v2/{repository}/manifests/{reference}",
+                scope=scope,
+                headers={"Accept": accept},
+            )
+            self.check(resp, what)
+            body: bytes = resp.content
+            media = resp.headers.get("Content-Type", "").split(";", 1)[0].strip()
+            computed = Digest("sha256:" + hashlib.sha256(body).hexdigest())
+            if ":" in reference:
+                expected = reference if reference.startswith("sha256:") else computed
+            else:
+                header = resp.headers.get("Docker-Content-Digest", "")
+                expected = header if header.startswith("sha256:") else computed
+            if computed == expected:
+                return body, media, Digest(reference) if ":" in reference else computed
+            if attempt == MANIFEST_ATTEMPTS:
+                raise DigestMismatchError(f"{what}: manifest hashes to {computed}, not {expected}")
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def blob_bytes(self, repository: str, digest: Digest, limit: int = 64 << 20) -> bytes:
         """A small blob (a config), read whole and verified; fetched again if it arrives bad."""
@@ -400,6 +457,14 @@ class RegistryClient:
             actual = "sha256:" + hashlib.sha256(data).hexdigest()
             if not digest.startswith("sha256:") or actual == digest:
                 return data
+            declared = resp.headers.get("Content-Length", "")
+            if declared.isdigit() and len(data) < int(declared):  # the connection ended early
+                if attempt == MAX_ATTEMPTS:
+                    raise self._fail(
+                        f"{what}: download kept failing (connection closed after {len(data)} "
+                        f"of {declared} bytes)"
+                    )
+                continue
             if attempt >= 2:
                 raise DigestMismatchError(f"{what}: blob hashes to {actual}")
         raise self._fail(f"{what}: download kept failing")  # pragma: no cover
@@ -431,14 +496,23 @@ class RegistryClient:
         scope = f"repository:{repository}:pull"
         path: str | None = f"/v2/{repository}/tags/list?n={page_size}"
         out: list[str] = []
+        seen: set[str] = set()
         while path:
+            if path in seen or len(seen) >= MAX_TAG_PAGES:
+                raise self._fail(
+                    f"{self.registry}/{repository}: the tag list's Link pages never end"
+                )
+            seen.add(path)
             resp = self.request("GET", path, scope=scope)
             self.check(resp, f"{self.registry}/{repository}")
             try:
                 doc = resp.json()
             except ValueError as exc:
                 raise self._fail(f"{self.registry}/{repository}: tag list is not JSON") from exc
-            out.extend(str(t) for t in (doc.get("tags") or []) if isinstance(doc, dict))
+            tags = doc.get("tags") if isinstance(doc, dict) else None
+            if not isinstance(doc, dict) or not isinstance(tags, list | None):
+                raise self._fail(f"{self.registry}/{repository}: tag list is not a tags object")
+            out.extend(str(t) for t in tags or [])
             link = resp.links.get("next", {}).get("url")
             path = urljoin(self._base() + "/", link) if link else None
         return out
@@ -482,26 +556,37 @@ def _describe(exc: BaseException) -> str:
     requests wraps the socket error three deep (ConnectionError, MaxRetryError,
     NewConnectionError), and the outer messages repeat the URL and pool details.
     """
-    if isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
+    timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+    if isinstance(exc, timeouts):
         return "timed out"
-    cause = _socket_cause(exc)
-    if cause is not None and cause.strerror:
+    chain = _chain(exc)
+    cause = next((c for c in chain if isinstance(c, OSError) and c.strerror), None)
+    if cause is not None and cause.strerror:  # first: urllib3's NewConnectionError is a "timeout"
         return str(cause.strerror)
+    if any(isinstance(item, timeouts) for item in chain):
+        return "timed out"
+    for item in chain:
+        if isinstance(item, http.client.IncompleteRead):
+            partial: object = item.partial  # bytes (http.client) or a count (urllib3)
+            got = partial if isinstance(partial, int) else len(partial)  # type: ignore[arg-type]
+            more = f", {item.expected} more expected" if item.expected is not None else ""
+            return f"connection closed after {got} bytes{more}"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 
 
-def _socket_cause(exc: BaseException) -> OSError | None:
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception it wraps (args, ``reason``, cause, context)."""
     seen: set[int] = set()
+    out: list[BaseException] = []
     todo: list[BaseException] = [exc]
     while todo:
         current = todo.pop()
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, OSError) and current.strerror:
-            return current
+        out.append(current)
         linked = [*current.args, getattr(current, "reason", None)]
         linked += [current.__cause__, current.__context__]
         todo.extend(item for item in linked if isinstance(item, BaseException))
-    return None
+    return out

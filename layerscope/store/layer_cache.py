@@ -68,8 +68,17 @@ def _utc(stamp: float | None) -> datetime | None:
 class LayerCache:
     """``get``/``put`` layer contents by diff_id; one instance per process (threads may share)."""
 
-    def __init__(self, path: Path | str | Database | None = None) -> None:
-        """Open (creating or migrating) the database at ``path``, default ``cache_dir()``."""
+    def __init__(
+        self, path: Path | str | Database | None = None, *, max_bytes: int | None = None
+    ) -> None:
+        """Open (creating or migrating) the database at ``path``, default ``cache_dir()``.
+
+        ``max_bytes`` bounds the stored layer indexes (default ``cache_max_bytes()``, from
+        LAYERSCOPE_CACHE_MAX; 0: no bound): a put beyond it drops least recently used layers.
+        """
+        from ..config_paths import cache_max_bytes
+
+        self.max_bytes = cache_max_bytes() if max_bytes is None else max_bytes
         self._db = path if isinstance(path, Database) else Database(path)
         self._problems: list[str] = []
 
@@ -166,6 +175,8 @@ class LayerCache:
                        ON CONFLICT (digest) DO UPDATE SET diff_id = excluded.diff_id""",
                     (digest, diff_id, now),
                 )
+            if self.max_bytes:
+                _evict(conn, self.max_bytes, keep=diff_id)
 
         self._attempt(f"could not cache layer {diff_id[:19]}", write)
 
@@ -278,6 +289,27 @@ class LayerCache:
             self._db.run(work, write=True)
         except StoreError as exc:
             self._problems.append(f"{what}: {exc}")
+
+
+def _evict(conn: sqlite3.Connection, max_bytes: int, *, keep: str) -> None:
+    """Within the writing transaction: drop least recently used layers (never ``keep``, the one
+    just written) until the stored indexes fit in ``max_bytes``. Freed pages are reused by
+    later writes; ``cache prune`` gives them back to the file system."""
+    (total,) = conn.execute("SELECT coalesce(sum(encoded_bytes), 0) FROM layers").fetchone()
+    if total <= max_bytes:
+        return
+    doomed: list[str] = []
+    for victim, size in conn.execute(
+        "SELECT diff_id, encoded_bytes FROM layers WHERE diff_id != ? "
+        "ORDER BY last_used_at, created_at",
+        (keep,),
+    ):
+        if total <= max_bytes:
+            break
+        doomed.append(victim)
+        total -= size
+    conn.executemany("DELETE FROM layers WHERE diff_id = ?", [(d,) for d in doomed])
+    conn.executemany("DELETE FROM layer_digests WHERE diff_id = ?", [(d,) for d in doomed])
 
 
 __all__ = ["LayerCache", "LayerCacheInfo", "LayerPruneResult", "TOUCH_INTERVAL_S"]

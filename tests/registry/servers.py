@@ -8,6 +8,7 @@ import http.client
 import json
 import re
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -157,7 +158,11 @@ class Fault:
     action: str
     """``status`` (send ``status`` with ``headers``), ``drop`` (close after ``after`` body bytes),
     ``flip`` (flip the body byte at ``after``), ``redirect`` (307 to the alternate host),
-    ``hold`` (send ``after`` body bytes, then wait for ``release`` and close)."""
+    ``hold`` (send ``after`` body bytes, then wait for ``release`` and close),
+    ``refuse`` (reset the connection before answering), ``stall`` (send ``after`` body bytes,
+    then nothing for ``stall_s`` seconds), ``truncate`` (a complete-looking answer of only
+    ``after`` body bytes), ``length`` (declare 100 bytes more than the body, send it, close),
+    ``loop`` (307 to the very same URL). ``after`` -1 means half the body."""
     times: int = 1
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
@@ -169,6 +174,7 @@ class Fault:
     """``hold``: the connection is closed (the rest never sent) once this is set."""
     peer: tuple[str, int] | None = None
     """``hold``: the client's address of the held connection."""
+    stall_s: float = 5.0
 
 
 @dataclass
@@ -182,7 +188,12 @@ class FaultProxy:
     """(path, Range header, body bytes actually sent) per forwarded GET, in the order sent."""
     upstream_auth: str | None = None
     """Authorization the proxy itself adds to redirected (signed-URL-like) requests."""
+    token_port: int | None = None
+    """When set, ``/token`` goes to this token server and the registry's challenges name the
+    proxy as their realm, so token requests pass through the faults too."""
     port: int = 0
+    signed: dict[str, str | None] = field(default_factory=dict)
+    """Authorization of each request redirected by a ``redirect`` fault, by its path."""
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -228,6 +239,21 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 owner.log.append((self.command, self.path, status, headers))
 
         try:
+            if fault is not None and fault.action == "refuse":
+                note(-1)
+                self.close_connection = True
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
+                return
+            if fault is not None and fault.action == "loop":
+                note(307)
+                self.send_response(307)
+                self.send_header("Location", self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if fault is not None and fault.action == "status":
                 note(fault.status)
                 self.send_response(fault.status)
@@ -238,6 +264,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 return
             if fault is not None and fault.action == "redirect":
                 note(307)
+                with owner.lock:  # the redirect URL carries the authority, like a signed URL
+                    owner.signed[self.path] = headers.get("Authorization")
                 sep = "&" if "?" in self.path else "?"
                 self.send_response(307)
                 self.send_header(
@@ -259,13 +287,17 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         redirected: bool,
         note: Callable[[int], None],
     ) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", owner.upstream_port, timeout=60)
         path = self.path.replace("?redirected=1", "").replace("&redirected=1", "")
+        to_token = owner.token_port is not None and path.startswith("/token")
+        port = owner.token_port if to_token and owner.token_port else owner.upstream_port
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         out = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection")}
         if redirected:
             out.pop("Authorization", None)
-            if owner.upstream_auth:
-                out["Authorization"] = owner.upstream_auth
+            with owner.lock:
+                signed = owner.signed.get(path)
+            if signed or owner.upstream_auth:
+                out["Authorization"] = signed or owner.upstream_auth or ""
         conn.request(self.command, path, headers=out)
         resp = conn.getresponse()
         body_len = resp.getheader("Content-Length")
@@ -274,14 +306,25 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         for k, v in resp.getheaders():
             if k.lower() in ("connection", "transfer-encoding", "content-length", "date", "server"):
                 continue
+            if k.lower() == "www-authenticate" and owner.token_port is not None:
+                v = v.replace(f"127.0.0.1:{owner.token_port}", f"127.0.0.1:{owner.port}")
             self.send_header(k, v)
         data = resp.read() if self.command != "HEAD" else b""
-        self.send_header("Content-Length", body_len if self.command == "HEAD" else str(len(data)))
-        if fault is not None and fault.action in ("drop", "hold"):
+        action = fault.action if fault is not None else None
+        cut = 0
+        if fault is not None:
+            cut = len(data) // 2 if fault.after < 0 else min(fault.after, len(data))
+        declared = body_len if self.command == "HEAD" else str(len(data))
+        if action == "truncate":
+            declared = str(cut)
+        elif action == "length":
+            declared = str(len(data) + 100)
+        self.send_header("Content-Length", declared or "0")
+        if action in ("drop", "stall", "length", "hold"):
             self.send_header("Connection", "close")
         self.end_headers()
-        if fault is not None and fault.action == "hold":
-            self.wfile.write(data[: fault.after])
+        if fault is not None and action == "hold":
+            self.wfile.write(data[:cut])
             self.wfile.flush()
             fault.peer = (str(self.client_address[0]), int(self.client_address[1]))
             fault.reached.set()
@@ -289,15 +332,21 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             conn.close()
             return
-        if fault is not None and fault.action == "drop":
-            self.wfile.write(data[: fault.after])
+        if fault is not None and action in ("drop", "stall", "length"):
+            sent = len(data) if action == "length" else cut
+            self.wfile.write(data[:sent])
             self.wfile.flush()
-            self._sent(owner, path, headers, min(fault.after, len(data)))
+            self._sent(owner, path, headers, sent)
+            if action == "stall":
+                time.sleep(fault.stall_s)
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+        elif fault is not None and action == "truncate":
+            self.wfile.write(data[:cut])
+            self._sent(owner, path, headers, cut)
         elif fault is not None and fault.action == "flip" and data:
             pos = min(fault.after, len(data) - 1)
             flipped = bytearray(data)

@@ -179,3 +179,49 @@ def test_known_answers_for_many_diff_ids_at_once(tmp_path: Path) -> None:
         asked = [diff_id(i) for i in range(1200)]
         assert cache.known(asked) == set(stored)
         assert cache.known([]) == set()
+
+
+def _stored_bytes(cache: LayerCache) -> int:
+    row = cache.database.run(
+        lambda c: c.execute("SELECT coalesce(sum(encoded_bytes), 0) FROM layers").fetchone()
+    )
+    return int(row[0])
+
+
+def test_size_bound_drops_least_recently_used_layers(tmp_path: Path) -> None:
+    probe = LayerCache(tmp_path / "probe.sqlite3", max_bytes=0)
+    for n in range(1, 4):
+        probe.put(diff_id(n), contents_of(realistic_entries(400, seed=n)))
+    one = _stored_bytes(probe) // 3  # about one layer's stored index
+    probe.close()
+    bounded = LayerCache(tmp_path / "bounded.sqlite3", max_bytes=int(one * 2.5))
+    for n in range(1, 4):
+        bounded.put(diff_id(n), contents_of(realistic_entries(400, seed=n)))
+        _set_last_used(bounded, n, 1000.0 + n)  # layer n was used at time 1000+n
+    # three layers do not fit in 2.5: the least recently used one (1) went when 3 came
+    assert bounded.get(diff_id(1)) is None
+    assert bounded.get(diff_id(2)) is not None and bounded.get(diff_id(3)) is not None
+    assert _stored_bytes(bounded) <= bounded.max_bytes
+    # (the gets above marked 2 and 3 used now); 2 is made the most recently used: 3 goes for 4
+    _set_last_used(bounded, 2, time.time() + 3600)
+    bounded.put(diff_id(4), contents_of(realistic_entries(400, seed=4)))
+    assert [bounded.get(diff_id(n)) is not None for n in (2, 3, 4)] == [True, False, True]
+
+
+def test_a_layer_larger_than_the_bound_is_still_kept(tmp_path: Path) -> None:
+    cache = LayerCache(tmp_path / "c.sqlite3", max_bytes=10)
+    cache.put(diff_id(1), contents_of(realistic_entries(50, seed=1)))
+    cache.put(diff_id(2), contents_of(realistic_entries(50, seed=2)))
+    assert cache.get(diff_id(1)) is None and cache.get(diff_id(2)) is not None
+
+
+def test_cache_max_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from layerscope.errors import ConfigError
+
+    monkeypatch.setenv("LAYERSCOPE_CACHE_MAX", "1.5MiB")
+    assert LayerCache(tmp_path / "a.sqlite3").max_bytes == int(1.5 * 1024**2)
+    monkeypatch.setenv("LAYERSCOPE_CACHE_MAX", "lots")
+    with pytest.raises(ConfigError, match="LAYERSCOPE_CACHE_MAX='lots'"):
+        LayerCache(tmp_path / "b.sqlite3")
