@@ -45,7 +45,7 @@ async def test_details_show_hunk_status_and_measured(demo: Analysis, tmp_path: P
     applied, left = report.applied[0], report.left_out[0]
     app = InspectApp(analysis=demo, suggestions=report, background=False)
     async with app.run_test(size=(200, 50)) as pilot:
-        await pilot.press("tab")
+        await pilot.press("s")
         assert isinstance(app.focused, SuggestionList)
         await _select(pilot, app, applied)
         text = screen_text(app)
@@ -71,19 +71,19 @@ async def test_w_writes_the_patch_and_asks_before_overwriting(
         background=False,
     )
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("tab", "w")
+        await pilot.press("s", "p")
         await pilot.pause()
         assert report.patch is not None
         assert target.read_text() == report.patch
         target.write_text("mine\n")
-        await pilot.press("w")
+        await pilot.press("p")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         assert app.screen.question == f"{target} exists: overwrite it?"
         await pilot.press("n")
         await pilot.pause()
         assert target.read_text() == "mine\n"  # kept
-        await pilot.press("w")
+        await pilot.press("p")
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
@@ -95,7 +95,7 @@ async def test_no_dockerfile_no_write_key(demo: Analysis) -> None:
     report = suggest(demo)
     app = InspectApp(analysis=demo, suggestions=report, background=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("tab")
+        await pilot.press("s")
         assert isinstance(app.focused, SuggestionList)
         text = screen_text(app)
-        assert "Go to layer" in text and "Write patch" not in text and "w: write" not in text
+        assert "Go to layer" in text and "Write patch" not in text and "p: write" not in text

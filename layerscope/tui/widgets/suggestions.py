@@ -151,7 +151,7 @@ class SuggestionList(FittedTable):
 
     BINDINGS = [
         Binding("enter", "select_cursor", "Go to layer"),
-        Binding("w", "app.write_patch", "Write patch"),
+        Binding("p", "app.write_patch", "Write patch"),
     ]
 
     @dataclass
