@@ -1,0 +1,149 @@
+"""``layerscope suggest IMAGE --dockerfile F --prove`` against the real engine: the ML shape
+(estimated vs measured bytes, the cache experiment, a final patch that builds, the JSON), a
+patch that breaks a build (the classic builder has no ``COPY --chmod``), and the errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from layerscope import cli
+from tests.prove.corpus import CHMOD, ML, write_context
+from tests.prove.kit import apply_patch, must_build, size_of
+
+
+def _layerscope(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(argv, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _scratch_left(cache: Path) -> list[Path]:
+    return sorted(cache.glob("prove-*")) if cache.is_dir() else []
+
+
+def _prove_images(docker_cli: str) -> list[str]:
+    from tests.integration.conftest import run
+
+    out = run([docker_cli, "images", "--format", "{{.Repository}}:{{.Tag}}"])
+    return [line for line in out.splitlines() if line.startswith("layerscope-prove/")]
+
+
+@pytest.mark.docker
+def test_prove_on_the_ml_shape(
+    docker_cli: str, corpus_bases: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = write_context(ML, tmp_path / "ctx")
+    before = {p.relative_to(ctx): p.read_bytes() for p in ctx.rglob("*") if p.is_file()}
+    tag = f"layerscope-test/prove-ml-{uuid.uuid4().hex[:8]}:naive"
+    must_build(docker_cli, ctx, tag, builder="buildkit", network="host")
+    monkeypatch.chdir(ctx)
+    monkeypatch.setenv("LAYERSCOPE_DOCKER_CLI", docker_cli)
+    images_before = set(_prove_images(docker_cli))
+    base = ["suggest", f"docker://{tag}", "--dockerfile", "Dockerfile", "--prove",
+            "--network", "host", "--builder", "buildkit"]  # fmt: skip
+    code, text, err = _layerscope([*base, "--output", str(tmp_path / "proof.json"), "--json"])
+    assert code == 0, err
+    doc = json.loads((tmp_path / "proof.json").read_text())
+    proof = doc["proof"]
+    # nothing written in the user's context, no scratch copy left, no image left behind
+    after = {p.relative_to(ctx): p.read_bytes() for p in ctx.rglob("*") if p.is_file()}
+    assert after == before
+    assert _scratch_left(Path(os.environ["LAYERSCOPE_CACHE_DIR"])) == []
+    assert set(_prove_images(docker_cli)) == images_before
+
+    assert proof["builder"] == "buildkit"
+    assert proof["patch_builds"] is True
+    # the original's size is the engine's own figure for the image built the same way
+    assert proof["original_bytes"] == size_of(docker_cli, tag)
+    assert proof["measured_saving_bytes"] == proof["original_bytes"] - proof["patched_bytes"]
+    assert proof["estimated_saving_bytes"] > 0
+    assert abs(proof["measured_saving_bytes"] - proof["estimated_saving_bytes"]) <= (
+        0.10 * proof["estimated_saving_bytes"]
+    )
+    ids = {s["id"] for s in doc["suggestions"]}
+    assert set(proof["applied"]) <= ids
+    assert {s["id"] for s in proof["suggestions"]} >= set(proof["applied"])
+
+    cache = proof["cache_experiment"]
+    assert cache["touched"] in {"model/net.py", "serve.py", "train.py", "model/__init__.py"}
+    original, patched = cache["original"], cache["patched"]
+    # the naive order re-runs the pip install after a source edit; the patched one does not
+    assert any("pip install" in s for s in original["steps_run"]), original
+    assert not any("pip install" in s for s in patched["steps_run"]), patched
+    assert patched["steps_hit"] > original["steps_hit"] - 1
+    assert patched["bytes_rebuilt"] < original["bytes_rebuilt"]
+    for run_doc in (original, patched):
+        assert 0 < run_doc["layers_rebuilt"] <= run_doc["layers"]
+        assert run_doc["steps_hit"] + len(run_doc["steps_run"]) == run_doc["steps"]
+
+    # the final patch builds, checked independently: apply it with GNU patch and build it
+    check = write_context(ML, tmp_path / "check")
+    apply_patch(check, proof["patch"])
+    must_build(docker_cli, check, f"{tag}-check", builder="classic", network="host")
+
+    # text: estimated vs measured, the cache experiment, ends with the patch that builds
+    code, text, err = _layerscope(base)
+    assert code == 0, err
+    proof_text = text[text.index("Proof: built"):]
+    assert "measured" in proof_text and "estimated" in proof_text
+    assert "cache experiment: appended a line to" in proof_text
+    assert "builds with buildkit" in proof_text
+    assert proof_text.rstrip("\n").endswith(proof["patch"].rstrip("\n").splitlines()[-1])
+    assert "building original" in err  # progress on stderr
+
+
+@pytest.mark.docker
+def test_a_suggestion_that_breaks_the_build_is_dropped(
+    docker_cli: str, corpus_bases: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The classic builder rejects ``COPY --chmod``: prove names the step and the suggestion,
+    drops it, and ends with a patch that builds with that builder."""
+    ctx = write_context(CHMOD, tmp_path / "ctx")
+    tag = f"layerscope-test/prove-chmod-{uuid.uuid4().hex[:8]}:naive"
+    must_build(docker_cli, ctx, tag, builder="classic", network="none")
+    monkeypatch.chdir(ctx)
+    code, out, err = _layerscope(["suggest", f"docker://{tag}", "--dockerfile", "Dockerfile",
+                                  "--prove", "--builder", "classic", "--json", "--quiet"])  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    proof = doc["proof"]
+    chmod_ids = {s["id"] for s in doc["suggestions"] if s["kind"] == "copy_chmod"}
+    assert proof["builder"] == "classic"
+    assert proof["patch_builds"] is True
+    dropped = {d["id"]: d for d in proof["dropped"]}
+    assert dropped, proof
+    assert set(dropped) <= chmod_ids
+    for d in dropped.values():
+        assert "--chmod" in d["step"]
+        assert any("BuildKit" in line for line in d["log_tail"]), d["log_tail"]
+    assert not set(dropped) & set(proof["applied"])
+    check = write_context(CHMOD, tmp_path / "check")
+    if proof["patch"]:
+        apply_patch(check, proof["patch"])
+    must_build(docker_cli, check, f"{tag}-check", builder="classic", network="none")
+
+
+def test_prove_without_an_engine_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = write_context(CHMOD, tmp_path / "ctx")
+    from layerscope.testing.demo import write_demo  # noqa: F401  (the demo image as input)
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    code, out, err = _layerscope(["suggest", "demo", "--dockerfile", str(ctx / "Dockerfile"),
+                                  "--prove", "--builder", "classic"])  # fmt: skip
+    assert code == 3, err
+    assert len(err.strip().splitlines()) == 1 and "Docker engine" in err
+
+
+def test_prove_bad_input_exits_2(tmp_path: Path) -> None:
+    ctx = write_context(CHMOD, tmp_path / "ctx")
+    code, _, err = _layerscope(["suggest", "demo", "--prove"])
+    assert code == 2 and "--dockerfile" in err
+    code, _, err = _layerscope(["suggest", "demo", "--dockerfile", str(ctx / "Dockerfile"),
+                                "--prove", "--touch", "missing.txt"])  # fmt: skip
+    assert code == 2 and "missing.txt" in err and len(err.strip().splitlines()) == 1
