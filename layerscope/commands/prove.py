@@ -35,7 +35,7 @@ from ..buildlogs import BuildLogError, BuildStep, parse_build_log
 from ..config_paths import cache_dir
 from ..dockerfile import Dockerfile
 from ..errors import LayerscopeError, UsageError
-from ..sources.daemon_build import BUILDERS, BuildOutcome, Builder, ImageFacts
+from ..sources.daemon_build import BUILDERS, Builder, BuildOutcome, ImageFacts
 
 LOG_TAIL_LINES = 15
 BLAME_TRIALS = 6
@@ -211,10 +211,8 @@ def _prove(run: _Run, args: argparse.Namespace, report: SuggestionReport, touch:
             continue
         measured = builds = None
         if args.prove == "each" and s.id in kept:
-            texts = _compose(run, by_id, [s.id])
-            if texts is not None:
-                df = run.write("patched", texts[1], texts[2])
-                alone, tag = run.build("patched", df, f"only-{s.id}")
+            if _compose(run, by_id, [s.id]) is not None:
+                alone, tag = _build_with(run, by_id, [s.id], f"only-{s.id}")
                 builds = alone.ok
                 if alone.ok:
                     measured = original.size_bytes - run.builder.facts(tag).size_bytes
@@ -271,35 +269,45 @@ def _compose(
 def _build_patched(
     run: _Run, by_id: dict[str, Suggestion], kept: list[str], dropped: list[DroppedSuggestion]
 ) -> tuple[ImageFacts, str, BuildOutcome, str | None]:
-    """Build the combined patch; on failure drop the culprit and build the rest, until it builds."""
-    attempt = 0
-    while True:
-        attempt += 1
-        texts = _compose(run, by_id, kept) if kept else None
-        if kept and texts is None:  # cannot happen for the composer's own applied list
-            dropped.append(DroppedSuggestion(kept[-1], "", (), "its edits no longer compose"))
-            kept.pop()
-            continue
-        patch, df_text, ignore = texts if texts else (None, run.dockerfile_text, run.ignore_text)
-        df = run.write("patched", df_text, ignore)
-        outcome, tag = run.build("patched", df, f"patched-{attempt}")
-        if outcome.ok:
-            return run.builder.facts(tag), tag, outcome, patch
+    """Build the combined patch; while it fails, find the suggestion whose removal lets the
+    build pass the failing step, drop it, and go on with the rest, until it builds."""
+    outcome, tag = _build_with(run, by_id, kept, "patched-1")
+    attempt = 1
+    while not outcome.ok:
         if not kept:
             raise LayerscopeError(
                 f"the Dockerfile without any suggestion failed to build: {outcome.error}"
             )
         step = _failing_step(outcome)
-        culprit = _named_culprit(step, kept, by_id) or _tried_culprit(run, by_id, kept, outcome)
         tail = tuple(outcome.log.rstrip("\n").splitlines()[-LOG_TAIL_LINES:])
-        reason = (
-            f"the patched build failed at `{_short(step)}`; without {culprit} it builds"
-            if culprit
-            else f"the patched build failed at `{_short(step)}`"
-        )
-        victim = culprit or kept[-1]
-        dropped.append(DroppedSuggestion(victim, step, tail, reason))
-        kept.remove(victim)
+        culprit, trial = _find_culprit(run, by_id, kept, step)
+        if culprit is None:
+            reason = (
+                f"the patched build failed at `{_short(step)}` and no single suggestion could be "
+                "blamed: every suggestion was left out"
+            )
+            dropped.extend(DroppedSuggestion(i, step, tail, reason) for i in kept)
+            kept.clear()
+            attempt += 1
+            outcome, tag = _build_with(run, by_id, kept, f"patched-{attempt}")
+            continue
+        reason = f"the patched build failed at `{_short(step)}`; without {culprit} it gets past it"
+        dropped.append(DroppedSuggestion(culprit, step, tail, reason))
+        kept.remove(culprit)
+        outcome, tag = trial
+    texts = _compose(run, by_id, kept) if kept else None
+    return run.builder.facts(tag), tag, outcome, texts[0] if texts else None
+
+
+def _build_with(
+    run: _Run, by_id: dict[str, Suggestion], ids: list[str], label: str
+) -> tuple[BuildOutcome, str]:
+    texts = _compose(run, by_id, ids) if ids else None
+    if ids and texts is None:
+        raise LayerscopeError(f"the edits of {', '.join(ids)} do not compose")
+    df_text, ignore = (texts[1], texts[2]) if texts else (run.dockerfile_text, run.ignore_text)
+    df = run.write("patched", df_text, ignore)
+    return run.build("patched", df, label)
 
 
 def _failing_step(outcome: BuildOutcome) -> str:
@@ -321,33 +329,43 @@ def _short(step: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _named_culprit(step: str, kept: list[str], by_id: dict[str, Suggestion]) -> str | None:
-    """The one kept suggestion whose new Dockerfile lines contain the failing step's text."""
+def _suspects(run: _Run, step: str, kept: list[str], by_id: dict[str, Suggestion]) -> list[str]:
+    """Kept suggestions, most likely culprit first: those whose edits made the failing step,
+    then those editing lines above it (nearest first), then the rest."""
     needle = _norm(step)[:60]
-    if not needle:
-        return None
-    hits = [
-        i for i in kept
-        if any(needle in _norm("\n".join(e.lines)) for e in by_id[i].edits if e.lines)
-    ]  # fmt: skip
-    return hits[0] if len(hits) == 1 else None
+    line = None
+    for n, text in enumerate(run.dockerfile_text.splitlines(), 1):
+        if needle and _norm(text).startswith(needle):
+            line = n
+            break
+
+    def rank(i: str) -> tuple[int, float]:
+        edits = [e for e in by_id[i].edits if not e.file.endswith(".dockerignore")]
+        if needle and any(needle in _norm("\n".join(e.lines)) for e in edits):
+            if line is None:
+                return (0, 0.0)
+        if line is not None and edits:
+            above = [line - e.start for e in edits if e.start <= line]
+            if above:
+                return (1, float(min(above)))
+        return (2, 0.0)
+
+    return sorted(kept, key=rank)
 
 
-def _tried_culprit(
-    run: _Run, by_id: dict[str, Suggestion], kept: list[str], failed: BuildOutcome
-) -> str | None:
-    """Build without each kept suggestion in turn (latest first): the first whose removal
-    builds is the culprit."""
-    for candidate in list(reversed(kept))[:BLAME_TRIALS]:
+def _find_culprit(
+    run: _Run, by_id: dict[str, Suggestion], kept: list[str], step: str
+) -> tuple[str | None, tuple[BuildOutcome, str]]:
+    """Build without each suspect in turn: the first whose removal builds, or fails at another
+    step (it fixed this failure), is the culprit; returns it with that build."""
+    last: tuple[BuildOutcome, str] | None = None
+    for candidate in _suspects(run, step, kept, by_id)[:BLAME_TRIALS]:
         rest = [i for i in kept if i != candidate]
-        texts = _compose(run, by_id, rest) if rest else None
-        df_text, ignore = (texts[1], texts[2]) if texts else (run.dockerfile_text, run.ignore_text)
-        df = run.write("patched", df_text, ignore)
-        outcome, _ = run.build("patched", df, f"without-{candidate}")
-        if outcome.ok:
-            return candidate
-    del failed
-    return None
+        last = _build_with(run, by_id, rest, f"without-{candidate}")
+        if last[0].ok or _norm(_failing_step(last[0])) != _norm(step):
+            return candidate, last
+    assert last is not None
+    return None, last
 
 
 def _touch_target(

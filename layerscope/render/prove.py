@@ -72,7 +72,9 @@ def render_proof_text(proof: Proof) -> str:
         f"saved {size(proof.measured_saving_bytes)} measured, "
         f"{size(proof.estimated_saving_bytes)} estimated{off}"
     )
-    rows = [s for s in proof.suggestions if s.measured_saving_bytes is not None or s.builds is False]
+    rows = [
+        s for s in proof.suggestions if s.measured_saving_bytes is not None or s.builds is False
+    ]
     if proof.suggestions:
         out.append(f"  {'suggestion':<16} {'estimated':>10} {'measured':>10}")
         for s in proof.suggestions:

@@ -70,6 +70,8 @@ class Builder:
     """Builds with one builder; ``name`` is what actually ran (``auto`` is resolved)."""
 
     def __init__(self, name: str, *, network: str | None = None) -> None:
+        requested = name
+        self._fallback = False
         if name not in BUILDERS:
             raise UsageError(f"unknown builder {name!r}: choose one of {', '.join(BUILDERS)}")
         self.network = network
@@ -80,7 +82,11 @@ class Builder:
                 raise DaemonUnavailableError("buildah is not installed (apt-get install buildah)")
             self.name = "buildah"
             return
-        self._client = connect()
+        connect().close()  # the one place that turns "no engine" into DaemonUnavailableError
+        try:
+            self._client = docker.from_env(version="auto", timeout=BUILD_TIMEOUT_SECONDS)
+        except docker.errors.DockerException as exc:
+            raise _unavailable(exc) from exc
         try:
             self._client.ping()
         except (docker.errors.DockerException, OSError) as exc:
@@ -90,8 +96,11 @@ class Builder:
             if name == "classic":
                 self.notes.append("no docker client found for BuildKit: used the classic builder")
         if name == "buildkit" and docker_client_path() is None:
-            raise UsageError("--builder buildkit needs the docker client (set LAYERSCOPE_DOCKER_CLI)")
+            raise UsageError(
+                "--builder buildkit needs the docker client (set LAYERSCOPE_DOCKER_CLI)"
+            )
         self.name = name
+        self._fallback = requested == "auto"
 
     def close(self) -> None:
         if self._client is not None:
@@ -106,7 +115,14 @@ class Builder:
         argv, env = self._argv(context, dockerfile, tag)
         outcome = _run_streaming(argv, env, sink)
         if self.name == "buildkit" and not outcome.ok and any(n in outcome.log for n in NO_BUILDX):
-            self.notes.append("the docker client has no BuildKit (buildx): used the classic builder")
+            if not self._fallback:
+                raise UsageError(
+                    f"{argv[0]} has no BuildKit (buildx missing): set LAYERSCOPE_DOCKER_CLI to a "
+                    "client with BuildKit, or use --builder classic"
+                )
+            self.notes.append(
+                "the docker client has no BuildKit (buildx): used the classic builder"
+            )
             self.name = "classic"
             return self._classic(context, dockerfile, tag, sink)
         return outcome
@@ -168,7 +184,9 @@ class Builder:
             info = self._client.api.inspect_image(tag)
             history = self._client.api.history(tag)
         except docker.errors.APIError as exc:
-            raise LayerscopeError(f"cannot inspect the built image {tag}: {exc.explanation}") from exc
+            raise LayerscopeError(
+                f"cannot inspect the built image {tag}: {exc.explanation}"
+            ) from exc
         diff_ids = list(info.get("RootFS", {}).get("Layers") or [])
         # history is newest first; entries with a layer are those whose size counts (an
         # empty-layer entry has Size 0). Match them to diff_ids bottom up.
@@ -190,8 +208,8 @@ class Builder:
             assert self._client is not None
             try:
                 self._client.api.remove_image(tag, force=True)
-            except docker.errors.APIError:
-                pass
+            except (docker.errors.DockerException, OSError):
+                pass  # already gone, or the engine is slow: it stays tagged under layerscope-prove/
 
 
 def _has_layer(created_by: str) -> bool:
@@ -238,8 +256,13 @@ def _buildah_facts(tag: str) -> ImageFacts:
     info = _podman_json(["image", "inspect", tag])[0]
     history = _podman_json(["history", "--no-trunc", "--format", "json", tag])
     diff_ids = list(info.get("RootFS", {}).get("Layers") or [])
-    entries = [(int(h.get("size") or h.get("Size") or 0),
-                str(h.get("createdBy") or h.get("CreatedBy") or "")) for h in reversed(history)]
+    entries = [
+        (
+            int(h.get("size") or h.get("Size") or 0),
+            str(h.get("createdBy") or h.get("CreatedBy") or ""),
+        )
+        for h in reversed(history)
+    ]
     layered = [s for s, c in entries if s > 0 or _has_layer(c)]
     if len(layered) != len(diff_ids):
         layered = [0] * len(diff_ids)
@@ -249,7 +272,9 @@ def _buildah_facts(tag: str) -> ImageFacts:
 
 def _podman_json(args: list[str]) -> Any:
     if shutil.which("podman") is None:
-        raise DaemonUnavailableError("podman is needed to read buildah's images (apt-get install podman)")
+        raise DaemonUnavailableError(
+            "podman is needed to read buildah's images (apt-get install podman)"
+        )
     done = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL, check=False)  # fmt: skip
     if done.returncode != 0:

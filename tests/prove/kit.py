@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import run
-from tests.prove.corpus import BBX, PYBASE, Case, docker_env, write_bbx_context, write_pybase_context
+from tests.prove.corpus import (
+    BBX,
+    PYBASE,
+    Case,
+    docker_env,
+    write_bbx_context,
+    write_pybase_context,
+)
 from tests.prove.debian import import_debian
 
 BUILDERS = ("buildkit", "classic")
@@ -38,9 +45,7 @@ def ensure_bases(docker_cli: str, shared_dir: Path) -> None:
         marker.write_text("ok")
 
 
-def build(
-    docker_cli: str, ctx: Path, tag: str, *, builder: str, network: str
-) -> tuple[bool, str]:
+def build(docker_cli: str, ctx: Path, tag: str, *, builder: str, network: str) -> tuple[bool, str]:
     """Build ``ctx`` with the engine's classic builder or BuildKit: (ok, full output)."""
     argv = [docker_cli, "build", "--network", network, "-t", tag]
     if builder == "buildkit":

@@ -90,7 +90,7 @@ def test_prove_on_the_ml_shape(
     # text: estimated vs measured, the cache experiment, ends with the patch that builds
     code, text, err = _layerscope(base)
     assert code == 0, err
-    proof_text = text[text.index("Proof: built"):]
+    proof_text = text[text.index("Proof: built") :]
     assert "measured" in proof_text and "estimated" in proof_text
     assert "cache experiment: appended a line to" in proof_text
     assert "builds with buildkit" in proof_text
