@@ -144,10 +144,18 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
     def history(image: Image) -> CacheHistory | None:
         return _cache_history(args, image)
 
+    ignore_text, paths, writer = None, None, None
+    if dockerfile is not None:
+        from .suggest import context_inputs, patch_writer
+
+        quiet = Streams(streams.out, io.StringIO())
+        ignore_text, paths = context_inputs(args.dockerfile, None, None, quiet)
+        writer = patch_writer(args.dockerfile)
+
     def suggester(analysis: Analysis) -> SuggestionReport:
         from ..analysis.suggest import suggest
 
-        return suggest(analysis, dockerfile=dockerfile)
+        return suggest(analysis, dockerfile=dockerfile, dockerignore=ignore_text, paths=paths)
 
     return run_inspect(
         load,
@@ -156,6 +164,7 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
         cache_states=cache_states,
         history_loader=history,
         suggester=suggester,
+        patch_writer=writer,
     )
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Callable
 from pathlib import Path
 
+from ..analysis.suggest.model import PatchPaths
 from ..errors import UsageError
 from .common import (
     REF_HELP,
@@ -37,12 +40,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--dockerfile", "-f", metavar="FILE", help="the Dockerfile it was built from"
     )
     parser.add_argument(
-        "--dockerignore",
-        metavar="FILE",
-        help="the .dockerignore of the build context (default: beside the Dockerfile)",
+        "--context",
+        metavar="DIR",
+        help="the build context (default: the Dockerfile's folder): its .dockerignore is read "
+        "and patched",
     )
     parser.add_argument(
-        "--patch-only", action="store_true", help="print only the combined patch (unified diff)"
+        "--dockerignore",
+        metavar="FILE",
+        help="the .dockerignore of the build context (default: DIR/.dockerignore of --context)",
+    )
+    parser.add_argument(
+        "--patch-only",
+        action="store_true",
+        help="print only the combined patch (unified diff, paths relative to the current "
+        "directory: apply it with patch -p1 or git apply)",
     )
     add_output_options(parser, ("text", "json"))
     from .prove import add_prove_options
@@ -59,6 +71,53 @@ def _read(path: str, what: str) -> str:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
 
 
+def patch_paths(dockerfile: Path, dockerignore: Path) -> tuple[PatchPaths, Path | None]:
+    """The files as a patch applied from the current directory names them (``a/app/Dockerfile``).
+    When one is outside it, the names are relative to the closest folder holding both and the
+    current directory; that folder is returned (None: the current directory)."""
+    here = Path.cwd().resolve()
+    files = (dockerfile.resolve(), dockerignore.resolve())
+    root = here
+    if not all(f.is_relative_to(here) for f in files):
+        root = Path(os.path.commonpath([here, *files]))
+    names = [f.relative_to(root).as_posix() for f in files]
+    return PatchPaths(names[0], names[1]), (root if root != here else None)
+
+
+def context_inputs(
+    dockerfile: str, context: str | None, dockerignore: str | None, streams: Streams
+) -> tuple[str | None, PatchPaths]:
+    """The build context's .dockerignore text (None: there is none) and the paths a patch
+    names; a stderr note when they are not relative to the current directory."""
+    folder = Path(context) if context else Path(dockerfile).parent
+    if not folder.is_dir():
+        raise UsageError(f"--context {context}: not a directory")
+    ignore = dockerignore or str(folder / ".dockerignore")
+    text = _read(ignore, ".dockerignore") if Path(ignore).is_file() else None
+    paths, root = patch_paths(Path(dockerfile), Path(ignore))
+    if root is not None:
+        print(
+            f"layerscope: note: the build context is outside the current directory: the "
+            f"patch names files relative to {root}; apply it there",
+            file=streams.err,
+        )
+    return text, paths
+
+
+def patch_writer(dockerfile: str) -> Callable[[str, bool], str]:
+    """Writes a combined patch to ``DOCKERFILE.layerscope.patch`` beside the Dockerfile (the
+    TUI's w key); FileExistsError when it exists and ``overwrite`` is False."""
+    target = Path(dockerfile).with_name(Path(dockerfile).name + ".layerscope.patch")
+
+    def write(patch: str, overwrite: bool) -> str:
+        if target.exists() and not overwrite:
+            raise FileExistsError(0, "exists", str(target))
+        target.write_text(patch, encoding="utf-8")
+        return f"{target}\napply it from {Path.cwd()} with: patch -p1 < {target}"
+
+    return write
+
+
 def run(args: argparse.Namespace, streams: Streams) -> int:
     """Load, analyse, suggest, print."""
     from ..analysis import analyze
@@ -67,11 +126,12 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
 
     dockerfile = None
     ignore_text = None
+    paths = None
     if args.dockerfile:
         dockerfile = parse_dockerfile(_read(args.dockerfile, "Dockerfile"), path=args.dockerfile)
-        ignore = args.dockerignore or str(Path(args.dockerfile).parent / ".dockerignore")
-        if Path(ignore).is_file():
-            ignore_text = _read(ignore, ".dockerignore")
+        ignore_text, paths = context_inputs(
+            args.dockerfile, args.context, args.dockerignore, streams
+        )
     elif args.dockerignore:
         ignore_text = _read(args.dockerignore, ".dockerignore")
     with sources_for(args, streams) as sources:
@@ -86,6 +146,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         dockerignore=ignore_text,
         history=history,
         previous=previous,
+        paths=paths,
     )
     proof = None
     if getattr(args, "prove", None):

@@ -5,7 +5,14 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from ..analysis.suggest import SIZE_KINDS, Suggestion, SuggestionReport
+from ..analysis.suggest import (
+    SIZE_KINDS,
+    EstimateBasis,
+    LeftOut,
+    LeftOutReason,
+    Suggestion,
+    SuggestionReport,
+)
 from .text import size
 
 SUGGEST_SCHEMA_VERSION = 1
@@ -34,10 +41,53 @@ def suggestion_item(s: Suggestion, with_patch: bool) -> dict[str, Any]:
         "evidence_count": len(s.evidence),
         "overlaps_with": list(s.overlaps_with),
         "patch_note": s.patch_note,
+        "estimated_saving_rebuild_bytes": s.estimated_saving_rebuild_bytes,
+        "estimate_basis": s.estimate_basis.value if s.estimate_basis is not None else None,
+        "covers": list(s.covers),
+        "measured_saving_bytes": s.measured_saving_bytes,
+        "measured_note": s.measured_note,
     }
     if with_patch:
         doc["patch"] = s.patch
     return doc
+
+
+def left_out_item(item: LeftOut) -> dict[str, Any]:
+    """One suggestion left out of the combined patch, as a JSON object."""
+    return {
+        "id": item.id,
+        "reason": item.reason.value,
+        "conflicts_with": list(item.with_ids),
+        "detail": item.detail or None,
+        "why": left_out_words(item),
+    }
+
+
+def left_out_words(item: LeftOut) -> str:
+    """Why a suggestion is not in the combined patch, in words."""
+    detail = f": {item.detail}" if item.detail else ""
+    if item.reason is LeftOutReason.CONFLICT:
+        verb = "changes" if len(item.with_ids) == 1 else "change"
+        return f"it changes what {', '.join(item.with_ids)} already {verb} in the patch"
+    if item.reason is LeftOutReason.NEEDS_CHOICE:
+        return "it needs a choice only you can make" + detail
+    if item.reason is LeftOutReason.BREAKS_DEPENDENCY:
+        return "with the rest of the patch it would break the build" + detail
+    if item.reason is LeftOutReason.NO_DOCKERFILE_FIT:
+        return "with the rest of the patch the Dockerfile would not parse"
+    return "no automatic patch" + detail
+
+
+def cache_figures(s: Suggestion) -> str | None:
+    """What a cache suggestion keeps from being rebuilt, and where the figure comes from."""
+    if s.estimated_saving_rebuild_bytes is None:
+        return None
+    if s.estimate_basis is EstimateBasis.HISTORY:
+        return f"{size(s.estimated_saving_rebuild_bytes)} not rebuilt over the recorded builds"
+    return (
+        f"{size(s.estimated_saving_rebuild_bytes)} of layers not rebuilt per source edit "
+        "(expected from the step order; no recorded builds)"
+    )
 
 
 def suggest_document(
@@ -57,6 +107,8 @@ def suggest_document(
         doc["patch"] = report.patch
         doc["patch_applies"] = list(report.applied)
         doc["patch_saving_bytes"] = report.applied_saving_bytes
+        doc["left_out"] = [left_out_item(item) for item in report.left_out]
+        doc["measured_patch_saving_bytes"] = report.measured_patch_saving_bytes
     return doc
 
 
@@ -102,10 +154,22 @@ def render_suggest_text(
             out.append(f"    ... {len(s.evidence) - 5} more files")
         if s.overlaps_with:
             out += prose(f"overlaps with {', '.join(s.overlaps_with)} (bytes counted once)")
+        if s.covers:
+            out += prose(f"also covers: {'; '.join(s.covers)}")
+        cache = cache_figures(s)
+        if cache:
+            out += prose(cache)
+        if s.measured_saving_bytes is not None:
+            out += prose(f"measured: {size(s.measured_saving_bytes)} saved by a real build")
         if s.patch_note:
             out += prose(f"note: {s.patch_note}")
     for note in report.notes:
         out += prose(f"note: {note}", indent="")
+    if report.left_out:
+        out.append("")
+        out.append("Left out of the combined patch:")
+        for item in report.left_out:
+            out += prose(f"{item.id}: {left_out_words(item)}")
     if show_patch and report.patch:
         out.append("")
         out.append(f"Combined patch ({', '.join(report.applied)}):")

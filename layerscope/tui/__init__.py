@@ -23,6 +23,7 @@ __all__ = [
     "CacheStates",
     "HistoryLoader",
     "Suggester",
+    "PatchWriter",
     "DiffLoader",
     "run_inspect",
     "run_diff",
@@ -38,6 +39,10 @@ HistoryLoader = Callable[[Image], "CacheHistory | None"]
 """The recorded builds of the image's repository with their cache verdicts (None: none)."""
 Suggester = Callable[["Analysis"], "SuggestionReport | None"]
 """Dockerfile suggestions for the analysed image (run in a worker after the first screen)."""
+PatchWriter = Callable[[str, bool], str]
+"""Writes the combined patch next to the Dockerfile: (patch, overwrite) -> the path written, a
+hint for applying it after a newline; raises FileExistsError when the file exists and
+``overwrite`` is False."""
 DiffLoader = Callable[[Progress], "ImageDiff"]
 """Loads both images and compares them, reporting to the Progress it is given."""
 
@@ -50,6 +55,7 @@ def run_inspect(
     cache_states: CacheStates | None = None,
     history_loader: HistoryLoader | None = None,
     suggester: Suggester | None = None,
+    patch_writer: PatchWriter | None = None,
 ) -> int:
     """Run the TUI until the user quits; the exit code (that of the error when loading failed)."""
     from layerscope.tui.app import InspectApp
@@ -61,6 +67,7 @@ def run_inspect(
         cache_states=cache_states,
         history_loader=history_loader,
         suggester=suggester,
+        patch_writer=patch_writer,
     )
     code = app.run()
     return app.exit_code if code is None else code

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 from textual import on, work
 
 from layerscope.analysis import Analysis
-from layerscope.tui import Analyzer, CacheStates, HistoryLoader, Loader, Suggester
+from layerscope.tui import Analyzer, CacheStates, HistoryLoader, Loader, PatchWriter, Suggester
 from layerscope.tui.base import LayerscopeApp, MessageProgress, failure
 from layerscope.tui.messages import AnalysisReady, HistoryReady, SuggestionsReady
+from layerscope.tui.screens.confirm import ConfirmScreen
 from layerscope.tui.screens.history import HistoryScreen
 from layerscope.tui.screens.inspect import InspectScreen
 from layerscope.tui.screens.loading import LoadingScreen
@@ -33,6 +34,7 @@ class InspectApp(LayerscopeApp):
         history_loader: HistoryLoader | None = None,
         suggester: Suggester | None = None,
         suggestions: SuggestionReport | None = None,
+        patch_writer: PatchWriter | None = None,
         background: bool = True,
     ) -> None:
         if loader is None and analysis is None:
@@ -45,6 +47,8 @@ class InspectApp(LayerscopeApp):
         self.history_loader = history_loader
         self.suggester = suggester
         self.suggestions = suggestions
+        self.patch_writer = patch_writer
+        """Writes the combined patch next to the Dockerfile (key w in the suggestions pane)."""
         self.background = background
         """Build the other tree mode's view in a worker after the first screen."""
         self.history: HistoryReady | None = None
@@ -119,6 +123,43 @@ class InspectApp(LayerscopeApp):
         for screen in self.screen_stack:
             if isinstance(screen, InspectScreen):
                 screen.show_suggestions(event.report)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The w key exists only when a Dockerfile was given (there is somewhere to write)."""
+        if action == "write_patch":
+            return self.patch_writer is not None
+        return super().check_action(action, parameters)
+
+    def action_write_patch(self) -> None:
+        """Write the combined patch next to the Dockerfile, asking before it overwrites."""
+        report = self.suggestions
+        if self.patch_writer is None or report is None or not report.patch:
+            self.notify("no combined patch to write", severity="warning")
+            return
+        patch = report.patch
+        try:
+            self._wrote(self.patch_writer(patch, False))
+        except FileExistsError as exc:
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self._write_or_say(patch)
+
+            self.push_screen(
+                ConfirmScreen(f"{exc.filename or 'the patch file'} exists: overwrite it?"), answer
+            )
+        except OSError as exc:
+            self.notify(f"could not write the patch: {exc.strerror or exc}", severity="error")
+
+    def _write_or_say(self, patch: str) -> None:
+        assert self.patch_writer is not None
+        try:
+            self._wrote(self.patch_writer(patch, True))
+        except OSError as exc:
+            self.notify(f"could not write the patch: {exc.strerror or exc}", severity="error")
+
+    def _wrote(self, said: str) -> None:
+        self.notify(said, title="Combined patch written", timeout=8)
 
     # -- history ----------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -54,16 +55,24 @@ def engine_size(docker_cli: str, tag: str) -> int:
     return int(done.stdout.strip())
 
 
-def suggest_json(argv: list[str]) -> dict[str, Any]:
-    """Run ``layerscope suggest ARGV --json`` and parse its output."""
+def suggest_json(argv: list[str], cwd: Path | None = None) -> dict[str, Any]:
+    """Run ``layerscope suggest ARGV --json`` in ``cwd`` and parse its output.
+
+    Patch paths are relative to the directory suggest runs in; ``cwd`` defaults to the folder
+    of the ``--dockerfile`` argument (the build context), so ``apply_patch(ctx, ...)`` applies
+    the patch there."""
     out, err = io.StringIO(), io.StringIO()
-    argv = ["suggest", *argv, "--json", "--quiet"]
-    if "suggest" in cli.COMMANDS:
-        code = cli.main(argv, stdout=out, stderr=err)
-    else:  # until the lead registers the subcommand in cli.COMMANDS
-        parser = argparse.ArgumentParser()
-        suggest_command.add_parser(parser.add_subparsers(dest="command"))
-        code = suggest_command.run(parser.parse_args(argv), Streams(out, err))
+    if cwd is None and "--dockerfile" in argv:
+        cwd = Path(argv[argv.index("--dockerfile") + 1]).resolve().parent
+    argv = ["suggest", *[str(Path(a).resolve()) if Path(a).exists() else a for a in argv]]
+    argv += ["--json", "--quiet"]
+    with contextlib.chdir(cwd or Path.cwd()):
+        if "suggest" in cli.COMMANDS:
+            code = cli.main(argv, stdout=out, stderr=err)
+        else:  # until the lead registers the subcommand in cli.COMMANDS
+            parser = argparse.ArgumentParser()
+            suggest_command.add_parser(parser.add_subparsers(dest="command"))
+            code = suggest_command.run(parser.parse_args(argv), Streams(out, err))
     assert code == 0, err.getvalue()
     doc: dict[str, Any] = json.loads(out.getvalue())
     return doc

@@ -58,14 +58,15 @@ def test_merge_cleanup_and_combined_patch() -> None:
     assert merge.layers == (1, 2, 3)
     cleanup = kinds[SuggestionKind.SAME_LAYER_CLEANUP]
     assert cleanup.estimated_saving_bytes == 700  # the pip cache file only, not /tool
-    # the cleanup edits a RUN inside the merged block: the combined patch takes the larger one
-    assert report.applied == (merge.id,)
-    assert report.applied_saving_bytes == 5000
+    # the cleanup edits a RUN inside the merged block: composed on the build model, both apply
+    # (the cleanup lands right after the step that makes the cache, inside the merged RUN)
+    assert report.applied == (merge.id, cleanup.id)
+    assert report.applied_saving_bytes == 5700
     assert report.total_saving_bytes == 5700
     patched = dict(report.patched_files)["Dockerfile"]
     assert patched == (
         "FROM scratch\nCOPY rootfs/ /\nRUN make-big \\\n    && make-cache \\\n"
-        "    && rm /big.bin\nLABEL a=b\n"
+        "    && rm -rf /root/.cache/pip \\\n    && rm /big.bin\nLABEL a=b\n"
     )
     parse_dockerfile(patched)  # still a Dockerfile
     assert cleanup.patch is not None and "rm -rf /root/.cache/pip" in cleanup.patch
@@ -148,14 +149,15 @@ def test_manifests_copied_before_the_install_and_sources_after() -> None:
     )
     report = suggest(analyze(image), dockerfile=parse_dockerfile(SPLIT_DOCKERFILE))
     (reorder,) = [s for s in report.suggestions if s.kind is SuggestionKind.REORDER_FOR_CACHE]
-    assert reorder.layers == (1, 2)
+    # one edit: the manifest split and the move below every RUN that does not read the sources
+    assert reorder.layers == (1, 2, 3)
     assert dict(report.patched_files)["Dockerfile"] == (
         "FROM scratch\n"
         "COPY rootfs/ /\n"
         "COPY src/requirements.txt /src/\n"
         "RUN pip install -r /src/requirements.txt\n"
-        "COPY src/ /src/\n"
         "RUN echo ready > /ready\n"
+        "COPY src/ /src/\n"
     )
 
 

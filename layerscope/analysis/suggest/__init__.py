@@ -2,40 +2,52 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from layerscope.analysis import Analysis
 from layerscope.analysis.package_index import PackageIndex
 from layerscope.dockerfile import Dockerfile
 from layerscope.model import Image
 
 from .cleanup import find_cleanups
-from .context import build_context
+from .compose import Files, combine, make_patch
+from .context import build_context, copied_names
 from .copy_chmod import find_copy_chmods
-from .dockerignore import find_dockerignore
+from .dockerignore import find_dockerignore, fold_duplicates
 from .merge import find_merges
 from .ml import find_duplicates, find_models
 from .model import (
     CacheHints,
-    Edit,
+    EstimateBasis,
     Evidence,
     HistoryHints,
     InstructionStats,
+    LeftOut,
+    LeftOutReason,
     LineSpan,
+    Op,
+    OpKind,
+    PatchPaths,
     Suggestion,
     SuggestionKind,
     SuggestionReport,
 )
 from .packages import find_package_suggestions
-from .patching import DOCKERFILE, DOCKERIGNORE, conflict, patch_for
 from .reorder import find_reorders
 from .reproducible import find_non_reproducible, find_pin_base
 
 __all__ = [
     "CacheHints",
-    "Edit",
+    "EstimateBasis",
     "Evidence",
     "HistoryHints",
     "InstructionStats",
+    "LeftOut",
+    "LeftOutReason",
     "LineSpan",
+    "Op",
+    "OpKind",
+    "PatchPaths",
     "Suggestion",
     "SuggestionKind",
     "SuggestionReport",
@@ -83,13 +95,15 @@ def suggest(
     history: CacheHints | None = None,
     packages: PackageIndex | None = None,
     previous: Image | None = None,
+    paths: PatchPaths | None = None,
 ) -> SuggestionReport:
     """Every suggestion for the analysed image, largest saving first, with a combined patch.
 
     ``dockerfile`` (parsed) enables line spans and patches, ``dockerignore`` is the current
-    ``.dockerignore`` text (None: there is none), ``history`` gives per-instruction cache
-    misses, ``packages`` reuses a package index, ``previous`` is the previous build of the
-    image (for non-reproducible layers). Pure: no I/O.
+    ``.dockerignore`` text of the build context (None: there is none), ``history`` gives
+    per-instruction cache misses, ``packages`` reuses a package index, ``previous`` is the
+    previous build of the image (for non-reproducible layers), ``paths`` names the files in the
+    patch (default ``Dockerfile`` and ``.dockerignore``). Pure: no I/O.
     """
     ctx = build_context(analysis, dockerfile, dockerignore, history, previous)
     found: list[Suggestion] = [
@@ -104,10 +118,12 @@ def suggest(
         *find_pin_base(ctx),
         *find_non_reproducible(ctx),
     ]
+    found = fold_duplicates(found)
     found.sort(
         key=lambda s: (
             -s.estimated_saving_bytes,
             -(s.estimated_saving_rebuilds or 0),
+            -(s.estimated_saving_rebuild_bytes or 0),
             s.kind.value,
             s.layers,
         )
@@ -117,47 +133,49 @@ def suggest(
     for s in found:
         prefix = _PREFIX[s.kind]
         counts[prefix] = counts.get(prefix, 0) + 1
-        named.append(_with(s, id=f"{prefix}-{counts[prefix]}"))
-    files = {DOCKERFILE: dockerfile.text} if ctx.dockerfile is not None and dockerfile else {}
-    if files:
-        files[DOCKERIGNORE] = dockerignore or ""
-    named = [_own_patch(s, files) for s in named]
+        named.append(replace(s, id=f"{prefix}-{counts[prefix]}"))
+    files = None
+    if ctx.dockerfile is not None and dockerfile is not None:
+        where = paths or PatchPaths()
+        files = Files(
+            dockerfile, dockerignore, where.dockerfile, where.dockerignore, copied_names(ctx)
+        )
+        named = [_own_patch(s, files) for s in named]
+    else:
+        named = [replace(s, ops=()) for s in named]
     named = _overlaps(named)
     union: dict[tuple[str, int], int] = {}
     for s in named:
         if s.kind in SIZE_KINDS:
             for e in s.evidence:
                 union[_key(e)] = e.size_bytes
-    patch, patched, applied = _combine(named, files)
+    combined = combine(named, files) if files is not None else None
+    applied = combined.applied if combined is not None else ()
     chosen: dict[tuple[str, int], int] = {}
     for s in named:
         if s.kind in SIZE_KINDS and s.id in applied:
             for e in s.evidence:
                 chosen[_key(e)] = e.size_bytes
+    made = combined.patch if combined is not None else None
     return SuggestionReport(
         suggestions=tuple(named),
         total_saving_bytes=sum(union.values()),
-        patch=patch,
-        patched_files=patched,
+        patch=made.diff if made is not None else None,
+        patched_files=tuple(sorted(made.texts.items())) if made is not None else (),
         applied=applied,
         applied_saving_bytes=sum(chosen.values()),
         notes=tuple(ctx.notes),
+        left_out=combined.left_out if combined is not None else (),
     )
 
 
-def _with(s: Suggestion, **changes: object) -> Suggestion:
-    from dataclasses import replace
-
-    return replace(s, **changes)  # type: ignore[arg-type]
-
-
-def _own_patch(s: Suggestion, files: dict[str, str]) -> Suggestion:
-    if not files or not s.edits:
+def _own_patch(s: Suggestion, files: Files) -> Suggestion:
+    if not s.ops:
         return s
-    made = patch_for(s.edits, files)
+    made = make_patch(files, s.ops)
     if made is None:
-        return _with(s, edits=(), patch=None, patch_note="the edit would not parse: none offered")
-    return _with(s, patch=made[0])
+        return replace(s, ops=(), patch=None, patch_note="the edit would not parse: none offered")
+    return replace(s, patch=made.diff)
 
 
 def _overlaps(items: list[Suggestion]) -> list[Suggestion]:
@@ -167,26 +185,5 @@ def _overlaps(items: list[Suggestion]) -> list[Suggestion]:
         others = tuple(
             o.id for m, o in enumerate(items) if m != n and keys[n] and keys[n] & keys[m]
         )
-        out.append(_with(s, overlaps_with=others) if others else s)
+        out.append(replace(s, overlaps_with=others) if others else s)
     return out
-
-
-def _combine(
-    items: list[Suggestion], files: dict[str, str]
-) -> tuple[str | None, tuple[tuple[str, str], ...], tuple[str, ...]]:
-    """Apply every suggestion whose edits conflict with none taken before (largest first)."""
-    if not files:
-        return None, (), ()
-    taken: list[Edit] = []
-    applied: list[str] = []
-    for s in items:
-        if s.patch is None or conflict(taken, s.edits):
-            continue
-        if patch_for([*taken, *s.edits], files) is None:
-            continue
-        taken.extend(s.edits)
-        applied.append(s.id)
-    made = patch_for(taken, files) if taken else None
-    if made is None:
-        return None, (), ()
-    return made[0], tuple(sorted(made[1].items())), tuple(applied)

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from layerscope.dockerfile import Instruction
+
+from .buildmodel import STATES, commands
 from .context import Context, under
-from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind, counted
-from .patching import append_command, edit_instruction
+from .merge import merge_instructions
+from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind, counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,41 +105,109 @@ def find_cleanups(ctx: Context) -> list[Suggestion]:
     return out
 
 
+_STATE_OF = {"apt lists": "apt lists", "apk cache": "apk index"}
+"""Caches that are also package-manager state later steps need (buildmodel.STATES)."""
+
+
+def _lifecycle(
+    ctx: Context, ins: Instruction, cache: str
+) -> tuple[Instruction, tuple[Op, ...], str | None]:
+    """Where a cleanup of ``cache`` made by ``ins`` belongs: after the last later step that
+    still needs it (``apt-get install`` after ``apt-get update``), merged into one RUN with
+    ``ins`` so the bytes never reach a layer. (that RUN, the merge, why there is none)."""
+    state = next((st for st in STATES if st.name == _STATE_OF.get(cache)), None)
+    if state is None or ctx.dockerfile is None or ins.stage_index is None:
+        return ins, (), None
+    consumer = ins
+    for other in ctx.dockerfile.stages[ins.stage_index].instructions:
+        if other.index <= ins.index:
+            continue
+        found = commands(other)
+        if any(state.needs.search(c) for c in found):
+            consumer = other
+        if any(state.removes.search(c) or state.writes.search(c) for c in found):
+            break
+    if consumer is ins:
+        return ins, (), None
+    ops, note, _ = merge_instructions(ctx, ins, consumer)
+    if note is not None:
+        note = (
+            f"line {consumer.start_line} still needs the {cache}: {note}; "
+            f"merge lines {ins.start_line}-{consumer.end_line} and clean up at the end by hand"
+        )
+    return consumer, ops, note
+
+
+def _cleanup_command(cache: Cache, command: str) -> str:
+    """The cleanup for the tool the step runs (``microdnf clean all`` on UBI minimal)."""
+    if cache.name in ("yum cache", "dnf cache"):
+        for tool in ("microdnf", "dnf", "yum"):
+            if re.search(rf"\b{tool}\b", command):
+                return f"{tool} clean all" + (" && rm -rf /var/cache/yum" if tool == "yum" else "")
+    return cache.cleanup
+
+
 def _suggestion(
     ctx: Context, index: int, found: dict[str, list[Evidence]], pycache_dirs: set[str]
 ) -> Suggestion:
     ins = ctx.instruction_of.get(index) if ctx.dockerfile is not None else None
     command = ctx.command(index)
-    source = ins.source if ins is not None else ""
-    appended: list[str] = []
+    ops: list[Op] = []
     hows: list[str] = []
-    note = None
+    notes: list[str] = []
+    editable = ins is not None and not ins.heredocs and ins.exec_form is None
+    lifecycle: tuple[Instruction, tuple[Op, ...], str | None] | None = None
+    """Where the cleanups go: after the last step that needs the package-manager state."""
     for name in sorted(found):
         if name == _PYCACHE:
             fix, pattern = _pycache_fix(ctx, index, pycache_dirs)
-            if pattern:
-                source = re.sub(pattern, r"\g<0> --no-compile", source, count=1)
+            if pattern and ins is not None:
+                ops.append(
+                    Op(OpKind.REPLACE, ins.index, pattern=pattern,
+                       replacement=r"\g<0> --no-compile")
+                )  # fmt: skip
                 hows.append(f"{fix} (or ENV PYTHONDONTWRITEBYTECODE=1) for __pycache__")
             else:
-                appended.append(fix)
+                if ins is not None:
+                    ops.append(Op(OpKind.APPEND, ins.index, lines=(fix,)))
                 hows.append(f"`{fix}` for __pycache__")
-            note = "Python then compiles on first import (slower first start, unless it can write)"
+            notes.append(
+                "Python then compiles on first import (slower first start, unless it can write)"
+            )
             continue
         cache = next(c for c in CACHES if c.name == name)
         if cache.flag_pattern is not None and re.search(cache.flag_pattern, command):
-            source = re.sub(cache.flag_pattern, cache.flag_replacement, source, count=1)
+            if ins is not None:
+                ops.append(
+                    Op(OpKind.REPLACE, ins.index, pattern=cache.flag_pattern,
+                       replacement=cache.flag_replacement)
+                )  # fmt: skip
             hows.append(f"{cache.flag_replacement.split()[-1]} for the {name}")
+            continue
+        cleanup = _cleanup_command(cache, command)
+        if ins is None:
+            hows.append(f"`{cleanup}` for the {name}")
+            continue
+        if lifecycle is None:
+            lifecycle = next(
+                (got for n in sorted(found) if (got := _lifecycle(ctx, ins, n))[0] is not ins
+                 or got[2] is not None),
+                (ins, (), None),
+            )  # fmt: skip
+        where, merge, why = lifecycle
+        if why is not None:
+            notes.append(why)
+            editable = False
+        elif where is not ins:
+            hows.append(
+                f"`{cleanup}` for the {name}, after line {where.start_line} that still "
+                f"needs {'it' if name.endswith('cache') else 'them'} (one RUN from line "
+                f"{ins.start_line})"
+            )
         else:
-            appended.append(cache.cleanup)
-            hows.append(f"`{cache.cleanup}` for the {name}")
-    edits: tuple[Edit, ...] = ()
-    if ins is not None and not ins.heredocs and ins.exec_form is None:
-        lines: tuple[str, ...] | None = tuple(source.splitlines())
-        if appended:
-            changed = replace(ins, source=source)
-            lines = append_command(changed, " && ".join(dict.fromkeys(appended)))
-        if lines:
-            edits = (edit_instruction(ins, lines),)
+            hows.append(f"`{cleanup}` for the {name}")
+        ops += [*merge, Op(OpKind.APPEND, where.index, lines=(cleanup,))]
+    note = "; ".join(dict.fromkeys(notes)) or None
     evidence = [e for items in found.values() for e in items]
     names = ", ".join(sorted(found))
     spans = (LineSpan(ins.start_line, ins.end_line),) if ins is not None else ()
@@ -155,6 +226,6 @@ def _suggestion(
         lines=spans,
         evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
         estimated_saving_bytes=sum(e.size_bytes for e in evidence),
-        edits=edits,
+        ops=tuple(ops) if editable else (),
         patch_note=note,
     )

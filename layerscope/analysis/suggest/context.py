@@ -118,3 +118,28 @@ def under(path: str, prefix: str) -> bool:
 def relative(path: str, base: str) -> str:
     """``path`` relative to directory ``base`` (both absolute)."""
     return posixpath.relpath(path, base or "/")
+
+
+def copied_names(ctx: Context) -> dict[str, frozenset[str]]:
+    """COPY/ADD text -> the top-level names its layer brought under its destination (what the
+    dependency graph knows a context copy provides)."""
+    from .buildmodel import copy_label, copy_target, workdirs
+
+    out: dict[str, frozenset[str]] = {}
+    if ctx.dockerfile is None:
+        return out
+    where: dict[int, str] = {}
+    for stage in ctx.dockerfile.stages:
+        where.update(workdirs(stage))
+    for layer_index, ins in ctx.instruction_of.items():
+        if ins.keyword not in ("COPY", "ADD") or ins.flag("from") is not None:
+            continue
+        _, dest = copy_target(ins, where.get(ins.index, "/"))
+        names = {
+            posixpath.relpath(e.path, dest).split("/")[0]
+            for e in ctx.image.layers[layer_index].entries
+            if e.kind is not EntryKind.DIR and under(e.path, dest) and e.path != dest
+        }
+        if names:
+            out[copy_label(ins)] = frozenset(names)
+    return out

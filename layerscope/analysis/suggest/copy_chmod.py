@@ -8,8 +8,7 @@ from layerscope.analysis.waste import WasteReason
 from layerscope.model import EntryKind
 
 from .context import Context
-from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind, counted
-from .patching import DOCKERFILE, edit_instruction
+from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind, counted
 
 _CH = re.compile(r"^\s*(chmod|chown|chgrp)\b")
 
@@ -29,7 +28,7 @@ def find_copy_chmods(ctx: Context) -> list[Suggestion]:
             pairs.setdefault((w, h), []).append(Evidence(item.path, item.size_bytes, w))
     out = []
     for (w, h), evidence in sorted(pairs.items()):
-        edits, note = _patch(ctx, w, h, {e.path for e in evidence})
+        ops, note = _patch(ctx, w, h, {e.path for e in evidence})
         spans = tuple(
             LineSpan(i.start_line, i.end_line)
             for i in (ctx.instruction_of.get(w), ctx.instruction_of.get(h)) if i is not None
@@ -48,16 +47,14 @@ def find_copy_chmods(ctx: Context) -> list[Suggestion]:
                 lines=spans,
                 evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
                 estimated_saving_bytes=sum(e.size_bytes for e in evidence),
-                edits=edits,
+                ops=ops,
                 patch_note=note,
             )
         )
     return out
 
 
-def _patch(
-    ctx: Context, w: int, h: int, rewritten: set[str]
-) -> tuple[tuple[Edit, ...], str | None]:
+def _patch(ctx: Context, w: int, h: int, rewritten: set[str]) -> tuple[tuple[Op, ...], str | None]:
     copy, run = ctx.instruction_of.get(w), ctx.instruction_of.get(h)
     if copy is None or run is None or ctx.dockerfile is None:
         return (), None
@@ -88,11 +85,11 @@ def _patch(
         count=1,
         flags=re.I,
     )
-    edits = [edit_instruction(copy, lines)]
+    ops = [Op(OpKind.SET, copy.index, lines=tuple(lines))]
     if kept:
-        edits.append(edit_instruction(run, ("RUN " + " && ".join(kept),)))
+        ops.append(Op(OpKind.SET, run.index, lines=("RUN " + " && ".join(kept),)))
     else:
-        edits.append(Edit(DOCKERFILE, run.start_line, run.end_line, ()))
-    return tuple(edits), "--chmod needs BuildKit (DOCKER_BUILDKIT=1)" if "--chmod" in " ".join(
+        ops.append(Op(OpKind.DELETE, run.index))
+    return tuple(ops), "--chmod needs BuildKit (DOCKER_BUILDKIT=1)" if "--chmod" in " ".join(
         flags
     ) else None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import posixpath
 import re
+from dataclasses import replace
 
 from layerscope.dockerfile import Dockerfile, Instruction
 
 from .context import Context
-from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind
-from .patching import DOCKERIGNORE
+from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
 
 JUNK_DIRS = (
     ".git", ".venv", "node_modules", "__pycache__", ".ipynb_checkpoints", ".pytest_cache",
@@ -39,13 +39,9 @@ def workdir_at(dockerfile: Dockerfile, ins: Instruction) -> str:
 
 def copy_parts(dockerfile: Dockerfile, ins: Instruction) -> tuple[tuple[str, ...], str]:
     """(sources, absolute destination) of a COPY/ADD."""
-    words = ins.exec_form if ins.exec_form is not None else ins.words
-    if len(words) < 2:
-        return (), ""
-    dest = words[-1]
-    if not dest.startswith("/"):
-        dest = posixpath.join(workdir_at(dockerfile, ins), dest)
-    return tuple(words[:-1]), posixpath.normpath(dest)
+    from .buildmodel import copy_target
+
+    return copy_target(ins, workdir_at(dockerfile, ins))
 
 
 def _pattern(rel: str) -> tuple[str, str] | None:
@@ -64,6 +60,8 @@ def find_dockerignore(ctx: Context) -> list[Suggestion]:
     """Junk and large data files per COPY/ADD layer, as one .dockerignore suggestion."""
     evidence: list[Evidence] = []
     patterns: dict[str, int] = {}
+    what: dict[str, int] = {}
+    """Names of what is kept out (``.git``), with Dockerfile or without."""
     layers: list[int] = []
     spans: list[LineSpan] = []
     for index in range(ctx.first_user_layer, len(ctx.image.layers)):
@@ -95,6 +93,7 @@ def find_dockerignore(ctx: Context) -> list[Suggestion]:
             if hit is None or re.search(re.escape(hit[1]), later):
                 continue  # a later step names it: the build may need it
             patterns[hit[0]] = patterns.get(hit[0], 0) + entry.size_bytes
+            what[hit[1]] = what.get(hit[1], 0) + entry.size_bytes
             evidence.append(Evidence(entry.path, entry.size_bytes, index))
             found = True
         if found:
@@ -105,23 +104,70 @@ def find_dockerignore(ctx: Context) -> list[Suggestion]:
         return []
     existing = (ctx.dockerignore or "").splitlines()
     new = [p for p in sorted(patterns) if p not in existing]
-    edits: tuple[Edit, ...] = ()
+    ops: tuple[Op, ...] = ()
     if ctx.dockerfile is not None and new:
-        at = len(existing) + 1
-        edits = (Edit(DOCKERIGNORE, at, at - 1, tuple(new)),)
+        ops = (Op(OpKind.IGNORE, lines=tuple(new)),)
+    ranked = sorted(patterns, key=lambda p: (-patterns[p], p))
     return [
         Suggestion(
             id="",
             kind=SuggestionKind.DOCKERIGNORE,
-            title="keep build-context junk out of the image (.dockerignore)",
-            detail="add to .dockerignore (largest first): "
-            + ", ".join(sorted(patterns, key=lambda p: (-patterns[p], p))),
+            title=f"keep {_listed(sorted(what, key=lambda w: (-what[w], w)))} out of the image "
+            "(.dockerignore)",
+            detail="add to .dockerignore (largest first): " + ", ".join(ranked),
             layers=tuple(layers),
             instructions=tuple(ctx.label(i) for i in layers),
             lines=tuple(spans),
             evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
             estimated_saving_bytes=sum(e.size_bytes for e in evidence),
-            edits=edits,
+            ops=ops,
             patch_note="also shrinks the build context sent to the builder",
         )
     ]
+
+
+def _listed(patterns: list[str]) -> str:
+    """``.git, __pycache__``; more than three: the first three and how many more."""
+    if len(patterns) <= 3:
+        return ", ".join(patterns)
+    return ", ".join(patterns[:3]) + f" and {len(patterns) - 3} more"
+
+
+def fold_duplicates(found: list[Suggestion]) -> list[Suggestion]:
+    """Advice about the same files given once: a cleanup of files the .dockerignore entry
+    already keeps out of the build (``__pycache__`` rewritten by a later step) is folded into
+    the .dockerignore suggestion, whose figure then counts both stored copies."""
+    ignore = next((s for s in found if s.kind is SuggestionKind.DOCKERIGNORE), None)
+    if ignore is None:
+        return found
+    kept = {e.path for e in ignore.evidence}
+    out: list[Suggestion] = []
+    extra: list[Evidence] = []
+    covers: list[str] = []
+    layers = set(ignore.layers)
+    lines = list(ignore.lines)
+    for s in found:
+        if (
+            s.kind is SuggestionKind.SAME_LAYER_CLEANUP
+            and s.evidence
+            and all(e.path in kept for e in s.evidence)
+        ):
+            extra += s.evidence
+            covers.append(s.title)
+            layers.update(s.layers)
+            lines += [span for span in s.lines if span not in lines]
+            continue
+        out.append(s)
+    if not covers:
+        return found
+    evidence = tuple(sorted((*ignore.evidence, *extra), key=lambda e: (-e.size_bytes, e.path)))
+    merged = replace(
+        ignore,
+        evidence=evidence,
+        estimated_saving_bytes=sum(e.size_bytes for e in evidence),
+        layers=tuple(sorted(layers)),
+        lines=tuple(lines),
+        covers=tuple(covers),
+        detail=ignore.detail + "; the files then never reach the later steps that rewrite them",
+    )
+    return [merged if s is ignore else s for s in out]

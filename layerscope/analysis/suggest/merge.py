@@ -5,8 +5,8 @@ from __future__ import annotations
 from layerscope.dockerfile import Instruction, Stage
 
 from .context import Context
-from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind, counted
-from .patching import DOCKERFILE, join_runs
+from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind, counted
+from .patching import join_runs
 
 _INERT = frozenset(
     {"LABEL", "EXPOSE", "CMD", "ENTRYPOINT", "STOPSIGNAL", "HEALTHCHECK", "MAINTAINER"}
@@ -53,7 +53,7 @@ def find_merges(ctx: Context) -> list[Suggestion]:
         if not evidence:
             continue
         layers = tuple(i for i in range(lo, hi + 1) if ctx.keyword(i) == "RUN")
-        edits, note, spans = _patch(ctx, lo, hi)
+        ops, note, spans = _patch(ctx, lo, hi)
         deleted = sum(e.size_bytes for e in evidence)
         out.append(
             Suggestion(
@@ -70,7 +70,7 @@ def find_merges(ctx: Context) -> list[Suggestion]:
                 lines=spans,
                 evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
                 estimated_saving_bytes=deleted,
-                edits=edits,
+                ops=ops,
                 patch_note=note,
             )
         )
@@ -97,12 +97,23 @@ def _blocking(
 
 def _patch(
     ctx: Context, lo: int, hi: int
-) -> tuple[tuple[Edit, ...], str | None, tuple[LineSpan, ...]]:
+) -> tuple[tuple[Op, ...], str | None, tuple[LineSpan, ...]]:
     if ctx.dockerfile is None:
         return (), None, ()
     first, last = ctx.instruction_of.get(lo), ctx.instruction_of.get(hi)
     if first is None or last is None or first.stage_index != last.stage_index:
         return (), "the RUN steps could not be found in the Dockerfile", ()
+    ops, note, spans = merge_instructions(ctx, first, last)
+    if note is not None and "sits between" in note:
+        note += ": move the deletion into the first RUN by hand"
+    return ops, note, spans
+
+
+def merge_instructions(
+    ctx: Context, first: Instruction, last: Instruction
+) -> tuple[tuple[Op, ...], str | None, tuple[LineSpan, ...]]:
+    """The MERGE of the RUNs from ``first`` to ``last`` (one stage), or why it cannot be."""
+    assert ctx.dockerfile is not None
     stage = ctx.dockerfile.stages[first.stage_index or 0]
     block = [i for i in stage.instructions if first.index <= i.index <= last.index]
     spans = tuple(LineSpan(i.start_line, i.end_line) for i in block if i.keyword == "RUN")
@@ -110,22 +121,9 @@ def _patch(
     blocking = _blocking(ctx, stage, block, between)
     if blocking:
         where = ", ".join(f"line {i.start_line} ({i.keyword})" for i in blocking)
-        return (), f"{where} sits between them: move the deletion into the first RUN by hand", spans
+        return (), f"{where} sits between them", spans
     runs: list[Instruction] = [i for i in block if i.keyword == "RUN"]
-    # inert instructions, and those the later RUNs do not depend on, move below the merged RUN
-    inert = [i for i in block if i.keyword != "RUN"]
-    joined = join_runs(runs)
-    if joined is None:
+    if join_runs(runs) is None:
         return (), "exec-form, heredoc or differently-flagged RUNs: merge them by hand", spans
-    moved = tuple(line for i in inert for line in i.source.splitlines())
-    text = ctx.dockerfile.text.splitlines()
-    owned = {n for i in block for n in range(i.start_line, i.end_line + 1)}
-    comments = tuple(
-        text[n - 1]
-        for n in range(block[0].start_line, block[-1].end_line + 1)
-        if n not in owned and text[n - 1].strip()
-    )
-    edits = [
-        Edit(DOCKERFILE, block[0].start_line, block[-1].end_line, (*comments, *joined, *moved))
-    ]
-    return tuple(edits), None, spans
+    # the other instructions of the block (inert, or not needed by the later RUNs) move below
+    return (Op(OpKind.MERGE, block[0].index, block[-1].index),), None, spans

@@ -40,18 +40,76 @@ class LineSpan:
     end: int
 
 
+class OpKind(Enum):
+    """What one change to the build model does (see ``Op``)."""
+
+    SET = "set"
+    """Replace the instruction's text with ``lines``."""
+    REPLACE = "replace"
+    """Substitute the regex ``pattern`` by ``replacement`` once in the instruction's text."""
+    APPEND = "append"
+    """Append the command ``lines[0]`` (``&& command``) to the RUN."""
+    MERGE = "merge"
+    """Join the RUNs of the block ``index``..``target`` into one; the other instructions of the
+    block move below it."""
+    MOVE_AFTER = "move_after"
+    """Move the instruction below ``target`` (below its merged RUN when ``target`` is merged)."""
+    INSERT_BEFORE = "insert_before"
+    """Insert ``lines`` (a new instruction) above instruction ``target``."""
+    DELETE = "delete"
+    """Remove the instruction."""
+    IGNORE = "ignore"
+    """Add the patterns ``lines`` to the build context's ``.dockerignore``."""
+
+
 @dataclass(frozen=True, slots=True)
-class Edit:
-    """Replace lines ``start``..``end`` of a file with ``lines``.
+class Op:
+    """One change to the build model: instructions are named by ``Instruction.index``, so
+    changes from several suggestions compose (a flag, an appended cleanup and a merge of the
+    same RUN all apply) instead of fighting over line numbers."""
 
-    ``end == start - 1`` inserts before line ``start`` (``start = len + 1`` appends).
-    """
+    kind: OpKind
+    index: int = -1
+    target: int = -1
+    lines: tuple[str, ...] = ()
+    pattern: str = ""
+    replacement: str = ""
 
-    file: str
-    """``Dockerfile`` or ``.dockerignore``."""
-    start: int
-    end: int
-    lines: tuple[str, ...]
+
+class EstimateBasis(Enum):
+    """Where a cache suggestion's figures come from."""
+
+    HISTORY = "history"
+    """Recorded builds of the image: rebuilds, bytes and seconds saved over them."""
+    STEP_ORDER = "step_order"
+    """Expected from the step order alone (no recorded history): per source edit."""
+
+
+class LeftOutReason(Enum):
+    """Why a suggestion is not in the combined patch."""
+
+    NO_PATCH = "no_patch"
+    """It has no automatic patch (``patch_note`` says why)."""
+    NEEDS_CHOICE = "needs_choice"
+    """It needs a choice only the user can make (which artifacts, which digest...)."""
+    CONFLICT = "conflict"
+    """Its changes touch what a larger suggestion already in the patch changes."""
+    BREAKS_DEPENDENCY = "breaks_dependency"
+    """Combined with the rest it would take from a step something that step needs."""
+    NO_DOCKERFILE_FIT = "no_dockerfile_fit"
+    """The edited Dockerfile would not parse."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A suggestion the combined patch leaves out, and why."""
+
+    id: str
+    reason: LeftOutReason
+    with_ids: tuple[str, ...] = ()
+    """The suggestions in the patch it conflicts with."""
+    detail: str = ""
+    """The broken dependency, or the suggestion's own note."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +131,25 @@ class Suggestion:
     estimated_saving_rebuilds: int | None = None
     """For cache suggestions: rebuilds of expensive steps avoided over the recorded history."""
     estimated_saving_seconds: float | None = None
-    edits: tuple[Edit, ...] = ()
+    ops: tuple[Op, ...] = ()
+    """Its changes to the build model (empty: no automatic patch)."""
     patch: str | None = None
     """Unified diff of this suggestion alone, against the given files."""
     patch_note: str | None = None
     """Why there is no patch, or what to check before applying it."""
     overlaps_with: tuple[str, ...] = ()
     """Ids of suggestions whose evidence shares stored files with this one."""
+    estimated_saving_rebuild_bytes: int | None = None
+    """Cache kinds: bytes of layers no longer rebuilt (and pushed) — per source edit when
+    ``estimate_basis`` is step_order, over the recorded builds when it is history."""
+    estimate_basis: EstimateBasis | None = None
+    covers: tuple[str, ...] = ()
+    """Titles of duplicate advice about the same files folded into this suggestion."""
+    measured_saving_bytes: int | None = None
+    """Filled in by a real build of the patched Dockerfile (``suggest --prove``): the measured
+    bytes beside the estimate. None: not measured."""
+    measured_note: str | None = None
+    """What the proving build found for this suggestion (e.g. the step it broke)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +168,19 @@ class SuggestionReport:
     applied_saving_bytes: int = 0
     """Union of the evidence of the size suggestions the combined patch contains."""
     notes: tuple[str, ...] = ()
+    left_out: tuple[LeftOut, ...] = ()
+    """Every suggestion not in the combined patch, with the reason (only with a Dockerfile)."""
+    measured_patch_saving_bytes: int | None = None
+    """Filled in by ``suggest --prove``: the measured saving of the whole patch."""
+
+
+@dataclass(frozen=True, slots=True)
+class PatchPaths:
+    """The paths a patch names, relative to the directory it is applied in (``patch -p1``)."""
+
+    dockerfile: str = "Dockerfile"
+    dockerignore: str = ".dockerignore"
+    """The .dockerignore at the root of the build context."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 from .context import Context
-from .model import Edit, Evidence, LineSpan, Suggestion, SuggestionKind
-from .patching import edit_instruction, replace_in
+from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
 
 EXTENDED_STATES = "/var/lib/apt/extended_states"
 _APT_INSTALL = r"\bapt(?:-get)?(\s+-[\w-]+)*\s+install\b(?!.*--no-install-recommends)"
@@ -211,11 +210,14 @@ def _recommends(
     for p in items[:8]:
         by = sorted(u for u, _ in graph.in_edges(p.name))
         why.append(f"{p.name} (recommended by {', '.join(by[:3]) or '?'})")
-    edits: tuple[Edit, ...] = ()
+    ops: tuple[Op, ...] = ()
     ins = ctx.instruction_of.get(layer)
-    if ins is not None and ctx.dockerfile is not None:
-        lines = replace_in(ins, _APT_INSTALL, r"\g<0> --no-install-recommends")
-        edits = (edit_instruction(ins, lines),) if lines else ()
+    if ins is not None and ctx.dockerfile is not None and not ins.heredocs:
+        if re.search(_APT_INSTALL, ins.source):
+            ops = (
+                Op(OpKind.REPLACE, ins.index, pattern=_APT_INSTALL,
+                   replacement=r"\g<0> --no-install-recommends"),
+            )  # fmt: skip
     return Suggestion(
         id="",
         kind=SuggestionKind.NO_INSTALL_RECOMMENDS,
@@ -228,6 +230,6 @@ def _recommends(
         lines=_spans(ctx, (layer,)),
         evidence=tuple(evidence),
         estimated_saving_bytes=sum(e.size_bytes for e in evidence),
-        edits=edits,
+        ops=ops,
         patch_note="check that nothing at run time needs the recommended packages",
     )

@@ -1,4 +1,4 @@
-"""Line edits of the Dockerfile and .dockerignore, unified diffs, and combining suggestions."""
+"""Text helpers of the composer: unified diffs, joined RUNs, appended commands."""
 
 from __future__ import annotations
 
@@ -6,76 +6,26 @@ import difflib
 import re
 from collections.abc import Sequence
 
-from layerscope.dockerfile import DockerfileError, Instruction, parse_dockerfile
-
-from .model import Edit
+from layerscope.dockerfile import Instruction
 
 DOCKERFILE = "Dockerfile"
 DOCKERIGNORE = ".dockerignore"
 _COMPLEX = re.compile(r"\|\||;|(^|\s)cd\s|\bexport\s|\bset\s|(?<![&|])[&|](?![&|])")
 
 
-def apply_edits(text: str, edits: Sequence[Edit]) -> str:
-    """``text`` with non-overlapping ``edits`` applied (line numbers refer to ``text``)."""
-    lines = text.splitlines()
-    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
-        lines[edit.start - 1 : edit.end] = list(edit.lines)
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def unified(name: str, old: str, new: str) -> str:
-    """A unified diff of one file (``a/NAME`` -> ``b/NAME``); "" when nothing changed."""
+def unified(name: str, old: str, new: str, *, created: bool = False) -> str:
+    """A unified diff of one file (``a/NAME`` -> ``b/NAME``, ``/dev/null`` -> ``b/NAME`` when
+    ``created``); "" when nothing changed."""
     if old == new:
         return ""
     diff = difflib.unified_diff(
         old.splitlines(keepends=True),
         new.splitlines(keepends=True),
-        fromfile=f"a/{name}",
+        fromfile="/dev/null" if created else f"a/{name}",
         tofile=f"b/{name}",
     )
     out = "".join(line if line.endswith("\n") else line + "\n" for line in diff)
     return out
-
-
-def _interval(edit: Edit) -> tuple[float, float]:
-    if edit.end < edit.start:  # an insertion point sits between lines
-        return (edit.start - 0.5, edit.start - 0.5)
-    return (float(edit.start), float(edit.end))
-
-
-def conflict(a: Sequence[Edit], b: Sequence[Edit]) -> bool:
-    """True when two edit lists touch the same lines (or insert at the same place)."""
-    for x in a:
-        for y in b:
-            if x.file != y.file:
-                continue
-            (s1, e1), (s2, e2) = _interval(x), _interval(y)
-            if s1 <= e2 and s2 <= e1:
-                return True
-    return False
-
-
-def patch_for(edits: Sequence[Edit], files: dict[str, str]) -> tuple[str, dict[str, str]] | None:
-    """The unified diff of ``edits`` over ``files`` (name -> text) and the new texts.
-
-    None when the edited Dockerfile no longer parses.
-    """
-    out: list[str] = []
-    new_files: dict[str, str] = {}
-    for name in (DOCKERFILE, DOCKERIGNORE):
-        mine = [e for e in edits if e.file == name]
-        if not mine:
-            continue
-        old = files.get(name, "")
-        new = apply_edits(old, mine)
-        if name == DOCKERFILE:
-            try:
-                parse_dockerfile(new)
-            except DockerfileError:
-                return None
-        new_files[name] = new
-        out.append(unified(name, old, new))
-    return "".join(out), new_files
 
 
 def run_body(ins: Instruction) -> list[str]:
@@ -125,16 +75,3 @@ def append_command(ins: Instruction, command: str) -> tuple[str, ...] | None:
         lines[-1] = lines[-1].rstrip() + ")"
     lines[-1] = lines[-1].rstrip() + " \\"
     return (*lines, "    && " + command)
-
-
-def replace_in(ins: Instruction, pattern: str, replacement: str) -> tuple[str, ...] | None:
-    """The instruction's source lines with a regex replaced (None when it does not occur)."""
-    new, count = re.subn(pattern, replacement, ins.source)
-    if not count or ins.heredocs:
-        return None
-    return tuple(new.splitlines())
-
-
-def edit_instruction(ins: Instruction, lines: Sequence[str]) -> Edit:
-    """Replace an instruction's lines."""
-    return Edit(DOCKERFILE, ins.start_line, ins.end_line, tuple(lines))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from layerscope.dockerfile import Dockerfile, Instruction, Stage
@@ -17,20 +18,17 @@ from layerscope.model import EntryKind
 if TYPE_CHECKING:
     import networkx as nx
 
+from .buildmodel import commands, reads, workdirs
 from .context import Context, under
 from .dockerignore import copy_parts, workdir_at
-from .model import Edit, LineSpan, Suggestion, SuggestionKind, counted
-from .patching import DOCKERFILE
+from .manifests import implied_reads, is_manifest, with_companions
+from .model import EstimateBasis, LineSpan, Op, OpKind, Suggestion, SuggestionKind, counted
 
-MANIFESTS = frozenset(
-    "requirements.txt requirements-dev.txt constraints.txt pyproject.toml poetry.lock setup.cfg "
-    "Pipfile Pipfile.lock package.json package-lock.json yarn.lock pnpm-lock.yaml go.mod go.sum "
-    "Cargo.toml Cargo.lock Gemfile Gemfile.lock composer.json composer.lock pom.xml".split()
-)
 _BUILD_TOOLS = re.compile(
     r"\b(pip3?\s+install|npm\s+(ci|install|run)|yarn|pnpm|poetry|make|go\s+(build|mod)|cargo|"
     r"mvn|gradle|bundle|composer|python3?\s+\S+\.py|setup\.py)\b"
 )
+_EDITABLE = re.compile(r"\bpip3?\s+install\b[^&;|]*\s(-e|--editable)[\s=]")
 _VAR = re.compile(r"\$\{?([A-Za-z_]\w*)")
 
 
@@ -121,88 +119,159 @@ class OrderGraph:
         return all(pos[u] < pos[v] for u, v in self.graph.edges if u in pos and v in pos)
 
 
+def _volatile(ctx: Context, copy: Instruction, layer: int) -> bool:
+    stats = ctx.stats(layer)
+    sources, dest = copy_parts(ctx.dockerfile, copy) if ctx.dockerfile is not None else ((), "")
+    if dest == "/":
+        return False  # a root file system: every later step runs its programs
+    return (stats is not None and stats.misses > 0) or any(
+        s in (".", "./") or s.endswith("/") for s in sources
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """The steps a context COPY can move below, and the manifests the installs among them read."""
+
+    passed: list[Instruction]
+    installs: list[Instruction]
+    manifests: set[str]
+    blocker: Instruction | None
+    needs_sources: bool
+
+
+def _walk(ctx: Context, graph: OrderGraph, items: list[Instruction], copy: Instruction) -> _Walk:
+    _, dest = copy_parts(graph.dockerfile, copy)
+    names = frozenset(graph.top_names(copy) - {dest})
+    where = workdirs(graph.stage)
+    passed: list[Instruction] = []
+    installs: list[Instruction] = []
+    manifests: set[str] = set()
+    for other in items[items.index(copy) + 1 :]:
+        if other.keyword == "WORKDIR" or (
+            other.keyword in ("ENV", "ARG") and _defines(other) & _names(copy)
+        ):
+            return _Walk(passed, installs, manifests, other, False)
+        if other.keyword != "RUN":
+            if graph.graph.has_edge(copy.index, other.index):
+                return _Walk(passed, installs, manifests, other, False)
+            passed.append(other)
+            continue
+        if _writes(ctx, graph.layer.get(copy.index)) & _writes(ctx, graph.layer.get(other.index)):
+            return _Walk(passed, installs, manifests, other, False)
+        used: set[str] = set()
+        sources = whole_seen = False
+        for command in commands(other):
+            got = reads(command, where[other.index], dest, names)
+            inside = under(where[other.index], dest)
+            whole = (not got and inside and bool(_BUILD_TOOLS.search(command))) or bool(
+                dest.rstrip("/") and re.search(re.escape(dest.rstrip("/")) + r"/?(\s|$)", command)
+            )  # a build tool in the copied directory, or the destination itself: the sources
+            if whole:
+                got = {*names, "(the sources)"}
+            local = (
+                implied_reads(command, names).needs_sources
+                or bool(_EDITABLE.search(command) and got)
+                or ("setup.py" in got and bool(re.search(r"setup\.py\s+\w", command)))
+            )  # the install builds the project itself
+            sources = sources or local
+            whole_seen = whole_seen or whole
+            used |= got
+        if not used:
+            passed.append(other)
+        elif not (sources or whole_seen) and all(is_manifest(n) for n in used):
+            passed.append(other)
+            installs.append(other)
+            manifests |= with_companions(used, names)
+        else:
+            return _Walk(passed, installs, manifests, other, sources)
+    return _Walk(passed, installs, manifests, None, False)
+
+
 def find_reorders(ctx: Context) -> list[Suggestion]:
-    """COPY/ADD of the build context placed before RUN steps that do not need it."""
+    """The context COPY moved below the RUN steps that do not read it, with the dependency
+    manifests the installs among them read copied first: one edit, so the installs stay cached
+    when only the sources change."""
     if ctx.dockerfile is None:
         return []
     out: list[Suggestion] = []
     stage = ctx.dockerfile.final_stage
     graph = OrderGraph(ctx, ctx.dockerfile, stage)
     items = list(stage.instructions)
-    for n, copy in enumerate(items):
+    for copy in items:
         layer = graph.layer.get(copy.index)
         if copy.keyword not in ("COPY", "ADD") or copy.flag("from") is not None or layer is None:
             continue
-        stats = ctx.stats(layer)
-        sources, _ = copy_parts(ctx.dockerfile, copy)
-        volatile = (stats is not None and stats.misses > 0) or any(
-            s in (".", "./") or s.endswith("/") for s in sources
-        )
-        if not volatile:
+        if not _volatile(ctx, copy, layer):
             continue
-        passed: list[Instruction] = []
-        blocker: Instruction | None = None
-        for other in items[n + 1 :]:
-            if graph.graph.has_edge(copy.index, other.index):
-                blocker = other
-                break
-            passed.append(other)
-        runs = [i for i in passed if i.keyword == "RUN"]
+        walk = _walk(ctx, graph, items, copy)
+        runs = [i for i in walk.passed if i.keyword == "RUN"]
         if not runs:
-            split = _manifest_split(ctx, graph, copy, blocker, stats) if blocker else None
-            if split is not None:
-                out.append(split)
             continue
-        order = [i.index for i in items]
-        order.remove(copy.index)
-        order.insert(order.index(passed[-1].index) + 1, copy.index)
-        if not graph.valid(order):
-            continue
-        out.append(_suggestion(ctx, graph, copy, passed, runs, stats))
+        out.append(_suggestion(ctx, graph, copy, runs, walk))
     return out
 
 
 def _suggestion(
-    ctx: Context,
-    graph: OrderGraph,
-    copy: Instruction,
-    passed: list[Instruction],
-    runs: list[Instruction],
-    stats: object,
+    ctx: Context, graph: OrderGraph, copy: Instruction, runs: list[Instruction], walk: _Walk
 ) -> Suggestion:
     layers = tuple(graph.layer[i.index] for i in (copy, *runs) if i.index in graph.layer)
-    misses = getattr(stats, "misses", None)
-    seconds: float | None = None
-    step_seconds = [ctx.stats(graph.layer[r.index]) for r in runs if r.index in graph.layer]
-    if (
-        misses is not None
-        and step_seconds
-        and all(s and s.seconds is not None for s in step_seconds)
-    ):
-        seconds = misses * sum(s.seconds or 0.0 for s in step_seconds if s)
-    text = ctx.dockerfile.text.splitlines() if ctx.dockerfile else []
-    last = passed[-1]
-    moved = tuple(text[copy.start_line - 1 : copy.end_line])
-    edits = (
-        Edit(DOCKERFILE, copy.start_line, copy.end_line, ()),
-        Edit(DOCKERFILE, last.end_line + 1, last.end_line, moved),
+    stats = ctx.stats(graph.layer[copy.index])
+    misses = stats.misses if stats is not None else None
+    per_edit = sum(
+        ctx.image.layers[graph.layer[r.index]].size_bytes for r in runs if r.index in graph.layer
     )
+    seconds: float | None = None
+    step = [ctx.stats(graph.layer[r.index]) for r in runs if r.index in graph.layer]
+    if misses is not None and step and all(s is not None and s.seconds is not None for s in step):
+        seconds = misses * sum(s.seconds or 0.0 for s in step if s is not None)
+    last = runs[-1]
+    ops = [Op(OpKind.MOVE_AFTER, copy.index, target=last.index)]
+    manifests = sorted(walk.manifests)
+    if walk.installs and copy.exec_form is None:
+        sources, _ = copy_parts(graph.dockerfile, copy)
+        if len(sources) == 1 and not any(ch in sources[0] for ch in "*?["):
+            base = "" if sources[0] in (".", "./") else sources[0].rstrip("/") + "/"
+            written = copy.words[-1]
+            target = written if written.endswith("/") else written + "/"
+            flags = " ".join(f.text for f in copy.flags)
+            listed = " ".join(base + n for n in manifests)
+            first = " ".join(p for p in (copy.keyword, flags, listed, target) if p)
+            ops.insert(0, Op(OpKind.INSERT_BEFORE, target=walk.installs[0].index, lines=(first,)))
+        else:
+            manifests = []
     how = (
-        f"it missed the cache in {misses} of {getattr(stats, 'builds', '?')} recorded builds"
-        if misses is not None
+        f"it missed the cache in {misses} of {stats.builds} recorded builds"
+        if stats is not None and misses is not None
         else "it copies the build context, which changes with every edit"
     )
+    if manifests:
+        names = ", ".join(manifests)
+        title = f"copy {names} first, install, then copy the rest (line {copy.start_line})"
+        plan = (
+            f"copy {names} alone before line {walk.installs[0].start_line} and the rest below "
+            f"line {last.start_line}: the {counted(len(runs), 'RUN step')} in between "
+            "(the dependency install too) stay cached when only the sources change"
+        )
+    else:
+        title = f"move line {copy.start_line} ({copy.keyword}) below line {last.start_line}"
+        plan = (
+            f"the {counted(len(runs), 'RUN step')} after it "
+            f"{'does' if len(runs) == 1 else 'do'} not read what it copies, so "
+            f"{'it' if len(runs) == 1 else 'they'} can stay cached when only the copied files "
+            "change"
+        )
+    blocker = ""
+    if walk.blocker is not None:
+        blocker = f"; line {walk.blocker.start_line} reads the copied files"
+        if walk.needs_sources:
+            blocker += " (an editable or local install builds the project: it needs the sources)"
     return Suggestion(
         id="",
         kind=SuggestionKind.REORDER_FOR_CACHE,
-        title=f"move line {copy.start_line} ({copy.keyword}) below line {last.start_line}",
-        detail=(
-            f"{' '.join(copy.text.split())}: {how}; the {counted(len(runs), 'RUN step')} after it "
-            f"{'does' if len(runs) == 1 else 'do'} not read what it copies (constraint graph: "
-            "files written and read, WORKDIR, ENV/ARG, USER), so "
-            f"{'it' if len(runs) == 1 else 'they'} can stay cached when only the copied files "
-            "change."
-        ),
+        title=title,
+        detail=f"{' '.join(copy.text.split())}: {how}; {plan}{blocker} (constraint graph: "
+        "files written and read, WORKDIR, ENV/ARG, USER).",
         layers=layers,
         instructions=tuple(" ".join(i.text.split()) for i in (copy, *runs)),
         lines=(
@@ -213,79 +282,9 @@ def _suggestion(
         estimated_saving_bytes=0,
         estimated_saving_rebuilds=misses * len(runs) if misses is not None else None,
         estimated_saving_seconds=seconds,
-        edits=edits,
-        patch_note="the graph reads commands heuristically: check that the moved steps do not use "
-        "the copied files",
-    )
-
-
-def _manifest_split(
-    ctx: Context, graph: OrderGraph, copy: Instruction, run: Instruction, stats: object
-) -> Suggestion | None:
-    """``COPY src/ dst/`` followed by a RUN that reads only dependency manifests from it: copy the
-    manifests first, install, then copy the rest (the install stays cached when sources change)."""
-    dockerfile = ctx.dockerfile
-    if dockerfile is None or run.keyword != "RUN" or copy.exec_form is not None:
-        return None
-    sources, dest = copy_parts(dockerfile, copy)
-    if len(sources) != 1 or any(ch in sources[0] for ch in "*?["):
-        return None
-    used = graph.reads(run, copy) - {dest}
-    if not used or not used <= MANIFESTS:
-        return None
-    # the RUN must not read anything else under the destination
-    rest = run.arguments
-    for name in used:
-        rest = rest.replace(posixpath.join(dest, name), "").replace(name, "")
-    if dest.rstrip("/") and re.search(re.escape(dest.rstrip("/")) + r"(/|\b)", rest):
-        return None
-    copied = graph.top_names(copy)
-    if not used <= copied:
-        return None
-    source_dir = "" if sources[0] in (".", "./") else sources[0].rstrip("/") + "/"
-    written_dest = copy.words[-1]
-    target = written_dest if written_dest.endswith("/") else written_dest + "/"
-    flags = " ".join(flag.text for flag in copy.flags)
-    manifests = " ".join(source_dir + name for name in sorted(used))
-    first = " ".join(part for part in (copy.keyword, flags, manifests, target) if part)
-    text = dockerfile.text.splitlines()
-    original = tuple(text[copy.start_line - 1 : copy.end_line])
-    edits = (
-        Edit(DOCKERFILE, copy.start_line, copy.end_line, (first,)),
-        Edit(DOCKERFILE, run.end_line + 1, run.end_line, original),
-    )
-    layer = graph.layer.get(copy.index)
-    run_layer = graph.layer.get(run.index)
-    misses = getattr(stats, "misses", None)
-    run_stats = ctx.stats(run_layer) if run_layer is not None else None
-    seconds = (
-        misses * run_stats.seconds
-        if misses is not None and run_stats is not None and run_stats.seconds is not None
-        else None
-    )
-    names = ", ".join(sorted(used))
-    how = (
-        f"it missed the cache in {misses} of {getattr(stats, 'builds', '?')} recorded builds"
-        if misses is not None
-        else "it copies source files, which change with every edit"
-    )
-    return Suggestion(
-        id="",
-        kind=SuggestionKind.REORDER_FOR_CACHE,
-        title=f"copy {names} first, install, then copy the rest (line {copy.start_line})",
-        detail=(
-            f"{' '.join(copy.text.split())}: {how}; line {run.start_line} reads only {names} "
-            "from it, so copying the dependency manifests before it and the sources after it "
-            "keeps the install step cached when only the sources change."
-        ),
-        layers=tuple(i for i in (layer, run_layer) if i is not None),
-        instructions=(" ".join(copy.text.split()), " ".join(run.text.split())),
-        lines=(LineSpan(copy.start_line, copy.end_line), LineSpan(run.start_line, run.end_line)),
-        evidence=(),
-        estimated_saving_bytes=0,
-        estimated_saving_rebuilds=misses,
-        estimated_saving_seconds=seconds,
-        edits=edits,
-        patch_note="the sources are copied after the install step; steps after it see the same "
-        "files as before",
+        estimated_saving_rebuild_bytes=misses * per_edit if misses is not None else per_edit,
+        estimate_basis=EstimateBasis.HISTORY if misses is not None else EstimateBasis.STEP_ORDER,
+        ops=tuple(ops),
+        patch_note="the graph reads commands heuristically: check that the moved steps do not "
+        "use the copied files",
     )

@@ -122,7 +122,10 @@ class InspectScreen(FilteredTreeScreen):
         count = len(pane.items)
         saving = size(pane.total_saving_bytes)
         pane.border_title = f"Suggestions ({count}) · {saving} to save"
-        pane.border_subtitle = "enter: go to layer"
+        patch = getattr(pane.report, "patch", None)
+        pane.border_subtitle = (
+            "enter: go to layer · w: write patch" if patch else "enter: go to layer"
+        )
 
     @on(SuggestionList.Highlighted)
     def _suggestion_highlighted(self, event: SuggestionList.Highlighted) -> None:
@@ -138,7 +141,8 @@ class InspectScreen(FilteredTreeScreen):
         if current is None:
             box.remove_class("-shown")
             return
-        box.update(suggestion_details(current))
+        report = found.first().report if found else self.suggestions
+        box.update(suggestion_details(current, report))
         box.add_class("-shown")
         self.query_one("#info", VerticalScroll).scroll_home(animate=False)
 

@@ -50,8 +50,46 @@ def suggestion_layer(suggestion: Suggestion) -> int | None:
     return int(evidence[0].layer_index) if evidence else None
 
 
-def suggestion_details(suggestion: Suggestion) -> RenderableType:
-    """What a suggestion proposes, why, what it saves, and the files behind the figure."""
+def patch_status(suggestion: Suggestion, report: SuggestionReport | None) -> Text | None:
+    """Whether the suggestion is in the combined patch, and if not, why (None: no patch at all,
+    as without a Dockerfile)."""
+    if report is None or report.patch is None and not report.left_out:
+        return None
+    if suggestion.id in report.applied:
+        return Text("in the combined patch", style="green")
+    for item in report.left_out:
+        if item.id == suggestion.id:
+            from layerscope.render.suggest import left_out_words
+
+            return Text("left out: " + left_out_words(item), style="yellow")
+    return None
+
+
+def hunk_text(patch: str) -> Text:
+    """A unified diff with added lines green and removed ones red (long lines cut with an
+    ellipsis, never wrapped: a wrapped line would read as a context line)."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    for n, line in enumerate(patch.rstrip("\n").splitlines()):
+        if n:
+            out.append("\n")
+        style = ""
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        out.append(line, style=style)
+    return out
+
+
+def suggestion_details(
+    suggestion: Suggestion, report: SuggestionReport | None = None
+) -> RenderableType:
+    """What a suggestion proposes, why, what it saves, the files behind the figure, its hunk of
+    the patch and whether the combined patch has it."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
@@ -63,6 +101,17 @@ def suggestion_details(suggestion: Suggestion) -> RenderableType:
     if suggestion.estimated_saving_rebuilds:
         what.append(f"avoids {suggestion.estimated_saving_rebuilds} rebuilds")
     grid.add_row("Kind", f"{suggestion.id}: " + " · ".join(what))
+    measured = getattr(suggestion, "measured_saving_bytes", None)
+    if measured is not None:
+        estimate = f"estimated {size(saved)}" if saved else "no estimate"
+        grid.add_row("Measured", f"{size(measured)} saved by a real build ({estimate})")
+    if getattr(suggestion, "measured_note", None):
+        grid.add_row("Build", Text(str(suggestion.measured_note)))
+    rebuild = getattr(suggestion, "estimated_saving_rebuild_bytes", None)
+    if rebuild is not None:
+        from layerscope.render.suggest import cache_figures
+
+        grid.add_row("Cache", Text(cache_figures(suggestion) or ""))
     if suggestion.layers:
         grid.add_row("Layers", ", ".join(str(i) for i in suggestion.layers))
     if suggestion.lines:
@@ -83,8 +132,16 @@ def suggestion_details(suggestion: Suggestion) -> RenderableType:
             lines.append(f"  (layer {item.layer_index})", style="dim")
         count = getattr(suggestion, "evidence_count", None) or len(evidence)
         grid.add_row(f"Files ({count})" if count > len(shown) else "Files", lines)
+    covers = tuple(getattr(suggestion, "covers", ()) or ())
+    if covers:
+        grid.add_row("Covers", Text("; ".join(covers)))
     if suggestion.patch_note:
         grid.add_row("Note", Text(suggestion.patch_note, style="italic"))
+    status = patch_status(suggestion, report)
+    if status is not None:
+        grid.add_row("Patch", status)
+    if getattr(suggestion, "patch", None):
+        grid.add_row("Hunk", hunk_text(str(suggestion.patch)))
     return grid
 
 
@@ -93,6 +150,7 @@ class SuggestionList(FittedTable):
 
     BINDINGS = [
         Binding("enter", "select_cursor", "Go to layer"),
+        Binding("w", "app.write_patch", "Write patch"),
     ]
 
     @dataclass
@@ -111,6 +169,7 @@ class SuggestionList(FittedTable):
         super().__init__(id=id)
         self.items: tuple[Suggestion, ...] = tuple(report.suggestions)
         self.total_saving_bytes = report.total_saving_bytes
+        self.report = report
 
     def on_mount(self) -> None:
         self.refill()

@@ -1,0 +1,106 @@
+"""Hand-built images of common naive Dockerfile shapes (tests/analysis/imagekit), shared by the
+composer tests: each pairs a Dockerfile with the layers its build would store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from layerscope.analysis import Analysis, analyze
+from layerscope.model import Digest, FileEntry, HistoryEntry, Image, ImageConfig, Platform
+from tests.analysis.imagekit import d, f, layer, wh
+
+BK = "buildkit.dockerfile.v0"
+
+ML_DOCKERFILE = """\
+FROM debian:bookworm
+RUN apt-get update
+RUN apt-get install -y python3 python3-pip python3-venv
+WORKDIR /app
+COPY . /app
+RUN python3 -m venv /opt/venv
+RUN /opt/venv/bin/pip install -r requirements.txt
+RUN python3 train.py
+RUN rm /app/data.csv
+"""
+
+BASE = ("/bin/sh -c #(nop) ADD file:base in / ", [d("/bin"), f("/bin/sh", 1000)])
+"""The base image's one layer (a shell), first in every shape."""
+LISTS = 40_000
+ARCHIVE = 3_000
+PIP_CACHE = 7_000
+CSV = 90_000
+PYC = 500
+
+
+def make_image(
+    ref: str, steps: Sequence[tuple[str | None, Sequence[FileEntry]]], base: int = 1
+) -> Analysis:
+    """An analysed image: ``steps`` are (created_by or None for an empty-layer step, entries);
+    the first ``base`` layers belong to the base image."""
+    layers = []
+    history = []
+    for created_by, entries in steps:
+        if created_by is None:
+            continue
+        layers.append(layer(len(layers), entries, created_by=created_by))
+    n = 0
+    for created_by, entries in steps:
+        if created_by is None:
+            text = entries[0].path if entries else ""
+            history.append(HistoryEntry(text, comment=BK, empty_layer=True))
+        else:
+            history.append(HistoryEntry(layers[n].created_by, comment=BK if n >= base else None))
+            n += 1
+    image = Image(
+        ref=ref,
+        image_id=Digest("sha256:" + "ef" * 32),
+        platform=Platform("linux", "amd64"),
+        created=None,
+        config=ImageConfig(),
+        history=tuple(history),
+        layers=tuple(layers),
+    )
+    return analyze(image, dockerfile_base_count=base)
+
+
+def ml_image() -> Analysis:
+    """The first-try shape of issue 16: apt update and install as two steps, the context
+    copied before the venv and the pip install, a training step whose CSV the next step
+    deletes."""
+    return make_image(
+        "ml:1",
+        [
+            BASE,
+            (
+                "RUN /bin/sh -c apt-get update # buildkit",
+                [d("/var/lib/apt/lists"), f("/var/lib/apt/lists/deb_Packages.lz4", LISTS)],
+            ),
+            (
+                "RUN /bin/sh -c apt-get install -y python3 python3-pip python3-venv # buildkit",
+                [
+                    f("/usr/bin/python3", 5000),
+                    f("/var/cache/apt/archives/python3.deb", ARCHIVE),
+                ],
+            ),
+            (None, [f("WORKDIR /app")]),
+            (
+                "COPY . /app # buildkit",
+                [
+                    d("/app"),
+                    f("/app/requirements.txt", 20),
+                    f("/app/train.py", 300),
+                    f("/app/__pycache__/train.cpython-311.pyc", PYC),
+                ],
+            ),
+            ("RUN /bin/sh -c python3 -m venv /opt/venv # buildkit", [f("/opt/venv/bin/py", 10)]),
+            (
+                "RUN /bin/sh -c /opt/venv/bin/pip install -r requirements.txt # buildkit",
+                [
+                    f("/opt/venv/lib/numpy.py", 8000),
+                    f("/root/.cache/pip/http/wheel", PIP_CACHE),
+                ],
+            ),
+            ("RUN /bin/sh -c python3 train.py # buildkit", [f("/app/data.csv", CSV)]),
+            ("RUN /bin/sh -c rm /app/data.csv # buildkit", [wh("/app/data.csv")]),
+        ],
+    )
