@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class SuggestionProof:
-    """One suggestion: its estimate, and the bytes its own patch saved when built (``--prove=each``)."""
+    """One suggestion: its estimate, and what its own patch saved when built (``--prove=each``)."""
 
     id: str
     kind: str

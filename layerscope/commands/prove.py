@@ -30,7 +30,9 @@ from ..analysis.prove import (
     SuggestionProof,
     rebuilt_layers,
 )
-from ..analysis.suggest import SIZE_KINDS, Edit, Suggestion, SuggestionReport
+from ..analysis.suggest import SIZE_KINDS, Suggestion, SuggestionReport
+from ..analysis.suggest.compose import Files
+from ..analysis.suggest.model import PatchPaths
 from ..buildlogs import BuildLogError, BuildStep, parse_build_log
 from ..config_paths import cache_dir
 from ..dockerfile import Dockerfile
@@ -63,12 +65,6 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
         "it), and a cache experiment; =each also builds every suggestion on its own",
     )
     group.add_argument(
-        "--context",
-        metavar="DIR",
-        help="the build context (default: the Dockerfile's folder); --prove copies it, never "
-        "writes to it",
-    )
-    group.add_argument(
         "--touch",
         metavar="PATH",
         help="the file (relative to the context) the cache experiment appends a line to "
@@ -97,6 +93,8 @@ class _Run:
     dockerfile_text: str
     ignore_text: str | None
     sink: Callable[[str], None]
+    files: Files
+    """The composer's view of the files (to compose a subset of the suggestions)."""
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     tags: list[str] = field(default_factory=list)
     builds: int = 0
@@ -165,6 +163,7 @@ def prove(
     report: SuggestionReport,
     dockerfile: Dockerfile,
     dockerfile_path: str,
+    paths: PatchPaths | None = None,
 ) -> Proof:
     """Build, measure, drop what breaks the build, run the cache experiment, clean up."""
     context = Path(args.context) if args.context else Path(dockerfile_path).parent
@@ -183,8 +182,10 @@ def prove(
     with _scratch() as scratch:
         for which in ("original", "patched"):
             shutil.copytree(context, scratch / which / "context", symlinks=True)
+        where = paths or PatchPaths()
+        files = Files(dockerfile, ignore_text, where.dockerfile, where.dockerignore)
         run = _Run(builder, scratch, rel, dockerfile.text, ignore_text,
-                   _progress_sink(args, err))  # fmt: skip
+                   _progress_sink(args, err), files)  # fmt: skip
         try:
             return _prove(run, args, report, touch)
         finally:
@@ -251,19 +252,17 @@ def _union_saving(by_id: dict[str, Suggestion], ids: list[str]) -> int:
 def _compose(
     run: _Run, by_id: dict[str, Suggestion], ids: list[str]
 ) -> tuple[str, str, str | None] | None:
-    """(patch, Dockerfile text, .dockerignore text) with the edits of ``ids``; None if they do
-    not compose."""
-    from ..analysis.suggest.patching import DOCKERFILE, DOCKERIGNORE, patch_for
+    """(patch, Dockerfile text, .dockerignore text) with the changes of ``ids`` (in that order)
+    made by the suggest composer; None if they do not make a patch."""
+    from ..analysis.suggest.compose import make_patch
+    from ..analysis.suggest.patching import DOCKERFILE, DOCKERIGNORE
 
-    edits: list[Edit] = [e for i in ids for e in by_id[i].edits]
-    files = {DOCKERFILE: run.dockerfile_text, DOCKERIGNORE: run.ignore_text or ""}
-    made = patch_for(edits, files)
+    ops = [op for i in ids for op in by_id[i].ops]
+    made = make_patch(run.files, ops) if ops else None
     if made is None:
         return None
-    patch, texts = made
-    ignore = texts.get(DOCKERIGNORE, files[DOCKERIGNORE])
-    ignore_text = ignore if (ignore or run.ignore_text is not None) else None
-    return patch, texts.get(DOCKERFILE, run.dockerfile_text), ignore_text
+    ignore = made.texts.get(DOCKERIGNORE, run.ignore_text)
+    return made.diff, made.texts.get(DOCKERFILE, run.dockerfile_text), ignore
 
 
 def _build_patched(
@@ -330,22 +329,22 @@ def _short(step: str, limit: int = 80) -> str:
 
 
 def _suspects(run: _Run, step: str, kept: list[str], by_id: dict[str, Suggestion]) -> list[str]:
-    """Kept suggestions, most likely culprit first: those whose edits made the failing step,
-    then those editing lines above it (nearest first), then the rest."""
+    """Kept suggestions, most likely culprit first: those changing the failing step itself or
+    the nearest instruction above it, then the rest (largest first, as the composer took them)."""
     needle = _norm(step)[:60]
-    line = None
-    for n, text in enumerate(run.dockerfile_text.splitlines(), 1):
-        if needle and _norm(text).startswith(needle):
-            line = n
+    index = None
+    for ins in run.files.dockerfile.instructions:
+        if needle and _norm(ins.source).startswith(needle):
+            index = ins.index
             break
 
     def rank(i: str) -> tuple[int, float]:
-        edits = [e for e in by_id[i].edits if not e.file.endswith(".dockerignore")]
-        if needle and any(needle in _norm("\n".join(e.lines)) for e in edits):
-            if line is None:
-                return (0, 0.0)
-        if line is not None and edits:
-            above = [line - e.start for e in edits if e.start <= line]
+        ops = [op for op in by_id[i].ops if op.kind.name != "IGNORE"]
+        if needle and any(needle in _norm("\n".join(op.lines)) for op in ops):
+            return (0, 0.0)
+        touched = [n for op in ops for n in (op.index, op.target) if n >= 0]
+        if index is not None:
+            above = [index - n for n in touched if n <= index]
             if above:
                 return (1, float(min(above)))
         return (2, 0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from ..analysis.suggest.model import PatchPaths
@@ -155,7 +156,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         from .prove import prove
 
         proof = prove(args, streams.err, report=report, dockerfile=dockerfile,
-                      dockerfile_path=args.dockerfile)  # fmt: skip
+                      dockerfile_path=args.dockerfile, paths=paths)  # fmt: skip
+        report = replace(report, measured_patch_saving_bytes=proof.measured_saving_bytes)
     if args.patch_only:
         text = report.patch or "" if proof is None else proof.patch or ""
     elif (args.format or "text") == "json":

@@ -108,8 +108,8 @@ def test_a_suggestion_that_breaks_the_build_is_dropped(
     tag = f"layerscope-test/prove-chmod-{uuid.uuid4().hex[:8]}:naive"
     must_build(docker_cli, ctx, tag, builder="classic", network="none")
     monkeypatch.chdir(ctx)
-    code, out, err = _layerscope(["suggest", f"docker://{tag}", "--dockerfile", "Dockerfile",
-                                  "--prove", "--builder", "classic", "--json", "--quiet"])  # fmt: skip
+    argv = ["suggest", f"docker://{tag}", "--dockerfile", "Dockerfile", "--prove"]
+    code, out, err = _layerscope([*argv, "--builder", "classic", "--json", "--quiet"])
     assert code == 0, err
     doc = json.loads(out)
     proof = doc["proof"]
