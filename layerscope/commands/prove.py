@@ -17,7 +17,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import IO
@@ -236,6 +236,23 @@ def _prove(run: _Run, args: argparse.Namespace, report: SuggestionReport, touch:
         dropped=tuple(dropped),
         cache=cache,
         notes=tuple(run.builder.notes),
+    )
+
+
+def apply_proof(report: SuggestionReport, proof: Proof) -> SuggestionReport:
+    """The report with the measured figures beside the estimates: each suggestion's own saving
+    (``--prove=each``, or the whole patch's when it holds one suggestion), a note on each one
+    dropped, and the measured saving of the whole patch."""
+    measured = {s.id: s.measured_saving_bytes for s in proof.suggestions}
+    if len(proof.applied) == 1:
+        measured[proof.applied[0]] = proof.measured_saving_bytes
+    notes = {d.id: d.reason for d in proof.dropped}
+    items = tuple(
+        replace(s, measured_saving_bytes=measured.get(s.id), measured_note=notes.get(s.id))
+        for s in report.suggestions
+    )
+    return replace(
+        report, suggestions=items, measured_patch_saving_bytes=proof.measured_saving_bytes
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from ..analysis.suggest.model import PatchPaths
@@ -153,11 +152,11 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     if getattr(args, "prove", None):
         if dockerfile is None:
             raise UsageError("--prove needs --dockerfile (the Dockerfile to build)")
-        from .prove import prove
+        from .prove import apply_proof, prove
 
         proof = prove(args, streams.err, report=report, dockerfile=dockerfile,
                       dockerfile_path=args.dockerfile, paths=paths)  # fmt: skip
-        report = replace(report, measured_patch_saving_bytes=proof.measured_saving_bytes)
+        report = apply_proof(report, proof)
     if args.patch_only:
         text = report.patch or "" if proof is None else proof.patch or ""
     elif (args.format or "text") == "json":
