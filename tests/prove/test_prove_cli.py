@@ -129,21 +129,28 @@ def test_a_suggestion_that_breaks_the_build_is_dropped(
     must_build(docker_cli, check, f"{tag}-check", builder="classic", network="none")
 
 
+DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
+
+
 def test_prove_without_an_engine_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = write_context(CHMOD, tmp_path / "ctx")
-    from layerscope.testing.demo import write_demo  # noqa: F401  (the demo image as input)
-
+    monkeypatch.chdir(ctx)
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
-    code, out, err = _layerscope(["suggest", "demo", "--dockerfile", str(ctx / "Dockerfile"),
-                                  "--prove", "--builder", "classic"])  # fmt: skip
+    argv = ["suggest", str(DEMO / "demo-app.tar"), "--dockerfile", str(ctx / "Dockerfile")]
+    code, out, err = _layerscope([*argv, "--prove", "--builder", "classic"])
     assert code == 3, err
-    assert len(err.strip().splitlines()) == 1 and "Docker engine" in err
+    assert len(err.strip().splitlines()) == 1 and "Docker engine" in err, err
+    assert _scratch_left(Path(os.environ["LAYERSCOPE_CACHE_DIR"])) == []
 
 
-def test_prove_bad_input_exits_2(tmp_path: Path) -> None:
+def test_prove_bad_input_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = write_context(CHMOD, tmp_path / "ctx")
-    code, _, err = _layerscope(["suggest", "demo", "--prove"])
-    assert code == 2 and "--dockerfile" in err
-    code, _, err = _layerscope(["suggest", "demo", "--dockerfile", str(ctx / "Dockerfile"),
-                                "--prove", "--touch", "missing.txt"])  # fmt: skip
-    assert code == 2 and "missing.txt" in err and len(err.strip().splitlines()) == 1
+    monkeypatch.chdir(ctx)
+    image = str(DEMO / "demo-app.tar")
+    code, _, err = _layerscope(["suggest", image, "--prove"])
+    assert code == 2 and "--dockerfile" in err, err
+    argv = ["suggest", image, "--dockerfile", str(ctx / "Dockerfile"), "--prove"]
+    code, _, err = _layerscope([*argv, "--touch", "missing.txt"])
+    assert code == 2 and "missing.txt" in err and len(err.strip().splitlines()) == 1, err
+    code, _, err = _layerscope([*argv, "--builder", "kaniko"])
+    assert code == 2 and "kaniko" in err, err
