@@ -190,11 +190,8 @@ class Builder:
         diff_ids = list(info.get("RootFS", {}).get("Layers") or [])
         # history is newest first; entries with a layer are those whose size counts (an
         # empty-layer entry has Size 0). Match them to diff_ids bottom up.
-        sizes = [int(h.get("Size") or 0) for h in reversed(history)]
-        created = [str(h.get("CreatedBy") or "") for h in reversed(history)]
-        layered = [s for s, c in zip(sizes, created, strict=True) if s > 0 or _has_layer(c)]
-        if len(layered) != len(diff_ids):  # fall back: no per-layer sizes
-            layered = [0] * len(diff_ids)
+        entries = [(int(h.get("Size") or 0), str(h.get("CreatedBy") or "")) for h in history]
+        layered = _layer_sizes(list(reversed(entries)), len(diff_ids))
         return ImageFacts(str(info["Id"]), int(info.get("Size") or 0),
                           tuple(zip(diff_ids, layered, strict=True)))  # fmt: skip
 
@@ -210,6 +207,24 @@ class Builder:
                 self._client.api.remove_image(tag, force=True)
             except (docker.errors.DockerException, OSError):
                 pass  # already gone, or the engine is slow: it stays tagged under layerscope-prove/
+
+
+def _layer_sizes(entries: list[tuple[int, str]], count: int) -> list[int]:
+    """The size of each layer from history entries (oldest first): entries with bytes, and
+    RUN/COPY/ADD, made a layer; a WORKDIR that created its folder (BuildKit) may have made an
+    empty one, so those count when the layers are otherwise one short. Zeros when the history
+    does not add up to ``count`` layers."""
+    definite = [n for n, (size, by) in enumerate(entries) if size > 0 or _has_layer(by)]
+    maybe = [n for n, (size, by) in enumerate(entries) if n not in definite and _is_workdir(by)]
+    missing = count - len(definite)
+    if missing < 0 or missing > len(maybe):
+        return [0] * count
+    chosen = sorted([*definite, *maybe[:missing]])
+    return [entries[n][0] for n in chosen]
+
+
+def _is_workdir(created_by: str) -> bool:
+    return created_by.replace("#(nop)", "").strip().upper().startswith("WORKDIR")
 
 
 def _has_layer(created_by: str) -> bool:

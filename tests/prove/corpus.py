@@ -180,7 +180,7 @@ MULTI = Case(
     dockerfile=f"""\
 FROM {BBX} AS build
 WORKDIR /src
-COPY . /src
+COPY main.c /src/
 RUN mkdir -p /out && cat main.c > /out/app && chmod 755 /out/app
 FROM {BBX}
 COPY --from=build /out/app /usr/local/bin/app
@@ -217,7 +217,7 @@ CMD ["sh", "/srv/app.sh"]
         "app.sh": b"echo app\n",
     },
     touch="app.sh",
-    dependency_step="chown -R",
+    dependency_step="/srv/data/",
 )
 
 CASES: tuple[Case, ...] = (ML, APT, APK, NODE, MULTI, CHMOD)
