@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from layerscope import cli
-from tests.prove.corpus import CHMOD, ML, write_context
+from tests.prove.corpus import APK, CHMOD, ML, write_context
 from tests.prove.kit import apply_patch, must_build, size_of
 
 
@@ -154,3 +154,35 @@ def test_prove_bad_input_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert code == 2 and "missing.txt" in err and len(err.strip().splitlines()) == 1, err
     code, _, err = _layerscope([*argv, "--builder", "kaniko"])
     assert code == 2 and "kaniko" in err, err
+
+
+@pytest.mark.docker
+def test_prove_with_buildah(
+    docker_host: str, corpus_bases: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Daemonless: buildah builds both Dockerfiles (its base copied from the engine by skopeo)."""
+    from tests.integration.conftest import run
+
+    run(["skopeo", "copy", "-q", "--src-daemon-host", docker_host, f"docker-daemon:{APK.base}",
+         f"containers-storage:docker.io/{APK.base}"])  # fmt: skip
+    ctx = write_context(APK, tmp_path / "ctx")
+    tag = f"localhost/layerscope-test/prove-buildah-{uuid.uuid4().hex[:8]}:naive"
+    run(["buildah", "bud", "--layers", "-q", "--network", "none", "-t", tag, str(ctx)])
+    try:
+        run(["buildah", "push", "-q", tag, f"docker-archive:{tmp_path / 'naive.tar'}"])
+    finally:
+        run(["buildah", "rmi", "-f", tag])
+    monkeypatch.chdir(ctx)
+    argv = ["suggest", str(tmp_path / "naive.tar"), "--dockerfile", "Dockerfile", "--prove"]
+    code, out, err = _layerscope([*argv, "--builder", "buildah", "--network", "none", "--json",
+                                  "--quiet"])  # fmt: skip
+    assert code == 0, err
+    proof = json.loads(out)["proof"]
+    assert proof["builder"] == "buildah" and proof["patch_builds"] is True
+    estimate, measured = proof["estimated_saving_bytes"], proof["measured_saving_bytes"]
+    assert estimate > 0 and abs(measured - estimate) <= 0.10 * estimate, (measured, estimate)
+    patched = proof["cache_experiment"]["patched"]
+    assert not any("apk add" in s for s in patched["steps_run"]), patched
+    assert patched["steps_run"], patched  # the edited file's COPY ran again
+    left = run(["buildah", "images", "--format", "{{.Name}}"]).split()
+    assert not [n for n in left if "layerscope-prove/" in n], left
