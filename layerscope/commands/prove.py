@@ -49,7 +49,10 @@ MANIFEST_NAMES = re.compile(
     r"\.dockerignore)$"
 )
 """Files the default ``--touch`` never picks: it edits a source file, not a dependency manifest."""
-_STEP_LINE = re.compile(r"^(Step \d+/\d+ :|#\d+ \[|#\d+ (CACHED|ERROR)|(\[\d+/\d+\] )?STEP \d+)")
+_STEP_LINE = re.compile(
+    r"^(Step \d+/\d+ :|#\d+ \[(\S+ +)?\s*\d+/\d+\]|#\d+ (CACHED|ERROR)|(\[\d+/\d+\] )?STEP \d+)"
+)
+"""Builder output lines shown as progress: step headers, cache hits, errors."""
 
 
 def add_prove_options(parser: argparse.ArgumentParser) -> None:
