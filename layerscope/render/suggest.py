@@ -73,6 +73,8 @@ def left_out_words(item: LeftOut) -> str:
         return "it needs a choice only you can make" + detail
     if item.reason is LeftOutReason.BREAKS_DEPENDENCY:
         return "with the rest of the patch it would break the build" + detail
+    if item.reason is LeftOutReason.BUILD_FAILED:
+        return "a real build of the patch failed" + detail
     if item.reason is LeftOutReason.NO_DOCKERFILE_FIT:
         return "with the rest of the patch the Dockerfile would not parse"
     return "no automatic patch" + detail

@@ -3,7 +3,8 @@ composer tests: each pairs a Dockerfile with the layers its build would store.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from layerscope.analysis import Analysis, analyze
 from layerscope.model import Digest, FileEntry, HistoryEntry, Image, ImageConfig, Platform
@@ -33,16 +34,22 @@ PYC = 500
 
 
 def make_image(
-    ref: str, steps: Sequence[tuple[str | None, Sequence[FileEntry]]], base: int = 1
+    ref: str,
+    steps: Sequence[tuple[str | None, Sequence[FileEntry]]],
+    base: int = 1,
+    contents: Mapping[int, Mapping[str, bytes]] | None = None,
 ) -> Analysis:
     """An analysed image: ``steps`` are (created_by or None for an empty-layer step, entries);
-    the first ``base`` layers belong to the base image."""
+    the first ``base`` layers belong to the base image; ``contents`` are the package-database
+    bytes a layer scan keeps, per layer index."""
     layers = []
     history = []
     for created_by, entries in steps:
         if created_by is None:
             continue
-        layers.append(layer(len(layers), entries, created_by=created_by))
+        made = layer(len(layers), entries, created_by=created_by)
+        kept = (contents or {}).get(len(layers))
+        layers.append(replace(made, contents=tuple(sorted(kept.items()))) if kept else made)
     n = 0
     for created_by, entries in steps:
         if created_by is None:

@@ -17,7 +17,7 @@ from layerscope.analysis.suggest import (
     SuggestionKind,
     suggest,
 )
-from layerscope.analysis.suggest.compose import Files, combine
+from layerscope.analysis.suggest.compose import Files, combine, render_dockerfile
 from layerscope.dockerfile import parse_dockerfile
 from tests.analysis.imagekit import d, f
 from tests.suggest.shapes import BASE, LISTS, ML_DOCKERFILE, PIP_CACHE, make_image, ml_image
@@ -301,3 +301,72 @@ def test_reorder_figures_from_recorded_history() -> None:
     assert reorder.estimated_saving_seconds == 4 * (3.0 + 40.0)
     assert reorder.estimated_saving_rebuild_bytes == 4 * (10 + 8000 + PIP_CACHE)
     assert "missed the cache in 4 of 5 recorded builds" in reorder.detail
+
+
+STATUS = b"""\
+Package: python3
+Status: install ok installed
+Architecture: amd64
+Installed-Size: 5
+Recommends: extra
+
+Package: extra
+Status: install ok installed
+Architecture: amd64
+Installed-Size: 7
+"""
+EXTENDED = b"Package: python3\nAuto-Installed: 0\n\nPackage: extra\nAuto-Installed: 1\n"
+
+
+def test_lifecycle_run_carries_no_install_recommends_and_the_cleanups() -> None:
+    dpkg = {
+        "/var/lib/dpkg/status": STATUS,
+        "/var/lib/apt/extended_states": EXTENDED,
+        "/var/lib/dpkg/info/python3.list": b"/usr/bin/python3\n",
+        "/var/lib/dpkg/info/extra.list": b"/usr/share/extra/big\n",
+    }
+    analysis = make_image(
+        "apt:3",
+        [
+            BASE,
+            ("RUN /bin/sh -c apt-get update # buildkit", [f("/var/lib/apt/lists/x", LISTS)]),
+            (
+                "RUN /bin/sh -c apt-get install -y python3 # buildkit",
+                [
+                    f("/usr/bin/python3", 5000),
+                    f("/usr/share/extra/big", 7000),
+                    *(f(path, len(data)) for path, data in dpkg.items()),
+                ],
+            ),
+        ],
+        contents={2: dpkg},
+    )
+    text = "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y python3\n"
+    report = suggest(analysis, dockerfile=parse_dockerfile(text))
+    kinds = {s.kind for s in report.suggestions}
+    assert SuggestionKind.NO_INSTALL_RECOMMENDS in kinds
+    assert _order(report) == [
+        "RUN apt-get update && apt-get install --no-install-recommends -y python3 "
+        "&& rm -rf /var/lib/apt/lists/*"
+    ]
+
+
+def test_a_suggestion_a_real_build_broke_is_left_out_and_the_rest_kept() -> None:
+    dockerfile = parse_dockerfile(ML_DOCKERFILE)
+    first = suggest(ml_image(), dockerfile=dockerfile)
+    broke = first.applied[0]
+    again = suggest(ml_image(), dockerfile=dockerfile, failed={broke: "step 3 exited 100"})
+    assert [s.id for s in again.suggestions] == [s.id for s in first.suggestions]
+    assert again.applied == tuple(i for i in first.applied if i != broke)
+    (left,) = [x for x in again.left_out if x.id == broke]
+    assert left.reason is LeftOutReason.BUILD_FAILED and left.detail == "step 3 exited 100"
+
+
+def test_an_insert_before_a_merged_step_lands_before_the_merged_run() -> None:
+    dockerfile = parse_dockerfile(ML_DOCKERFILE)
+    at = {i.arguments: i.index for i in dockerfile.instructions}
+    train, rm = at["python3 train.py"], at["rm /app/data.csv"]
+    ops = [Op(OpKind.MERGE, train, rm), Op(OpKind.INSERT_BEFORE, target=rm, lines=("ENV A=1",))]
+    text = render_dockerfile(dockerfile, ops)
+    assert text is not None
+    assert text.endswith("ENV A=1\nRUN python3 train.py \\\n    && rm /app/data.csv\n")

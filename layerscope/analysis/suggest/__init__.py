@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from layerscope.analysis import Analysis
@@ -10,7 +11,7 @@ from layerscope.dockerfile import Dockerfile
 from layerscope.model import Image
 
 from .cleanup import find_cleanups
-from .compose import Files, combine, make_patch
+from .compose import Files, combine, describe, make_patch
 from .context import build_context, copied_names
 from .copy_chmod import find_copy_chmods
 from .dockerignore import find_dockerignore, fold_duplicates
@@ -96,6 +97,7 @@ def suggest(
     packages: PackageIndex | None = None,
     previous: Image | None = None,
     paths: PatchPaths | None = None,
+    failed: Mapping[str, str] | None = None,
 ) -> SuggestionReport:
     """Every suggestion for the analysed image, largest saving first, with a combined patch.
 
@@ -103,7 +105,9 @@ def suggest(
     ``.dockerignore`` text of the build context (None: there is none), ``history`` gives
     per-instruction cache misses, ``packages`` reuses a package index, ``previous`` is the
     previous build of the image (for non-reproducible layers), ``paths`` names the files in the
-    patch (default ``Dockerfile`` and ``.dockerignore``). Pure: no I/O.
+    patch (default ``Dockerfile`` and ``.dockerignore``), ``failed`` maps ids of suggestions a
+    real build of the patch broke to what the build said: the combined patch leaves them out
+    (ids are stable for the same inputs). Pure: no I/O.
     """
     ctx = build_context(analysis, dockerfile, dockerignore, history, previous)
     found: list[Suggestion] = [
@@ -149,7 +153,7 @@ def suggest(
         if s.kind in SIZE_KINDS:
             for e in s.evidence:
                 union[_key(e)] = e.size_bytes
-    combined = combine(named, files) if files is not None else None
+    combined = combine(named, files, failed) if files is not None else None
     applied = combined.applied if combined is not None else ()
     chosen: dict[tuple[str, int], int] = {}
     for s in named:
@@ -175,6 +179,11 @@ def _own_patch(s: Suggestion, files: Files) -> Suggestion:
     made = make_patch(files, s.ops)
     if made is None:
         return replace(s, ops=(), patch=None, patch_note="the edit would not parse: none offered")
+    if made.violations:  # offered only together with what makes it sound (see combine)
+        broken = "; ".join(describe(v) for v in made.violations)
+        return replace(
+            s, patch=None, patch_note=f"alone, its patch would break the build: {broken}"
+        )
     return replace(s, patch=made.diff)
 
 

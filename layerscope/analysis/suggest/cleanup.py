@@ -210,7 +210,11 @@ def _suggestion(
     note = "; ".join(dict.fromkeys(notes)) or None
     evidence = [e for items in found.values() for e in items]
     names = ", ".join(sorted(found))
-    spans = (LineSpan(ins.start_line, ins.end_line),) if ins is not None else ()
+    spans = tuple(
+        LineSpan(i.start_line, i.end_line)
+        for i in dict.fromkeys((ins, lifecycle[0] if lifecycle else None))
+        if i is not None
+    )  # the step that made the cache and the last one that needs it
     return Suggestion(
         id="",
         kind=SuggestionKind.SAME_LAYER_CLEANUP,

@@ -70,6 +70,7 @@ def render_dockerfile(dockerfile: Dockerfile, ops: Sequence[Op]) -> str | None:
     before: dict[int, list[str]] = {}
     after: dict[int, list[str]] = {}
     last_of: dict[int, int] = {}
+    first_of: dict[int, int] = {}
     deleted = {op.index for op in ops if op.kind is OpKind.DELETE}
     for lo, hi in _groups(ops):
         members = [i for i in sorted(by_index) if lo <= i <= hi and i not in deleted]
@@ -82,7 +83,7 @@ def render_dockerfile(dockerfile: Dockerfile, ops: Sequence[Op]) -> str | None:
             return None
         chunk[runs[0]] = list(joined)
         for i in members:
-            last_of[i] = hi
+            last_of[i], first_of[i] = hi, runs[0]
             if i != runs[0]:
                 chunk[i] = []
             if by_index[i].keyword != "RUN":
@@ -94,7 +95,7 @@ def render_dockerfile(dockerfile: Dockerfile, ops: Sequence[Op]) -> str | None:
             moved, chunk[op.index] = chunk[op.index], []
             after.setdefault(last_of.get(op.target, op.target), []).extend(moved)
         elif op.kind is OpKind.INSERT_BEFORE:
-            before.setdefault(op.target, []).extend(op.lines)
+            before.setdefault(first_of.get(op.target, op.target), []).extend(op.lines)
     lines = dockerfile.text.splitlines()
     starts = {ins.start_line: ins for ins in dockerfile.instructions}
     out: list[str] = []
@@ -219,14 +220,20 @@ def describe(v: Violation) -> str:
     return f"line {v.line} `{v.command}` would run without {what}"
 
 
-def combine(items: Sequence[Suggestion], files: Files) -> Combined:
+def combine(
+    items: Sequence[Suggestion], files: Files, failed: Mapping[str, str] | None = None
+) -> Combined:
     """Take every suggestion (largest first) whose changes neither conflict with those taken
-    before nor break a need of the build; say why each other one was left out."""
+    before nor break a need of the build; say why each other one was left out. ``failed``
+    (id -> what a real build said) are left out as build failures."""
     taken: list[Op] = []
     owners: list[tuple[str, tuple[Op, ...]]] = []
     applied: list[str] = []
     left: list[LeftOut] = []
     for s in items:
+        if failed and s.id in failed:
+            left.append(LeftOut(s.id, LeftOutReason.BUILD_FAILED, detail=failed[s.id]))
+            continue
         if not s.ops:
             choice = s.kind in _NEEDS_CHOICE
             reason = LeftOutReason.NEEDS_CHOICE if choice else LeftOutReason.NO_PATCH

@@ -98,6 +98,9 @@ class LeftOutReason(Enum):
     """Combined with the rest it would take from a step something that step needs."""
     NO_DOCKERFILE_FIT = "no_dockerfile_fit"
     """The edited Dockerfile would not parse."""
+    BUILD_FAILED = "build_failed"
+    """A real build of the patch failed at a step it changed (``suggest --prove``); ``detail``
+    says which step and how."""
 
 
 @dataclass(frozen=True, slots=True)
