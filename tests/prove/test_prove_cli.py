@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from layerscope import cli
-from tests.prove.corpus import APK, CHMOD, ML, write_context
+from tests.prove.corpus import APK, BBX, CHMOD, ML, Case, pseudo_random, write_context
 from tests.prove.kit import apply_patch, must_build, size_of
 
 
@@ -74,7 +74,7 @@ def test_prove_on_the_ml_shape(
     assert cache["touched"] in {"model/net.py", "serve.py", "train.py", "model/__init__.py"}
     original, patched = cache["original"], cache["patched"]
     # the naive order re-runs the pip install after a source edit; the patched one does not
-    assert any("pip install" in s for s in original["steps_run"]), original
+    assert any("pip install" in s for s in original["steps_run"]), cache
     assert not any("pip install" in s for s in patched["steps_run"]), patched
     assert patched["steps_hit"] > original["steps_hit"] - 1
     assert patched["bytes_rebuilt"] < original["bytes_rebuilt"]
@@ -98,34 +98,62 @@ def test_prove_on_the_ml_shape(
     assert "building original" in err  # progress on stderr
 
 
+STAMP = Case(
+    name="stamp",
+    base=BBX,
+    dockerfile=f"""\
+FROM {BBX}
+WORKDIR /app
+COPY . /app
+RUN sh stamp.sh
+RUN dd if=/dev/zero of=/tmp/big.bin bs=1024 count=1024 2>/dev/null
+RUN rm /tmp/big.bin
+CMD ["cat", "/app/VERSION"]
+""",
+    files={
+        "stamp.sh": b"cat .git/HEAD > /app/VERSION\n",
+        ".git/HEAD": b"ref: refs/heads/main\n",
+        ".git/objects/pack/pack-1.pack": pseudo_random(400 * 1024, "stamp-git"),
+    },
+    touch="stamp.sh",
+    dependency_step="stamp.sh",
+)
+"""A build that reads .git through a script: the .dockerignore entry for .git breaks it, and
+nothing in the Dockerfile says so."""
+
+
 @pytest.mark.docker
 def test_a_suggestion_that_breaks_the_build_is_dropped(
     docker_cli: str, corpus_bases: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The classic builder rejects ``COPY --chmod``: prove names the step and the suggestion,
-    drops it, and ends with a patch that builds with that builder."""
-    ctx = write_context(CHMOD, tmp_path / "ctx")
-    tag = f"layerscope-test/prove-chmod-{uuid.uuid4().hex[:8]}:naive"
-    must_build(docker_cli, ctx, tag, builder="classic", network="none")
+    """prove names the failing step and the suggestion, shows the log's tail, drops it, and
+    ends with a patch that builds (and still holds the other suggestions)."""
+    ctx = write_context(STAMP, tmp_path / "ctx")
+    tag = f"layerscope-test/prove-stamp-{uuid.uuid4().hex[:8]}:naive"
+    must_build(docker_cli, ctx, tag, builder="buildkit", network="none")
     monkeypatch.chdir(ctx)
+    monkeypatch.setenv("LAYERSCOPE_DOCKER_CLI", docker_cli)
     argv = ["suggest", f"docker://{tag}", "--dockerfile", "Dockerfile", "--prove"]
-    code, out, err = _layerscope([*argv, "--builder", "classic", "--json", "--quiet"])
+    code, out, err = _layerscope(
+        [*argv, "--builder", "buildkit", "--network", "none", "--json", "--quiet"]
+    )
     assert code == 0, err
     doc = json.loads(out)
     proof = doc["proof"]
-    chmod_ids = {s["id"] for s in doc["suggestions"] if s["kind"] == "copy_chmod"}
-    assert proof["builder"] == "classic"
+    ignore_ids = {s["id"] for s in doc["suggestions"] if s["kind"] == "dockerignore"}
+    assert set(doc["patch_applies"]) & ignore_ids, doc["patch_applies"]  # the composer took it
     assert proof["patch_builds"] is True
-    dropped = {d["id"]: d for d in proof["dropped"]}
-    assert dropped, proof
-    assert set(dropped) <= chmod_ids
-    for d in dropped.values():
-        assert "--chmod" in d["step"]
-        assert any("BuildKit" in line for line in d["log_tail"]), d["log_tail"]
-    assert not set(dropped) & set(proof["applied"])
-    check = write_context(CHMOD, tmp_path / "check")
-    if proof["patch"]:
-        apply_patch(check, proof["patch"])
+    assert [d["id"] for d in proof["dropped"]] == sorted(set(doc["patch_applies"]) & ignore_ids)
+    dropped = proof["dropped"][0]
+    assert "stamp.sh" in dropped["step"]
+    assert any(".git/HEAD" in line for line in dropped["log_tail"]), dropped["log_tail"]
+    assert dropped["id"] not in proof["applied"]
+    assert proof["applied"], "the other suggestions stay in the patch"
+    by_id = {s["id"]: s for s in doc["suggestions"]}
+    assert by_id[dropped["id"]]["measured_note"] == dropped["reason"]
+    assert ".dockerignore" not in (proof["patch"] or "")
+    check = write_context(STAMP, tmp_path / "check")
+    apply_patch(check, proof["patch"])
     must_build(docker_cli, check, f"{tag}-check", builder="classic", network="none")
 
 
