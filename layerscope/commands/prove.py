@@ -444,6 +444,30 @@ def _ignored(rel: str, patterns: list[str]) -> bool:
     return False
 
 
+_COMMENTS = (
+    ("# ", "", (".py", ".sh", ".rb", ".pl", ".r", ".toml", ".yaml", ".yml", ".txt", ".cfg",
+                ".ini", ".conf", ".env", ".mk", ".cmake")),
+    ("// ", "", (".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".c", ".h", ".cc", ".cpp",
+                 ".hpp", ".java", ".kt", ".rs", ".swift", ".scala", ".cs", ".php", ".dart")),
+    ("-- ", "", (".sql", ".lua", ".hs")),
+    ("<!-- ", " -->", (".html", ".htm", ".xml", ".md", ".svg", ".vue")),
+    ("/* ", " */", (".css", ".scss", ".less")),
+)  # fmt: skip
+
+
+def edit_line(path: str, token: str) -> str:
+    """The line the cache experiment appends: a comment naming this run in the file's own
+    syntax, so no earlier run's build of the same edit is in the cache; for other files (JSON,
+    unknown types) a line of spaces and tabs that spells the token, which parsers ignore."""
+    name = path.rsplit("/", 1)[-1].lower()
+    suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+    for start, end, suffixes in _COMMENTS:
+        if suffix in suffixes or (start == "# " and name in ("makefile", "gemfile", "procfile")):
+            return f"\n{start}layerscope prove {token}{end}\n"
+    bits = bin(int(token[:8], 16))[2:].zfill(32)
+    return "\n" + "".join(" " if b == "0" else "\t" for b in bits) + "\n"
+
+
 def _cache_experiment(
     run: _Run,
     touch: str,
@@ -456,9 +480,10 @@ def _cache_experiment(
 ) -> CacheExperiment:
     """Append a line to ``touch`` in both scratch contexts, rebuild both, compare."""
     del original_tag, patched_tag
+    line = edit_line(touch, run.token)
     for which in ("original", "patched"):
         with open(run.context(which) / touch, "a", encoding="utf-8") as handle:
-            handle.write("\n")
+            handle.write(line)
     original_df = run.write("original", run.dockerfile_text, run.ignore_text)
     before = _rebuild(run, "original", original_df, "original-touched", original)
     texts = _compose(run, by_id, kept) if kept else None

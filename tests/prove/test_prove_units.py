@@ -75,3 +75,14 @@ def test_proof_document_and_text() -> None:
     assert "saved 600 B measured, 580 B estimated, 3.4% off" in text
     assert "dropped chmod-1" in text and "| the --chmod option requires BuildKit" in text
     assert text.rstrip("\n").endswith("+y")
+
+
+def test_the_cache_experiment_edit_is_a_comment_or_whitespace_unique_to_the_run() -> None:
+    from layerscope.commands.prove import edit_line
+
+    assert edit_line("model/net.py", "0123abcd4567") == "\n# layerscope prove 0123abcd4567\n"
+    assert edit_line("src/index.js", "0123abcd4567").startswith("\n// layerscope prove")
+    assert edit_line("site/index.html", "ab").endswith(" -->\n")
+    blank = edit_line("package.json", "0123abcd4567")
+    assert blank.strip(" \t\n") == "" and len(blank) == 34
+    assert blank != edit_line("package.json", "0123abce4567")
