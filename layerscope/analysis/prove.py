@@ -77,6 +77,8 @@ class Proof:
     dropped: tuple[DroppedSuggestion, ...] = ()
     cache: CacheExperiment | None = None
     notes: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+    """Every image tag the builds made (all removed afterwards)."""
 
     @property
     def measured_saving_bytes(self) -> int:

@@ -190,7 +190,7 @@ def prove(
         run = _Run(builder, scratch, rel, dockerfile.text, ignore_text,
                    _progress_sink(args, err), files)  # fmt: skip
         try:
-            return _prove(run, args, report, touch)
+            return replace(_prove(run, args, report, touch), images=tuple(run.tags))
         finally:
             builder.remove(run.tags)
             builder.close()

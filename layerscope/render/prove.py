@@ -52,6 +52,7 @@ def proof_document(proof: Proof) -> dict[str, Any]:
         ],
         "cache_experiment": None,
         "notes": list(proof.notes),
+        "images_removed": list(proof.images),
     }
     if proof.cache is not None:
         doc["cache_experiment"] = {
