@@ -9,6 +9,7 @@ series of changes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -38,8 +39,8 @@ COPY rootfs/ /
 COPY src/requirements.txt /src/
 RUN mkdir -p /deps && cat /src/requirements.txt > /deps/installed.txt \
  && dd if=/dev/zero of=/deps/blob.bin bs=1024 count=16 2>/dev/null
-COPY src/ /src/
 RUN echo ready > /deps/ready.txt
+COPY src/ /src/
 """
 REBUILDS = 3
 
@@ -144,20 +145,23 @@ def test_rebuild_series(
     # layerscope's reorder suggestion for the last build, with the recorded history, as a patch
     dockerfile = tmp_path / "original" / "Dockerfile"
     out, err = io.StringIO(), io.StringIO()
-    code = cli.main(["suggest", f"daemon://{tags[-1]}", "--dockerfile", str(dockerfile),
-                     "--json"], stdout=out, stderr=err)  # fmt: skip
+    with contextlib.chdir(dockerfile.parent):  # patch paths are relative to the cwd
+        code = cli.main(["suggest", f"daemon://{tags[-1]}", "--dockerfile", "Dockerfile",
+                         "--json"], stdout=out, stderr=err)  # fmt: skip
     assert code == 0, err.getvalue()
     suggested = json.loads(out.getvalue())
     reorder = [s for s in suggested["suggestions"] if s["kind"] == "reorder_for_cache"]
-    assert len(reorder) == 1 and reorder[0]["estimated_saving_rebuilds"] == REBUILDS
+    # both RUN steps stay cached when only main.py changes: 2 steps x 3 missed builds
+    assert len(reorder) == 1 and reorder[0]["estimated_saving_rebuilds"] == 2 * REBUILDS
+    assert reorder[0]["estimate_basis"] == "history"
     patch = reorder[0]["patch"]
     applied = subprocess.run(["patch", "-p1", "-o", "-"], input=patch, cwd=dockerfile.parent,
                              capture_output=True, text=True, check=True)  # fmt: skip
     assert applied.stdout == REORDERED  # the reorder worked out by hand above
     reordered = build_series(docker_cli, busybox_rootfs, tmp_path, "reordered", applied.stdout)
     better = expected_ratios(docker_cli, [tag for tag, _ in reordered])
-    # by hand: 5 layers; rootfs, requirements and the install step hit, src/ and after miss
-    assert better == [None] + [3 / 5] * REBUILDS
+    # by hand: 5 layers; rootfs, requirements, the install and the ready step hit, src/ misses
+    assert better == [None] + [4 / 5] * REBUILDS
     doc2 = history_json("--refs", *(f"daemon://{tag}" for tag, _ in reordered))
     got = [b["hit_ratio"] for b in doc2["builds"]]
     assert got == better

@@ -208,6 +208,8 @@ async def test_help_and_quit(small: Analysis) -> None:
         assert "ctrl+f" in screen_text(app) and "tab / shift+tab" in screen_text(app)
         assert "history: size and cache hit ratio" in screen_text(app)  # H is listed
         await pilot.press("end")  # the help scrolls at 80x24
+        await pilot.wait_for_scheduled_animations()  # the scroll animates: a loaded machine lags
+        await pilot.pause()
         assert "Suggestions" in screen_text(app) and "metadata only" in screen_text(app)
         await pilot.press("escape")
         assert isinstance(app.screen, InspectScreen)

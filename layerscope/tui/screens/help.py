@@ -63,7 +63,7 @@ KEYS: KeyGroups = (
         (
             ("↑ ↓  k j", "move; the details pane shows what and why"),
             ("enter  (or click)", "select the suggestion's first layer (and file)"),
-            ("w", "write the combined patch next to the Dockerfile (asks before overwriting)"),
+            ("w", "write the combined patch beside the Dockerfile"),
         ),
     ),
 )
