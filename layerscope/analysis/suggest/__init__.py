@@ -143,7 +143,7 @@ def suggest(
         where = paths or PatchPaths()
         files = Files(
             dockerfile, dockerignore, where.dockerfile, where.dockerignore, copied_names(ctx)
-        )
+        ).checked()
         named = [_own_patch(s, files) for s in named]
     else:
         named = [replace(s, ops=()) for s in named]

@@ -195,12 +195,21 @@ class Violation:
     """Line of the command in the patched Dockerfile."""
 
 
+def met(dockerfile: Dockerfile, names: Mapping[str, frozenset[str]]) -> frozenset[tuple[str, str]]:
+    """(command, resource) of every need the Dockerfile meets."""
+    return frozenset((n.command, n.resource) for n in needs(dockerfile, names) if n.met)
+
+
 def broken(
-    original: Dockerfile, patched: Dockerfile, names: Mapping[str, frozenset[str]]
+    original: Dockerfile,
+    patched: Dockerfile,
+    names: Mapping[str, frozenset[str]],
+    before: frozenset[tuple[str, str]] | None = None,
 ) -> tuple[Violation, ...]:
-    """Needs met in ``original`` and not in ``patched`` (commands a patch removed are not
-    needs any more)."""
-    before = {(n.command, n.resource) for n in needs(original, names) if n.met}
+    """Needs met in ``original`` (``before``, when already worked out) and not in
+    ``patched`` (commands a patch removed are not needs any more)."""
+    if before is None:
+        before = met(original, names)
     out: dict[tuple[str, str], Violation] = {}
     for n in needs(patched, names):
         if not n.met and (n.command, n.resource) in before:

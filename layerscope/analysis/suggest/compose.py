@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from layerscope.dockerfile import Dockerfile, DockerfileError, Instruction, parse_dockerfile
 
-from .buildmodel import Violation, broken
+from .buildmodel import Violation, broken, met
 from .model import LeftOut, LeftOutReason, Op, OpKind, Suggestion, SuggestionKind
 from .patching import DOCKERFILE, DOCKERIGNORE, append_command, join_runs, unified
 
@@ -133,6 +133,14 @@ class Files:
     """Path of the build context's .dockerignore in the diff."""
     copied: Mapping[str, frozenset[str]] | None = None
     """COPY text -> top-level names it brought in (from its layer), for the dependency graph."""
+    met: frozenset[tuple[str, str]] | None = None
+    """The needs the original Dockerfile meets (worked out once; None: on each check)."""
+
+    def checked(self) -> Files:
+        """The same files with the original's met needs worked out."""
+        if self.met is not None:
+            return self
+        return replace(self, met=met(self.dockerfile, self.copied or {}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +165,7 @@ def make_patch(files: Files, ops: Sequence[Op]) -> Patch | None:
             patched = parse_dockerfile(new)
         except DockerfileError:
             return None
-        violations = broken(files.dockerfile, patched, files.copied or {})
+        violations = broken(files.dockerfile, patched, files.copied or {}, files.met)
         if new != files.dockerfile.text:
             texts[DOCKERFILE] = new
             out.append(unified(files.dockerfile_path, files.dockerfile.text, new))
