@@ -57,6 +57,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "directory: apply it with patch -p1 or git apply)",
     )
     add_output_options(parser, ("text", "json"))
+    from .prove import add_prove_options
+
+    add_prove_options(parser)
     add_source_options(parser)
     add_store_option(parser)
 
@@ -147,18 +150,35 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         previous=previous,
         paths=paths,
     )
+    proof = None
+    if getattr(args, "prove", None):
+        if dockerfile is None:
+            raise UsageError("--prove needs --dockerfile (the Dockerfile to build)")
+        from .prove import apply_proof, prove
+
+        proof = prove(args, streams.err, report=report, dockerfile=dockerfile,
+                      dockerfile_path=args.dockerfile, paths=paths)  # fmt: skip
+        report = apply_proof(report, proof)
     if args.patch_only:
-        text = report.patch or ""
+        text = report.patch or "" if proof is None else proof.patch or ""
     elif (args.format or "text") == "json":
         from ..render.json import dumps
         from ..render.suggest import suggest_document
 
         document = suggest_document(report, ref=args.ref, dockerfile=args.dockerfile)
+        if proof is not None:
+            from ..render.prove import proof_document
+
+            document["proof"] = proof_document(proof)
         text = dumps(document, indent=2 if streams.out.isatty() and not args.output else None)
     else:
         from ..render.suggest import render_suggest_text
 
         width = text_width(streams.out, to_file=bool(args.output))
         text = render_suggest_text(report, ref=args.ref, width=width)
+        if proof is not None:
+            from ..render.prove import render_proof_text
+
+            text += render_proof_text(proof)
     emit(text, args.output, streams.out)
     return 0

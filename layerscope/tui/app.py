@@ -132,7 +132,8 @@ class InspectApp(LayerscopeApp):
                 screen.show_suggestions(event.report)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The p key (write the patch) exists only when a Dockerfile was given (there is somewhere to write)."""
+        """The p key (write the patch) exists only when a Dockerfile was given: somewhere to
+        write."""
         if action == "write_patch":
             return self.patch_writer is not None
         return super().check_action(action, parameters)

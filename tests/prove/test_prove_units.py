@@ -1,0 +1,88 @@
+"""Pure parts of ``suggest --prove``: which layers a rebuild made anew, per-layer sizes from an
+image history, relative error, and the text and JSON of a proof."""
+
+from __future__ import annotations
+
+from layerscope.analysis.prove import (
+    CacheExperiment,
+    CacheRun,
+    DroppedSuggestion,
+    Proof,
+    SuggestionProof,
+    rebuilt_layers,
+    relative_error,
+)
+from layerscope.render.prove import proof_document, render_proof_text
+from layerscope.sources.daemon_build import _layer_sizes
+
+
+def test_rebuilt_layers_are_the_suffix_from_the_first_difference() -> None:
+    before = [("a", 10), ("b", 20), ("c", 30), ("d", 40)]
+    assert rebuilt_layers(before, before) == (0, 0)
+    # c changed: c and everything above it is new, even d with the same diff_id
+    after = [("a", 10), ("b", 20), ("x", 31), ("d", 40)]
+    assert rebuilt_layers(before, after) == (2, 71)
+    assert rebuilt_layers(before, [("a", 10), ("b", 20), ("c", 30), ("d", 40), ("e", 5)]) == (1, 5)
+    assert rebuilt_layers([], [("a", 1)]) == (1, 1)
+
+
+def test_layer_sizes_from_history() -> None:
+    classic = [
+        (100, ""),  # imported base
+        (0, "/bin/sh -c #(nop)  ENV A=1"),
+        (0, "/bin/sh -c #(nop) WORKDIR /app"),
+        (7, "/bin/sh -c #(nop) COPY dir:abc in /app "),
+        (0, "/bin/sh -c rm /x"),  # a RUN that stored nothing still made a layer
+        (0, '/bin/sh -c #(nop)  CMD ["sh"]'),
+    ]
+    assert _layer_sizes(classic, 3) == [100, 7, 0]
+    buildkit = [(100, ""), (0, "WORKDIR /app"), (7, "COPY . /app # buildkit"),
+                (0, "ENV A=1")]  # fmt: skip
+    assert _layer_sizes(buildkit, 3) == [100, 0, 7]  # WORKDIR made the folder: a layer
+    assert _layer_sizes(buildkit, 2) == [100, 7]
+    assert _layer_sizes(buildkit, 5) == [0] * 5  # does not add up: no per-layer sizes
+
+
+def test_relative_error() -> None:
+    assert relative_error(100, 95) == 0.05
+    assert relative_error(0, 10) is None
+
+
+def _proof() -> Proof:
+    ran = ("COPY . /app", "RUN pip")
+    run = CacheRun(steps=8, steps_hit=3, layers=10, layers_rebuilt=5, bytes_rebuilt=4096,
+                   seconds=41.7, first_miss="COPY . /app", ran=ran)  # fmt: skip
+    return Proof(
+        builder="classic", original_bytes=1000, patched_bytes=400, estimated_saving_bytes=580,
+        applied=("cleanup-1",), patch="--- a/Dockerfile\n+++ b/Dockerfile\n@@ -1 +1 @@\n-x\n+y\n",
+        patch_builds=True, original_seconds=3.0, patched_seconds=2.0,
+        suggestions=(SuggestionProof("cleanup-1", "same_layer_cleanup", 580, 600, True),
+                     SuggestionProof("chmod-1", "copy_chmod", 10, None, False)),
+        dropped=(DroppedSuggestion("chmod-1", "COPY --chmod=755 a /a", ("the --chmod option "
+                 "requires BuildKit",), "the patched build failed at `COPY --chmod=755 a /a`"),),
+        cache=CacheExperiment("src/app.py", run, run),
+    )  # fmt: skip
+
+
+def test_proof_document_and_text() -> None:
+    proof = _proof()
+    doc = proof_document(proof)
+    assert doc["measured_saving_bytes"] == 600
+    assert doc["relative_error"] == round(20 / 580, 4)
+    assert doc["dropped"][0]["log_tail"] == ["the --chmod option requires BuildKit"]
+    assert doc["cache_experiment"]["original"]["steps_run"] == ["COPY . /app", "RUN pip"]
+    text = render_proof_text(proof)
+    assert "saved 600 B measured, 580 B estimated, 3.4% off" in text
+    assert "dropped chmod-1" in text and "| the --chmod option requires BuildKit" in text
+    assert text.rstrip("\n").endswith("+y")
+
+
+def test_the_cache_experiment_edit_is_a_comment_or_whitespace_unique_to_the_run() -> None:
+    from layerscope.commands.prove import edit_line
+
+    assert edit_line("model/net.py", "0123abcd4567") == "\n# layerscope prove 0123abcd4567\n"
+    assert edit_line("src/index.js", "0123abcd4567").startswith("\n// layerscope prove")
+    assert edit_line("site/index.html", "ab").endswith(" -->\n")
+    blank = edit_line("package.json", "0123abcd4567")
+    assert blank.strip(" \t\n") == "" and len(blank) == 34
+    assert blank != edit_line("package.json", "0123abce4567")
