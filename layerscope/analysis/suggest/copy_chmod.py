@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from layerscope.analysis.waste import WasteReason
+from layerscope.dockerfile.created_by import parse_created_by
 from layerscope.model import EntryKind
 
 from .context import Context
@@ -54,6 +55,20 @@ def find_copy_chmods(ctx: Context) -> list[Suggestion]:
     return out
 
 
+def _classic_build(ctx: Context) -> bool:
+    """The image's own history says the classic builder made its layers, and the Dockerfile
+    does not ask for BuildKit (a ``# syntax=`` directive): a patch with ``COPY --chmod``
+    would not build there (only ``--chown`` would)."""
+    if ctx.dockerfile is not None and dict(ctx.dockerfile.directives).get("syntax"):
+        return False
+    builders = {
+        parse_created_by(layer.history.created_by, layer.history.comment).builder
+        for layer in ctx.image.layers[ctx.first_user_layer :]
+        if layer.history is not None
+    }
+    return "classic" in builders and "buildkit" not in builders
+
+
 def _patch(ctx: Context, w: int, h: int, rewritten: set[str]) -> tuple[tuple[Op, ...], str | None]:
     copy, run = ctx.instruction_of.get(w), ctx.instruction_of.get(h)
     if copy is None or run is None or ctx.dockerfile is None:
@@ -74,6 +89,11 @@ def _patch(ctx: Context, w: int, h: int, rewritten: set[str]) -> tuple[tuple[Op,
     mode, owner = modes.pop(), owners.pop()
     before = {e.path: e for e in written}
     if any(before[p].mode != mode for p in rewritten):
+        if _classic_build(ctx):
+            return (), (
+                "COPY --chmod needs BuildKit and this image was built by the classic builder: "
+                f"build with DOCKER_BUILDKIT=1, then use COPY --chmod={mode:04o}"
+            )
         flags.append(f"--chmod={mode:04o}")
     if any((before[p].uid, before[p].gid) != owner for p in rewritten):
         flags.append(f"--chown={owner[0]}:{owner[1]}")
