@@ -11,6 +11,7 @@ from .common import (
     add_output_options,
     emit,
 )
+from .htmlout import add_html_option, html_plan, link, write_beside
 
 if TYPE_CHECKING:
     from ..analysis.registry import ImageFacts, ScannedImage
@@ -38,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             "once, through the layer cache (a second scan reads nothing it already read). "
             "Layers are read in local worker processes (--workers) or on a Dask scheduler "
             "(--dask). Exit 1 when some layers or tags could not be read (the report lists "
-            "them and covers everything else)."
+            "them and covers everything else). --html: a self-contained page with the totals, "
+            "stored against shared bytes, every image, the bases, findings and what was not read."
         ),
     )
     parser.add_argument("target", nargs="?", metavar="REGISTRY_REF", help=SCAN_TARGET_HELP)
@@ -85,7 +87,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument(
         "--top", type=int, default=20, metavar="N", help="images listed in the text report"
     )
-    add_output_options(parser, ("text", "json", "markdown"))
+    add_output_options(parser, ("text", "json", "markdown", "html"))
+    add_html_option(parser)
 
 
 def _parse_target(text: str) -> tuple[str, str | None]:
@@ -171,6 +174,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         raise UsageError("scan: --latest must be at least 1")
     if args.workers < 1:
         raise UsageError("scan: --workers must be at least 1")
+    html_plan(args)  # a conflicting --html / --format is refused before the registry is read
     platform = parse_platform(args.platform) if args.platform else None
     creds = parse_user_pass(args.creds) if args.creds else None
     insecure = tuple(args.insecure_registry or ())
@@ -474,15 +478,29 @@ def _render(
         failures=failures,
         problems=tuple((p.subject, p.message) for listing in listings for p in listing.problems),
     )
-    fmt = args.format or "text"
+    plan = html_plan(args)
+    fmt = plan.format
+    page = None
+    if fmt == "html" or plan.beside:
+        from ..render.html import render_scan_html
+
+        page = render_scan_html(report, stats)
+        if plan.beside:
+            write_beside(plan.beside, page)
+    if fmt == "html":
+        return page or ""
     if fmt == "json":
         from ..render.json import dumps
 
         pretty = streams.out.isatty() and not args.output
         return dumps(scan_document(report, stats), indent=2 if pretty else None)
     if fmt == "markdown":
-        return render_scan_markdown(report, stats)
-    from .common import text_width
+        text = render_scan_markdown(report, stats)
+    else:
+        from .common import text_width
 
-    width = text_width(streams.out, to_file=bool(args.output))
-    return render_scan_text(report, stats, top=args.top, width=width)
+        width = text_width(streams.out, to_file=bool(args.output))
+        text = render_scan_text(report, stats, top=args.top, width=width)
+    if plan.beside:
+        text = text.rstrip("\n") + "\n" + link(plan.beside, fmt)
+    return text

@@ -132,7 +132,7 @@ def scan_document(report: RegistryReport, stats: ScanStats) -> dict[str, Any]:
     }
 
 
-def _local(name: str, registries: str) -> str:
+def local_name(name: str, registries: str) -> str:
     """``name`` without the scanned registry's host (the report's first line names it)."""
     for host in registries.split(", "):
         if name.startswith(host + "/"):
@@ -143,19 +143,19 @@ def _local(name: str, registries: str) -> str:
 def _short(name: str, registries: str) -> str:
     """``repo@abcdef123456`` for a table."""
     repo, _, digest = name.partition("@")
-    repo = _local(repo, registries)
+    repo = local_name(repo, registries)
     return f"{repo}@{digest[7:19]}" if digest else repo
 
 
-def _image_label(
+def image_label(
     repository: str, tags: tuple[str, ...], digest: str, platform: str, registries: str
 ) -> str:
     tag = ",".join(tags) if tags else digest[7:19]
     suffix = f" ({platform})" if platform else ""
-    return f"{_local(repository, registries)}:{tag}{suffix}"
+    return f"{local_name(repository, registries)}:{tag}{suffix}"
 
 
-def _versions(fam: BaseFamily) -> list[tuple[str, bool, int, int, str | None]]:
+def merged_versions(fam: BaseFamily) -> list[tuple[str, bool, int, int, str | None]]:
     """(version, stale, images, layers, created) per version name: the platforms of one
     version are one line."""
     merged: dict[str, tuple[str, bool, int, int, str | None]] = {}
@@ -166,7 +166,7 @@ def _versions(fam: BaseFamily) -> list[tuple[str, bool, int, int, str | None]]:
     return list(merged.values())
 
 
-def _pct(value: float | None) -> str:
+def percent_or_dash(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
@@ -201,7 +201,7 @@ def render_scan_text(
         f"{'effic.':>7} {'layers':>6}",
     ]
     for i in report.images[:top]:
-        label = _image_label(
+        label = image_label(
             i.repository,
             i.tags,
             i.manifest_digest,
@@ -213,7 +213,7 @@ def render_scan_text(
         lines.append(
             f"  {label:<{name_width}} {size(i.size_bytes):>8} {size(i.stored_compressed_bytes):>8} "
             f"{size(i.exclusive_compressed_bytes):>8} {size(i.reclaimable_bytes):>8} "
-            f"{_pct(i.efficiency):>7} {i.layer_count:>6}"
+            f"{percent_or_dash(i.efficiency):>7} {i.layer_count:>6}"
         )
         if i.error:
             lines.append(f"    not analysed: {i.error}")
@@ -221,8 +221,8 @@ def render_scan_text(
     if not report.bases:
         lines.append("  no layer prefix is shared")
     for fam in report.bases:
-        lines.append(f"  {_local(fam.name, stats.registry)} ({fam.named_by})")
-        for version, stale, count, layers, created in _versions(fam):
+        lines.append(f"  {local_name(fam.name, stats.registry)} ({fam.named_by})")
+        for version, stale, count, layers, created in merged_versions(fam):
             mark = "stale  " if stale else "current" if fam.named_by != "prefix" else "       "
             lines.append(
                 f"    {mark} {version:<24} {count:>4} images  {layers} layers  {created or '-'}"
@@ -271,11 +271,11 @@ def render_scan_markdown(report: RegistryReport, stats: ScanStats, *, top: int =
         out.append(
             f"| {cell(i.repository + ':' + tag)} | {i.platform} | {size(i.size_bytes)} | "
             f"{size(i.stored_compressed_bytes)} | {size(i.exclusive_compressed_bytes)} | "
-            f"{size(i.reclaimable_bytes)} | {_pct(i.efficiency)} | {i.layer_count} |"
+            f"{size(i.reclaimable_bytes)} | {percent_or_dash(i.efficiency)} | {i.layer_count} |"
         )
     out += ["", "## Bases", "", "| base | version | images | state |", "|---|---|---:|---|"]
     for fam in report.bases:
-        for version, stale, count, _layers, _created in _versions(fam):
+        for version, stale, count, _layers, _created in merged_versions(fam):
             state = "stale" if stale else "current" if fam.named_by != "prefix" else ""
             out.append(f"| {cell(fam.name)} | {cell(version)} | {count} | {state} |")
     out += ["", "## Findings", "", "| finding | images | bytes |", "|---|---:|---:|"]

@@ -546,3 +546,87 @@ def test_a_corrupt_or_refused_layer_is_reported_and_the_scan_goes_on(
     assert "refused access" in reasons[refused["digest"]]
     analysed = [i["repository"].rsplit("/", 1)[1] for i in doc["image_list"] if not i["error"]]
     assert analysed == ["a4", "a4"]  # both platforms
+
+
+def scan_output(*args: str, cache: Path) -> tuple[int, str, str]:
+    """``layerscope scan ARGS`` in-process with its own cache: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    old = os.environ.get("LAYERSCOPE_CACHE_DIR")
+    os.environ["LAYERSCOPE_CACHE_DIR"] = str(cache)
+    try:
+        rc = main(["scan", *args], stdout=out, stderr=err)
+    finally:
+        if old is None:
+            os.environ.pop("LAYERSCOPE_CACHE_DIR", None)
+        else:
+            os.environ["LAYERSCOPE_CACHE_DIR"] = old
+    return rc, out.getvalue(), err.getvalue()
+
+
+def check_scan_page(filled: Filled, page: str) -> None:
+    """Self-contained, and carries the registry API's totals and per-image freed bytes."""
+    from layerscope.render.text import size
+    from tests.report.test_report_cli import assert_self_contained, page_data
+
+    assert_self_contained(page)
+    data = page_data(page)
+    fig = filled.figures
+    assert data["totals"] == {k: fig[k] for k in TOTALS}
+    freed = {i["manifest_digest"]: i["exclusive_compressed_bytes"] for i in data["images"]}
+    assert freed == fig["_exclusive"]
+    shown = re.sub(r"<[^>]+>", "\n", page.split('id="ls-data"')[0])
+    for key in ("stored_compressed_bytes", "shared_compressed_bytes"):
+        assert f"\n{size(fig[key])}\n" in shown, key  # a card's value
+    assert f"\n{fig['images']}\n" in shown
+    assert page.count("<tr>") >= fig["images"] + 1  # the image table: a row per image
+    assert f"layer {filled.broken_blob}" in page  # under "Not read"
+    for repo in {k.split(":")[0] for k in filled.plan.on_base}:
+        assert repo in page
+
+
+def test_html_beside_the_text_report_and_as_the_output(filled: Filled, tmp_path: Path) -> None:
+    host = f"registry://{filled.registry.host}"
+    beside = tmp_path / "scan.html"
+    rc, out, err = scan_output(host, "--html", str(beside), cache=tmp_path / "cache")
+    assert rc == 1, err  # the broken image's layer is missing
+    assert out.startswith(f"Registry {filled.registry.host}:")
+    assert f"HTML report: {beside.resolve().as_uri()}" in out
+    check_scan_page(filled, beside.read_text(encoding="utf-8"))
+
+    rc, out, err = scan_output(host, "--markdown", f"--html={beside}", cache=tmp_path / "cache")
+    assert rc == 1 and "## Bases" in out and "[Open the HTML report](" in out, err
+
+    alone = tmp_path / "alone.html"
+    rc, out, err = scan_output(host, "--html", "-o", str(alone), "-q", cache=tmp_path / "cache")
+    assert rc == 1 and out == "", err
+    check_scan_page(filled, alone.read_text(encoding="utf-8"))
+    rc, out, err = scan_output(host, "--format", "html", cache=tmp_path / "cache")
+    assert rc == 1, err
+    check_scan_page(filled, out)
+
+    rc, out, err = scan_output(host, "--json", "--html", cache=tmp_path / "cache")
+    assert rc == 2 and "--html without FILE" in err and "Traceback" not in err
+
+
+def test_html_page_in_chromium(filled: Filled, tmp_path: Path) -> None:
+    from tests.report.cdp import browser
+    from tests.report.test_report_browser import assert_drawn, load
+
+    page = tmp_path / "scan.html"
+    rc, _out, err = scan_output(
+        f"registry://{filled.registry.host}", "--html", "-o", str(page), cache=tmp_path / "cache"
+    )
+    assert rc == 1, err
+    with browser(tmp_path) as chromium:
+        load(chromium, page)
+        counts = chromium.evaluate(
+            "({cards: document.querySelectorAll('.card').length,"
+            " tables: document.querySelectorAll('table').length,"
+            " bars: document.querySelectorAll('.sbar span').length,"
+            " columns: document.querySelectorAll('.chart svg rect').length})"
+        )
+        assert counts["cards"] == 8 and counts["tables"] >= 5, counts
+        assert counts["bars"] == 2 and counts["columns"] == min(16, filled.figures["images"])
+        chromium.screenshot(tmp_path / "scan-report.png")
+        assert_drawn(tmp_path / "scan-report.png")
+        assert chromium.problems() == []

@@ -79,6 +79,7 @@ td.p{word-break:break-all;font-family:ui-monospace,"DejaVu Sans Mono",monospace;
 .k.metadata,.k.metadata_rewrite{background:var(--meta)}
 .k.timestamp,.k.identical_rewrite{background:var(--ident)}
 .k.hit{background:var(--ok)}.k.miss{background:var(--bad)}
+.k.stale{background:var(--bad)}.k.current{background:var(--ok)}
 .muted{color:var(--mute)}
 .sugg{border-left:3px solid var(--accent);padding:4px 0 4px 12px;margin:10px 0}
 .sugg .t{font-weight:600}.sugg .sv{float:right;font-weight:650;color:var(--ok)}
