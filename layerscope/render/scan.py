@@ -140,7 +140,7 @@ def local_name(name: str, registries: str) -> str:
     return name
 
 
-def _short(name: str, registries: str) -> str:
+def short_name(name: str, registries: str) -> str:
     """``repo@abcdef123456`` for a table."""
     repo, _, digest = name.partition("@")
     repo = local_name(repo, registries)
@@ -171,16 +171,21 @@ def percent_or_dash(value: float | None) -> str:
 
 
 def _fit(line: str, width: int) -> str:
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return line if width <= 0 or len(line) <= width else line[: width - 1] + "…"
 
 
 def render_scan_text(
     report: RegistryReport, stats: ScanStats, *, top: int = 20, width: int = 100
 ) -> str:
     """A summary for a person: totals, the images deleting would free most, bases, findings;
-    no line is wider than ``width`` (image names are cut from the left)."""
+    no line is wider than ``width`` (image names are cut from the left; 0: nothing is cut)."""
     t = report.totals
-    name_width = max(20, width - 53)
+    labels = [
+        image_label(i.repository, i.tags, i.manifest_digest, i.platform, stats.registry)
+        for i in report.images[:top]
+    ]
+    # width 0 (a pipe or a file): as wide as the longest image name, nothing cut
+    name_width = max(20, width - 53) if width > 0 else max([20, *map(len, labels)])
     multi = {
         (i.repository, i.tags)
         for i in report.images
@@ -234,7 +239,7 @@ def render_scan_text(
         lines.append(f"  {f.title}: {len(f.images)} images, {size(f.total_bytes)}")
         for img in f.images[:5]:
             example = f"  e.g. {img.examples[0]}" if img.examples else ""
-            lines.append(f"    {_short(img.image, stats.registry)}  {size(img.bytes)}{example}")
+            lines.append(f"    {short_name(img.image, stats.registry)}  {size(img.bytes)}{example}")
     lines += ["", "Top suggestions by total bytes:"]
     if not report.suggestions:
         lines.append("  none")
