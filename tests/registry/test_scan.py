@@ -625,8 +625,8 @@ def test_html_page_in_chromium(filled: Filled, tmp_path: Path) -> None:
             " bars: document.querySelectorAll('.sbar span').length,"
             " columns: document.querySelectorAll('.chart svg rect').length})"
         )
-        assert counts["cards"] == 8 and counts["tables"] >= 5, counts
-        assert counts["bars"] == 2 and counts["columns"] == min(16, filled.figures["images"])
+        assert counts["cards"] == 7 and counts["tables"] >= 5, counts
+        assert counts["bars"] == 2 and counts["columns"] == min(10, filled.figures["images"])
         chromium.screenshot(tmp_path / "scan-report.png")
         assert_drawn(tmp_path / "scan-report.png")
         assert chromium.problems() == []

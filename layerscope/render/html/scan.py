@@ -5,12 +5,21 @@ suggestions and what could not be read. Pure: the report and stats in, one strin
 from __future__ import annotations
 
 from ...analysis.registry import RegistryReport
-from ..scan import ScanStats, image_label, local_name, merged_versions, percent_or_dash
+from ..scan import (
+    ScanStats,
+    image_label,
+    local_name,
+    merged_versions,
+    percent_or_dash,
+    short_name,
+)
 from ..text import size
 from .page import bar_chart, card, document, esc, kind_badge, page_header, panel, stacked_bar, table
 
 EXAMPLES = 3
 """Images named under each finding."""
+CHART_IMAGES = 10
+"""Columns of the freed-bytes chart."""
 
 
 def _images(report: RegistryReport, stats: ScanStats) -> str:
@@ -36,21 +45,23 @@ def _images(report: RegistryReport, stats: ScanStats) -> str:
         ["image", "size", "stored", "frees", "reclaimable", "efficiency", "layers", "base"],
         rows,
         numeric=(1, 2, 3, 4, 5, 6),
-        paths=(0, 7),
+        paths=(0,),
     )
 
 
 def _frees_chart(report: RegistryReport, stats: ScanStats) -> str:
-    """What deleting each of the (up to 16) images that free the most would free."""
-    shown = report.images[:16]
+    """What deleting each of the images that free the most would free (a chart as wide as
+    a third of the page: past 10 columns its labels would collide)."""
+    shown = report.images[:CHART_IMAGES]
     labels = [local_name(i.repository, stats.registry).rsplit("/", 1)[-1] for i in shown]
-    return bar_chart(
-        "Freed by deleting (largest first)",
+    chart = bar_chart(
+        f"Freed by deleting (the {len(shown)} largest)",
         labels,
         [i.exclusive_compressed_bytes for i in shown],
         formatter=lambda v: size(int(v)),
         colour="#e8743b",
     )
+    return f'<div style="max-width:620px">{chart}</div>'
 
 
 def _bases(report: RegistryReport, stats: ScanStats) -> str:
@@ -85,7 +96,7 @@ def _findings(report: RegistryReport, stats: ScanStats) -> str:
     rows = []
     for f in report.findings:
         named = ", ".join(
-            f"{local_name(i.image, stats.registry)} ({size(i.bytes)})" for i in f.images[:EXAMPLES]
+            f"{short_name(i.image, stats.registry)} ({size(i.bytes)})" for i in f.images[:EXAMPLES]
         )
         more = len(f.images) - EXAMPLES
         if more > 0:
@@ -125,7 +136,6 @@ def render_scan_html(report: RegistryReport, stats: ScanStats) -> str:
         card("Stored", size(t.stored_compressed_bytes), "compressed, each blob once"),
         card("Referenced", size(t.referenced_compressed_bytes), "summed over every image"),
         card("Shared", size(t.shared_compressed_bytes), "saved by sharing layers", "good"),
-        card("On stale bases", str(stale), "images", "warn" if stale else ""),
     ]
     sharing = stacked_bar(
         [
@@ -146,6 +156,7 @@ def render_scan_html(report: RegistryReport, stats: ScanStats) -> str:
         body += panel("Not read", _not_read(stats), "the report covers everything else")
     meta = [
         f"{t.images} images",
+        f"{stale} on stale bases",
         f"{stats.layers_read} layers read, {stats.layers_cached} from the cache",
         f"{stats.seconds:.1f} s ({stats.executor})",
     ]
