@@ -4,6 +4,8 @@ suggestions and what could not be read. Pure: the report and stats in, one strin
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from ...analysis.registry import RegistryReport
 from ..scan import (
     ScanStats,
@@ -162,15 +164,7 @@ def render_scan_html(report: RegistryReport, stats: ScanStats) -> str:
     ]
     data = {
         "kind": "scan",
-        "totals": {
-            "repositories": t.repositories,
-            "tags": t.tags,
-            "images": t.images,
-            "unique_layers": t.unique_layers,
-            "stored_compressed_bytes": t.stored_compressed_bytes,
-            "referenced_compressed_bytes": t.referenced_compressed_bytes,
-            "shared_compressed_bytes": t.shared_compressed_bytes,
-        },
+        "totals": asdict(t),  # the figures of scan --json, exact
         "images": [
             {
                 "manifest_digest": i.manifest_digest,
