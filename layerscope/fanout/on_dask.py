@@ -55,10 +55,9 @@ def run_on_dask(
         keys = [
             f"layerscope-{run}-{names[i] if names is not None else i}" for i in range(len(tasks))
         ]
-        futures = [
-            client.submit(fn, task, key=key, pure=False)
-            for task, key in zip(tasks, keys, strict=True)
-        ]
+        for task, key in zip(tasks, keys, strict=True):
+            # one at a time: Ctrl+C half-way through still cancels those already submitted
+            futures.append(client.submit(fn, task, key=key, pure=False))
         index = {future.key: i for i, future in enumerate(futures)}
         done: dict[int, R] = {}
         for future in distributed.as_completed(futures, loop=client.loop):

@@ -488,13 +488,28 @@ def test_dask_unreachable_is_exit_3(filled: Filled, tmp_path: Path) -> None:
     assert rc == 3 and "Dask scheduler" in err, err
 
 
+AS_FROM_A_TERMINAL = (
+    "import runpy, signal; "
+    "signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
+    "runpy.run_module('layerscope', run_name='__main__', alter_sys=True)"
+)
+"""``python -c`` prelude: run layerscope with SIGINT handled as in a shell's foreground job.
+
+A process started with SIGINT ignored (a background job of a shell without job control, nohup)
+or blocked passes that on through exec, and Python then installs no KeyboardInterrupt handler:
+layerscope keeps the disposition it was given, as POSIX programs do. The Ctrl+C test must not
+depend on how pytest itself was started, so its child sets what a terminal's would have."""
+
+
 def test_ctrl_c_cancels_the_dask_tasks(
     filled: Filled, dask_cluster: DaskCluster, tmp_path: Path
 ) -> None:
     """SIGINT while a layer is being read: exit 130, and the scheduler forgets every task."""
     proxy, fault, held = held_layer(filled, "apps/a3")
     env = dict(os.environ, LAYERSCOPE_CACHE_DIR=str(tmp_path / "cache"))
-    cmd = [sys.executable, "-m", "layerscope", "scan", f"registry://127.0.0.1:{proxy.port}"]
+    target = f"registry://127.0.0.1:{proxy.port}"
+    cmd = [sys.executable, "-c", AS_FROM_A_TERMINAL, "scan", target]
     proc = subprocess.Popen(
         [*cmd, "--dask", dask_cluster.address, "--json"],
         env=env,
