@@ -71,7 +71,11 @@ async def test_w_writes_the_patch_and_asks_before_overwriting(
         background=False,
     )
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("s", "p")
+        await pilot.press("s")
+        pane = app.focused
+        assert isinstance(pane, SuggestionList)
+        assert "p: write patch" in str(pane.border_subtitle)  # the pane names the key
+        await pilot.press("p")
         await pilot.pause()
         assert report.patch is not None
         assert target.read_text() == report.patch

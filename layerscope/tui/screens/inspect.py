@@ -143,7 +143,7 @@ class InspectScreen(FilteredTreeScreen):
         pane.border_title = f"Suggestions ({count}) · {saving} to save"
         patch = getattr(pane.report, "patch", None)
         pane.border_subtitle = (
-            "enter: go to layer · w: write patch" if patch else "enter: go to layer"
+            "enter: go to layer · p: write patch" if patch else "enter: go to layer"
         )
 
     @on(SuggestionList.Highlighted)
