@@ -8,6 +8,7 @@ cancels every task still queued or running.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -43,6 +44,10 @@ def run_on_dask(
 ) -> list[R]:
     """``fn`` over ``tasks`` on the scheduler at ``address``; results in task order."""
     distributed = _distributed()
+    # Ctrl+C landing in distributed's sync() before its coroutine has started makes the
+    # event loop log a NameError traceback from sync's cancel callback (distributed 2026.11):
+    # noise on the user's terminal after 'interrupted'. Task failures reach us as results.
+    logging.getLogger("tornado.application").setLevel(logging.CRITICAL)
     try:
         client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except (OSError, TimeoutError) as exc:
