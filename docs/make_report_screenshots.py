@@ -1,4 +1,5 @@
-"""Regenerate docs/report-inspect.png and docs/report-diff.png (the README's pictures).
+"""Regenerate docs/report-inspect.png, report-diff.png and report-history.png (the README's
+pictures).
 
     .venv/bin/python docs/make_report_screenshots.py
 
@@ -52,6 +53,9 @@ def main() -> None:
     assert cli.main(["report", "demo-app-v1.tar", "-f", "Dockerfile", "-o", "inspect.html"]) == 0
     diff = ["diff", "demo-app-v1.tar", "demo-app-v2.tar", "--html", "-o", "diff.html"]
     assert cli.main(diff) == 0
+    # report and diff recorded both versions: the history page has two builds to chart
+    history = ["history", "example.com/demo-app", "--html", "-o", "history.html"]
+    assert cli.main(history) == 0
     shots = {
         "inspect": ("document.querySelector('[data-layer=\"3\"]')", "report-inspect.png"),
         "diff": (
@@ -60,10 +64,12 @@ def main() -> None:
             "report-diff.png",
         ),
     }
+    shots["history"] = ("", "report-history.png")
     for name, (row, png) in shots.items():
         with browser(work / name) as chromium:
             chromium.open((work / f"{name}.html").as_uri())
-            pick(chromium, row)
+            if row:
+                pick(chromium, row)
             chromium.evaluate("window.scrollTo(0, 0)")
             chromium.screenshot(REPO / "docs" / png)
             assert chromium.problems() == [], chromium.problems()
