@@ -23,9 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from layerscope.analysis.diff import diff_images
-from layerscope.model import Image
+from layerscope.model import Image, SourceKind
 from layerscope.sources import spool_dir
 from layerscope.sources.archive import load_path
+from layerscope.sources.context import LoadContext
 from layerscope.store.layer_cache import LayerCache
 from layerscope.testing import Dir, File, ImageSpec, LayerSpec, Synthetic, write_image
 from layerscope.testing.large import LazyEntries
@@ -93,13 +94,11 @@ def load(path: Path, cache: LayerCache | None) -> tuple[Image, int, float]:
     start = time.perf_counter()
     image = load_path(
         path,
+        LoadContext(progress=counter, index=cache),
         selector=None,
-        platform=None,
         spool_dir=spool_dir(),
         ref=str(path),
-        source="docker-archive",
-        progress=counter,
-        index=cache,
+        source=SourceKind.ARCHIVE,
     )
     return image, counter.bytes, time.perf_counter() - start
 

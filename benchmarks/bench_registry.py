@@ -30,9 +30,10 @@ LS_CODE = """
 import sys
 from layerscope.model import ImageRef, SourceKind
 from layerscope.sources.registry import load
+from layerscope.sources.context import LoadContext
 from layerscope import analysis
-image = load(ImageRef(SourceKind.REGISTRY, sys.argv[1], None, sys.argv[1]), platform=None,
-             progress=None, concurrency=int(sys.argv[2]))
+image = load(ImageRef(SourceKind.REGISTRY, sys.argv[1], None, sys.argv[1]),
+             LoadContext(concurrency=int(sys.argv[2])))
 result = analysis.analyze(image)
 print(len(image.layers), sum(len(l.entries) for l in image.layers), image.size_bytes)
 """

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import NewType, Protocol
+from typing import ClassVar, NewType, Protocol
 
 Digest = NewType("Digest", str)
 """An ``algorithm:hex`` content digest, e.g. ``sha256:5f70bf18...``."""
@@ -17,15 +17,30 @@ EMPTY_TAR_DIFF_ID = Digest(
 """diff_id of the 1024-zero-byte tar Docker writes for a layer with no changes."""
 
 
-class SourceKind(Enum):
-    """Where an image is read from."""
+class SourceKind(str):
+    """Which source reads an image: the kind a source is registered under (``sources/``).
 
-    DAEMON = "daemon"
-    REGISTRY = "registry"
-    ARCHIVE = "docker-archive"
-    OCI_LAYOUT = "oci"
-    OCI_ARCHIVE = "oci-archive"
-    BARE = "bare"  # a NAME[:TAG] to resolve: daemon if it has it, else registry
+    An open set, so that a new source is one module: it names its own kind
+    (``SourceKind("podman")``). The constants are the kinds of the built-in sources, and BARE,
+    the grammar's bare ``NAME[:TAG]`` (the Docker engine if it has the image, else the registry).
+    """
+
+    __slots__ = ()
+
+    DAEMON: ClassVar[SourceKind]
+    REGISTRY: ClassVar[SourceKind]
+    ARCHIVE: ClassVar[SourceKind]
+    OCI_LAYOUT: ClassVar[SourceKind]
+    OCI_ARCHIVE: ClassVar[SourceKind]
+    BARE: ClassVar[SourceKind]
+
+
+SourceKind.DAEMON = SourceKind("daemon")
+SourceKind.REGISTRY = SourceKind("registry")
+SourceKind.ARCHIVE = SourceKind("docker-archive")
+SourceKind.OCI_LAYOUT = SourceKind("oci")
+SourceKind.OCI_ARCHIVE = SourceKind("oci-archive")
+SourceKind.BARE = SourceKind("bare")
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,8 +230,8 @@ class Image:
     layers: tuple[Layer, ...]
     repo_tags: tuple[str, ...] = ()
     annotations: tuple[tuple[str, str], ...] = ()
-    source: str = ""
-    """Which transport was used (``docker-archive``, ``oci``, ``registry``, ``daemon``)."""
+    source: SourceKind = SourceKind("")
+    """The kind of the source that read it (``docker-archive``, ``oci``, ``registry``, ...)."""
     manifest_digest: Digest | None = None
 
     @property

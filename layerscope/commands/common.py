@@ -12,20 +12,15 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from ..sources import SourceOptions
+from ..sources import LoadContext, ref_help
 
 if TYPE_CHECKING:
     from ..analysis.suggest.model import HistoryHints
     from ..model import BuildRecord, Digest, FileEntry, Image, Progress
     from ..store import LayerCache
 
-REF_HELP = (
-    "image reference: PATH (docker save archive, OCI tar or layout; gzip-compressed too), "
-    "docker-archive:PATH[:NAME[:TAG]], oci:DIR[:REF], oci-archive:PATH[:REF], "
-    "docker://NAME[:TAG] or daemon://NAME[:TAG] (the Docker engine), "
-    "registry://HOST/REPO[:TAG|@DIGEST], or a bare "
-    "NAME[:TAG] (the engine if it has the image, else the registry)"
-)
+REF_HELP = ref_help()
+"""The help of a REF argument, made from the registered sources' reference syntaxes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +86,7 @@ class SourceSession:
         **options: Any,
     ) -> None:
         self.layer_cache = layer_cache
-        self.options = SourceOptions(index=layer_cache, defer=self.defer, **options)
+        self.options = LoadContext(index=layer_cache, defer=self.defer, verify=verify, **options)
         self.platform = platform
         self.verify = verify
         self.progress: Progress | None = None
@@ -105,9 +100,7 @@ class SourceSession:
         from ..sources import load_image
 
         shown = self.progress if progress is True else (progress or None)
-        return load_image(
-            ref, platform=self.platform, progress=shown, verify=self.verify, options=self.options
-        )
+        return load_image(ref, self.options.loading(platform=self.platform, progress=shown))
 
     def defer(self, work: Callable[[], None]) -> None:
         thread = threading.Thread(target=self._run, args=(work,), daemon=True)

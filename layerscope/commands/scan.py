@@ -193,7 +193,8 @@ def _listings(
     """The registry listings to scan, and the references of other sources (--refs)."""
     from ..errors import StoreError
     from ..model import SourceKind
-    from ..refs import parse_ref, split_name
+    from ..refs import split_name
+    from ..sources import parse_ref
     from ..sources.registry_scan import list_registry
     from ..store import BlobCache
 

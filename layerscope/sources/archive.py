@@ -1,6 +1,6 @@
 """Load an image from a ``docker save``-style archive, an OCI layout directory or an OCI tar.
 
-The daemon source hands its export to this same parser.
+The daemon and Podman sources hand their exports to this same parser.
 """
 
 from __future__ import annotations
@@ -11,104 +11,71 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..errors import DigestMismatchError, ImageFormatError, LayerFormatError
 from ..layers import LayerScan, prefixed, scan_layer, sniff_compression
-from ..model import Digest, Image, Layer, LayerContents, LayerIndex, Platform, Progress
+from ..model import Digest, Image, ImageRef, LayerContents, LayerIndex, Progress, SourceKind
+from .assemble import LayerPart, assemble_image
 from .blobs import BlobStore, DirBlobStore, open_tar_store
-from .config import align_history as _align_history
+from .config import check_layer_count
 from .config import diff_ids as _diff_ids
-from .config import history as _history
-from .config import image_config as _image_config
-from .manifests import DOCKER_LAYER, LayerRef, select_image
+from .context import LoadContext
+from .manifests import DOCKER_LAYER, LayerRef, Selected, select_image
 
-Defer = Callable[[Callable[[], None]], None]
-"""Runs work in the background; the caller waits for it before it exits."""
+_Job = tuple[int, LayerRef, Digest]
+"""A layer to read: its position, where its blob is, its diff_id."""
+
+
+def load(ref: ImageRef, ctx: LoadContext) -> Image:
+    """The file sources (``docker-archive:``, ``oci:``, ``oci-archive:`` and bare paths)."""
+    return load_path(Path(ref.location), ctx, selector=ref.selector, ref=str(ref), source=ref.kind)
 
 
 def load_path(
     path: Path,
+    ctx: LoadContext | None = None,
     *,
     selector: str | None = None,
-    platform: Platform | None = None,
     spool_dir: Path | None = None,
     ref: str = "",
-    source: str = "docker-archive",
-    progress: Progress | None = None,
-    verify: bool = False,
-    index: LayerIndex | None = None,
-    defer: Defer | None = None,
+    source: SourceKind = SourceKind.ARCHIVE,
 ) -> Image:
     """Load one image from an archive file or a layout directory."""
+    ctx = ctx or LoadContext()
     store: BlobStore
     if path.is_dir():
         if not (path / "oci-layout").is_file() and not (path / "index.json").is_file():
             raise ImageFormatError(f"{path}: not an OCI image layout (no oci-layout or index.json)")
         store = DirBlobStore(path)
-        source = "oci"
+        source = SourceKind.OCI_LAYOUT
     else:
-        store = open_tar_store(path, spool_dir, progress)
+        store = open_tar_store(path, spool_dir, ctx.progress)
     try:
-        return load_store(
-            store,
-            selector=selector,
-            platform=platform,
-            ref=ref or str(path),
-            source=source,
-            progress=progress,
-            verify=verify,
-            index=index,
-            defer=defer,
-        )
+        return load_store(store, ctx, selector=selector, ref=ref or str(path), source=source)
     finally:
         store.close()
 
 
 def load_store(
-    store: BlobStore,
-    *,
-    selector: str | None,
-    platform: Platform | None,
-    ref: str,
-    source: str,
-    progress: Progress | None = None,
-    verify: bool = False,
-    index: LayerIndex | None = None,
-    defer: Defer | None = None,
+    store: BlobStore, ctx: LoadContext, *, selector: str | None, ref: str, source: SourceKind
 ) -> Image:
     """Build an ``Image`` from whatever archive or layout ``store`` holds.
 
-    ``index`` is the layer cache; ``defer`` runs the check of a layer's bytes against its
-    diff_id in the background before the layer is cached (None: the check runs at once).
+    ``ctx.index`` is the layer cache; ``ctx.defer`` runs the check of a layer's bytes against
+    its diff_id in the background before the layer is cached (None: the check runs at once).
     """
-    chosen = select_image(store, selector, platform)
+    chosen = select_image(store, selector, ctx.platform)
     config_bytes = store.read_bytes(chosen.config_path)
     image_id = Digest("sha256:" + hashlib.sha256(config_bytes).hexdigest())
-    try:
-        config = json.loads(config_bytes)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ImageFormatError(f"{store.label}: image config is not valid JSON") from exc
-    if not isinstance(config, dict):
-        raise ImageFormatError(f"{store.label}: image config is not a JSON object")
-    if verify:
-        expected = (
-            chosen.config_path.rsplit("/", 1)[-1].removesuffix(".json").removeprefix("sha256:")
-        )
-        if len(expected) == 64 and expected != image_id.split(":", 1)[1]:
-            raise DigestMismatchError(
-                f"{store.label}: config blob hashes to {image_id}, not sha256:{expected}"
-            )
+    config = _config_json(config_bytes, store.label)
+    if ctx.verify:
+        _check_config_digest(chosen, image_id, store.label)
     diff_ids = _diff_ids(config, store.label)
-    if len(diff_ids) != len(chosen.layers):
-        raise ImageFormatError(
-            f"{store.label}: config lists {len(diff_ids)} diff_ids but the manifest has "
-            f"{len(chosen.layers)} layer{'s' if len(chosen.layers) != 1 else ''}"
-        )
-    history = _history(config)
-    per_layer_history = _align_history(history, len(diff_ids))
-    todo: dict[tuple[str, str], tuple[int, LayerRef, Digest]] = {}
+    check_layer_count(diff_ids, len(chosen.layers), store.label)
+    todo: dict[tuple[str, str], _Job] = {}
     for position, (layer_ref, diff_id) in enumerate(zip(chosen.layers, diff_ids, strict=True)):
         blob_size = store.size(layer_ref.path)
         if layer_ref.size is not None and layer_ref.size != blob_size:
@@ -118,60 +85,60 @@ def load_store(
             )
         todo.setdefault((layer_ref.path, diff_id), (position, layer_ref, diff_id))
 
-    def read(job: tuple[int, LayerRef, Digest], shown: Progress | None) -> LayerScan:
+    def read(job: _Job, shown: Progress | None) -> LayerScan:
         position, layer_ref, diff_id = job
         return _read_layer(
-            store,
-            layer_ref,
-            diff_id,
-            position,
-            len(diff_ids),
-            progress=shown,
-            verify=verify,
-            index=index,
-            defer=defer,
+            store, layer_ref, diff_id, position, len(diff_ids), replace(ctx, progress=shown)
         )
 
-    scans = _read_all(todo, read, progress, store)
-    layers: list[Layer] = []
-    for position, (layer_ref, diff_id) in enumerate(zip(chosen.layers, diff_ids, strict=True)):
-        blob_size = store.size(layer_ref.path)
-        scan = scans[(layer_ref.path, diff_id)]
-        digest = layer_ref.digest or (diff_id if scan.compression == "none" else scan.digest)
-        media_type = layer_ref.media_type or (
-            DOCKER_LAYER if scan.compression == "none" else DOCKER_LAYER + "." + scan.compression
-        )
-        layers.append(
-            Layer(
-                index=position,
-                diff_id=diff_id,
-                digest=digest,
-                media_type=media_type,
-                compressed_size_bytes=blob_size,
-                size_bytes=scan.size_bytes,
-                tar_size_bytes=scan.tar_size_bytes,
-                history=per_layer_history[position],
-                entries=scan.entries,
-                compression=scan.compression,
-                contents=scan.contents,
-            )
-        )
-    return Image(
+    scans = _read_all(todo, read, ctx.progress, store)
+    parts = [
+        _part(store, layer_ref, diff_id, scans[(layer_ref.path, diff_id)])
+        for layer_ref, diff_id in zip(chosen.layers, diff_ids, strict=True)
+    ]
+    return assemble_image(
+        config,
+        parts,
         ref=ref,
         image_id=image_id,
-        platform=Platform(
-            str(config.get("os") or "linux"),
-            str(config.get("architecture") or "unknown"),
-            config.get("variant") or None,
-        ),
-        created=config.get("created") if isinstance(config.get("created"), str) else None,
-        config=_image_config(config.get("config") or {}),
-        history=history,
-        layers=tuple(layers),
+        source=source,
         repo_tags=chosen.repo_tags,
         annotations=chosen.annotations,
-        source=source,
         manifest_digest=chosen.manifest_digest,
+    )
+
+
+def _config_json(config_bytes: bytes, label: str) -> dict[str, Any]:
+    try:
+        config = json.loads(config_bytes)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ImageFormatError(f"{label}: image config is not valid JSON") from exc
+    if not isinstance(config, dict):
+        raise ImageFormatError(f"{label}: image config is not a JSON object")
+    return config
+
+
+def _check_config_digest(chosen: Selected, image_id: Digest, label: str) -> None:
+    """``--verify``: the config blob hashes to the digest its name carries."""
+    expected = chosen.config_path.rsplit("/", 1)[-1].removesuffix(".json").removeprefix("sha256:")
+    if len(expected) == 64 and expected != image_id.split(":", 1)[1]:
+        raise DigestMismatchError(
+            f"{label}: config blob hashes to {image_id}, not sha256:{expected}"
+        )
+
+
+def _part(store: BlobStore, layer_ref: LayerRef, diff_id: Digest, scan: LayerScan) -> LayerPart:
+    """A layer as the archive stores it; a blob no descriptor names gets the digest and media
+    type its bytes show."""
+    plain = scan.compression == "none"
+    return LayerPart(
+        diff_id=diff_id,
+        digest=layer_ref.digest or (diff_id if plain else scan.digest),
+        media_type=layer_ref.media_type
+        or (DOCKER_LAYER if plain else DOCKER_LAYER + "." + scan.compression),
+        compressed_size_bytes=store.size(layer_ref.path),
+        contents=LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents),
+        compression=scan.compression,
     )
 
 
@@ -180,8 +147,8 @@ WALKERS = min(4, os.cpu_count() or 1)
 
 
 def _read_all(
-    todo: dict[tuple[str, str], tuple[int, LayerRef, Digest]],
-    read: Callable[[tuple[int, LayerRef, Digest], Progress | None], LayerScan],
+    todo: dict[tuple[str, str], _Job],
+    read: Callable[[_Job, Progress | None], LayerScan],
     progress: Progress | None,
     store: BlobStore,
 ) -> dict[tuple[str, str], LayerScan]:
@@ -228,13 +195,9 @@ def _read_layer(
     diff_id: Digest,
     position: int,
     total: int,
-    *,
-    progress: Progress | None,
-    verify: bool,
-    index: LayerIndex | None,
-    defer: Defer | None = None,
+    ctx: LoadContext,
 ) -> LayerScan:
-    """Scan one layer blob, or take its contents from the layer cache.
+    """Scan one layer blob, or take its contents from the layer cache (``ctx.index``).
 
     The cache rule (docs/architecture.md, "The layer cache and trust"): an entry keyed by the
     diff_id is served to any image, and is written only once the layer's uncompressed bytes
@@ -244,6 +207,7 @@ def _read_layer(
     which only a later read of the same unchanged file can hit. For a compressed blob the
     sha256 runs on a second thread while the tar is walked.
     """
+    index, defer, verify = ctx.index, ctx.defer, ctx.verify
     with store.open(layer_ref.path) as stream:
         head = stream.read(8)
         compression = sniff_compression(head)
@@ -252,15 +216,7 @@ def _read_layer(
         unnamed = layer_ref.digest is None and compression != "none"
         later = index is not None and defer is not None and not verify and compression == "none"
         local = local_key(store, layer_ref.path, diff_id) if later else None
-        # a check the command may stop at its end: only for a big layer that has a local key
-        big = local is not None and store.size(layer_ref.path) >= STOPPABLE_CHECK_BYTES
-        cached = None
-        if index is not None and not verify:
-            cached = index.get(diff_id)
-            if cached is None and local is not None:
-                # the same unchanged file: its walk is trusted for this file only, and not
-                # hashed again (a walk costs less than a sha256; --verify promotes it)
-                cached = index.get(local)
+        cached = _cached(index, diff_id, local, verify)
         if cached is not None:
             digest = _sha256_of(prefixed(head, stream)) if unnamed else None
             return LayerScan(
@@ -276,16 +232,18 @@ def _read_layer(
         scanned = _Handoff()
         if later and index is not None and defer is not None:
             # hashed from its own file handle on another thread, from now on: in parallel with
-            # the walk and what follows, not after it
+            # the walk and what follows, not after it; a check the command may stop at its end
+            # only for a big layer that has a local key
+            big = local is not None and store.size(layer_ref.path) >= STOPPABLE_CHECK_BYTES
             defer(_Check(store, layer_ref, position, diff_id, local, index, scanned, big))
-        if progress is not None:
-            progress.stage(f"layer {position + 1}/{total}", store.size(layer_ref.path))
+        if ctx.progress is not None:
+            ctx.progress.stage(f"layer {position + 1}/{total}", store.size(layer_ref.path))
         try:
             scan = scan_layer(
                 prefixed(head, stream),
                 want_diff_id=verify or (index is not None and not later),
                 want_digest=unnamed or (verify and layer_ref.digest is not None),
-                progress=progress,
+                progress=ctx.progress,
             )
         except LayerFormatError as exc:
             scanned.give(None)
@@ -295,17 +253,45 @@ def _read_layer(
         except BaseException:
             scanned.give(None)
             raise
-    if index is None:
-        if verify:
-            _verify(store.label, position, layer_ref.digest, diff_id, scan)
+    return _settle(store.label, position, layer_ref, diff_id, scan, ctx, scanned, later)
+
+
+def _cached(
+    index: LayerIndex | None, diff_id: Digest, local: Digest | None, verify: bool
+) -> LayerContents | None:
+    """The cached walk of a layer: by diff_id, else (the same unchanged file) by its local key;
+    a local hit is trusted for this file only and not hashed again (a walk costs less than a
+    sha256; --verify promotes it)."""
+    if index is None or verify:
+        return None
+    cached = index.get(diff_id)
+    if cached is None and local is not None:
+        cached = index.get(local)
+    return cached
+
+
+def _settle(
+    label: str,
+    position: int,
+    layer_ref: LayerRef,
+    diff_id: Digest,
+    scan: LayerScan,
+    ctx: LoadContext,
+    scanned: _Handoff,
+    later: bool,
+) -> LayerScan:
+    """After a walk: verify it and put it in the cache, or hand it to the background check."""
+    if ctx.index is None:
+        if ctx.verify:
+            _verify(label, position, layer_ref.digest, diff_id, scan)
         return scan
     contents = LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents)
     stored = layer_ref.digest or scan.digest
     if later:
         scanned.give((contents, stored))
         return scan
-    _verify(store.label, position, layer_ref.digest, diff_id, scan)
-    index.put(diff_id, contents, digest=stored)
+    _verify(label, position, layer_ref.digest, diff_id, scan)
+    ctx.index.put(diff_id, contents, digest=stored)
     return scan
 
 

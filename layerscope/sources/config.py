@@ -131,3 +131,12 @@ def check_config_platform(cfg: Any, wanted: Platform | None, label: str) -> None
             f"{label}: no image for platform {normalize_platform(wanted)}; "
             f"the image has: {normalize_platform(have)}"
         )
+
+
+def check_layer_count(ids: list[Digest], layers: int, label: str) -> None:
+    """The config's diff_ids and the manifest's layers pair up one to one."""
+    if len(ids) != layers:
+        raise ImageFormatError(
+            f"{label}: config lists {len(ids)} diff_ids but the manifest has {layers} "
+            f"layer{'s' if layers != 1 else ''}"
+        )

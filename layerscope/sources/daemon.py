@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,10 @@ import docker
 import docker.errors
 
 from ..errors import DaemonUnavailableError, LayerscopeError, NotFoundError, StoreError
-from ..model import Image, ImageRef, LayerIndex, Platform, Progress
+from ..model import Image, ImageRef, Progress, SourceKind
 from ..refs import familiar_name
 from .archive import load_path
+from .context import LoadContext
 
 NAME = "daemon"
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -113,18 +114,11 @@ def has_image(name: str) -> bool | None:
         client.close()
 
 
-def load(
-    ref: ImageRef,
-    *,
-    platform: Platform | None = None,
-    progress: Progress | None = None,
-    verify: bool = False,
-    index: LayerIndex | None = None,
-    defer: Callable[[Callable[[], None]], None] | None = None,
-) -> Image:
+def load(ref: ImageRef, ctx: LoadContext | None = None) -> Image:
     """Load the image ``ref`` names (a name or ``sha256:`` image ID) from the Docker engine."""
     from . import spool_dir
 
+    ctx = ctx or LoadContext()
     name = ref.location
     label = str(ref) or name
     client = connect()
@@ -145,18 +139,14 @@ def load(
         spool = Path(tmp)
         try:
             with os.fdopen(fd, "wb") as out:
-                _export(client, target, out, _size(info), progress, label)
+                _export(client, target, out, _size(info), ctx.progress, label)
             image = load_path(
                 spool,
+                ctx,
                 selector=selector,
-                platform=platform,
                 spool_dir=directory,
                 ref=label,
-                source=NAME,
-                progress=progress,
-                verify=verify,
-                index=index,
-                defer=defer,
+                source=SourceKind.DAEMON,
             )
         except LayerscopeError as exc:
             text = exc.message

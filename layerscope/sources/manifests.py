@@ -383,3 +383,17 @@ def _config_platform(store: BlobStore, cand: _Candidate) -> Platform | None:
     except (ImageFormatError, NotFoundError):
         return None
     return declared_platform(cfg)
+
+
+def manifest_descriptors(doc: dict[str, Any], label: str) -> tuple[Digest, list[dict[str, Any]]]:
+    """(config digest, layer descriptors) of an image manifest, each descriptor a JSON object
+    with a string digest; ``label`` names the manifest in the error."""
+    cfg_desc = doc.get("config")
+    descs = doc.get("layers")
+    if not isinstance(cfg_desc, dict) or not isinstance(cfg_desc.get("digest"), str):
+        raise ImageFormatError(f"{label} has no config descriptor")
+    if not isinstance(descs, list) or not all(
+        isinstance(d, dict) and isinstance(d.get("digest"), str) for d in descs
+    ):
+        raise ImageFormatError(f"{label} has a bad layers list")
+    return Digest(cfg_desc["digest"]), descs

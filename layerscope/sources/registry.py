@@ -8,31 +8,18 @@ Manifests and indexes of all four media types, platform selection, token and bas
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..credentials import Credentials
 from ..errors import ImageFormatError, NotFoundError
-from ..model import (
-    Digest,
-    Image,
-    ImageRef,
-    Layer,
-    LayerContents,
-    LayerIndex,
-    Platform,
-    Progress,
-)
+from ..layers import LayerScan
+from ..model import Digest, Image, ImageRef, LayerContents, LayerIndex, Platform, SourceKind
 from ..platforms import is_attestation_descriptor, select_platform
 from ..refs import split_name
-from .config import (
-    align_history,
-    check_config_platform,
-    config_platform,
-    diff_ids,
-    history,
-    image_config,
-)
+from .assemble import LayerPart, assemble_image
+from .config import check_config_platform, check_layer_count, diff_ids
+from .context import LoadContext
 from .manifests import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -41,8 +28,9 @@ from .manifests import (
     OCI_INDEX,
     OCI_MANIFEST,
     SCHEMA1_TYPES,
+    manifest_descriptors,
 )
-from .registry_blobs import BlobKeeper, LayerJob, pull_layers
+from .registry_blobs import LayerJob, pull_layers
 from .registry_client import TRANSIENT, RegistryClient
 
 NAME = "registry"
@@ -51,31 +39,23 @@ MAX_INDEX_DEPTH = 4
 UNREADABLE_LAYER_TYPES = ("application/vnd.in-toto+json",)
 
 
-def load(
-    ref: ImageRef,
-    *,
-    platform: Platform | None,
-    progress: Progress | None,
-    index: LayerIndex | None = None,
-    insecure: Sequence[str] = (),
-    credentials: Credentials | None = None,
-    concurrency: int = 3,
-    keeper: BlobKeeper | None = None,
-) -> Image:
+def load(ref: ImageRef, ctx: LoadContext | None = None) -> Image:
     """Pull the image ``ref`` names (``ref.location`` is a normalised name) and read its layers.
 
-    ``credentials`` None means: look them up (environment, Docker config, helpers) if the
-    registry asks. ``insecure`` names hosts that may use plain HTTP or unverified TLS (loopback
-    hosts may always fall back to HTTP).
+    ``ctx.credentials`` None means: look them up (environment, Docker config, helpers) if the
+    registry asks. ``ctx.insecure_registries`` names hosts that may use plain HTTP or unverified
+    TLS (loopback hosts may always fall back to HTTP).
     """
+    ctx = ctx or LoadContext()
     registry, repository, tag, digest = split_name(ref.location)
     client = RegistryClient(
-        registry, insecure=insecure, credentials=credentials, pool_size=max(4, concurrency + 2)
+        registry,
+        insecure=ctx.insecure_registries,
+        credentials=ctx.credentials,
+        pool_size=max(4, ctx.concurrency + 2),
     )
     try:
-        return _load(
-            client, ref, repository, tag, digest, platform, progress, index, concurrency, keeper
-        )
+        return _load(client, ref, repository, tag, digest, ctx)
     finally:
         client.close()
 
@@ -186,35 +166,46 @@ def _load(
     repository: str,
     tag: str | None,
     digest: str | None,
-    wanted: Platform | None,
-    progress: Progress | None,
-    index: LayerIndex | None,
-    concurrency: int,
-    keeper: BlobKeeper | None = None,
+    ctx: LoadContext,
 ) -> Image:
     what = str(ref)
     manifest, manifest_digest, via_index = _resolve_manifest(
-        client, repository, digest or tag or "latest", wanted, what
+        client, repository, digest or tag or "latest", ctx.platform, what
     )
-    cfg_desc = manifest.get("config")
-    descs = manifest.get("layers")
-    if not isinstance(cfg_desc, dict) or not isinstance(cfg_desc.get("digest"), str):
-        raise ImageFormatError(f"{what}: manifest {manifest_digest} has no config descriptor")
-    if not isinstance(descs, list) or not all(
-        isinstance(d, dict) and isinstance(d.get("digest"), str) for d in descs
-    ):
-        raise ImageFormatError(f"{what}: manifest {manifest_digest} has a bad layers list")
-    config_digest = Digest(cfg_desc["digest"])
-    config_bytes = client.blob_bytes(repository, config_digest)
-    config = _json(config_bytes, f"{what}: image config")
+    config_digest, descs = manifest_descriptors(manifest, f"{what}: manifest {manifest_digest}")
+    config = _json(client.blob_bytes(repository, config_digest), f"{what}: image config")
     if not via_index:  # an index already chose by platform; a lone manifest has not
-        check_config_platform(config, wanted, what)
+        check_config_platform(config, ctx.platform, what)
     ids = diff_ids(config, what)
-    if len(ids) != len(descs):
-        raise ImageFormatError(
-            f"{what}: config lists {len(ids)} diff_ids but the manifest has {len(descs)} "
-            f"layer{'s' if len(descs) != 1 else ''}"
-        )
+    check_layer_count(ids, len(descs), what)
+    known, jobs = _layer_jobs(descs, ids, ctx.index, what)
+    pulled = pull_layers(
+        list(jobs.values()),
+        lambda d, offset: client.open_blob(repository, d, offset),
+        concurrency=ctx.concurrency,
+        index=ctx.index,
+        progress=ctx.progress,
+        transient=TRANSIENT,
+        keeper=ctx.blob_cache,
+    )
+    parts = [_part(desc, diff_id, pulled, known) for desc, diff_id in zip(descs, ids, strict=True)]
+    name = f"{client.registry}/{repository}"
+    return assemble_image(
+        config,
+        parts,
+        ref=str(ref),
+        image_id=config_digest,
+        source=SourceKind.REGISTRY,
+        repo_tags=(f"{name}:{tag}",) if tag else (),
+        annotations=_annotations(manifest),
+        manifest_digest=manifest_digest,
+    )
+
+
+def _layer_jobs(
+    descs: list[dict[str, Any]], ids: list[Digest], index: LayerIndex | None, what: str
+) -> tuple[dict[Digest, LayerContents], dict[Digest, LayerJob]]:
+    """The layers the cache knows (by diff_id) and the blobs to pull (once each)."""
     known: dict[Digest, LayerContents] = {}
     jobs: dict[Digest, LayerJob] = {}
     for i, (desc, diff_id) in enumerate(zip(descs, ids, strict=True)):
@@ -237,57 +228,24 @@ def _load(
                 diff_id,
                 f"{what}: layer {i} ({blob[:19]})",
             )
-    pulled = pull_layers(
-        list(jobs.values()),
-        lambda d, offset: client.open_blob(repository, d, offset),
-        concurrency=concurrency,
-        index=index,
-        progress=progress,
-        transient=TRANSIENT,
-        keeper=keeper,
-    )
-    hist = history(config)
-    per_layer = align_history(hist, len(ids))
-    layers: list[Layer] = []
-    for i, (desc, diff_id) in enumerate(zip(descs, ids, strict=True)):
-        blob = Digest(desc["digest"])
-        media = desc.get("mediaType") if isinstance(desc.get("mediaType"), str) else None
-        size = desc.get("size") if isinstance(desc.get("size"), int) else None
-        scan = pulled.get(blob)
-        if scan is not None:
-            contents = LayerContents(
-                scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents
-            )
-            compression = scan.compression
-        else:
-            contents = known[diff_id]
-            compression = _compression_of(media)
-        layers.append(
-            Layer(
-                index=i,
-                diff_id=diff_id,
-                digest=blob,
-                media_type=media,
-                compressed_size_bytes=size,
-                size_bytes=contents.size_bytes,
-                tar_size_bytes=contents.tar_size_bytes,
-                history=per_layer[i],
-                entries=contents.entries,
-                compression=compression,
-                contents=contents.contents,
-            )
-        )
-    name = f"{client.registry}/{repository}"
-    return Image(
-        ref=str(ref),
-        image_id=config_digest,
-        platform=config_platform(config),
-        created=config.get("created") if isinstance(config.get("created"), str) else None,
-        config=image_config(config.get("config") or {}),
-        history=hist,
-        layers=tuple(layers),
-        repo_tags=(f"{name}:{tag}",) if tag else (),
-        annotations=_annotations(manifest),
-        source=NAME,
-        manifest_digest=manifest_digest,
-    )
+    return known, jobs
+
+
+def _part(
+    desc: dict[str, Any],
+    diff_id: Digest,
+    pulled: Mapping[Digest, LayerScan],
+    known: dict[Digest, LayerContents],
+) -> LayerPart:
+    """One layer as the manifest describes it, read now or taken from the cache."""
+    blob = Digest(desc["digest"])
+    media = desc.get("mediaType") if isinstance(desc.get("mediaType"), str) else None
+    size = desc.get("size") if isinstance(desc.get("size"), int) else None
+    scan = pulled.get(blob)
+    if scan is not None:
+        contents = LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents)
+        compression = scan.compression
+    else:
+        contents = known[diff_id]
+        compression = _compression_of(media)
+    return LayerPart(diff_id, blob, media, size, contents, compression)

@@ -26,10 +26,11 @@ from ..model import (
     Layer,
     LayerContents,
     Platform,
+    SourceKind,
 )
 from ..platforms import is_attestation_descriptor, platform_compatible
 from .config import align_history, config_platform, diff_ids, history, image_config
-from .manifests import INDEX_TYPES, MANIFEST_TYPES
+from .manifests import INDEX_TYPES, MANIFEST_TYPES, manifest_descriptors
 from .registry import (
     MANIFEST_ACCEPT,
     UNREADABLE_LAYER_TYPES,
@@ -367,15 +368,7 @@ def _manifest_info(
     configs: dict[Digest, dict[str, Any] | None],
 ) -> ManifestInfo | None:
     what = f"{registry}/{repo}@{digest}"
-    cfg_desc = doc.get("config")
-    descs = doc.get("layers")
-    if not isinstance(cfg_desc, dict) or not isinstance(cfg_desc.get("digest"), str):
-        raise ImageFormatError(f"{what}: manifest has no config descriptor")
-    if not isinstance(descs, list) or not all(
-        isinstance(d, dict) and isinstance(d.get("digest"), str) for d in descs
-    ):
-        raise ImageFormatError(f"{what}: manifest has a bad layers list")
-    config_digest = Digest(cfg_desc["digest"])
+    config_digest, descs = manifest_descriptors(doc, f"{what}: manifest")
     config = configs.get(config_digest)
     if config is None:
         return None
@@ -464,7 +457,7 @@ def image_of(
         layers=tuple(layers),
         repo_tags=tuple(f"{name}:{t}" for t in tags),
         annotations=info.annotations,
-        source="registry",
+        source=SourceKind.REGISTRY,
         manifest_digest=info.manifest_digest,
     )
 

@@ -18,6 +18,7 @@ from layerscope.errors import DaemonUnavailableError, NotFoundError
 from layerscope.model import Image, Platform, SourceKind
 from layerscope.refs import parse_ref
 from layerscope.sources import daemon, load_image
+from layerscope.sources.context import LoadContext
 
 pytestmark = pytest.mark.docker
 
@@ -158,7 +159,7 @@ class Recorder:
 
 def test_progress_counts_the_export(buildkit_image: Any, docker_client: Any) -> None:
     progress = Recorder()
-    daemon.load(parse_ref(f"docker://{buildkit_image.tag}"), progress=progress)
+    daemon.load(parse_ref(f"docker://{buildkit_image.tag}"), LoadContext(progress=progress))
     text, total, done = progress.stages[0]
     assert text.startswith("exporting docker://")
     assert total == docker_client.api.inspect_image(buildkit_image.tag)["Size"]
@@ -171,7 +172,9 @@ def test_progress_counts_the_export(buildkit_image: Any, docker_client: Any) -> 
 @pytest.mark.parametrize("stop_at", ["exporting", "layer"])
 def test_interrupt_removes_the_spool_file(buildkit_image: Any, stop_at: str) -> None:
     with pytest.raises(KeyboardInterrupt):
-        daemon.load(parse_ref(f"docker://{buildkit_image.tag}"), progress=Recorder(stop_at))
+        daemon.load(
+            parse_ref(f"docker://{buildkit_image.tag}"), LoadContext(progress=Recorder(stop_at))
+        )
     spool = Path(os.environ["LAYERSCOPE_CACHE_DIR"]) / "spool"
     assert spool.is_dir()  # it was used...
     assert cache_files() == []  # ...and left empty
@@ -180,7 +183,8 @@ def test_interrupt_removes_the_spool_file(buildkit_image: Any, stop_at: str) -> 
 def test_wrong_platform_is_not_found(buildkit_image: Any) -> None:
     with pytest.raises(NotFoundError) as info:
         daemon.load(
-            parse_ref(f"docker://{buildkit_image.tag}"), platform=Platform("linux", "s390x")
+            parse_ref(f"docker://{buildkit_image.tag}"),
+            LoadContext(platform=Platform("linux", "s390x")),
         )
     assert "linux/s390x" in info.value.message
     assert "/spool/" not in info.value.message

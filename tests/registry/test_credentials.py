@@ -60,7 +60,7 @@ def test_fake_helper_on_path_is_used(
     log = tmp_path / "helper.log"
     _helper(tmp_path / "bin", log, USER, PASSWORD)
     _env(monkeypatch, tmp_path, {"credHelpers": {private.host: "fake"}})
-    image = load(_ref(private.host, "creds/app:1"), platform=None, progress=None)
+    image = load(_ref(private.host, "creds/app:1"))
     assert len(image.layers) == len(SPEC.layers)
     assert log.read_text().split() == [private.host]  # asked once, with the registry's key
 
@@ -91,7 +91,7 @@ def test_secret_never_shown(
     _env(monkeypatch, tmp_path, {"credHelpers": {private.host: "fake"}})
     caplog.set_level(logging.DEBUG)
     with pytest.raises(RegistryUnavailableError) as info:
-        load(_ref(private.host, "creds/app:1"), platform=None, progress=None)
+        load(_ref(private.host, "creds/app:1"))
     encoded = base64.b64encode(f"{USER}:{secret}".encode()).decode()
     out = capsys.readouterr()
     for text in (str(info.value), repr(info.value), caplog.text, out.out, out.err):
@@ -102,7 +102,7 @@ def test_secret_never_shown(
         "from layerscope.sources.registry import load;"
         "from layerscope.model import ImageRef, SourceKind;"
         f"ref = ImageRef(SourceKind.REGISTRY, '{private.host}/creds/app:1');"
-        "\ntry:\n    load(ref, platform=None, progress=None)\n"
+        "\ntry:\n    load(ref)\n"
         "except Exception as exc:\n    print(repr(exc), exc, file=sys.stderr); sys.exit(3)\n"
     )
     done = subprocess.run(

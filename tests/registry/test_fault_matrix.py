@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 
 from layerscope.cli import main
-from layerscope.model import Image, Platform
+from layerscope.model import Image, Platform, SourceKind
 from layerscope.sources.archive import load_path
+from layerscope.sources.context import LoadContext
 from layerscope.store import BlobCache, LayerCache
 from layerscope.testing import ImageSpec, IndexSpec, write_image
 
@@ -65,9 +66,9 @@ def truth(token_registry: Registry, tmp_path_factory: pytest.TempPathFactory) ->
     token_registry.push(f"oci-archive:{path}", f"{REPO}:1", all_images=True)
     return load_path(
         path,
-        platform=Platform("linux", "amd64"),
+        LoadContext(platform=Platform("linux", "amd64")),
         spool_dir=path.parent / "spool",
-        source="oci-archive",
+        source=SourceKind.OCI_ARCHIVE,
     )
 
 

@@ -14,6 +14,7 @@ from layerscope.credentials import Credentials
 from layerscope.errors import DigestMismatchError, LayerscopeError, RegistryUnavailableError
 from layerscope.model import Image
 from layerscope.sources.archive import load_path
+from layerscope.sources.context import LoadContext
 from layerscope.sources.registry import load
 
 from .conftest import PASSWORD, USER, DictIndex, Registry
@@ -40,9 +41,7 @@ def proxy(anon_registry: Registry, pushed: Image) -> Iterator[FaultProxy]:
 
 
 def _pull(proxy: FaultProxy, index: DictIndex | None = None) -> Image:
-    return load(
-        _ref(f"127.0.0.1:{proxy.port}", "faults/app:1"), platform=None, progress=None, index=index
-    )
+    return load(_ref(f"127.0.0.1:{proxy.port}", "faults/app:1"), LoadContext(index=index))
 
 
 def test_connection_dropped_mid_blob_resumes_with_range(proxy: FaultProxy, pushed: Image) -> None:
@@ -143,9 +142,7 @@ def test_redirect_to_another_host_drops_authorization(
     try:
         image = load(
             _ref(f"127.0.0.1:{proxy.port}", "redirect/app:1"),
-            platform=None,
-            progress=None,
-            credentials=Credentials(username=USER, password=PASSWORD, source="flag"),
+            LoadContext(credentials=Credentials(username=USER, password=PASSWORD, source="flag")),
         )
         redirected = [h for m, p, s, h in proxy.log if "redirected=1" in p]
         direct = [h for m, p, s, h in proxy.log if "/blobs/" in p and "redirected=1" not in p]
@@ -162,18 +159,14 @@ def test_keep_blobs_stores_verified_blobs_and_serves_them_later(
     from layerscope.store import BlobCache
 
     keeper = BlobCache(tmp_path / "blobs")
-    first = load(
-        _ref(f"127.0.0.1:{proxy.port}", "faults/app:1"), platform=None, progress=None, keeper=keeper
-    )
+    first = load(_ref(f"127.0.0.1:{proxy.port}", "faults/app:1"), LoadContext(blob_cache=keeper))
     same_image(first, pushed)
     for layer in first.layers:
         assert layer.digest is not None and keeper.has(layer.digest)
     # every layer blob request now fails: the kept blobs serve the second pull (no layer index)
     layer_blobs = BLOB + "(" + "|".join(str(x.digest)[7:] for x in first.layers) + ")"
     proxy.faults.append(Fault(layer_blobs, "status", times=1000, status=404))
-    second = load(
-        _ref(f"127.0.0.1:{proxy.port}", "faults/app:1"), platform=None, progress=None, keeper=keeper
-    )
+    second = load(_ref(f"127.0.0.1:{proxy.port}", "faults/app:1"), LoadContext(blob_cache=keeper))
     same_image(second, pushed)
 
 
@@ -185,12 +178,7 @@ def test_keep_blobs_never_keeps_a_corrupt_blob(
     keeper = BlobCache(tmp_path / "blobs")
     proxy.faults.append(Fault(BLOB, "flip", times=100, after=5000))
     with pytest.raises(DigestMismatchError):
-        load(
-            _ref(f"127.0.0.1:{proxy.port}", "faults/app:1"),
-            platform=None,
-            progress=None,
-            keeper=keeper,
-        )
+        load(_ref(f"127.0.0.1:{proxy.port}", "faults/app:1"), LoadContext(blob_cache=keeper))
     big = max(pushed.layers, key=lambda layer: layer.size_bytes)
     assert big.digest is not None and not keeper.has(big.digest)
     leftovers = [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]

@@ -14,6 +14,7 @@ from layerscope.errors import NotFoundError, RegistryUnavailableError
 from layerscope.model import Image, ImageRef, Platform, SourceKind
 from layerscope.refs import normalize_name
 from layerscope.sources.archive import load_path
+from layerscope.sources.context import LoadContext
 from layerscope.sources.registry import list_tags, load
 from layerscope.sources.registry_client import RegistryClient
 from layerscope.testing import (
@@ -107,7 +108,7 @@ def _manifest(host: str, repo: str, tag: str, auth: str | None = None) -> dict[s
 
 def test_anonymous_pull_equals_archive(anon_pushed: Registry, archive_image: Image) -> None:
     index = DictIndex()
-    image = load(_ref(anon_pushed.host, "test/app:1"), platform=None, progress=None, index=index)
+    image = load(_ref(anon_pushed.host, "test/app:1"), LoadContext(index=index))
     same_image(image, archive_image)
     assert image.source == "registry"
     assert image.repo_tags == (f"{anon_pushed.host}/test/app:1",)
@@ -128,10 +129,10 @@ def test_layers_in_the_index_are_not_downloaded(
     proxy = FaultProxy(anon_pushed.port)
     try:
         ref = _ref(f"127.0.0.1:{proxy.port}", "test/app:1")
-        load(ref, platform=None, progress=None, index=index)
+        load(ref, LoadContext(index=index))
         first = [p for m, p, s, _ in proxy.log if "/blobs/" in p]
         proxy.log.clear()
-        again = load(ref, platform=None, progress=None, index=index)
+        again = load(ref, LoadContext(index=index))
         blob_gets = [p for m, p, s, _ in proxy.log if "/blobs/" in p]
     finally:
         proxy.close()
@@ -147,7 +148,7 @@ def test_list_tags(anon_pushed: Registry) -> None:
 
 def test_missing_tag_is_not_found(anon_pushed: Registry) -> None:
     with pytest.raises(NotFoundError) as info:
-        load(_ref(anon_pushed.host, "test/app:nope"), platform=None, progress=None)
+        load(_ref(anon_pushed.host, "test/app:nope"))
     assert "\n" not in str(info.value)
 
 
@@ -155,11 +156,11 @@ def test_basic_auth(basic_registry: Registry, archive: Path, archive_image: Imag
     basic_registry.push(f"docker-archive:{archive}", "private/app:1")
     ref = _ref(basic_registry.host, "private/app:1")
     creds = Credentials(username=USER, password=PASSWORD, source="flag")
-    image = load(ref, platform=None, progress=None, credentials=creds)
+    image = load(ref, LoadContext(credentials=creds))
     same_image(image, archive_image)
     bad = Credentials(username=USER, password="wrong-password", source="flag")
     with pytest.raises(RegistryUnavailableError) as info:
-        load(ref, platform=None, progress=None, credentials=bad)
+        load(ref, LoadContext(credentials=bad))
     assert info.value.exit_code == 3
     assert "wrong-password" not in str(info.value)
 
@@ -174,7 +175,7 @@ def test_basic_auth_without_credentials_says_so(
     monkeypatch.delenv("DOCKER_AUTH_CONFIG", raising=False)
     basic_registry.push(f"docker-archive:{archive}", "private/app:2")
     with pytest.raises(RegistryUnavailableError, match="requires a username and password"):
-        load(_ref(basic_registry.host, "private/app:2"), platform=None, progress=None)
+        load(_ref(basic_registry.host, "private/app:2"))
 
 
 def test_token_auth(token_registry: Registry, archive: Path, archive_image: Image) -> None:
@@ -184,14 +185,14 @@ def test_token_auth(token_registry: Registry, archive: Path, archive_image: Imag
     ref = _ref(token_registry.host, "team/app:1")
     tokens.issued.clear()
     creds = Credentials(username=USER, password=PASSWORD, source="flag")
-    image = load(ref, platform=None, progress=None, credentials=creds)
+    image = load(ref, LoadContext(credentials=creds))
     same_image(image, archive_image)
     assert tokens.issued, "no token was asked for"
     assert all(i["subject"] == USER for i in tokens.issued)
     assert ["repository:team/app:pull"] in [i["scopes"] for i in tokens.issued]
     # anonymous: the token server grants nothing, the registry refuses, exit code 3
     with pytest.raises(RegistryUnavailableError, match="refused"):
-        load(ref, platform=None, progress=None, credentials=Credentials(source="none"))
+        load(ref, LoadContext(credentials=Credentials(source="none")))
 
 
 def test_token_auth_access_token_field_and_refresh(token_registry: Registry, archive: Path) -> None:
@@ -246,10 +247,10 @@ def multi_pushed(anon_registry: Registry, tmp_path_factory: pytest.TempPathFacto
 
 def test_platform_picks_arm64(multi_pushed: Registry) -> None:
     ref = _ref(multi_pushed.host, "test/multi:1")
-    image = load(ref, platform=Platform("linux", "arm64"), progress=None)
+    image = load(ref, LoadContext(platform=Platform("linux", "arm64")))
     assert image.platform.architecture == "arm64"
     assert [e.path for e in image.layers[0].entries] == ["/arch"]
-    amd = load(ref, platform=Platform("linux", "amd64"), progress=None)
+    amd = load(ref, LoadContext(platform=Platform("linux", "amd64")))
     assert amd.platform.architecture == "amd64"
     assert amd.diff_ids != image.diff_ids
 
@@ -257,7 +258,7 @@ def test_platform_picks_arm64(multi_pushed: Registry) -> None:
 def test_missing_platform_lists_available(multi_pushed: Registry) -> None:
     ref = _ref(multi_pushed.host, "test/multi:1")
     with pytest.raises(NotFoundError) as info:
-        load(ref, platform=Platform("linux", "s390x"), progress=None)
+        load(ref, LoadContext(platform=Platform("linux", "s390x")))
     text = str(info.value)
     assert "linux/s390x" in text and "linux/amd64" in text and "linux/arm64" in text
     assert "unknown" not in text  # attestation entries are not platforms

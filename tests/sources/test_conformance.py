@@ -9,6 +9,7 @@ import pytest
 
 from layerscope.model import EntryKind, Image
 from layerscope.sources import load_image
+from layerscope.sources.context import LoadContext
 from layerscope.testing import (
     Device,
     Dir,
@@ -90,7 +91,7 @@ def _load(tmp: Path, fmt: str, compression: str | None, outer_gzip: bool) -> tup
         compression=compression,  # type: ignore[arg-type]
         outer_gzip=outer_gzip,
     )
-    return load_image(str(path), verify=True), written
+    return load_image(str(path), LoadContext(verify=True)), written
 
 
 def _essence(image: Image) -> tuple[object, ...]:

@@ -16,6 +16,7 @@ from layerscope.model import LayerContents
 from layerscope.sources import archive
 from layerscope.sources.archive import load_path, local_key
 from layerscope.sources.blobs import open_tar_store
+from layerscope.sources.context import LoadContext
 from layerscope.sources.manifests import select_image
 from layerscope.store import LayerCache
 from layerscope.testing import write_image
@@ -77,7 +78,7 @@ def _keys(path: Path) -> list[tuple[str, str | None]]:
 
 
 def _load(path: Path, cache: LayerCache, deferred: _Deferred) -> list[int]:
-    image = load_path(path, index=cache, defer=deferred)
+    image = load_path(path, LoadContext(index=cache, defer=deferred))
     return [len(layer.entries) for layer in image.layers]
 
 
@@ -120,7 +121,7 @@ def test_a_verified_read_of_the_same_file_caches_it_for_every_image(
     again = _Deferred()
     assert _load(image, cache, again) == counts  # served from the same-file entries...
     assert again.works == []  # ...without hashing the layers again
-    verified = load_path(image, index=cache, verify=True)  # --verify
+    verified = load_path(image, LoadContext(index=cache, verify=True))  # --verify
     for (diff_id, _), layer in zip(_keys(image), verified.layers, strict=True):
         cached = cache.get(diff_id)
         assert cached is not None and cached.entries == layer.entries
