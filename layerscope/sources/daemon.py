@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import docker
@@ -21,8 +19,8 @@ import docker.errors
 from ..errors import DaemonUnavailableError, LayerscopeError, NotFoundError, StoreError
 from ..model import Image, ImageRef, Progress, SourceKind
 from ..refs import familiar_name
-from .archive import load_path
 from .context import LoadContext
+from .export import load_export
 
 NAME = "daemon"
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -116,8 +114,6 @@ def has_image(name: str) -> bool | None:
 
 def load(ref: ImageRef, ctx: LoadContext | None = None) -> Image:
     """Load the image ``ref`` names (a name or ``sha256:`` image ID) from the Docker engine."""
-    from . import spool_dir
-
     ctx = ctx or LoadContext()
     name = ref.location
     label = str(ref) or name
@@ -129,32 +125,15 @@ def load(ref: ImageRef, ctx: LoadContext | None = None) -> Image:
         by_id = name.startswith("sha256:")
         # A name is exported by name, so the archive lists its tag; an ID by ID.
         target = name if not by_id else str(info.get("Id") or name)
-        selector = _selector(name)
-        directory = spool_dir()
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix="daemon-", suffix=".tar", dir=directory)
-        except OSError as exc:
-            raise StoreError(f"cannot create a spool file in {directory}: {exc.strerror}") from exc
-        spool = Path(tmp)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                _export(client, target, out, _size(info), ctx.progress, label)
-            image = load_path(
-                spool,
-                ctx,
-                selector=selector,
-                spool_dir=directory,
-                ref=label,
-                source=SourceKind.DAEMON,
-            )
-        except LayerscopeError as exc:
-            text = exc.message
-            if str(spool) in text:
-                raise type(exc)(text.replace(str(spool), f"{label} (engine export)")) from exc
-            raise
-        finally:
-            spool.unlink(missing_ok=True)
+        image = load_export(
+            lambda out: _export(client, target, out, _size(info), ctx.progress, label),
+            ctx,
+            label=label,
+            selector=_selector(name),
+            source=SourceKind.DAEMON,
+            prefix="daemon-",
+            what="engine export",
+        )
     finally:
         client.close()
     if not image.repo_tags:
