@@ -206,7 +206,7 @@ def test_named_references(text: str, kind: SourceKind, location: str, tmp_path: 
     [
         ("", "empty"),
         ("   ", "empty"),
-        ("podman://busybox", "unsupported transport"),
+        ("containers-storage://busybox", "unsupported transport"),
         ("http://example.com/x", "unsupported transport"),
         ("daemon://", "empty image name"),
         ("daemon://Busybox", "lowercase"),

@@ -13,6 +13,7 @@ from pathlib import Path
 from .. import refs
 from ..errors import BadReferenceError
 from ..model import Image, ImageRef
+from . import podman
 from .blobs import default_spool_dir
 from .context import Deferred, LoadContext, Source
 
@@ -23,6 +24,7 @@ SOURCES: tuple[Source, ...] = (
     Deferred(refs.DAEMON, "daemon"),
     Deferred(refs.REGISTRY, "registry"),
     Deferred(refs.BARE, "bare"),
+    podman.SOURCE,
 )
 """The registered sources, in the order the reference help lists them."""
 
