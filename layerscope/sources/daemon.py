@@ -8,19 +8,18 @@ newer ones both work.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import docker
 import docker.errors
 
-from ..errors import DaemonUnavailableError, LayerscopeError, NotFoundError, StoreError
-from ..model import Image, ImageRef, Progress, SourceKind
+from ..errors import DaemonUnavailableError, LayerscopeError, NotFoundError
+from ..model import Image, ImageRef, SourceKind
 from ..refs import familiar_name
 from .context import LoadContext
-from .export import load_export
+from .export import Export, engine_tags, load_export
 
 NAME = "daemon"
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -125,8 +124,13 @@ def load(ref: ImageRef, ctx: LoadContext | None = None) -> Image:
         by_id = name.startswith("sha256:")
         # A name is exported by name, so the archive lists its tag; an ID by ID.
         target = name if not by_id else str(info.get("Id") or name)
-        image = load_export(
-            lambda out: _export(client, target, out, _size(info), ctx.progress, label),
+        return load_export(
+            Export(
+                lambda: _export(client, target, label),
+                "the Docker engine",
+                _size(info),
+                engine_tags(info.get("RepoTags")),
+            ),
             ctx,
             label=label,
             selector=_selector(name),
@@ -136,11 +140,6 @@ def load(ref: ImageRef, ctx: LoadContext | None = None) -> Image:
         )
     finally:
         client.close()
-    if not image.repo_tags:
-        tags = tuple(str(t) for t in (info.get("RepoTags") or ()) if isinstance(t, str))
-        if tags:
-            image = dataclasses.replace(image, repo_tags=tags)
-    return image
 
 
 def _shown(name: str) -> str:
@@ -164,28 +163,11 @@ def _size(info: dict[str, Any]) -> int | None:
     return size if isinstance(size, int) and size > 0 else None
 
 
-def _export(
-    client: docker.DockerClient,
-    target: str,
-    out: Any,
-    total: int | None,
-    progress: Progress | None,
-    label: str,
-) -> None:
-    """Stream the engine's export of ``target`` into ``out``."""
-    if progress is not None:
-        progress.stage(f"exporting {label} from the Docker engine", total)
+def _export(client: docker.DockerClient, target: str, label: str) -> Generator[bytes, None, None]:
+    """The engine's export of ``target``, chunk by chunk."""
     chunks: Iterator[bytes] = client.api.get_image(target, chunk_size=CHUNK_BYTES)
     try:
-        for chunk in chunks:
-            try:
-                out.write(chunk)
-            except OSError as exc:
-                raise StoreError(
-                    f"cannot write the export of {label} to the cache: {exc.strerror}"
-                ) from exc
-            if progress is not None:
-                progress.advance(len(chunk))
+        yield from chunks
     except docker.errors.NotFound as exc:
         raise NotFoundError(
             f"the Docker engine at {engine_host()} has no image {_shown(target)}"

@@ -5,9 +5,12 @@ The Docker engine (``daemon``) and Podman (``podman``) hand their ``save`` strea
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -17,8 +20,22 @@ from .archive import load_path
 from .context import LoadContext
 
 
+@dataclass(frozen=True, slots=True)
+class Export:
+    """An engine's export of one image (a docker archive stream) and what the engine says of it."""
+
+    open: Callable[[], Generator[bytes, None, None]]
+    """Starts the export; the iterator raises the engine's errors as LayerscopeErrors."""
+    engine: str
+    """Who exports, for the progress display: ``the Docker engine``, ``podman``."""
+    total: int | None
+    """The image's size as the engine reports it (the progress total), if it does."""
+    tags: tuple[str, ...] = ()
+    """The engine's tags of the image, for an export that names none (one made by ID)."""
+
+
 def load_export(
-    write: Callable[[IO[bytes]], None],
+    export: Export,
     ctx: LoadContext,
     *,
     label: str,
@@ -27,7 +44,7 @@ def load_export(
     prefix: str,
     what: str,
 ) -> Image:
-    """``write`` the export into a spool file and load the image ``selector`` picks from it.
+    """Spool ``export`` into the cache directory and load the image ``selector`` picks from it.
 
     Errors that name the spool file name ``label (what)`` instead: the file is gone by then.
     """
@@ -42,8 +59,8 @@ def load_export(
     spool = Path(tmp)
     try:
         with os.fdopen(fd, "wb") as out:
-            write(out)
-        return load_path(
+            _spool(export, out, ctx, label)
+        image = load_path(
             spool, ctx, selector=selector, spool_dir=directory, ref=label, source=source
         )
     except LayerscopeError as exc:
@@ -53,3 +70,28 @@ def load_export(
         raise
     finally:
         spool.unlink(missing_ok=True)
+    if not image.repo_tags and export.tags:
+        image = dataclasses.replace(image, repo_tags=export.tags)
+    return image
+
+
+def _spool(export: Export, out: IO[bytes], ctx: LoadContext, label: str) -> None:
+    if ctx.progress is not None:
+        ctx.progress.stage(f"exporting {label} from {export.engine}", export.total)
+    with closing(export.open()) as chunks:
+        for chunk in chunks:
+            try:
+                out.write(chunk)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot write the export of {label} to the cache: {exc.strerror}"
+                ) from exc
+            if ctx.progress is not None:
+                ctx.progress.advance(len(chunk))
+
+
+def engine_tags(names: object) -> tuple[str, ...]:
+    """The tags in an engine's inspect document (``RepoTags``)."""
+    if not isinstance(names, list):
+        return ()
+    return tuple(str(name) for name in names if isinstance(name, str))

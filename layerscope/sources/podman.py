@@ -10,16 +10,16 @@ socket needs a ``podman system service`` running, the CLI only podman itself.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Generator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from ..errors import BadReferenceError, NotFoundError, SourceUnavailableError, StoreError
+from ..errors import BadReferenceError, NotFoundError, SourceUnavailableError
 from ..model import Image, ImageRef, SourceKind
 from ..refs import RefSyntax, normalize_name
 from .context import LoadContext
@@ -62,16 +62,20 @@ SOURCE = PodmanSource()
 
 def load(ref: ImageRef, ctx: LoadContext | None = None) -> Image:
     """Load the image ``ref`` names from Podman's store."""
-    from .export import load_export  # the archive parser: only when an image is loaded
+    from .export import Export, engine_tags, load_export  # the archive parser, when used
 
     ctx = ctx or LoadContext()
     podman = _podman()
     label = str(ref) or ref.location
     info = _inspect(podman, ref.location, label)
     size = info.get("Size")
-    total = size if isinstance(size, int) and size > 0 else None
-    image = load_export(
-        lambda out: _save(podman, ref.location, out, total, ctx, label),
+    return load_export(
+        Export(
+            lambda: _save(podman, ref.location, label),
+            "podman",
+            size if isinstance(size, int) and size > 0 else None,
+            engine_tags(info.get("RepoTags")),
+        ),
         ctx,
         label=label,
         selector=None,  # one image per save
@@ -79,11 +83,6 @@ def load(ref: ImageRef, ctx: LoadContext | None = None) -> Image:
         prefix="podman-",
         what="podman save",
     )
-    if not image.repo_tags:  # saved by ID: the archive names no tag
-        tags = tuple(str(t) for t in (info.get("RepoTags") or ()) if isinstance(t, str))
-        if tags:
-            image = dataclasses.replace(image, repo_tags=tags)
-    return image
 
 
 def _podman() -> str:
@@ -127,12 +126,8 @@ def _inspect(podman: str, name: str, label: str) -> dict[str, Any]:
     return found[0]
 
 
-def _save(
-    podman: str, name: str, out: IO[bytes], total: int | None, ctx: LoadContext, label: str
-) -> None:
-    """Stream ``podman save`` of ``name`` (a docker archive) into ``out``."""
-    if ctx.progress is not None:
-        ctx.progress.stage(f"exporting {label} from podman", total)
+def _save(podman: str, name: str, label: str) -> Generator[bytes, None, None]:
+    """``podman save`` of ``name`` (a docker archive), chunk by chunk."""
     with tempfile.TemporaryFile() as stderr:
         with subprocess.Popen(
             [podman, "save", "--format", "docker-archive", name],
@@ -143,15 +138,8 @@ def _save(
             assert proc.stdout is not None
             try:
                 while chunk := proc.stdout.read(CHUNK_BYTES):
-                    try:
-                        out.write(chunk)
-                    except OSError as exc:
-                        raise StoreError(
-                            f"cannot write the export of {label} to the cache: {exc.strerror}"
-                        ) from exc
-                    if ctx.progress is not None:
-                        ctx.progress.advance(len(chunk))
-            except BaseException:
+                    yield chunk
+            except BaseException:  # the reader stopped (GeneratorExit) or failed
                 proc.kill()
                 raise
         if proc.returncode != 0:
