@@ -212,6 +212,35 @@ def _app_entries(mode_or: int) -> list[Entry]:
     ]
 
 
+def _demo_history() -> list[EmptyHistory]:
+    """The empty-layer history entries (ENV, WORKDIR, EXPOSE, CMD) between the layers."""
+    return [
+        EmptyHistory(nop('CMD ["bash"]'), after=0, created="2023-12-19T01:20:41.5Z"),
+        EmptyHistory(nop("ENV PYTHONDONTWRITEBYTECODE=1"), after=0, created=_t(0)),
+        EmptyHistory(nop("ENV LANG=C.UTF-8"), after=0, created=_t(0)),
+        EmptyHistory("/bin/sh -c #(nop) WORKDIR /app", after=1, created=_t(1)),
+        EmptyHistory(nop("ENV FLASK_APP=app.py"), after=7, created=_t(8)),
+        EmptyHistory(nop("EXPOSE 8000"), after=7, created=_t(8)),
+        EmptyHistory(nop('CMD ["python3" "app.py"]'), after=7, created=_t(9)),
+    ]
+
+
+def _demo_config() -> dict[str, object]:
+    """The image config: environment, command, working directory, port and label."""
+    return {
+        "Env": [
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PYTHONDONTWRITEBYTECODE=1",
+            "LANG=C.UTF-8",
+            "FLASK_APP=app.py",
+        ],
+        "Cmd": ["python3", "app.py"],
+        "WorkingDir": "/app",
+        "ExposedPorts": {"8000/tcp": {}},
+        "Labels": {"org.opencontainers.image.source": "https://example.com/demo-app"},
+    }
+
+
 def demo_spec() -> ImageSpec:
     """A realistic small Python web-app image built with the classic builder (about 2.4 MB).
 
@@ -268,31 +297,10 @@ def demo_spec() -> ImageSpec:
             mtime=_BUILD_TIME + 270,
         ),
     ]
-    hist = [
-        EmptyHistory(nop('CMD ["bash"]'), after=0, created="2023-12-19T01:20:41.5Z"),
-        EmptyHistory(nop("ENV PYTHONDONTWRITEBYTECODE=1"), after=0, created=_t(0)),
-        EmptyHistory(nop("ENV LANG=C.UTF-8"), after=0, created=_t(0)),
-        EmptyHistory("/bin/sh -c #(nop) WORKDIR /app", after=1, created=_t(1)),
-        EmptyHistory(nop("ENV FLASK_APP=app.py"), after=7, created=_t(8)),
-        EmptyHistory(nop("EXPOSE 8000"), after=7, created=_t(8)),
-        EmptyHistory(nop('CMD ["python3" "app.py"]'), after=7, created=_t(9)),
-    ]
-    config = {
-        "Env": [
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "PYTHONDONTWRITEBYTECODE=1",
-            "LANG=C.UTF-8",
-            "FLASK_APP=app.py",
-        ],
-        "Cmd": ["python3", "app.py"],
-        "WorkingDir": "/app",
-        "ExposedPorts": {"8000/tcp": {}},
-        "Labels": {"org.opencontainers.image.source": "https://example.com/demo-app"},
-    }
     return ImageSpec(
         layers=layers,
-        history_extra=hist,
-        config=config,
+        history_extra=_demo_history(),
+        config=_demo_config(),
         repo_tags=["example.com/demo-app:1.0"],
         created=_t(9),
     )
