@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 
 from layerscope.testing._builder_strings import copy_instr, nop
 from layerscope.testing.spec import (
@@ -304,3 +306,33 @@ def demo_spec() -> ImageSpec:
         repo_tags=["example.com/demo-app:1.0"],
         created=_t(9),
     )
+
+
+DEMO_DOCKERFILE = """\
+# The Dockerfile the demo image (demo-app.tar) stands for: try
+#   layerscope suggest fixtures/demo/demo-app.tar --dockerfile fixtures/demo/Dockerfile
+FROM python:3.11-slim
+RUN apt-get update && apt-get install -y --no-install-recommends python3-pip
+WORKDIR /app
+COPY requirements.txt /app/
+RUN pip install -r requirements.txt
+RUN curl -fsSLo /tmp/model.tar.gz https://example.com/models/model.tar.gz
+COPY . /app
+RUN tar -xzf /tmp/model.tar.gz -C /opt/model && rm /tmp/model.tar.gz
+RUN chmod -R g+w /app
+ENV FLASK_APP=app.py
+EXPOSE 8000
+CMD ["python3", "app.py"]
+"""
+"""The Dockerfile the demo image stands for (``fixtures/demo/Dockerfile``)."""
+
+
+def write_demo(folder: str | os.PathLike[str]) -> Path:
+    """Write the demo image (``demo-app.tar``, the bytes of ``fixtures/demo/demo-app.tar``) and
+    its ``Dockerfile`` into ``folder``; returns the archive's path."""
+    from layerscope.testing.writer import write_image
+
+    where = Path(folder)
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "Dockerfile").write_text(DEMO_DOCKERFILE, encoding="utf-8")
+    return write_image(demo_spec(), where / "demo-app.tar", "docker-25").path
