@@ -108,7 +108,8 @@ def suggest(
     and ``patch`` holds the combined unified diff that ``layerscope suggest --patch-only``
     prints (paths relative to the current directory: apply it with ``patch -p1``). The build
     context (``context``, default: the Dockerfile's folder) gives the ``.dockerignore`` read and
-    patched; ``dockerignore`` names another one.
+    patched; ``dockerignore`` names another one. Unlike the command it reads no build history:
+    what it suggests is measured from the image and the files alone.
     """
     from .analysis.suggest import suggest as run
     from .commands.suggest import patch_paths
@@ -127,8 +128,8 @@ def suggest(
 
 def evaluate_budget(
     analysis: Analysis,
-    budget: Budget | None = None,
     *,
+    budget: Budget | None = None,
     baseline: Image | None = None,
     dockerfile: PathLike | None = None,
 ) -> BudgetReport:
@@ -137,7 +138,8 @@ def evaluate_budget(
     (``{"rules": {"max_size": "250MB"}}``) or a file (TOML, or dive's ``.dive-ci``); None finds
     one in the current directory as ``check`` does, else applies dive's defaults. ``baseline``
     is what the growth rules compare with; a failed or warned rule carries the suggestions
-    (with ``dockerfile``: placed at its lines) that would help with it.
+    (with ``dockerfile``: placed at its lines) that would help with it. Unlike the command it
+    reads no build history: ``min_cache_hit_ratio`` is skipped (no previous build).
     """
     from .analysis.budget import Baseline, Outcome
     from .analysis.budget import evaluate_budget as run
