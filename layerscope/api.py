@@ -8,7 +8,7 @@ are imported inside the functions, so ``import layerscope`` stays light.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .analysis.budget import BudgetReport
     from .analysis.cache import CacheHistory, FileLookup
     from .analysis.diff import ImageDiff
+    from .analysis.rules import RuleSettings
     from .analysis.suggest import SuggestionReport
     from .dockerfile import Dockerfile
     from .store import LayerCache
@@ -47,7 +48,7 @@ def load_image(
     platform: str | None = None,
     verify: bool = False,
     cache: bool = True,
-    insecure_registries: tuple[str, ...] = (),
+    insecure_registries: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> Image:
     """Load the image ``ref`` names, in any form the command line takes: a ``docker save``
@@ -221,7 +222,7 @@ def _layer_cache() -> LayerCache | None:
         return None
 
 
-def _budget_settings(budget: Budget | None) -> dict[str, Any]:
+def _budget_settings(budget: Budget | None) -> dict[str, RuleSettings]:
     from .budget_config import load_budget_config
 
     if budget is None or not isinstance(budget, Mapping):
