@@ -10,11 +10,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "store"))
-
-from storekit import contents_of, diff_id, realistic_entries  # noqa: E402
-
-from layerscope.store import LayerCache  # noqa: E402
+from layerscope.store import LayerCache
+from layerscope.testing.memory import layer_contents as contents_of
+from layerscope.testing.memory import made_up_diff_id as diff_id
+from layerscope.testing.memory import realistic_entries
 
 
 def main() -> None:

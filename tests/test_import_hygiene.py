@@ -14,6 +14,8 @@ HEAVY = ("textual", "rich", "docker", "humanize", "requests")
 @pytest.mark.parametrize(
     "module,allowed",
     [
+        ("layerscope", ()),
+        ("layerscope.api", ()),
         ("layerscope.model", ()),
         ("layerscope.errors", ()),
         ("layerscope.tree", ()),
@@ -46,3 +48,13 @@ def test_model_and_analysis_do_no_io_imports() -> None:
     code = "import sys; BEFORE = set(sys.modules); " + code
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_public_names_load_no_presentation_or_daemon_libraries() -> None:
+    """Every name of ``layerscope.__all__`` resolves without the UI, the SDK or the HTTP client."""
+    code = (
+        "import json, sys, layerscope; [getattr(layerscope, n) for n in layerscope.__all__]; "
+        f"print(json.dumps(sorted(m for m in {list(HEAVY)!r} if m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []

@@ -6,6 +6,10 @@ import pytest
 
 from layerscope.errors import LayerFormatError, UnsafePathError
 from layerscope.model import EntryKind, FileEntry
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry as f
+from layerscope.testing.memory import opaque_entry as opq
+from layerscope.testing.memory import whiteout_entry as wh
 from layerscope.tree import (
     FsTree,
     LayerStack,
@@ -13,24 +17,6 @@ from layerscope.tree import (
     check_link_target,
     normalize_member_path,
 )
-
-
-def f(path: str, size: int = 0, content: str | None = None, uid: int = 0) -> FileEntry:
-    return FileEntry(
-        path, EntryKind.FILE, size, 0o644, uid, 0, 0.0, content_hash=content or f"{path}#{size}"
-    )
-
-
-def d(path: str, mode: int = 0o755) -> FileEntry:
-    return FileEntry(path, EntryKind.DIR, 0, mode, 0, 0, 0.0)
-
-
-def wh(path: str) -> FileEntry:
-    return FileEntry(path, EntryKind.WHITEOUT, 0, 0o644, 0, 0, 0.0)
-
-
-def opq(path: str) -> FileEntry:
-    return FileEntry(path, EntryKind.OPAQUE, 0, 0o644, 0, 0, 0.0)
 
 
 def paths(tree: FsTree) -> set[str]:

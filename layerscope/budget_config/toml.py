@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,14 +45,23 @@ class LayerscopeConfig:
 
 
 def read_layerscope_toml(
-    text: str, where: str, prefix: Sequence[str] = (), *, defaults: dict[str, RuleSettings]
+    text: str | Mapping[str, Any],
+    where: str,
+    prefix: Sequence[str] = (),
+    *,
+    defaults: dict[str, RuleSettings],
 ) -> LayerscopeConfig | None:
     """Parse a TOML file and read the table at ``prefix`` (``("tool", "layerscope")`` in
-    pyproject.toml); None when that table is absent. Rules not named keep ``defaults``."""
-    try:
-        data: Any = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
+    pyproject.toml); None when that table is absent. Rules not named keep ``defaults``.
+    ``text`` may also be the parsed document (a mapping, from the Python API)."""
+    if isinstance(text, Mapping):
+        data: Any = dict(text)
+        text = ""  # no file: errors name the key, not a line
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
     for part in prefix:
         if not isinstance(data, dict) or part not in data:
             return None

@@ -1,5 +1,6 @@
 """Deterministic container image builder for tests, the demo and benchmarks (writes only)."""
 
+from layerscope.testing.demo import write_demo
 from layerscope.testing.spec import (
     DEFAULT_CREATED,
     Device,
@@ -57,6 +58,7 @@ __all__ = [
     "WrittenImage",
     "WrittenLayer",
     "add_parent_dirs",
+    "write_demo",
     "write_image",
     "write_layer",
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 
 from layerscope.testing._builder_strings import copy_instr, nop
 from layerscope.testing.spec import (
@@ -212,6 +214,35 @@ def _app_entries(mode_or: int) -> list[Entry]:
     ]
 
 
+def _demo_history() -> list[EmptyHistory]:
+    """The empty-layer history entries (ENV, WORKDIR, EXPOSE, CMD) between the layers."""
+    return [
+        EmptyHistory(nop('CMD ["bash"]'), after=0, created="2023-12-19T01:20:41.5Z"),
+        EmptyHistory(nop("ENV PYTHONDONTWRITEBYTECODE=1"), after=0, created=_t(0)),
+        EmptyHistory(nop("ENV LANG=C.UTF-8"), after=0, created=_t(0)),
+        EmptyHistory("/bin/sh -c #(nop) WORKDIR /app", after=1, created=_t(1)),
+        EmptyHistory(nop("ENV FLASK_APP=app.py"), after=7, created=_t(8)),
+        EmptyHistory(nop("EXPOSE 8000"), after=7, created=_t(8)),
+        EmptyHistory(nop('CMD ["python3" "app.py"]'), after=7, created=_t(9)),
+    ]
+
+
+def _demo_config() -> dict[str, object]:
+    """The image config: environment, command, working directory, port and label."""
+    return {
+        "Env": [
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PYTHONDONTWRITEBYTECODE=1",
+            "LANG=C.UTF-8",
+            "FLASK_APP=app.py",
+        ],
+        "Cmd": ["python3", "app.py"],
+        "WorkingDir": "/app",
+        "ExposedPorts": {"8000/tcp": {}},
+        "Labels": {"org.opencontainers.image.source": "https://example.com/demo-app"},
+    }
+
+
 def demo_spec() -> ImageSpec:
     """A realistic small Python web-app image built with the classic builder (about 2.4 MB).
 
@@ -268,31 +299,40 @@ def demo_spec() -> ImageSpec:
             mtime=_BUILD_TIME + 270,
         ),
     ]
-    hist = [
-        EmptyHistory(nop('CMD ["bash"]'), after=0, created="2023-12-19T01:20:41.5Z"),
-        EmptyHistory(nop("ENV PYTHONDONTWRITEBYTECODE=1"), after=0, created=_t(0)),
-        EmptyHistory(nop("ENV LANG=C.UTF-8"), after=0, created=_t(0)),
-        EmptyHistory("/bin/sh -c #(nop) WORKDIR /app", after=1, created=_t(1)),
-        EmptyHistory(nop("ENV FLASK_APP=app.py"), after=7, created=_t(8)),
-        EmptyHistory(nop("EXPOSE 8000"), after=7, created=_t(8)),
-        EmptyHistory(nop('CMD ["python3" "app.py"]'), after=7, created=_t(9)),
-    ]
-    config = {
-        "Env": [
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "PYTHONDONTWRITEBYTECODE=1",
-            "LANG=C.UTF-8",
-            "FLASK_APP=app.py",
-        ],
-        "Cmd": ["python3", "app.py"],
-        "WorkingDir": "/app",
-        "ExposedPorts": {"8000/tcp": {}},
-        "Labels": {"org.opencontainers.image.source": "https://example.com/demo-app"},
-    }
     return ImageSpec(
         layers=layers,
-        history_extra=hist,
-        config=config,
+        history_extra=_demo_history(),
+        config=_demo_config(),
         repo_tags=["example.com/demo-app:1.0"],
         created=_t(9),
     )
+
+
+DEMO_DOCKERFILE = """\
+# The Dockerfile the demo image (demo-app.tar) stands for: try
+#   layerscope suggest fixtures/demo/demo-app.tar --dockerfile fixtures/demo/Dockerfile
+FROM python:3.11-slim
+RUN apt-get update && apt-get install -y --no-install-recommends python3-pip
+WORKDIR /app
+COPY requirements.txt /app/
+RUN pip install -r requirements.txt
+RUN curl -fsSLo /tmp/model.tar.gz https://example.com/models/model.tar.gz
+COPY . /app
+RUN tar -xzf /tmp/model.tar.gz -C /opt/model && rm /tmp/model.tar.gz
+RUN chmod -R g+w /app
+ENV FLASK_APP=app.py
+EXPOSE 8000
+CMD ["python3", "app.py"]
+"""
+"""The Dockerfile the demo image stands for (``fixtures/demo/Dockerfile``)."""
+
+
+def write_demo(folder: str | os.PathLike[str]) -> Path:
+    """Write the demo image (``demo-app.tar``, the bytes of ``fixtures/demo/demo-app.tar``) and
+    its ``Dockerfile`` into ``folder``; returns the archive's path."""
+    from layerscope.testing.writer import write_image
+
+    where = Path(folder)
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "Dockerfile").write_text(DEMO_DOCKERFILE, encoding="utf-8")
+    return write_image(demo_spec(), where / "demo-app.tar", "docker-25").path

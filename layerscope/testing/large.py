@@ -60,20 +60,9 @@ def _kind(path: str) -> str:
     return "text" if path.endswith(_TEXT_EXT) else "binary"
 
 
-def large_spec(
-    files: int = 100_000,
-    total_bytes: int = 2 * 1024**3,
-    whiteouts: int = 1_000,
-    rewrites: int = 1_000,
-    seed: int = 0,
-) -> ImageSpec:
-    """A benchmark image: base layer of ``files`` files summing to ``total_bytes`` exactly, then a
-    layer with ``whiteouts`` whiteouts (one in ten deletes a whole directory) and ``rewrites``
-    rewritten files (even ones get new content, odd ones only a mode change).
-
-    Entries are generated lazily and contents streamed, so memory stays small at any size.
-    Sizes: 1% of files hold ~60% of the bytes; the rest are spread evenly at random.
-    """
+def _file_sizes(files: int, total_bytes: int, seed: int) -> array[int]:
+    """Sizes of the base layer's files, by file number: summing to ``total_bytes`` exactly,
+    1% of the files holding ~60% of the bytes, the big ones scattered through the tree."""
     rnd = random.Random(seed)
     sizes = array("q", (0 for _ in range(files)))
     big = max(1, files // 100)
@@ -93,6 +82,24 @@ def large_spec(
     size_of = array("q", (0 for _ in range(files)))
     for i, j in enumerate(order):
         size_of[j] = sizes[i]
+    return size_of
+
+
+def large_spec(
+    files: int = 100_000,
+    total_bytes: int = 2 * 1024**3,
+    whiteouts: int = 1_000,
+    rewrites: int = 1_000,
+    seed: int = 0,
+) -> ImageSpec:
+    """A benchmark image: base layer of ``files`` files summing to ``total_bytes`` exactly, then a
+    layer with ``whiteouts`` whiteouts (one in ten deletes a whole directory) and ``rewrites``
+    rewritten files (even ones get new content, odd ones only a mode change).
+
+    Entries are generated lazily and contents streamed, so memory stays small at any size.
+    Sizes: 1% of files hold ~60% of the bytes; the rest are spread evenly at random.
+    """
+    size_of = _file_sizes(files, total_bytes, seed)
     n_dirs = (files + _PER_DIR - 1) // _PER_DIR
 
     def base() -> Iterator[Entry]:

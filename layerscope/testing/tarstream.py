@@ -252,45 +252,8 @@ def write_entry(tw: TarWriter, e: Entry, prefix: str, mtime: int) -> None:
         tw.raw_member(e)
     elif isinstance(e, RawBytes):
         tw.raw(e.data)
-    elif isinstance(e, File):
-        tw.member(
-            _name(e.path, prefix),
-            typeflag=b"0",
-            content=e.content,
-            mode=e.mode,
-            uid=e.uid,
-            gid=e.gid,
-            mtime=_pick(e.mtime, mtime),
-            uname=e.uname,
-            gname=e.gname,
-            xattrs=e.xattrs,
-        )
-    elif isinstance(e, Dir):
-        tw.member(
-            _name(e.path, prefix, is_dir=True),
-            typeflag=b"5",
-            mode=e.mode,
-            uid=e.uid,
-            gid=e.gid,
-            mtime=_pick(e.mtime, mtime),
-            uname=e.uname,
-            gname=e.gname,
-            xattrs=e.xattrs,
-        )
-    elif isinstance(e, Symlink | Hardlink):
-        flag = b"2" if isinstance(e, Symlink) else b"1"
-        target = e.target if isinstance(e, Symlink) else prefix + e.target.lstrip("/")
-        tw.member(
-            _name(e.path, prefix),
-            typeflag=flag,
-            linkname=target,
-            mode=e.mode,
-            uid=e.uid,
-            gid=e.gid,
-            mtime=_pick(e.mtime, mtime),
-            uname=e.uname,
-            gname=e.gname,
-        )
+    elif isinstance(e, File | Dir | Symlink | Hardlink):
+        _write_node(tw, e, prefix, mtime)
     elif isinstance(e, Device):
         tw.member(
             _name(e.path, prefix),
@@ -311,22 +274,42 @@ def write_entry(tw: TarWriter, e: Entry, prefix: str, mtime: int) -> None:
             gid=e.gid,
             mtime=_pick(e.mtime, mtime),
         )
-    elif isinstance(e, Whiteout):
-        tw.member(
-            _name(_sibling(e.path, ".wh."), prefix),
-            typeflag=b"0",
-            mode=e.mode,
-            mtime=_pick(e.mtime, mtime),
+    elif isinstance(e, Whiteout | Opaque):
+        marker = (
+            _sibling(e.path, ".wh.")
+            if isinstance(e, Whiteout)
+            else e.path.rstrip("/") + "/.wh..wh..opq"
         )
-    elif isinstance(e, Opaque):
-        tw.member(
-            _name(e.path.rstrip("/") + "/.wh..wh..opq", prefix),
-            typeflag=b"0",
-            mode=e.mode,
-            mtime=_pick(e.mtime, mtime),
-        )
+        tw.member(_name(marker, prefix), typeflag=b"0", mode=e.mode, mtime=_pick(e.mtime, mtime))
     else:  # pragma: no cover - exhaustive
         raise TypeError(f"not a layer entry: {e!r}")
+
+
+def _write_node(tw: TarWriter, e: File | Dir | Symlink | Hardlink, prefix: str, mtime: int) -> None:
+    """A file, directory or link, with its owner names (and xattrs, for files and dirs)."""
+    content: bytes | Synthetic = b""
+    linkname = ""
+    xattrs: Mapping[str, bytes | str] | None = None
+    if isinstance(e, File):
+        name, flag, content, xattrs = _name(e.path, prefix), b"0", e.content, e.xattrs
+    elif isinstance(e, Dir):
+        name, flag, xattrs = _name(e.path, prefix, is_dir=True), b"5", e.xattrs
+    else:
+        name, flag = _name(e.path, prefix), b"2" if isinstance(e, Symlink) else b"1"
+        linkname = e.target if isinstance(e, Symlink) else prefix + e.target.lstrip("/")
+    tw.member(
+        name,
+        typeflag=flag,
+        content=content,
+        mode=e.mode,
+        uid=e.uid,
+        gid=e.gid,
+        mtime=_pick(e.mtime, mtime),
+        linkname=linkname,
+        uname=e.uname,
+        gname=e.gname,
+        xattrs=xattrs,
+    )
 
 
 def _pick(value: int | None, default: int) -> int:

@@ -6,9 +6,11 @@ import subprocess
 import sys
 
 import pytest
-from imagekit import f, image, wh
 
 from layerscope.analysis.base import BaseMethod
+from layerscope.testing.memory import file_entry as f
+from layerscope.testing.memory import memory_image as image
+from layerscope.testing.memory import whiteout_entry as wh
 
 
 def test_analyze_composes_every_pass() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from imagekit import f, image
-
 from layerscope.analysis.base import (
     BASE_DIGEST_KEY,
     BASE_NAME_KEY,
@@ -12,6 +10,8 @@ from layerscope.analysis.base import (
     base_reference_from_labels,
 )
 from layerscope.model import Image
+from layerscope.testing.memory import file_entry as f
+from layerscope.testing.memory import memory_image as image
 
 IDS = [f"sha256:{c * 64}" for c in "abcd"]
 

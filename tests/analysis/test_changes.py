@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from imagekit import d, f, hl, image, opq, sym, wh
-
 from layerscope.analysis.changes import ChangeKind, FileChange, ModifyDetail, layer_changes
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry as f
+from layerscope.testing.memory import hardlink_entry as hl
+from layerscope.testing.memory import memory_image as image
+from layerscope.testing.memory import opaque_entry as opq
+from layerscope.testing.memory import symlink_entry as sym
+from layerscope.testing.memory import whiteout_entry as wh
 from layerscope.tree import RemovalCause
 
 

@@ -15,53 +15,18 @@ import pytest
 
 from layerscope.analysis.dive import DiveInefficiency, DiveMetrics, dive_metrics
 from layerscope.analysis.gosort import go_sort
-from layerscope.model import Digest, EntryKind, FileEntry, Image, ImageConfig, Layer, Platform
-
-
-def f(path: str, size: int) -> FileEntry:
-    return FileEntry(path, EntryKind.FILE, size, 0o644, 0, 0, 0.0)
-
-
-def d(path: str) -> FileEntry:
-    return FileEntry(path, EntryKind.DIR, 0, 0o755, 0, 0, 0.0)
-
-
-def wh(path: str) -> FileEntry:
-    return FileEntry(path, EntryKind.WHITEOUT, 0, 0, 0, 0, 0.0)
-
-
-def opq(path: str) -> FileEntry:
-    return FileEntry(path, EntryKind.OPAQUE, 0, 0, 0, 0, 0.0)
-
-
-def hl(path: str, target: str) -> FileEntry:
-    return FileEntry(path, EntryKind.HARDLINK, 0, 0o644, 0, 0, 0.0, link_target=target)
+from layerscope.model import FileEntry, Image
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry as f
+from layerscope.testing.memory import hardlink_entry as hl
+from layerscope.testing.memory import memory_image
+from layerscope.testing.memory import opaque_entry as opq
+from layerscope.testing.memory import whiteout_entry as wh
 
 
 def image(*layers: list[FileEntry]) -> Image:
-    """An image whose layer sizes are the sums of the entry sizes (what a tar of them declares)."""
-    return Image(
-        ref="test",
-        image_id=Digest("sha256:" + "0" * 64),
-        platform=Platform("linux", "amd64"),
-        created=None,
-        config=ImageConfig(),
-        history=(),
-        layers=tuple(
-            Layer(
-                index=i,
-                diff_id=Digest(f"sha256:{i:064x}"),
-                digest=None,
-                media_type=None,
-                compressed_size_bytes=None,
-                size_bytes=sum(e.size_bytes for e in entries),
-                tar_size_bytes=0,
-                history=None,
-                entries=tuple(entries),
-            )
-            for i, entries in enumerate(layers)
-        ),
-    )
+    """An image whose layer sizes are the sums of the file sizes (what a tar of them declares)."""
+    return memory_image(*layers)
 
 
 def test_overwritten_file_counts_every_copy_as_waste() -> None:

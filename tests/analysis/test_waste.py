@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from imagekit import d, f, hl, image, opq, sym, wh
-
 from layerscope.analysis.waste import WasteReason, find_waste
 from layerscope.model import EntryKind
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry as f
+from layerscope.testing.memory import hardlink_entry as hl
+from layerscope.testing.memory import memory_image as image
+from layerscope.testing.memory import opaque_entry as opq
+from layerscope.testing.memory import symlink_entry as sym
+from layerscope.testing.memory import whiteout_entry as wh
 
 
 def test_dive_684_chown_rewrite_is_metadata_waste() -> None:

@@ -8,25 +8,19 @@ from typing import Any
 
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from layerscope.model import (
-    Digest,
-    EntryKind,
-    FileEntry,
-    HistoryEntry,
-    Image,
-    ImageConfig,
-    Layer,
-    Platform,
-)
-from tests.analysis.imagekit import d, wh
-from tests.analysis.imagekit import f as file_entry
+from layerscope.model import Digest, FileEntry, Image, ImageConfig
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry, memory_image, memory_layer
+from layerscope.testing.memory import whiteout_entry as wh
+
+__all__ = ["Cli", "L", "copy", "d", "f", "image", "run", "wh"]
 
 Cli = Callable[..., tuple[int, str, str]]
 """``run_cli(*args)`` -> (exit code, stdout, stderr)."""
 
 
 def f(path: str, size: int = 10, **attrs: Any) -> FileEntry:
-    """A regular file (imagekit's, 10 bytes unless told): the diff tests want non-empty files."""
+    """A regular file, 10 bytes unless told: the diff tests want non-empty files."""
     return file_entry(path, size, **attrs)
 
 
@@ -57,33 +51,14 @@ def image(
     labels: Sequence[tuple[str, str]] = (),
 ) -> Image:
     """An image; a layer's diff_id hashes its entries (not its instruction) unless given."""
-    built = []
-    for i, (created_by, entries, diff_id) in enumerate(layers):
-        built.append(
-            Layer(
-                index=i,
-                diff_id=Digest(diff_id) if diff_id else _diff_id("", entries),
-                digest=None,
-                media_type=None,
-                compressed_size_bytes=None,
-                size_bytes=sum(e.size_bytes for e in entries if e.kind is EntryKind.FILE),
-                tar_size_bytes=0,
-                history=HistoryEntry(created_by=created_by),
-                entries=tuple(entries),
-            )
-        )
+    built = [
+        memory_layer(i, entries, created_by=created_by, diff_id=diff_id or _diff_id("", entries))
+        for i, (created_by, entries, diff_id) in enumerate(layers)
+    ]
     cfg = config or ImageConfig(labels=tuple(labels))
-    return Image(
-        ref=ref,
-        image_id=Digest(
-            "sha256:"
-            + hashlib.sha256(repr((ref, cfg, [b.diff_id for b in built])).encode()).hexdigest()
-        ),
-        platform=Platform("linux", "amd64"),
-        created=None,
-        config=cfg,
-        history=tuple(b.history for b in built if b.history is not None),
-        layers=tuple(built),
+    named = repr((ref, cfg, [b.diff_id for b in built])).encode()
+    return memory_image(
+        *built, ref=ref, config=cfg, image_id="sha256:" + hashlib.sha256(named).hexdigest()
     )
 
 

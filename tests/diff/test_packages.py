@@ -21,16 +21,8 @@ from layerscope.analysis.packages import (
     parse_python_record,
     wants_contents,
 )
-from layerscope.model import (
-    Digest,
-    EntryKind,
-    FileEntry,
-    HistoryEntry,
-    Image,
-    ImageConfig,
-    Layer,
-    Platform,
-)
+from layerscope.model import Image
+from layerscope.testing.memory import file_entry, memory_image, memory_layer, whiteout_entry
 
 
 def test_dpkg_status_keeps_installed_packages_only() -> None:
@@ -96,40 +88,19 @@ def test_wanted_contents() -> None:
 
 
 def _image(layers: Sequence[Mapping[str, bytes | None]]) -> Image:
-    built = []
-    for i, files in enumerate(layers):
-        entries = []
-        for path, data in files.items():
-            if data is None:
-                entries.append(FileEntry(path, EntryKind.WHITEOUT, 0, 0, 0, 0, 0.0))
-            else:
-                entries.append(
-                    FileEntry(
-                        path,
-                        EntryKind.FILE,
-                        len(data),
-                        0o644,
-                        0,
-                        0,
-                        0.0,
-                        content_hash=str(hash(data)),
-                    )
-                )
-        built.append(
-            Layer(
-                i,
-                Digest(f"sha256:{i:064x}"),
-                None,
-                None,
-                None,
-                0,
-                0,
-                HistoryEntry(fx.INSTRUCTIONS[i]),
-                tuple(entries),
-            )  # fmt: skip
+    built = [
+        memory_layer(
+            i,
+            [
+                whiteout_entry(path) if data is None
+                else file_entry(path, len(data), content=str(hash(data)))
+                for path, data in files.items()
+            ],
+            created_by=fx.INSTRUCTIONS[i],
         )
-    return Image("x", Digest("sha256:" + "0" * 64), Platform("linux", "amd64"), None,
-                 ImageConfig(), (), tuple(built))  # fmt: skip
+        for i, files in enumerate(layers)
+    ]  # fmt: skip
+    return memory_image(*built, ref="x")
 
 
 def _kept(layers: Sequence[Mapping[str, bytes | None]]) -> list[dict[str, bytes]]:

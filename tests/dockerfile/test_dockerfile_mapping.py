@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from layerscope.dockerfile import DockerfileError, base_layer_count, map_history, parse_dockerfile
-from layerscope.model import Digest, HistoryEntry, Image, ImageConfig, Layer, Platform
+from layerscope.model import HistoryEntry, Image
+from layerscope.testing.memory import memory_image, memory_layer
 
 BK = "buildkit.dockerfile.v0"
 DOCKERFILE = """\
@@ -23,12 +24,8 @@ CMD ["/srv/app"]
 
 def image(history: list[HistoryEntry]) -> Image:
     nonempty = [h for h in history if not h.empty_layer]
-    layers = tuple(
-        Layer(i, Digest(f"sha256:{i:064x}"), None, None, None, 0, 0, h, ())
-        for i, h in enumerate(nonempty)
-    )
-    return Image("test", Digest("sha256:" + "0" * 64), Platform("linux", "amd64"), None,
-                 ImageConfig(), tuple(history), layers)  # fmt: skip
+    layers = [memory_layer(i, (), history=h) for i, h in enumerate(nonempty)]
+    return memory_image(*layers, ref="test", history=history)
 
 
 # A debian base: ADD of the rootfs (one layer) and CMD, written by the classic builder.

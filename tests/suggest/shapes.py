@@ -1,4 +1,4 @@
-"""Hand-built images of common naive Dockerfile shapes (tests/analysis/imagekit), shared by the
+"""Hand-built images of common naive Dockerfile shapes (layerscope.testing.memory), shared by the
 composer tests: each pairs a Dockerfile with the layers its build would store."""
 
 from __future__ import annotations
@@ -8,7 +8,11 @@ from dataclasses import replace
 
 from layerscope.analysis import Analysis, analyze
 from layerscope.model import Digest, FileEntry, HistoryEntry, Image, ImageConfig, Platform
-from tests.analysis.imagekit import d, f, layer, wh
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry as f
+from layerscope.testing.memory import memory_image
+from layerscope.testing.memory import memory_layer as layer
+from layerscope.testing.memory import whiteout_entry as wh
 
 BK = "buildkit.dockerfile.v0"
 
@@ -58,15 +62,7 @@ def make_image(
         else:
             history.append(HistoryEntry(layers[n].created_by, comment=BK if n >= base else None))
             n += 1
-    image = Image(
-        ref=ref,
-        image_id=Digest("sha256:" + "ef" * 32),
-        platform=Platform("linux", "amd64"),
-        created=None,
-        config=ImageConfig(),
-        history=tuple(history),
-        layers=tuple(layers),
-    )
+    image = memory_image(*layers, ref=ref, image_id="sha256:" + "ef" * 32, history=history)
     return analyze(image, dockerfile_base_count=base)
 
 

@@ -19,7 +19,8 @@ from layerscope.analysis.suggest import (
 )
 from layerscope.analysis.suggest.compose import Files, combine, render_dockerfile
 from layerscope.dockerfile import parse_dockerfile
-from tests.analysis.imagekit import d, f
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry as f
 from tests.suggest.shapes import BASE, LISTS, ML_DOCKERFILE, PIP_CACHE, make_image, ml_image
 
 

@@ -1,4 +1,4 @@
-"""Pure suggest rules on hand-built images (tests/analysis/imagekit): bytes worked out by hand."""
+"""Pure suggest rules on hand-built images (layerscope.testing.memory): bytes worked out by hand."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from layerscope.analysis.suggest import SuggestionKind, suggest
 from layerscope.analysis.suggest.packages import package_graph, recommends_only
 from layerscope.dockerfile import parse_dockerfile
 from layerscope.model import Digest, HistoryEntry, Image, ImageConfig, Platform
-from tests.analysis.imagekit import d, f, layer, wh
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry as f
+from layerscope.testing.memory import memory_layer as layer
+from layerscope.testing.memory import whiteout_entry as wh
 
 BK = "buildkit.dockerfile.v0"
 
