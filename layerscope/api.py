@@ -60,13 +60,15 @@ def load_image(
     every local blob against its digest; ``cache`` reads and fills the layer index cache (in
     ``LAYERSCOPE_CACHE_DIR``); ``insecure_registries`` may be reached over plain HTTP.
     """
-    from .sources import SourceOptions
+    from .sources import LoadContext
     from .sources import load_image as load
 
     layer_cache = _layer_cache() if cache else None
     try:
-        options = SourceOptions(index=layer_cache, insecure_registries=insecure_registries)
-        return load(ref, platform=platform, progress=progress, verify=verify, options=options)
+        context = LoadContext(
+            verify=verify, index=layer_cache, insecure_registries=tuple(insecure_registries)
+        )
+        return load(ref, context.loading(platform=platform, progress=progress))
     finally:
         if layer_cache is not None:
             layer_cache.close()
