@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import IO
 
 from . import __version__
-from .commands.common import Streams, finish_background
+from .commands.common import Background, Streams
 from .errors import LayerscopeError, UsageError
 
 EXIT_OK = 0
@@ -19,7 +19,8 @@ EXIT_BAD_INPUT = 2
 EXIT_UNAVAILABLE = 3
 
 COMMANDS = ("inspect", "diff", "suggest", "history", "check", "cache", "report", "scan")
-"""Subcommands, each a module of ``layerscope.commands`` with ``add_parser`` and ``run``."""
+"""Subcommands, each a module of ``layerscope.commands`` with ``add_parser`` and
+``run(args, streams, background)``."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,10 +71,8 @@ def main(
             parser.print_help(streams.out)
             return EXIT_BAD_INPUT
         module = importlib.import_module(f".commands.{args.command}", __package__)
-        try:
-            return int(module.run(args, streams))
-        finally:
-            finish_background(streams.err)
+        with Background(streams.err) as background:  # the command's background work ends here
+            return int(module.run(args, streams, background))
     except LayerscopeError as exc:
         print(f"layerscope: error: {exc.message}", file=streams.err)
         return exc.exit_code

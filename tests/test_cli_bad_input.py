@@ -317,6 +317,24 @@ def test_check_takes_f_like_inspect_and_suggest(tmp_path: Path) -> None:
     assert code in (0, 1) and "unrecognized" not in err, err
 
 
+@pytest.mark.parametrize("command", ["inspect", "check", "suggest", "report"])
+def test_a_dockerfile_that_cannot_be_read_is_one_line_exit_2(tmp_path: Path, command: str) -> None:
+    """One reader, one behaviour: a --dockerfile that is missing, a folder or not UTF-8 text
+    is named in a one-line usage error before any image is read."""
+    image = str(DIVE_FIXTURES / "test-docker-image.tar")
+    latin1 = tmp_path / "Dockerfile.latin1"
+    latin1.write_bytes(b"FROM scratch\nLABEL who=\xe7a\n")
+    missing = tmp_path / "nowhere" / "Dockerfile"
+    cases = ((missing, "No such file or directory"), (tmp_path, "Is a directory"),
+             (latin1, "not UTF-8 text"))  # fmt: skip
+    for path, why in cases:
+        extra = ("-o", str(tmp_path / "page.html")) if command == "report" else ("--json",)
+        code, out, err = _run(tmp_path, command, image, "-f", str(path), *extra, "-q")
+        _assert_one_line_error(code, err, f"cannot read Dockerfile {path}: {why}")
+        assert out == ""
+    assert not (tmp_path / "page.html").exists()
+
+
 @pytest.mark.parametrize("command", ["inspect", "check", "suggest", "diff"])
 def test_help_names_every_reference_form(tmp_path: Path, command: str) -> None:
     """``daemon://`` is accepted, so the help that lists the forms names it too."""

@@ -1,9 +1,19 @@
-"""What ``suggest --prove`` measured: frozen results, and the pure arithmetic on them."""
+"""What ``suggest --prove`` measured: frozen results, and the pure work on them: which subset
+of the suggestions a build tries (its texts composed by the suggest composer), which one most
+likely broke a failing build, the line the cache experiment appends, the figures of a proof
+folded back into the suggestion report."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..dockerfile import Dockerfile
+    from .suggest import Suggestion, SuggestionReport
+    from .suggest.compose import Files
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +115,125 @@ def rebuilt_layers(
             count += 1
             size += nbytes
     return count, size
+
+
+@dataclass(frozen=True, slots=True)
+class Subset:
+    """The texts of the Dockerfile and .dockerignore with some of the suggestions applied."""
+
+    patch: str | None
+    """The unified diff (None: no suggestion applied)."""
+    dockerfile: str
+    dockerignore: str | None
+
+
+def compose_subset(
+    files: Files, suggestions: Mapping[str, Suggestion], ids: Sequence[str]
+) -> Subset | None:
+    """The files with the changes of ``ids`` (in that order) made by the suggest composer; the
+    files as they are for no ids; None if the changes do not make a patch."""
+    from .suggest.compose import make_patch
+    from .suggest.patching import DOCKERFILE, DOCKERIGNORE
+
+    if not ids:
+        return Subset(None, files.dockerfile.text, files.dockerignore)
+    ops = [op for i in ids for op in suggestions[i].ops]
+    made = make_patch(files, ops) if ops else None
+    if made is None:
+        return None
+    return Subset(
+        made.diff,
+        made.texts.get(DOCKERFILE, files.dockerfile.text),
+        made.texts.get(DOCKERIGNORE, files.dockerignore),
+    )
+
+
+def union_saving(suggestions: Mapping[str, Suggestion], ids: Sequence[str]) -> int:
+    """The estimated saving of the size suggestions ``ids`` together (evidence counted once)."""
+    from .suggest import SIZE_KINDS
+
+    chosen: dict[tuple[str, int], int] = {}
+    for i in ids:
+        s = suggestions[i]
+        if s.kind in SIZE_KINDS:
+            for e in s.evidence:
+                chosen[(e.path, e.layer_index)] = e.size_bytes
+    return sum(chosen.values())
+
+
+def apply_proof(report: SuggestionReport, proof: Proof) -> SuggestionReport:
+    """The report with the measured figures beside the estimates: each suggestion's own saving
+    (``--prove=each``, or the whole patch's when it holds one suggestion), a note on each one
+    dropped, and the measured saving of the whole patch."""
+    measured = {s.id: s.measured_saving_bytes for s in proof.suggestions}
+    if len(proof.applied) == 1:
+        measured[proof.applied[0]] = proof.measured_saving_bytes
+    notes = {d.id: d.reason for d in proof.dropped}
+    items = tuple(
+        replace(s, measured_saving_bytes=measured.get(s.id), measured_note=notes.get(s.id))
+        for s in report.suggestions
+    )
+    return replace(
+        report, suggestions=items, measured_patch_saving_bytes=proof.measured_saving_bytes
+    )
+
+
+def normal_step(text: str) -> str:
+    """A build step's text on one line, runs of blanks and line continuations folded."""
+    return " ".join(re.sub(r"\\\s*\n", " ", text).split())
+
+
+def short_step(step: str, limit: int = 80) -> str:
+    text = normal_step(step)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def suspects(
+    dockerfile: Dockerfile, step: str, kept: Sequence[str], suggestions: Mapping[str, Suggestion]
+) -> list[str]:
+    """Kept suggestions, most likely culprit of a build failing at ``step`` first: those
+    changing the failing step itself or the nearest instruction above it, then the rest
+    (largest first, as the composer took them)."""
+    needle = normal_step(step)[:60]
+    index = None
+    for ins in dockerfile.instructions:
+        if needle and normal_step(ins.source).startswith(needle):
+            index = ins.index
+            break
+
+    def rank(i: str) -> tuple[int, float]:
+        ops = [op for op in suggestions[i].ops if op.kind.name != "IGNORE"]
+        if needle and any(needle in normal_step("\n".join(op.lines)) for op in ops):
+            return (0, 0.0)
+        touched = [n for op in ops for n in (op.index, op.target) if n >= 0]
+        if index is not None:
+            above = [index - n for n in touched if n <= index]
+            if above:
+                return (1, float(min(above)))
+        return (2, 0.0)
+
+    return sorted(kept, key=rank)
+
+
+_COMMENTS = (
+    ("# ", "", (".py", ".sh", ".rb", ".pl", ".r", ".toml", ".yaml", ".yml", ".txt", ".cfg",
+                ".ini", ".conf", ".env", ".mk", ".cmake")),
+    ("// ", "", (".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".c", ".h", ".cc", ".cpp",
+                 ".hpp", ".java", ".kt", ".rs", ".swift", ".scala", ".cs", ".php", ".dart")),
+    ("-- ", "", (".sql", ".lua", ".hs")),
+    ("<!-- ", " -->", (".html", ".htm", ".xml", ".md", ".svg", ".vue")),
+    ("/* ", " */", (".css", ".scss", ".less")),
+)  # fmt: skip
+
+
+def edit_line(path: str, token: str) -> str:
+    """The line the cache experiment appends: a comment naming this run in the file's own
+    syntax, so no earlier run's build of the same edit is in the cache; for other files (JSON,
+    unknown types) a line of spaces and tabs that spells the token, which parsers ignore."""
+    name = path.rsplit("/", 1)[-1].lower()
+    suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+    for start, end, suffixes in _COMMENTS:
+        if suffix in suffixes or (start == "# " and name in ("makefile", "gemfile", "procfile")):
+            return f"\n{start}layerscope prove {token}{end}\n"
+    bits = bin(int(token[:8], 16))[2:].zfill(32)
+    return "\n" + "".join(" " if b == "0" else "\t" for b in bits) + "\n"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import UsageError
-from .common import Streams, add_output_options, emit
+from .common import Background, Streams, add_output_options, emit
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -52,8 +52,8 @@ def _when(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
 
 
-def run(args: argparse.Namespace, streams: Streams) -> int:
-    """Report or prune."""
+def run(args: argparse.Namespace, streams: Streams, background: Background) -> int:
+    """Report or prune (reads no image: ``background`` stays empty)."""
     from ..render.json import dumps
     from ..render.text import size
     from ..store import BlobCache, LayerCache, cache_info, prune_cache

@@ -12,18 +12,20 @@ from typing import TYPE_CHECKING
 
 from .common import (
     REF_HELP,
+    Background,
     SourceSession,
     Streams,
     add_output_options,
     add_source_options,
     add_store_option,
     emit,
-    record,
-    recorded_builds,
+    read_dockerfile,
     sources_for,
     text_width,
     use_color,
 )
+from .recording import HistoryAccess
+from .settings import SourceSettings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from ..analysis import Analysis
     from ..analysis.budget import Baseline, BudgetReport, CacheComparison
     from ..analysis.rules import RuleSettings
+    from ..budget_config import BudgetConfig
     from ..dockerfile import Dockerfile
     from ..model import BuildRecord, Image
 
@@ -100,7 +103,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_store_option(parser)
 
 
-def run(args: argparse.Namespace, streams: Streams) -> int:
+def run(args: argparse.Namespace, streams: Streams, background: Background) -> int:
     """Load the budget, the image and the baseline; evaluate; print; 0 pass, 1 fail."""
     from ..analysis import analyze
     from ..analysis.budget import Outcome, evaluate_budget
@@ -116,15 +119,16 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     dockerfile_path = args.dockerfile or config.dockerfile
     dockerfile, dockerignore = _read_dockerfile(dockerfile_path)
     baseline_spec = args.baseline or config.baseline
-    with sources_for(args, streams) as sources:
+    with sources_for(SourceSettings.from_args(args), streams, background) as sources:
         image = sources.load(args.ref)
         baseline = None
         if baseline_spec and baseline_spec != "last":
             baseline = _baseline_from(baseline_spec, sources)
     analysis = analyze(image)
     # the "last" baseline needs the history: an unavailable store is exit 3, as for any service
-    record(args, streams, image, ref=args.ref, required=baseline_spec == "last")
-    previous, cache = _history(args, image)
+    history = HistoryAccess(args.store)
+    history.record(image, streams.err, ref=args.ref, required=baseline_spec == "last")
+    previous, cache = _history(history.builds(image, args.ref), image)
     if baseline_spec == "last" and previous is not None:
         baseline = _baseline_of_build(previous)
     settings = config.settings()
@@ -139,12 +143,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     return 0 if report.passed else 1
 
 
-def config_label(config: object, flags: Sequence[str] = ()) -> str:
+def config_label(config: BudgetConfig, flags: Sequence[str] = ()) -> str:
     """Where the budget came from, for a person: the ``flags`` given (``--rule`` …), over the
     file found, else over dive's defaults."""
-    from ..budget_config import BudgetConfig
-
-    assert isinstance(config, BudgetConfig)
     source = config.source
     if source.kind == "defaults":
         base = "dive's defaults (no .layerscope.toml, [tool.layerscope] or .dive-ci found)"
@@ -177,21 +178,17 @@ def _no_earlier_build(report: BudgetReport) -> BudgetReport:
 
 
 def _read_dockerfile(path: str | None) -> tuple[Dockerfile | None, str | None]:
-    from ..dockerfile import parse_dockerfile
-    from ..errors import UsageError
-
+    """The Dockerfile and the .dockerignore beside it (best effort: it only refines
+    suggestions)."""
     if not path:
         return None, None
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the Dockerfile {path}: {exc}") from exc
+    dockerfile = read_dockerfile(path)
     ignore = Path(path).parent / ".dockerignore"
     try:
         ignore_text = ignore.read_text(encoding="utf-8") if ignore.is_file() else None
     except (OSError, UnicodeDecodeError):
         ignore_text = None
-    return parse_dockerfile(text, path=path), ignore_text
+    return dockerfile, ignore_text
 
 
 def _baseline_from(spec: str, sources: SourceSession) -> Baseline:
@@ -234,13 +231,13 @@ def _build_label(build: BuildRecord) -> str:
 
 
 def _history(
-    args: argparse.Namespace, image: Image
+    builds: Sequence[BuildRecord], image: Image
 ) -> tuple[BuildRecord | None, CacheComparison | None]:
     """The previous recorded build of the image's repository and the cache hits against it."""
     from ..analysis.budget import CacheComparison
     from ..analysis.cache import cache_history
 
-    history = cache_history(recorded_builds(args, image))
+    history = cache_history(builds)
     for position, entry in enumerate(history.builds):
         if entry.build.image_id == image.image_id and position > 0:
             previous = history.builds[position - 1].build

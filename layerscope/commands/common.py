@@ -1,4 +1,5 @@
-"""What every subcommand shares: streams, output files, progress display, source options."""
+"""What every subcommand shares: streams, output files, progress display, source options, and
+the background work of a command run."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from ..errors import UsageError
 from ..sources import LoadContext, ref_help
 
 if TYPE_CHECKING:
-    from ..analysis.suggest.model import HistoryHints
-    from ..model import BuildRecord, Digest, FileEntry, Image, Progress
+    from ..dockerfile import Dockerfile
+    from ..model import Digest, FileEntry, Image, Progress
     from ..store import LayerCache
+    from .settings import SourceSettings
 
 REF_HELP = ref_help()
 """The help of a REF argument, made from the registered sources' reference syntaxes."""
@@ -68,19 +70,52 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress display")
 
 
+class Background:
+    """The background work of one command run, and its lifetime.
+
+    ``cli.main`` runs every command inside one (``with Background(err) as background``). A
+    source session whose loads started work that is still running when the session closes
+    hands itself over (``keep``); on the way out the Background lets that work end (asking what
+    can stop early to stop), closes the caches it used, and prints its problems, one line each.
+    """
+
+    def __init__(self, err: IO[str]) -> None:
+        self._err = err
+        self._sessions: list[SourceSession] = []
+
+    def keep(self, session: SourceSession) -> None:
+        """Finish ``session`` when the command run ends (any thread may call this)."""
+        self._sessions.append(session)
+
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish()
+
+    def finish(self) -> None:
+        """Let every kept session's work end; print what went wrong in it."""
+        while self._sessions:
+            session = self._sessions.pop()
+            session.finish()
+            for note in session.problems:
+                print(f"layerscope: warning: {note}", file=self._err)
+
+
 class SourceSession:
     """The caches a command opened for its loads.
 
     Loaders may hand it background work (checking a local layer's bytes against its diff_id
     before the layer enters the cache, on the second core while the command goes on). ``close``
-    leaves unfinished work running; ``finish_background`` (called by ``cli.main`` when the
-    command is done) waits for it and closes the cache.
+    leaves unfinished work running, kept by the command run's ``Background``, which waits for
+    it and closes the cache when the command is done (without one, ``close`` waits).
     """
 
     def __init__(
         self,
         layer_cache: LayerCache | None,
         *,
+        background: Background | None = None,
         platform: str | None = None,
         verify: bool = False,
         **options: Any,
@@ -90,6 +125,7 @@ class SourceSession:
         self.platform = platform
         self.verify = verify
         self.progress: Progress | None = None
+        self._background = background
         self._threads: list[threading.Thread] = []
         self._works: list[Callable[[], None]] = []
         self.problems: list[str] = []
@@ -122,8 +158,8 @@ class SourceSession:
         return self.layer_cache.warnings if self.layer_cache is not None else ()
 
     def close(self) -> None:
-        if any(thread.is_alive() for thread in self._threads):
-            _PENDING.append(self)
+        if self._background is not None and any(t.is_alive() for t in self._threads):
+            self._background.keep(self)
         else:
             self.finish()
 
@@ -142,39 +178,27 @@ class SourceSession:
             self.layer_cache.close()
 
 
-_PENDING: list[SourceSession] = []
-
-
-def finish_background(err: IO[str]) -> None:
-    """Let every session's background work end (cli.main calls this after each command)."""
-    while _PENDING:
-        session = _PENDING.pop()
-        session.finish()
-        for note in session.problems:
-            print(f"layerscope: warning: {note}", file=err)
-
-
-def open_sources(args: argparse.Namespace) -> SourceSession:
-    """SourceOptions from the command line, with the layer cache opened unless --no-cache."""
-    from ..credentials import parse_user_pass
+def open_sources(settings: SourceSettings, background: Background | None) -> SourceSession:
+    """A session for ``settings``, with the layer cache opened unless --no-cache; work it
+    leaves running at ``close`` is kept by ``background``."""
     from ..errors import StoreError
     from ..store import BlobCache, LayerCache
 
     cache = None
     unusable: str | None = None
-    if not getattr(args, "no_cache", False):
+    if not settings.no_cache:
         try:
             cache = LayerCache()
         except StoreError as exc:  # a cache that cannot be used must not stop the analysis
             unusable = f"layer cache not used: {exc.message}"
-    blobs = BlobCache() if getattr(args, "keep_blobs", False) else None
-    creds = getattr(args, "creds", None)
+    blobs = BlobCache() if settings.keep_blobs else None
     session = SourceSession(
         cache,
-        platform=getattr(args, "platform", None),
-        verify=getattr(args, "verify", False),
-        insecure_registries=tuple(getattr(args, "insecure_registry", ()) or ()),
-        credentials=parse_user_pass(creds) if creds else None,
+        background=background,
+        platform=settings.platform,
+        verify=settings.verify,
+        insecure_registries=settings.insecure_registries,
+        credentials=settings.credentials,
         blob_cache=blobs,
     )
     if unusable is not None:
@@ -183,11 +207,13 @@ def open_sources(args: argparse.Namespace) -> SourceSession:
 
 
 @contextmanager
-def sources_for(args: argparse.Namespace, streams: Streams) -> Iterator[SourceSession]:
+def sources_for(
+    settings: SourceSettings, streams: Streams, background: Background
+) -> Iterator[SourceSession]:
     """Open the caches and the progress display for a command's loads; on the way out close
     the display, print cache warnings and close the session."""
-    session = open_sources(args)
-    session.progress = progress_for(args, streams)
+    session = open_sources(settings, background)
+    session.progress = progress_for(settings.quiet, streams)
     try:
         yield session
     finally:
@@ -340,10 +366,10 @@ class RichProgress:
         self._progress.stop()
 
 
-def progress_for(args: argparse.Namespace, streams: Streams) -> RichProgress | None:
+def progress_for(quiet: bool, streams: Streams) -> RichProgress | None:
     """A progress bar on stderr when stderr is a terminal (``--text > file`` too), unless
     --quiet."""
-    if getattr(args, "quiet", False) or not streams.err.isatty():
+    if quiet or not streams.err.isatty():
         return None
     return RichProgress(streams.err)
 
@@ -361,99 +387,19 @@ STORE_HELP = (
 )
 
 
-def record(
-    args: argparse.Namespace,
-    streams: Streams,
-    image: Image,
-    *,
-    ref: str | None = None,
-    base_layer_count: int | None = None,
-    required: bool = False,
-) -> None:
-    """Record an analysed image in the history store; a failure is a warning, never fatal
-    (an unreachable store is remembered on ``args``: later reads skip it, not retry it),
-    unless the command cannot do without the history (``required``): then it is raised."""
-    from ..errors import StoreError, StoreUnavailableError
-    from ..store.history import HistoryStore, record_build
-
-    if getattr(args, "store_unavailable", None):
-        return
+def read_text(path: str, what: str) -> str:
+    """A file the user named, as UTF-8 text. Missing, unreadable or not UTF-8: a one-line
+    usage error (exit 2) that names ``what`` it is and the file."""
     try:
-        with HistoryStore(getattr(args, "store", None)) as store:
-            record_build(store, image, ref=ref, base_layer_count=base_layer_count)
-    except StoreError as exc:
-        if isinstance(exc, StoreUnavailableError):
-            args.store_unavailable = exc
-            if required:
-                raise
-        print(f"layerscope: warning: build not recorded: {exc.message}", file=streams.err)
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read {what} {path}: not UTF-8 text") from exc
 
 
-def recorded_builds(args: argparse.Namespace, image: Image) -> tuple[BuildRecord, ...]:
-    """The builds recorded for the image's repository (``--store``); none when nothing is
-    recorded or the history store cannot be read."""
-    from ..errors import StoreError
-    from ..store.history import HistoryStore, repository_of
+def read_dockerfile(path: str) -> Dockerfile:
+    """The parsed ``--dockerfile`` (read before any image, so its errors come first)."""
+    from ..dockerfile import parse_dockerfile
 
-    repository, _tag = repository_of(image, getattr(args, "ref", None))
-    if getattr(args, "store_unavailable", None):
-        return ()
-    try:
-        with HistoryStore(getattr(args, "store", None)) as store:
-            return store.builds(repository)
-    except StoreError:
-        return ()
-
-
-def history_context(
-    args: argparse.Namespace, image: Image, layer_cache: LayerCache | None
-) -> tuple[HistoryHints | None, Image | None]:
-    """From the recorded builds of the image's repository: the cache hints ``suggest`` uses,
-    and the previous build rebuilt from the layer cache (None when a layer of it is gone)."""
-    from ..analysis.cache import cache_history
-    from ..analysis.suggest.history import hints_from_history
-
-    builds = recorded_builds(args, image)
-    if not builds:
-        return None, None
-    history = cache_history(builds)
-    ordered = [entry.build for entry in history.builds]
-    previous = None
-    ids = [build.image_id for build in ordered]
-    if image.image_id in ids and ids.index(image.image_id) > 0 and layer_cache is not None:
-        previous = _rebuild_image(ordered[ids.index(image.image_id) - 1], layer_cache)
-    return hints_from_history(history), previous
-
-
-def _rebuild_image(build: BuildRecord, layer_cache: LayerCache) -> Image | None:
-    """An Image of a recorded build whose every layer is still in the layer cache."""
-    from ..model import HistoryEntry, Image, ImageConfig, Layer, Platform
-
-    layers = []
-    for record_ in build.layers:
-        contents = layer_cache.get(record_.diff_id)
-        if contents is None:
-            return None
-        layers.append(
-            Layer(
-                index=record_.index,
-                diff_id=record_.diff_id,
-                digest=None,
-                media_type=None,
-                compressed_size_bytes=record_.compressed_size_bytes,
-                size_bytes=contents.size_bytes,
-                tar_size_bytes=contents.tar_size_bytes,
-                history=HistoryEntry(created_by=record_.created_by),
-                entries=contents.entries,
-                contents=contents.contents,
-            )
-        )
-    return Image(
-        ref=build.ref,
-        image_id=build.image_id,
-        platform=Platform("linux", "unknown"),
-        created=build.created,
-        config=ImageConfig(),
-        history=tuple(layer.history for layer in layers if layer.history is not None),
-        layers=tuple(layers),
-    )
+    return parse_dockerfile(read_text(path, "Dockerfile"), path=path)

@@ -7,18 +7,20 @@ import argparse
 from ..errors import UsageError
 from .common import (
     REF_HELP,
+    Background,
     Streams,
     add_output_options,
     add_source_options,
     add_store_option,
     emit,
     open_sources,
-    record,
     sources_for,
     text_width,
     use_color,
 )
 from .htmlout import add_html_option, html_plan, link, write_beside
+from .recording import HistoryAccess
+from .settings import DiffSettings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -64,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
 
 
-def run(args: argparse.Namespace, streams: Streams) -> int:
+def run(args: argparse.Namespace, streams: Streams, background: Background) -> int:
     """Load both images, diff, print; 1 with --exit-code when they differ."""
     from ..analysis.diff import diff_images
 
@@ -75,14 +77,16 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             raise UsageError(
                 "--tui cannot be combined with --json, --markdown, --text, --html or --output"
             )
-        return _run_tui(args, streams)
+        return _run_tui(DiffSettings.from_args(args), background)
     plan = html_plan(args)
-    with sources_for(args, streams) as sources:
-        old = sources.load(args.old)
-        new = sources.load(args.new)
-    record(args, streams, old, ref=args.old)
-    record(args, streams, new, ref=args.new)
-    diff = diff_images(old, new, semantic=args.semantic)
+    settings = DiffSettings.from_args(args)
+    with sources_for(settings.sources, streams, background) as sources:
+        old = sources.load(settings.old)
+        new = sources.load(settings.new)
+    history = HistoryAccess(settings.store)
+    history.record(old, streams.err, ref=settings.old)
+    history.record(new, streams.err, ref=settings.new)
+    diff = diff_images(old, new, semantic=settings.semantic)
     fmt = plan.format
     page = None
     if fmt == "html" or plan.beside:
@@ -114,7 +118,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     return 1 if args.exit_code and diff.differs else 0
 
 
-def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
+def _run_tui(settings: DiffSettings, background: Background) -> int:
     """The Textual diff screen; both images are loaded and compared in its worker thread."""
     import io
 
@@ -122,20 +126,22 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
     from ..model import Progress
     from ..tui import run_diff
 
+    history = HistoryAccess(settings.store)
+
     def load(progress: Progress) -> ImageDiff:
-        session = open_sources(args)  # opened in the worker thread that uses it
+        session = open_sources(settings.sources, background)  # opened in the worker thread
         try:
             images = []
-            for which, ref in (("old", args.old), ("new", args.new)):
+            for which, ref in (("old", settings.old), ("new", settings.new)):
                 progress.stage(f"Reading the {which} image {ref}")
                 images.append(session.load(ref, progress=progress))
         finally:
             session.close()
         old, new = images
-        quiet = Streams(streams.out, io.StringIO())  # a warning must not scribble on the screen
-        record(args, quiet, old, ref=args.old)
-        record(args, quiet, new, ref=args.new)
+        quiet = io.StringIO()  # a warning must not scribble on the screen
+        history.record(old, quiet, ref=settings.old)
+        history.record(new, quiet, ref=settings.new)
         progress.stage("Comparing the images")
-        return diff_images(old, new, semantic=args.semantic)
+        return diff_images(old, new, semantic=settings.semantic)
 
-    return run_diff(load, f"{args.old} → {args.new}")
+    return run_diff(load, f"{settings.old} → {settings.new}")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 from .common import (
     REF_HELP,
     STORE_HELP,
+    Background,
     SourceSession,
     Streams,
     add_output_options,
@@ -32,6 +33,7 @@ from .common import (
     use_color,
 )
 from .htmlout import add_html_option, html_plan, link, write_beside
+from .settings import SourceSettings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -101,18 +103,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_source_options(parser)
 
 
-def _load_series(args: argparse.Namespace, sources: SourceSession) -> list[tuple[str, Image]]:
-    refs: list[str] = list(args.refs or [])
-    if args.tags:
+def _load_series(
+    refs: Sequence[str],
+    name: str | None,
+    tag_glob: str | None,
+    settings: SourceSettings,
+    sources: SourceSession,
+) -> list[tuple[str, Image]]:
+    """The images of --refs, then those of registry repository NAME's tags matching --tags."""
+    refs = list(refs)
+    if tag_glob and name:
         from ..refs import split_name
         from ..sources.registry import list_tags
 
-        name = args.name.split("://", 1)[1] if "://" in args.name else args.name
-        registry, repository, _tag, _digest = split_name(name)
-        tags = [t for t in list_tags(name, insecure=sources.options.insecure_registries)
-                if fnmatch.fnmatchcase(t, args.tags)]  # fmt: skip
+        bare = name.split("://", 1)[1] if "://" in name else name
+        registry, repository, _tag, _digest = split_name(bare)
+        tags = [t for t in list_tags(bare, insecure=settings.insecure_registries)
+                if fnmatch.fnmatchcase(t, tag_glob)]  # fmt: skip
         if not tags:
-            raise NotFoundError(f"no tag of {registry}/{repository} matches {args.tags!r}")
+            raise NotFoundError(f"no tag of {registry}/{repository} matches {tag_glob!r}")
         refs += [f"registry://{registry}/{repository}:{tag}" for tag in tags]
     return [(ref, sources.load(ref)) for ref in refs]
 
@@ -142,10 +151,12 @@ def _find_build(records: Sequence[BuildRecord], ref: str | None, log_id: str | N
     raise UsageError(f"--build-log {wanted}: no build of this history matches it")
 
 
-def _apply_logs(specs: Sequence[str], records: list[BuildRecord], store: object) -> None:
+def _apply_logs(
+    specs: Sequence[str], records: list[BuildRecord], store: HistoryStore | None
+) -> None:
+    """Join each --build-log to the build it names (and keep it in the store, if there is one)."""
     from ..analysis.cache_logs import join_build_log
     from ..buildlogs import parse_build_log
-    from ..store.history import HistoryStore
 
     for spec in specs:
         ref: str | None = None
@@ -159,7 +170,7 @@ def _apply_logs(specs: Sequence[str], records: list[BuildRecord], store: object)
         log = parse_build_log(text)
         index = _find_build(records, ref, log.image_id)
         records[index] = join_build_log(records[index], log.steps)
-        if isinstance(store, HistoryStore):
+        if store is not None:
             store.attach_build_log(records[index])
 
 
@@ -194,7 +205,7 @@ def _list_repositories(args: argparse.Namespace, streams: Streams) -> int:
     return 0
 
 
-def run(args: argparse.Namespace, streams: Streams) -> int:
+def run(args: argparse.Namespace, streams: Streams, background: Background) -> int:
     """Gather the builds, join build logs, analyse, print."""
     from ..analysis.cache import cache_history
     from ..store.history import HistoryStore, build_record, repository_name
@@ -212,7 +223,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     if not args.refs and not args.name:
         return _list_repositories(args, streams)
     plan = html_plan(args)
-    with sources_for(args, streams) as sources:
+    settings = SourceSettings.from_args(args)
+    with sources_for(settings, streams, background) as sources:
         series = bool(args.refs or args.tags)
         # a series is analysed from the images: recording it is a side effect that may fail
         store = _store_for_recording(args, streams) if series else HistoryStore(args.store)
@@ -220,7 +232,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             loaded: dict[Digest, tuple[FileEntry, ...]] = {}
             if series:
                 records = []
-                for ref, image in _load_series(args, sources):
+                for ref, image in _load_series(args.refs or (), args.name, args.tags,
+                                               settings, sources):  # fmt: skip
                     records.append(build_record(image, ref=ref))
                     loaded.update((layer.diff_id, layer.entries) for layer in image.layers)
                 if store is not None and not _recorded(store, records, streams):

@@ -38,8 +38,8 @@ class HtmlPlan:
 
 def html_plan(args: argparse.Namespace, default: str = "text") -> HtmlPlan:
     """Resolve ``--format`` / ``--html [FILE]``."""
-    chosen = getattr(args, "format", None)
-    beside = getattr(args, "html", None)
+    chosen = args.format
+    beside = args.html
     if beside == "":
         if chosen not in (None, "html"):
             raise UsageError(
@@ -49,7 +49,7 @@ def html_plan(args: argparse.Namespace, default: str = "text") -> HtmlPlan:
         return HtmlPlan("html", None)
     if beside is not None and chosen == "html":
         raise UsageError("--format html and --html FILE: give one of them")
-    if beside is not None and getattr(args, "output", None) == beside:
+    if beside is not None and args.output == beside:
         raise UsageError(f"--html {beside} is also the --output file; name another")
     return HtmlPlan(chosen or default, beside)
 

@@ -11,12 +11,12 @@ if TYPE_CHECKING:
     from ..analysis import Analysis
     from ..analysis.cache import CacheHistory
     from ..analysis.suggest import SuggestionReport
-    from ..dockerfile import Dockerfile
     from ..model import Image
     from ..store import LayerCache
 
 from .common import (
     REF_HELP,
+    Background,
     Streams,
     add_output_options,
     add_source_options,
@@ -24,13 +24,14 @@ from .common import (
     emit,
     layer_files,
     open_sources,
-    record,
-    recorded_builds,
+    read_dockerfile,
     sources_for,
     text_width,
     use_color,
 )
 from .htmlout import add_html_option, html_plan, link, write_beside
+from .recording import HistoryAccess
+from .settings import ImageSettings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -76,17 +77,20 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, streams: Streams) -> int:
+def run(args: argparse.Namespace, streams: Streams, background: Background) -> int:
     """Load, analyse, print."""
+    settings = ImageSettings.from_args(args)
+    history = HistoryAccess(settings.store)
     if args.format is None and args.html is None and not args.output and streams.out.isatty():
-        return _run_tui(args, streams)
+        return _run_tui(settings, streams, background, history)
     plan = html_plan(args)
-    analysis, suggestions = analyse(args, streams)
+    analysis, suggestions = analyse(settings, streams, background, history)
     page = None
     if plan.format == "html" or plan.beside:
         from ..render.html import render_inspect_html
 
-        page = render_inspect_html(analysis, suggestions, cache_history_of(args, analysis.image))
+        cached = cache_history_of(settings, history, analysis.image)
+        page = render_inspect_html(analysis, suggestions, cached)
         if plan.beside:
             write_beside(plan.beside, page)
     if plan.format == "html":
@@ -111,14 +115,16 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     return 0
 
 
-def analyse(args: argparse.Namespace, streams: Streams) -> tuple[Analysis, SuggestionReport]:
+def analyse(
+    settings: ImageSettings, streams: Streams, background: Background, history: HistoryAccess
+) -> tuple[Analysis, SuggestionReport]:
     """Load the image (and ``--base``), record it, analyse it and make the suggestions."""
     from ..analysis import analyze
 
-    dockerfile = _read_dockerfile(getattr(args, "dockerfile", None))
-    with sources_for(args, streams) as sources:
-        image = sources.load(args.ref)
-        base = sources.load(args.base, progress=None) if args.base else None
+    dockerfile = read_dockerfile(settings.dockerfile) if settings.dockerfile else None
+    with sources_for(settings.sources, streams, background) as sources:
+        image = sources.load(settings.ref)
+        base = sources.load(settings.base, progress=None) if settings.base else None
     count = None
     if dockerfile is not None and base is None:
         from ..dockerfile import base_layer_count
@@ -129,13 +135,15 @@ def analyse(args: argparse.Namespace, streams: Streams) -> tuple[Analysis, Sugge
     # generations, the full collections that rendering triggers need not walk every entry.
     gc.freeze()
     base_count = analysis.base.count if analysis.base.method.value != "default" else None
-    record(args, streams, image, ref=args.ref, base_layer_count=base_count)
+    history.record(image, streams.err, ref=settings.ref, base_layer_count=base_count)
     from ..analysis.suggest import suggest
 
     return analysis, suggest(analysis, dockerfile=dockerfile)
 
 
-def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
+def _run_tui(
+    settings: ImageSettings, streams: Streams, background: Background, history: HistoryAccess
+) -> int:
     """The Textual app; the image is loaded and analysed in its worker thread, suggestions in
     another one, the build history when the History screen asks for it."""
     from ..analysis import analyze
@@ -143,15 +151,15 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
     from ..tui import run_inspect
 
     base: list[Image | None] = [None]
-    dockerfile = _read_dockerfile(getattr(args, "dockerfile", None))
+    dockerfile = read_dockerfile(settings.dockerfile) if settings.dockerfile else None
 
     def load(progress: Progress) -> Image:
-        session = open_sources(args)  # opened in the worker thread that uses it
+        session = open_sources(settings.sources, background)  # opened in the worker thread
         try:
-            image = session.load(args.ref, progress=progress)
-            if args.base:
-                progress.stage(f"Reading the base image {args.base}")
-                base[0] = session.load(args.base, progress=None)
+            image = session.load(settings.ref, progress=progress)
+            if settings.base:
+                progress.stage(f"Reading the base image {settings.base}")
+                base[0] = session.load(settings.base, progress=None)
         finally:
             session.close()
         return image
@@ -163,24 +171,24 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
 
             count = base_layer_count(dockerfile, image)
         analysis = analyze(image, base_image=base[0], dockerfile_base_count=count)
-        quiet = Streams(streams.out, io.StringIO())  # a warning must not scribble on the screen
+        quiet = io.StringIO()  # a warning must not scribble on the screen
         base_count = analysis.base.count if analysis.base.method.value != "default" else None
-        record(args, quiet, image, ref=args.ref, base_layer_count=base_count)
+        history.record(image, quiet, ref=settings.ref, base_layer_count=base_count)
         return analysis
 
     def cache_states(image: Image) -> list[str | None] | None:
-        return layer_cache_states(args, image)
+        return layer_cache_states(history, image, settings.ref)
 
-    def history(image: Image) -> CacheHistory | None:
-        return cache_history_of(args, image)
+    def builds(image: Image) -> CacheHistory | None:
+        return cache_history_of(settings, history, image)
 
     ignore_text, paths, writer = None, None, None
-    if dockerfile is not None:
+    if dockerfile is not None and settings.dockerfile:
         from .suggest import context_inputs, patch_writer
 
         quiet = Streams(streams.out, io.StringIO())
-        ignore_text, paths = context_inputs(args.dockerfile, None, None, quiet)
-        writer = patch_writer(args.dockerfile)
+        ignore_text, paths = context_inputs(settings.dockerfile, None, None, quiet)
+        writer = patch_writer(settings.dockerfile)
 
     def suggester(analysis: Analysis) -> SuggestionReport:
         from ..analysis.suggest import suggest
@@ -189,41 +197,27 @@ def _run_tui(args: argparse.Namespace, streams: Streams) -> int:
 
     return run_inspect(
         load,
-        args.ref,
+        settings.ref,
         analyzer=analyse,
         cache_states=cache_states,
-        history_loader=history,
+        history_loader=builds,
         suggester=suggester,
         patch_writer=writer,
     )
 
 
-def _read_dockerfile(path: str | None) -> Dockerfile | None:
-    """The parsed ``--dockerfile`` (read before the TUI starts, so errors are usage errors)."""
-    if not path:
-        return None
-    from pathlib import Path
-
-    from ..dockerfile import parse_dockerfile
-    from ..errors import UsageError
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read Dockerfile {path}: {exc.strerror}") from exc
-    return parse_dockerfile(text, path=path)
-
-
-def cache_history_of(args: argparse.Namespace, image: Image) -> CacheHistory | None:
+def cache_history_of(
+    settings: ImageSettings, history: HistoryAccess, image: Image
+) -> CacheHistory | None:
     """The recorded builds of the image's repository with their cache verdicts; None when
     nothing is recorded or the store cannot be read."""
     from ..analysis.cache import cache_history
 
-    builds = recorded_builds(args, image)
+    builds = history.builds(image, settings.ref)
     if not builds:
         return None
     known = {layer.diff_id: layer.entries for layer in image.layers}
-    cache = None if getattr(args, "no_cache", False) else _layer_cache()
+    cache = None if settings.sources.no_cache else _layer_cache()
     try:
         return cache_history(builds, files=layer_files(known, cache))
     finally:
@@ -242,12 +236,12 @@ def _layer_cache() -> LayerCache | None:
         return None
 
 
-def layer_cache_states(args: argparse.Namespace, image: Image) -> list[str | None] | None:
+def layer_cache_states(history: HistoryAccess, image: Image, ref: str) -> list[str | None] | None:
     """ "hit" / "miss" per layer against the previous recorded build of the same repository
     (design.md's cache definition); None when there is no previous build to compare with."""
     from ..analysis.cache import cache_history
 
-    for build in cache_history(recorded_builds(args, image)).builds:
+    for build in cache_history(history.builds(image, ref)).builds:
         if build.build.image_id == image.image_id:
             if build.hits is None:
                 return None

@@ -2,9 +2,11 @@
 measure what the patch saves, that it builds, and what a one-line source edit rebuilds.
 
 Everything happens in a scratch directory under the cache directory (two copies of the build
-context: one for the original Dockerfile, one with the patch applied), removed afterwards with
-every image it tagged. A patched build that fails drops the suggestion that broke it and builds
-the rest again, so the patch it ends with always builds.
+context: one for the original Dockerfile, one with the patch applied; ``sources.build_scratch``),
+removed afterwards with every image it tagged. A patched build that fails drops the suggestion
+that broke it and builds the rest again, so the patch it ends with always builds. The subsets
+tried, the suspects of a failure and the figures are pure work in ``analysis.prove``; this module
+runs the builds in order and reads their logs.
 """
 
 from __future__ import annotations
@@ -12,12 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
-import tempfile
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import IO
@@ -28,16 +26,23 @@ from ..analysis.prove import (
     DroppedSuggestion,
     Proof,
     SuggestionProof,
+    compose_subset,
+    edit_line,
+    normal_step,
     rebuilt_layers,
+    short_step,
+    suspects,
+    union_saving,
 )
 from ..analysis.suggest import SIZE_KINDS, Suggestion, SuggestionReport
 from ..analysis.suggest.compose import Files
 from ..analysis.suggest.model import PatchPaths
 from ..buildlogs import BuildLogError, BuildStep, parse_build_log
-from ..config_paths import cache_dir
 from ..dockerfile import Dockerfile
 from ..errors import LayerscopeError, UsageError
+from ..sources.build_scratch import BuildScratch
 from ..sources.daemon_build import BUILDERS, Builder, BuildOutcome, ImageFacts
+from .settings import ProveSettings
 
 LOG_TAIL_LINES = 15
 BLAME_TRIALS = 6
@@ -49,10 +54,6 @@ MANIFEST_NAMES = re.compile(
     r"\.dockerignore)$"
 )
 """Files the default ``--touch`` never picks: it edits a source file, not a dependency manifest."""
-_STEP_LINE = re.compile(
-    r"^(Step \d+/\d+ :|#\d+ \[(\S+ +)?\s*\d+/\d+\]|#\d+ (CACHED|ERROR)|(\[\d+/\d+\] )?STEP \d+)"
-)
-"""Builder output lines shown as progress: step headers, cache hits, errors."""
 
 
 def add_prove_options(parser: argparse.ArgumentParser) -> None:
@@ -85,60 +86,29 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Run:
-    """State of one proof: the scratch copies, the builder, every tag to remove."""
+    """One proof: the scratch contexts and their builder, the files as the composer sees them,
+    the suggestions by id."""
 
-    builder: Builder
-    scratch: Path
-    dockerfile_rel: str | None
-    """The Dockerfile's path inside the context, or None when it lives outside."""
-    dockerfile_text: str
-    ignore_text: str | None
-    sink: Callable[[str], None]
+    scratch: BuildScratch
     files: Files
-    """The composer's view of the files (to compose a subset of the suggestions)."""
-    token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    tags: list[str] = field(default_factory=list)
-    builds: int = 0
+    by_id: dict[str, Suggestion]
 
-    def context(self, which: str) -> Path:
-        return self.scratch / which / "context"
+    @property
+    def builder(self) -> Builder:
+        return self.scratch.builder
 
-    def write(self, which: str, dockerfile: str, ignore: str | None) -> Path:
-        """Put the Dockerfile and .dockerignore texts in place; return the Dockerfile path."""
-        ctx = self.context(which)
-        target = (
-            ctx / self.dockerfile_rel
-            if self.dockerfile_rel is not None
-            else self.scratch / which / "Dockerfile"
-        )
-        target.write_text(dockerfile, encoding="utf-8")
-        ignore_path = ctx / ".dockerignore"
-        if ignore is None:
-            ignore_path.unlink(missing_ok=True)
-        else:
-            ignore_path.write_text(ignore, encoding="utf-8")
-        return target
-
-    def build(self, which: str, dockerfile: Path, label: str) -> tuple[BuildOutcome, str]:
-        self.builds += 1
-        tag = f"layerscope-prove/{self.token}:{label}"
-        self.tags.append(tag)
-        self.sink(f"building {label} ({self.builder.name})")
-        outcome = self.builder.build(self.context(which), dockerfile, tag, self._progress(label))
-        return outcome, tag
-
-    def _progress(self, label: str) -> Callable[[str], None]:
-        def show(line: str) -> None:
-            if _STEP_LINE.match(line):
-                self.sink(f"  [{label}] {line[:150]}")
-
-        return show
+    def subset(self, ids: list[str]) -> tuple[str, str | None]:
+        """(Dockerfile, .dockerignore) texts with the changes of ``ids``."""
+        texts = compose_subset(self.files, self.by_id, ids)
+        if texts is None:
+            raise LayerscopeError(f"the edits of {', '.join(ids)} do not compose")
+        return texts.dockerfile, texts.dockerignore
 
 
-def _progress_sink(args: argparse.Namespace, err: IO[str]) -> Callable[[str], None]:
-    if getattr(args, "quiet", False):
+def _progress_sink(quiet: bool, err: IO[str]) -> Callable[[str], None]:
+    if quiet:
         return lambda line: None
 
     def say(line: str) -> None:
@@ -148,19 +118,8 @@ def _progress_sink(args: argparse.Namespace, err: IO[str]) -> Callable[[str], No
     return say
 
 
-@contextmanager
-def _scratch() -> Iterator[Path]:
-    root = cache_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix="prove-", dir=root))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def prove(
-    args: argparse.Namespace,
+    settings: ProveSettings,
     err: IO[str],
     *,
     report: SuggestionReport,
@@ -169,7 +128,7 @@ def prove(
     paths: PatchPaths | None = None,
 ) -> Proof:
     """Build, measure, drop what breaks the build, run the cache experiment, clean up."""
-    context = Path(args.context) if args.context else Path(dockerfile_path).parent
+    context = Path(settings.context) if settings.context else Path(dockerfile_path).parent
     if not context.is_dir():
         raise UsageError(f"build context {context} is not a directory")
     try:
@@ -180,26 +139,21 @@ def prove(
         rel = None
     ignore_path = context / ".dockerignore"
     ignore_text = ignore_path.read_text(encoding="utf-8") if ignore_path.is_file() else None
-    touch = _touch_target(args.touch, context, dockerfile, ignore_text)
-    builder = Builder(args.builder, network=args.network)
-    with _scratch() as scratch:
-        for which in ("original", "patched"):
-            shutil.copytree(context, scratch / which / "context", symlinks=True)
+    touch = _touch_target(settings.touch, context, dockerfile, ignore_text)
+    builder = Builder(settings.builder, network=settings.network)
+    sink = _progress_sink(settings.quiet, err)
+    with BuildScratch(builder, context, rel, sink) as scratch:
         where = paths or PatchPaths()
         files = Files(dockerfile, ignore_text, where.dockerfile, where.dockerignore)
-        run = _Run(builder, scratch, rel, dockerfile.text, ignore_text,
-                   _progress_sink(args, err), files)  # fmt: skip
-        try:
-            return replace(_prove(run, args, report, touch), images=tuple(run.tags))
-        finally:
-            builder.remove(run.tags)
-            builder.close()
+        run = _Run(scratch, files, {s.id: s for s in report.suggestions})
+        proof = _prove(run, settings.mode == "each", report, touch)
+        return replace(proof, images=tuple(scratch.tags))
 
 
-def _prove(run: _Run, args: argparse.Namespace, report: SuggestionReport, touch: str) -> Proof:
-    by_id = {s.id: s for s in report.suggestions}
-    original_df = run.write("original", run.dockerfile_text, run.ignore_text)
-    first, original_tag = run.build("original", original_df, "original")
+def _prove(run: _Run, each: bool, report: SuggestionReport, touch: str) -> Proof:
+    by_id = run.by_id
+    original_df = run.scratch.write("original", run.files.dockerfile.text, run.files.dockerignore)
+    first, original_tag = run.scratch.build("original", original_df, "original")
     if not first.ok:
         raise LayerscopeError(
             f"the original Dockerfile does not build with {run.builder.name}: "
@@ -208,89 +162,54 @@ def _prove(run: _Run, args: argparse.Namespace, report: SuggestionReport, touch:
     original = run.builder.facts(original_tag)
     kept = [i for i in report.applied if i in by_id]
     dropped: list[DroppedSuggestion] = []
-    patched, patched_tag, outcome, patch = _build_patched(run, by_id, kept, dropped)
-    each: list[SuggestionProof] = []
-    for s in report.suggestions:
-        if s.id not in kept and s.id not in {d.id for d in dropped}:
-            continue
-        measured = builds = None
-        if args.prove == "each" and s.id in kept:
-            if _compose(run, by_id, [s.id]) is not None:
-                alone, tag = _build_with(run, by_id, [s.id], f"only-{s.id}")
-                builds = alone.ok
-                if alone.ok:
-                    measured = original.size_bytes - run.builder.facts(tag).size_bytes
-        elif s.id in {d.id for d in dropped}:
-            builds = False
-        estimate = s.estimated_saving_bytes if s.kind in SIZE_KINDS else 0
-        each.append(SuggestionProof(s.id, s.kind.value, estimate, measured, builds))
-    cache = _cache_experiment(run, touch, kept, by_id, original, original_tag, patched, patched_tag)
+    patched, outcome, patch = _build_patched(run, kept, dropped)
+    gone = {d.id for d in dropped}
+    proofs = [
+        _suggestion_proof(run, s, original, measure=each and s.id in kept, dropped=s.id in gone)
+        for s in report.suggestions
+        if s.id in kept or s.id in gone
+    ]
+    cache = _cache_experiment(run, touch, kept, original, patched)
     return Proof(
         builder=run.builder.name,
         original_bytes=original.size_bytes,
         patched_bytes=patched.size_bytes,
-        estimated_saving_bytes=_union_saving(by_id, kept),
+        estimated_saving_bytes=union_saving(by_id, kept),
         applied=tuple(kept),
         patch=patch,
         patch_builds=outcome.ok,
         original_seconds=round(first.seconds, 2),
         patched_seconds=round(outcome.seconds, 2),
-        suggestions=tuple(each),
+        suggestions=tuple(proofs),
         dropped=tuple(dropped),
         cache=cache,
         notes=tuple(run.builder.notes),
     )
 
 
-def apply_proof(report: SuggestionReport, proof: Proof) -> SuggestionReport:
-    """The report with the measured figures beside the estimates: each suggestion's own saving
-    (``--prove=each``, or the whole patch's when it holds one suggestion), a note on each one
-    dropped, and the measured saving of the whole patch."""
-    measured = {s.id: s.measured_saving_bytes for s in proof.suggestions}
-    if len(proof.applied) == 1:
-        measured[proof.applied[0]] = proof.measured_saving_bytes
-    notes = {d.id: d.reason for d in proof.dropped}
-    items = tuple(
-        replace(s, measured_saving_bytes=measured.get(s.id), measured_note=notes.get(s.id))
-        for s in report.suggestions
-    )
-    return replace(
-        report, suggestions=items, measured_patch_saving_bytes=proof.measured_saving_bytes
-    )
-
-
-def _union_saving(by_id: dict[str, Suggestion], ids: list[str]) -> int:
-    chosen: dict[tuple[str, int], int] = {}
-    for i in ids:
-        s = by_id[i]
-        if s.kind in SIZE_KINDS:
-            for e in s.evidence:
-                chosen[(e.path, e.layer_index)] = e.size_bytes
-    return sum(chosen.values())
-
-
-def _compose(
-    run: _Run, by_id: dict[str, Suggestion], ids: list[str]
-) -> tuple[str, str, str | None] | None:
-    """(patch, Dockerfile text, .dockerignore text) with the changes of ``ids`` (in that order)
-    made by the suggest composer; None if they do not make a patch."""
-    from ..analysis.suggest.compose import make_patch
-    from ..analysis.suggest.patching import DOCKERFILE, DOCKERIGNORE
-
-    ops = [op for i in ids for op in by_id[i].ops]
-    made = make_patch(run.files, ops) if ops else None
-    if made is None:
-        return None
-    ignore = made.texts.get(DOCKERIGNORE, run.ignore_text)
-    return made.diff, made.texts.get(DOCKERFILE, run.dockerfile_text), ignore
+def _suggestion_proof(
+    run: _Run, s: Suggestion, original: ImageFacts, *, measure: bool, dropped: bool
+) -> SuggestionProof:
+    """One suggestion's estimate, and with ``measure`` (``--prove=each``) its own build."""
+    measured = builds = None
+    if measure:
+        if compose_subset(run.files, run.by_id, [s.id]) is not None:
+            alone, tag = _build_with(run, [s.id], f"only-{s.id}")
+            builds = alone.ok
+            if alone.ok:
+                measured = original.size_bytes - run.builder.facts(tag).size_bytes
+    elif dropped:
+        builds = False
+    estimate = s.estimated_saving_bytes if s.kind in SIZE_KINDS else 0
+    return SuggestionProof(s.id, s.kind.value, estimate, measured, builds)
 
 
 def _build_patched(
-    run: _Run, by_id: dict[str, Suggestion], kept: list[str], dropped: list[DroppedSuggestion]
-) -> tuple[ImageFacts, str, BuildOutcome, str | None]:
+    run: _Run, kept: list[str], dropped: list[DroppedSuggestion]
+) -> tuple[ImageFacts, BuildOutcome, str | None]:
     """Build the combined patch; while it fails, find the suggestion whose removal lets the
     build pass the failing step, drop it, and go on with the rest, until it builds."""
-    outcome, tag = _build_with(run, by_id, kept, "patched-1")
+    outcome, tag = _build_with(run, kept, "patched-1")
     attempt = 1
     while not outcome.ok:
         if not kept:
@@ -299,34 +218,32 @@ def _build_patched(
             )
         step = _failing_step(outcome)
         tail = tuple(outcome.log.rstrip("\n").splitlines()[-LOG_TAIL_LINES:])
-        culprit, trial = _find_culprit(run, by_id, kept, step)
+        culprit, trial = _find_culprit(run, kept, step)
         if culprit is None:
             reason = (
-                f"the patched build failed at `{_short(step)}` and no single suggestion could be "
-                "blamed: every suggestion was left out"
+                f"the patched build failed at `{short_step(step)}` and no single suggestion "
+                "could be blamed: every suggestion was left out"
             )
             dropped.extend(DroppedSuggestion(i, step, tail, reason) for i in kept)
             kept.clear()
             attempt += 1
-            outcome, tag = _build_with(run, by_id, kept, f"patched-{attempt}")
+            outcome, tag = _build_with(run, kept, f"patched-{attempt}")
             continue
-        reason = f"the patched build failed at `{_short(step)}`; without {culprit} it gets past it"
+        reason = (
+            f"the patched build failed at `{short_step(step)}`; without {culprit} it gets past it"
+        )
         dropped.append(DroppedSuggestion(culprit, step, tail, reason))
         kept.remove(culprit)
         outcome, tag = trial
-    texts = _compose(run, by_id, kept) if kept else None
-    return run.builder.facts(tag), tag, outcome, texts[0] if texts else None
+    texts = compose_subset(run.files, run.by_id, kept) if kept else None
+    return run.builder.facts(tag), outcome, texts.patch if texts else None
 
 
-def _build_with(
-    run: _Run, by_id: dict[str, Suggestion], ids: list[str], label: str
-) -> tuple[BuildOutcome, str]:
-    texts = _compose(run, by_id, ids) if ids else None
-    if ids and texts is None:
-        raise LayerscopeError(f"the edits of {', '.join(ids)} do not compose")
-    df_text, ignore = (texts[1], texts[2]) if texts else (run.dockerfile_text, run.ignore_text)
-    df = run.write("patched", df_text, ignore)
-    return run.build("patched", df, label)
+def _build_with(run: _Run, ids: list[str], label: str) -> tuple[BuildOutcome, str]:
+    """Build the patched copy with the changes of ``ids``."""
+    df_text, ignore = run.subset(ids)
+    df = run.scratch.write("patched", df_text, ignore)
+    return run.scratch.build("patched", df, label)
 
 
 def _failing_step(outcome: BuildOutcome) -> str:
@@ -339,49 +256,16 @@ def _failing_step(outcome: BuildOutcome) -> str:
     return steps[-1].instruction if steps else (outcome.error or "")
 
 
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"\\\s*\n", " ", text).split())
-
-
-def _short(step: str, limit: int = 80) -> str:
-    text = _norm(step)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _suspects(run: _Run, step: str, kept: list[str], by_id: dict[str, Suggestion]) -> list[str]:
-    """Kept suggestions, most likely culprit first: those changing the failing step itself or
-    the nearest instruction above it, then the rest (largest first, as the composer took them)."""
-    needle = _norm(step)[:60]
-    index = None
-    for ins in run.files.dockerfile.instructions:
-        if needle and _norm(ins.source).startswith(needle):
-            index = ins.index
-            break
-
-    def rank(i: str) -> tuple[int, float]:
-        ops = [op for op in by_id[i].ops if op.kind.name != "IGNORE"]
-        if needle and any(needle in _norm("\n".join(op.lines)) for op in ops):
-            return (0, 0.0)
-        touched = [n for op in ops for n in (op.index, op.target) if n >= 0]
-        if index is not None:
-            above = [index - n for n in touched if n <= index]
-            if above:
-                return (1, float(min(above)))
-        return (2, 0.0)
-
-    return sorted(kept, key=rank)
-
-
 def _find_culprit(
-    run: _Run, by_id: dict[str, Suggestion], kept: list[str], step: str
+    run: _Run, kept: list[str], step: str
 ) -> tuple[str | None, tuple[BuildOutcome, str]]:
     """Build without each suspect in turn: the first whose removal builds, or fails at another
     step (it fixed this failure), is the culprit; returns it with that build."""
     last: tuple[BuildOutcome, str] | None = None
-    for candidate in _suspects(run, step, kept, by_id)[:BLAME_TRIALS]:
+    for candidate in suspects(run.files.dockerfile, step, kept, run.by_id)[:BLAME_TRIALS]:
         rest = [i for i in kept if i != candidate]
-        last = _build_with(run, by_id, rest, f"without-{candidate}")
-        if last[0].ok or _norm(_failing_step(last[0])) != _norm(step):
+        last = _build_with(run, rest, f"without-{candidate}")
+        if last[0].ok or normal_step(_failing_step(last[0])) != normal_step(step):
             return candidate, last
     assert last is not None
     return None, last
@@ -444,57 +328,20 @@ def _ignored(rel: str, patterns: list[str]) -> bool:
     return False
 
 
-_COMMENTS = (
-    ("# ", "", (".py", ".sh", ".rb", ".pl", ".r", ".toml", ".yaml", ".yml", ".txt", ".cfg",
-                ".ini", ".conf", ".env", ".mk", ".cmake")),
-    ("// ", "", (".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".c", ".h", ".cc", ".cpp",
-                 ".hpp", ".java", ".kt", ".rs", ".swift", ".scala", ".cs", ".php", ".dart")),
-    ("-- ", "", (".sql", ".lua", ".hs")),
-    ("<!-- ", " -->", (".html", ".htm", ".xml", ".md", ".svg", ".vue")),
-    ("/* ", " */", (".css", ".scss", ".less")),
-)  # fmt: skip
-
-
-def edit_line(path: str, token: str) -> str:
-    """The line the cache experiment appends: a comment naming this run in the file's own
-    syntax, so no earlier run's build of the same edit is in the cache; for other files (JSON,
-    unknown types) a line of spaces and tabs that spells the token, which parsers ignore."""
-    name = path.rsplit("/", 1)[-1].lower()
-    suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
-    for start, end, suffixes in _COMMENTS:
-        if suffix in suffixes or (start == "# " and name in ("makefile", "gemfile", "procfile")):
-            return f"\n{start}layerscope prove {token}{end}\n"
-    bits = bin(int(token[:8], 16))[2:].zfill(32)
-    return "\n" + "".join(" " if b == "0" else "\t" for b in bits) + "\n"
-
-
 def _cache_experiment(
-    run: _Run,
-    touch: str,
-    kept: list[str],
-    by_id: dict[str, Suggestion],
-    original: ImageFacts,
-    original_tag: str,
-    patched: ImageFacts,
-    patched_tag: str,
+    run: _Run, touch: str, kept: list[str], original: ImageFacts, patched: ImageFacts
 ) -> CacheExperiment:
     """Append a line to ``touch`` in both scratch contexts, rebuild both, compare."""
-    del original_tag, patched_tag
-    line = edit_line(touch, run.token)
-    for which in ("original", "patched"):
-        with open(run.context(which) / touch, "a", encoding="utf-8") as handle:
-            handle.write(line)
-    original_df = run.write("original", run.dockerfile_text, run.ignore_text)
+    run.scratch.append(touch, edit_line(touch, run.scratch.token))
+    original_df = run.scratch.write("original", run.files.dockerfile.text, run.files.dockerignore)
     before = _rebuild(run, "original", original_df, "original-touched", original)
-    texts = _compose(run, by_id, kept) if kept else None
-    df_text, ignore = (texts[1], texts[2]) if texts else (run.dockerfile_text, run.ignore_text)
-    patched_df = run.write("patched", df_text, ignore)
+    patched_df = run.scratch.write("patched", *run.subset(kept))
     after = _rebuild(run, "patched", patched_df, "patched-touched", patched)
     return CacheExperiment(touch, before, after)
 
 
 def _rebuild(run: _Run, which: str, df: Path, label: str, first: ImageFacts) -> CacheRun:
-    outcome, tag = run.build(which, df, label)
+    outcome, tag = run.scratch.build(which, df, label)
     if not outcome.ok:
         raise LayerscopeError(f"the {label} rebuild failed: {outcome.error}")
     facts = run.builder.facts(tag)

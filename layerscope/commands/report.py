@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
-from .common import REF_HELP, Streams, add_source_options, emit
+from .common import REF_HELP, Background, Streams, add_source_options, emit
 from .inspect import add_image_options, analyse, cache_history_of
+from .recording import HistoryAccess
+from .settings import ImageSettings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,13 +33,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_source_options(parser)
 
 
-def run(args: argparse.Namespace, streams: Streams) -> int:
+def run(args: argparse.Namespace, streams: Streams, background: Background) -> int:
     """Load, analyse, write the page."""
     from ..render.html import render_inspect_html
 
     if not args.output and streams.out.isatty():
         raise UsageError("report writes HTML: give -o FILE (or redirect stdout)")
-    analysis, suggestions = analyse(args, streams)
-    history = cache_history_of(args, analysis.image)
+    settings = ImageSettings.from_args(args)
+    recorded = HistoryAccess(settings.store)
+    analysis, suggestions = analyse(settings, streams, background, recorded)
+    history = cache_history_of(settings, recorded, analysis.image)
     emit(render_inspect_html(analysis, suggestions, history), args.output, streams.out)
     return 0

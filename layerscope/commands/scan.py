@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from typing import IO, TYPE_CHECKING
 
 from .common import (
+    Background,
     Streams,
     add_output_options,
     emit,
 )
 from .htmlout import add_html_option, html_plan, link, write_beside
+from .settings import ScanSettings
 
 if TYPE_CHECKING:
-    from ..analysis.registry import ImageFacts, ScannedImage
-    from ..credentials import Credentials
+    from ..analysis.registry import RegistryReport, ScannedImage
     from ..model import Digest, Platform
-    from ..sources.registry_scan import BlobRef, LayerOutcome, LayerTask, RegistryListing
+    from ..render.scan import ScanStats
+    from ..sources.registry_scan import LayerOutcome, RegistryListing
+    from ..store import LayerCache
+    from .scan_read import LayerReads
 
 SCAN_TARGET_HELP = (
     "registry://HOST (every repository in its catalog) or registry://HOST/NAMESPACE "
@@ -120,49 +125,8 @@ def _read_refs(path: str) -> list[str]:
     return [r for r in refs if r and not r.startswith("#")]
 
 
-STAGES: dict[str, float] = {}
-"""Seconds spent listing, reading layers (images are analysed meanwhile) and reporting."""
-
-
-class ScanProgress:
-    """One status line on stderr: images and layers done of total, bytes read, rate."""
-
-    def __init__(self, err: IO[str], images: int, layers: int) -> None:
-        self._err = err
-        self.images_total = images
-        self.layers_total = layers
-        self.images_done = 0
-        self.layers_done = 0
-        self.bytes = 0
-        self._start = time.monotonic()
-        self._shown = 0.0
-
-    def update(self, *, layers: int = 0, images: int = 0, read: int = 0) -> None:
-        from ..render.text import size
-
-        self.layers_done += layers
-        self.images_done += images
-        self.bytes += read
-        now = time.monotonic()
-        if now - self._shown < 0.1 and self.layers_done < self.layers_total:
-            return
-        self._shown = now
-        rate = self.bytes / max(now - self._start, 1e-6)
-        self._err.write(
-            f"\rimages {self.images_done}/{self.images_total} · layers "
-            f"{self.layers_done}/{self.layers_total} · {size(self.bytes)} read · "
-            f"{size(int(rate))}/s \x1b[K"
-        )
-        self._err.flush()
-
-    def close(self) -> None:
-        self._err.write("\r\x1b[K")
-        self._err.flush()
-
-
-def run(args: argparse.Namespace, streams: Streams) -> int:
+def run(args: argparse.Namespace, streams: Streams, background: Background) -> int:
     """List, read each unique layer once (fanned out), analyse, report."""
-    from ..credentials import parse_user_pass
     from ..errors import UsageError
     from ..platforms import parse_platform
 
@@ -176,19 +140,50 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         raise UsageError("scan: --workers must be at least 1")
     html_plan(args)  # a conflicting --html / --format is refused before the registry is read
     platform = parse_platform(args.platform) if args.platform else None
-    creds = parse_user_pass(args.creds) if args.creds else None
-    insecure = tuple(args.insecure_registry or ())
+    settings = ScanSettings.from_args(args)
     started = time.monotonic()
-    listings, others = _listings(args, platform, insecure, creds)
-    STAGES["listing"] = time.monotonic() - started
-    return _scan(args, streams, listings, others, insecure, creds, started)
+    listings, others = _listings(settings, platform)
+    # seconds spent listing, reading layers (images are analysed meanwhile) and reporting
+    stages = {"listing": time.monotonic() - started}
+    cache = _layer_cache(settings, streams.err)
+    reading = time.monotonic()
+    from .scan_read import read_layers
+
+    reads = read_layers(listings, cache, settings, streams.err)
+    stages["reading"] = time.monotonic() - reading
+    analysing = time.monotonic()
+    scanned = _scanned(listings, reads.outcomes)
+    scanned.extend(_local_images(settings, streams, background, others))
+    if cache is not None:
+        for note in cache.warnings:
+            print(f"layerscope: warning: {note}", file=streams.err)
+        cache.close()
+    report = _report(listings, others, scanned, reads)
+    stages["report"] = time.monotonic() - analysing
+    stats = _stats(listings, reads, reads.executor(settings), started, stages)
+    emit(_render(args, streams, report, stats), args.output, streams.out)
+    failed = any(o.error for o in reads.outcomes.values()) or any(
+        listing.problems for listing in listings
+    )
+    return 1 if failed else 0
+
+
+def _layer_cache(settings: ScanSettings, err: IO[str]) -> LayerCache | None:
+    """The layer cache (None with --no-cache, or when it cannot be used: a warning says so)."""
+    from ..errors import StoreError
+    from ..store import LayerCache
+
+    if settings.sources.no_cache:
+        return None
+    try:
+        return LayerCache()
+    except StoreError as exc:
+        print(f"layerscope: warning: layer cache not used: {exc.message}", file=err)
+        return None
 
 
 def _listings(
-    args: argparse.Namespace,
-    platform: Platform | None,
-    insecure: tuple[str, ...],
-    creds: Credentials | None,
+    settings: ScanSettings, platform: Platform | None
 ) -> tuple[list[RegistryListing], list[str]]:
     """The registry listings to scan, and the references of other sources (--refs)."""
     from ..errors import StoreError
@@ -199,25 +194,26 @@ def _listings(
     from ..store import BlobCache
 
     keeper = None
-    if not args.no_cache:
+    if not settings.sources.no_cache:
         try:
             keeper = BlobCache()
         except StoreError:
             keeper = None  # configs and manifests are fetched again; nothing else changes
-    common = {
-        "keeper": keeper,
-        "tag_glob": args.tags,
-        "latest": args.latest,
-        "platform": platform,
-        "insecure": insecure,
-        "credentials": creds,
-    }
-    if args.target:
-        host, namespace = _parse_target(args.target)
-        return [list_registry(host, namespace=namespace, **common)], []
+    listing = partial(
+        list_registry,
+        keeper=keeper,
+        tag_glob=settings.tags,
+        latest=settings.latest,
+        platform=platform,
+        insecure=settings.sources.insecure_registries,
+        credentials=settings.sources.credentials,
+    )
+    if settings.target:
+        host, namespace = _parse_target(settings.target)
+        return [listing(host, namespace=namespace)], []
     per_registry: dict[str, list[tuple[str, str | None]]] = {}
     others: list[str] = []
-    for text in _read_refs(args.refs):
+    for text in _read_refs(settings.refs or ""):
         ref = parse_ref(text)
         if ref.kind is not SourceKind.REGISTRY:
             others.append(text)
@@ -227,114 +223,20 @@ def _listings(
             tag if ":" in text.removeprefix("registry://").rsplit("/", 1)[-1] else None
         )
         per_registry.setdefault(registry, []).append((repository, explicit))
-    listings = [
-        list_registry(registry, names=names, **common)
-        for registry, names in sorted(per_registry.items())
-    ]
+    listings = [listing(registry, names=names) for registry, names in sorted(per_registry.items())]
     return listings, others
 
 
-def _scan(
-    args: argparse.Namespace,
-    streams: Streams,
+def _report(
     listings: list[RegistryListing],
     others: list[str],
-    insecure: tuple[str, ...],
-    creds: Credentials | None,
-    started: float,
-) -> int:
-    from ..analysis.registry import image_facts, registry_report
-    from ..errors import StoreError
-    from ..fanout import run_tasks
-    from ..sources.registry import _compression_of
-    from ..sources.registry_scan import LayerOutcome, LayerTask, image_of, read_layer
-    from ..store import LayerCache
+    scanned: list[ScannedImage],
+    reads: LayerReads,
+) -> RegistryReport:
+    """The registry report over every image scanned (``others``: the --refs images loaded
+    whole, each its own repository unless a listing holds it)."""
+    from ..analysis.registry import registry_report
 
-    cache = None
-    if not args.no_cache:
-        try:
-            cache = LayerCache()
-        except StoreError as exc:
-            print(f"layerscope: warning: layer cache not used: {exc.message}", file=streams.err)
-    blobs: dict[Digest, tuple[str, str, BlobRef]] = {}
-    users: dict[Digest, list[Digest]] = {}
-    for listing in listings:
-        for info in listing.manifests.values():
-            for blob in info.layers:
-                blobs.setdefault(blob.digest, (listing.registry, info.repository, blob))
-                users.setdefault(blob.digest, []).append(info.manifest_digest)
-    outcomes: dict[Digest, LayerOutcome] = {}
-    tasks: list[LayerTask] = []
-    for digest, (registry, repository, blob) in blobs.items():
-        known = cache.get(blob.diff_id) if cache is not None else None
-        if known is not None:
-            outcomes[digest] = LayerOutcome(
-                digest, blob.diff_id, known, _compression_of(blob.media_type), 0
-            )
-        else:
-            tasks.append(LayerTask(registry, repository, blob, insecure, creds))
-    image_count = sum(len(listing.manifests) for listing in listings)
-    show = not args.quiet and streams.err.isatty()
-    progress = ScanProgress(streams.err, image_count, len(tasks)) if show else None
-    waiting = {
-        m: sum(1 for b in info.layers if b.digest not in outcomes)
-        for listing in listings
-        for m, info in listing.manifests.items()
-    }
-    if progress is not None:
-        progress.update(images=sum(1 for n in waiting.values() if n == 0))
-
-    infos = {m: info for listing in listings for m, info in listing.manifests.items()}
-    facts: dict[Digest, ImageFacts] = {}
-
-    def on_result(i: int, outcome: LayerOutcome) -> None:
-        outcomes[outcome.digest] = outcome
-        if outcome.contents is not None and cache is not None:
-            cache.put(outcome.diff_id, outcome.contents, digest=outcome.digest)
-        finished = 0
-        for m in set(users[outcome.digest]):
-            waiting[m] -= 1
-            if waiting[m] == 0:
-                finished += 1
-                # analysed now, while the workers read other layers
-                info = infos[m]
-                if all(outcomes[b.digest].error is None for b in info.layers):
-                    facts[m] = image_facts(image_of(info, (), outcomes))
-        if progress is not None:
-            progress.update(layers=1, images=finished, read=outcome.bytes_read)
-
-    def lost(i: int, why: str) -> LayerOutcome:
-        task = tasks[i]
-        label = f"{task.registry}/{task.repository}@{task.blob.digest}"
-        return LayerOutcome(task.blob.digest, task.blob.diff_id, None, "none", 0, f"{label}: {why}")
-
-    executor = (
-        f"dask {args.dask}"
-        if args.dask
-        else f"{args.workers} worker" + ("s" if args.workers != 1 else "")
-    )
-    reading = time.monotonic()
-    try:
-        run_tasks(
-            read_layer,
-            tasks,
-            on_result=on_result,
-            lost=lost,
-            workers=args.workers,
-            dask=args.dask,
-            names=[t.blob.digest.replace(":", "-") for t in tasks],
-        )
-    finally:
-        if progress is not None:
-            progress.close()
-    STAGES["reading"] = time.monotonic() - reading
-    analysing = time.monotonic()
-    scanned = _scanned(listings, outcomes)
-    scanned.extend(_local_images(args, streams, others, cache))
-    if cache is not None:
-        for note in cache.warnings:
-            print(f"layerscope: warning: {note}", file=streams.err)
-        cache.close()
     repositories = sum(len(listing.repositories) for listing in listings) + len(
         {
             s.repository
@@ -343,14 +245,7 @@ def _scan(
         }
     )
     tag_count = sum(len(listing.tags) for listing in listings) + len(others)
-    report = registry_report(scanned, repositories=repositories, tags=tag_count, facts=facts)
-    STAGES["report"] = time.monotonic() - analysing
-    text = _render(args, streams, report, listings, outcomes, tasks, users, executor, started)
-    emit(text, args.output, streams.out)
-    failed = any(o.error for o in outcomes.values()) or any(
-        listing.problems for listing in listings
-    )
-    return 1 if failed else 0
+    return registry_report(scanned, repositories=repositories, tags=tag_count, facts=reads.facts)
 
 
 def _scanned(
@@ -387,7 +282,7 @@ def _scanned(
 
 
 def _local_images(
-    args: argparse.Namespace, streams: Streams, refs: list[str], cache: object
+    settings: ScanSettings, streams: Streams, background: Background, refs: list[str]
 ) -> list[ScannedImage]:
     """Images of --refs lines that are not registry references, loaded whole here."""
     if not refs:
@@ -397,7 +292,7 @@ def _local_images(
     from .common import open_sources, say_warnings
 
     out: list[ScannedImage] = []
-    session = open_sources(args)
+    session = open_sources(settings.sources, background)
     try:
         for ref in refs:
             image = session.load(ref, progress=None)
@@ -426,27 +321,17 @@ def _local_images(
     return out
 
 
-def _render(
-    args: argparse.Namespace,
-    streams: Streams,
-    report: object,
+def _stats(
     listings: list[RegistryListing],
-    outcomes: dict[Digest, LayerOutcome],
-    tasks: list[LayerTask],
-    users: dict[Digest, list[Digest]],
+    reads: LayerReads,
     executor: str,
     started: float,
-) -> str:
-    from ..analysis.registry import RegistryReport
-    from ..render.scan import (
-        LayerFailure,
-        ScanStats,
-        render_scan_markdown,
-        render_scan_text,
-        scan_document,
-    )
+    stages: dict[str, float],
+) -> ScanStats:
+    """What the scan read, from where, how long each stage took, and what failed."""
+    from ..render.scan import LayerFailure, ScanStats
 
-    assert isinstance(report, RegistryReport)
+    outcomes, tasks, users = reads.outcomes, reads.tasks, reads.users
     repo_of = {
         b.digest: f"{listing.registry}/{info.repository}"
         for listing in listings
@@ -468,17 +353,25 @@ def _render(
         for d, o in sorted(outcomes.items())
         if o.error
     )
-    stats = ScanStats(
+    return ScanStats(
         registry=", ".join(listing.registry for listing in listings) or "(local)",
         layers_read=sum(1 for t in tasks if outcomes[t.blob.digest].error is None),
         layers_cached=len(outcomes) - len(tasks),
         bytes_read=sum(o.bytes_read for o in outcomes.values()),
         seconds=time.monotonic() - started,
-        stages=tuple(STAGES.items()),
+        stages=tuple(stages.items()),
         executor=executor,
         failures=failures,
         problems=tuple((p.subject, p.message) for listing in listings for p in listing.problems),
     )
+
+
+def _render(
+    args: argparse.Namespace, streams: Streams, report: RegistryReport, stats: ScanStats
+) -> str:
+    """The report in the format asked for (and the page beside it, with --html FILE)."""
+    from ..render.scan import render_scan_markdown, render_scan_text, scan_document
+
     plan = html_plan(args)
     fmt = plan.format
     page = None

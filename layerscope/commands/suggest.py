@@ -11,16 +11,19 @@ from ..analysis.suggest.model import PatchPaths
 from ..errors import UsageError
 from .common import (
     REF_HELP,
+    Background,
     Streams,
     add_output_options,
     add_source_options,
     add_store_option,
     emit,
-    history_context,
-    record,
+    read_dockerfile,
+    read_text,
     sources_for,
     text_width,
 )
+from .recording import HistoryAccess, history_context
+from .settings import SuggestSettings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -64,15 +67,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_store_option(parser)
 
 
-def _read(path: str, what: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"cannot read {what} {path}: not UTF-8 text") from exc
-
-
 def patch_paths(dockerfile: Path, dockerignore: Path) -> tuple[PatchPaths, Path | None]:
     """The files as a patch applied from the current directory names them (``a/app/Dockerfile``).
     When one is outside it, the names are relative to the closest folder holding both and the
@@ -95,7 +89,7 @@ def context_inputs(
     if not folder.is_dir():
         raise UsageError(f"--context {context}: not a directory")
     ignore = dockerignore or str(folder / ".dockerignore")
-    text = _read(ignore, ".dockerignore") if Path(ignore).is_file() else None
+    text = read_text(ignore, ".dockerignore") if Path(ignore).is_file() else None
     paths, root = patch_paths(Path(dockerfile), Path(ignore))
     if root is not None:
         print(
@@ -120,27 +114,30 @@ def patch_writer(dockerfile: str) -> Callable[[str, bool], str]:
     return write
 
 
-def run(args: argparse.Namespace, streams: Streams) -> int:
+def run(args: argparse.Namespace, streams: Streams, background: Background) -> int:
     """Load, analyse, suggest, print."""
     from ..analysis import analyze
     from ..analysis.suggest import suggest
-    from ..dockerfile import base_layer_count, parse_dockerfile
+    from ..dockerfile import base_layer_count
 
+    settings = SuggestSettings.from_args(args)
     dockerfile = None
     ignore_text = None
     paths = None
-    if args.dockerfile:
-        dockerfile = parse_dockerfile(_read(args.dockerfile, "Dockerfile"), path=args.dockerfile)
+    if settings.dockerfile:
+        dockerfile = read_dockerfile(settings.dockerfile)
         ignore_text, paths = context_inputs(
-            args.dockerfile, args.context, args.dockerignore, streams
+            settings.dockerfile, settings.context, settings.dockerignore, streams
         )
-    elif args.dockerignore:
-        ignore_text = _read(args.dockerignore, ".dockerignore")
-    with sources_for(args, streams) as sources:
-        image = sources.load(args.ref)
+    elif settings.dockerignore:
+        ignore_text = read_text(settings.dockerignore, ".dockerignore")
+    recorded = HistoryAccess(settings.store)
+    with sources_for(settings.sources, streams, background) as sources:
+        image = sources.load(settings.ref)
         count = base_layer_count(dockerfile, image) if dockerfile is not None else None
-        record(args, streams, image, ref=args.ref, base_layer_count=count)
-        history, previous = history_context(args, image, sources.layer_cache)
+        recorded.record(image, streams.err, ref=settings.ref, base_layer_count=count)
+        builds = recorded.builds(image, settings.ref)
+        history, previous = history_context(builds, image, sources.layer_cache)
     analysis = analyze(image, dockerfile_base_count=count)
     report = suggest(
         analysis,
@@ -151,13 +148,14 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         paths=paths,
     )
     proof = None
-    if getattr(args, "prove", None):
-        if dockerfile is None:
+    if settings.prove is not None:
+        if dockerfile is None or settings.dockerfile is None:
             raise UsageError("--prove needs --dockerfile (the Dockerfile to build)")
-        from .prove import apply_proof, prove
+        from ..analysis.prove import apply_proof
+        from .prove import prove
 
-        proof = prove(args, streams.err, report=report, dockerfile=dockerfile,
-                      dockerfile_path=args.dockerfile, paths=paths)  # fmt: skip
+        proof = prove(settings.prove, streams.err, report=report, dockerfile=dockerfile,
+                      dockerfile_path=settings.dockerfile, paths=paths)  # fmt: skip
         report = apply_proof(report, proof)
     if args.patch_only:
         text = report.patch or "" if proof is None else proof.patch or ""

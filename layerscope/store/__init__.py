@@ -1,7 +1,8 @@
 """The store: layerscope's SQLite layer index cache and its content-addressed blob cache.
 
 ``LayerCache`` implements ``model.LayerIndex``; ``BlobCache`` keeps verified blobs
-(``--keep-blobs``); ``cache_info``/``prune_cache`` serve ``layerscope cache info|prune``.
+(``--keep-blobs``); ``cache_info``/``prune_cache`` serve ``layerscope cache info|prune``;
+``rebuild_image`` turns a recorded build back into an ``Image`` from the layer cache.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from .codec import ENCODING_VERSION, decode_entries, encode_entries
 from .db import DB_FILENAME, MIGRATIONS, Database, Migration, default_path
 from .layer_cache import LayerCache, LayerCacheInfo, LayerPruneResult
 from .maintenance import CacheInfo, PruneResult, cache_info, prune_cache
+from .rebuild import rebuild_image
 
 __all__ = [
     "BlobCache",
@@ -32,4 +34,5 @@ __all__ = [
     "default_path",
     "encode_entries",
     "prune_cache",
+    "rebuild_image",
 ]

@@ -78,7 +78,7 @@ def test_proof_document_and_text() -> None:
 
 
 def test_the_cache_experiment_edit_is_a_comment_or_whitespace_unique_to_the_run() -> None:
-    from layerscope.commands.prove import edit_line
+    from layerscope.analysis.prove import edit_line
 
     assert edit_line("model/net.py", "0123abcd4567") == "\n# layerscope prove 0123abcd4567\n"
     assert edit_line("src/index.js", "0123abcd4567").startswith("\n// layerscope prove")

@@ -16,7 +16,7 @@ import pytest
 
 from layerscope import cli
 from layerscope.commands import suggest as suggest_command
-from layerscope.commands.common import Streams
+from layerscope.commands.common import Background, Streams
 
 
 def make_context(busybox_rootfs: Path, dest: Path, files: dict[str, bytes]) -> Path:
@@ -72,7 +72,8 @@ def suggest_json(argv: list[str], cwd: Path | None = None) -> dict[str, Any]:
         else:  # until the lead registers the subcommand in cli.COMMANDS
             parser = argparse.ArgumentParser()
             suggest_command.add_parser(parser.add_subparsers(dest="command"))
-            code = suggest_command.run(parser.parse_args(argv), Streams(out, err))
+            with Background(err) as background:
+                code = suggest_command.run(parser.parse_args(argv), Streams(out, err), background)
     assert code == 0, err.getvalue()
     doc: dict[str, Any] = json.loads(out.getvalue())
     return doc
