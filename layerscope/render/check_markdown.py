@@ -9,11 +9,11 @@ from layerscope.render.check_words import (
     sentence,
     show_measured,
     show_threshold,
-    size,
     tally,
 )
 from layerscope.render.markdown import cell as _cell
 from layerscope.render.markdown import code, plain
+from layerscope.render.units import size
 
 __all__ = ["render_check_markdown"]
 

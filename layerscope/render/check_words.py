@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import humanize
-
 from layerscope.analysis.budget import BudgetReport, Note, Outcome, RuleResult
 from layerscope.analysis.rules import SPECS, ThresholdKind
 from layerscope.analysis.suggest.model import LineSpan
+from layerscope.render.units import size
 
-__all__ = ["CheckSubject", "STATUS", "sentence", "show_measured", "show_threshold", "size"]
+__all__ = ["CheckSubject", "STATUS", "sentence", "show_measured", "show_threshold"]
 
 STATUS = {Outcome.PASS: "PASS", Outcome.WARN: "WARN", Outcome.FAIL: "FAIL", Outcome.SKIP: "SKIP"}
 SHOWN_PATHS = 10
@@ -36,13 +35,6 @@ def rule_span(result: RuleResult) -> LineSpan:
     (the image the Dockerfile builds)."""
     spans = [span for s in result.suggestions for span in s.lines]
     return spans[0] if spans else LineSpan(1, 1)
-
-
-def size(value: int) -> str:
-    """Bytes for a person: SI units, as dive and docker print them."""
-    if abs(value) < 1000:
-        return f"{value} B"
-    return str(humanize.naturalsize(value, format="%.1f"))
 
 
 def _ratio(value: float) -> str:
