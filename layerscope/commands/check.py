@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from .common import (
     REF_HELP,
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..analysis.rules import RuleSettings
     from ..dockerfile import Dockerfile
     from ..model import BuildRecord, Image
+    from ..render.check import CheckRenderer, CheckSubject
 
 FORMATS = ("text", "json", "junit", "sarif", "markdown", "github")
 DIVE_FLAGS = ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent")
@@ -282,7 +283,7 @@ def _output(
     report: BudgetReport,
     dockerfile: str | None,
 ) -> None:
-    from ..render.check_words import CheckSubject
+    from ..render.check import CheckSubject
 
     shown = Path(os.path.relpath(os.path.abspath(dockerfile))).as_posix() if dockerfile else None
     subject = CheckSubject(args.ref, image.image_id, config, report, shown)
@@ -302,36 +303,28 @@ def _output(
             raise UsageError(f"cannot write $GITHUB_STEP_SUMMARY {summary}: {exc}") from exc
 
 
-def render(subject: object, fmt: str, *, out: object = None, to_file: bool = False) -> str:
-    """The report in one of FORMATS."""
-    from ..render.check_words import CheckSubject
+def renderers() -> dict[str, CheckRenderer]:
+    """The one table of check's output formats (imported when a report is written, not when
+    the CLI starts); FORMATS lists the same names for the parser."""
+    from ..render.check import github, json, junit, markdown, sarif, text
 
-    assert isinstance(subject, CheckSubject)
-    if fmt == "json":
-        from ..render.check_json import render_check_json
+    return {
+        "text": text.render_check_text,
+        "json": lambda subject, *, width, color: json.render_check_json(subject),
+        "junit": lambda subject, *, width, color: junit.render_check_junit(subject),
+        "sarif": lambda subject, *, width, color: sarif.render_check_sarif(subject),
+        "markdown": lambda subject, *, width, color: markdown.render_check_markdown(subject),
+        "github": lambda subject, *, width, color: github.render_check_github(subject),
+    }
 
-        return render_check_json(subject)
-    if fmt == "junit":
-        from ..render.check_junit import render_check_junit
 
-        return render_check_junit(subject)
-    if fmt == "sarif":
-        from ..render.check_sarif import render_check_sarif
-
-        return render_check_sarif(subject)
-    if fmt == "markdown":
-        from ..render.check_markdown import render_check_markdown
-
-        return render_check_markdown(subject)
-    if fmt == "github":
-        from ..render.check_github import render_check_github
-
-        return render_check_github(subject)
-    from ..render.check_text import render_check_text
-
+def render(
+    subject: CheckSubject, fmt: str, *, out: IO[str] | None = None, to_file: bool = False
+) -> str:
+    """The report in one of FORMATS (text: wrapped to ``out``'s width, coloured on a terminal)."""
     color = False
     width = text_width(sys.stdout, to_file=True)  # a file: $COLUMNS, else never wrapped
     if out is not None and not to_file:
-        color = use_color(out)  # type: ignore[arg-type]
-        width = text_width(out)  # type: ignore[arg-type]
-    return render_check_text(subject, width=width, color=color)
+        color = use_color(out)
+        width = text_width(out)
+    return renderers()[fmt](subject, width=width, color=color)

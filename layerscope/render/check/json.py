@@ -8,7 +8,7 @@ from typing import Any
 
 from layerscope import __version__
 from layerscope.analysis.budget import Outcome, RuleResult
-from layerscope.render.check_words import CheckSubject, sentence
+from layerscope.render.check.words import CheckSubject, sentence
 
 __all__ = ["check_document", "render_check_json"]
 

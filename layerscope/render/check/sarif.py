@@ -10,7 +10,7 @@ from layerscope import __version__
 from layerscope.analysis.budget import Outcome
 from layerscope.analysis.rules import RULES
 from layerscope.analysis.suggest.model import LineSpan, Suggestion, SuggestionKind
-from layerscope.render.check_words import CheckSubject, rule_span, sentence
+from layerscope.render.check.words import CheckSubject, rule_span, sentence
 from layerscope.render.units import size
 
 __all__ = ["render_check_sarif", "sarif_document"]

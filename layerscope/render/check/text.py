@@ -6,7 +6,7 @@ import sys
 import textwrap
 
 from layerscope.analysis.budget import Note, Outcome
-from layerscope.render.check_words import STATUS, CheckSubject, sentence, tally
+from layerscope.render.check.words import STATUS, CheckSubject, sentence, tally
 from layerscope.render.units import size
 
 __all__ = ["render_check_text", "suggestion_line"]

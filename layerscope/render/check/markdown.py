@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from layerscope.analysis.budget import Note, Outcome
-from layerscope.render.check_words import (
+from layerscope.render.check.words import (
     STATUS,
     CheckSubject,
     sentence,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from layerscope.analysis.budget import Outcome
-from layerscope.render.check_text import suggestion_line
-from layerscope.render.check_words import CheckSubject, sentence, show_measured, show_threshold
+from layerscope.render.check.text import suggestion_line
+from layerscope.render.check.words import CheckSubject, sentence, show_measured, show_threshold
 
 __all__ = ["render_check_junit"]
 
