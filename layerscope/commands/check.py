@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from ..analysis import Analysis
     from ..analysis.budget import Baseline, BudgetReport, CacheComparison
-    from ..analysis.rules import RuleSettings
+    from ..analysis.rules import RuleId, RuleSettings
     from ..dockerfile import Dockerfile
     from ..model import BuildRecord, Image
     from ..render.check import CheckRenderer, CheckSubject
@@ -255,7 +255,7 @@ def _history(
 
 def _with_suggestions(
     analysis: Analysis,
-    settings: Mapping[str, RuleSettings],
+    settings: Mapping[RuleId, RuleSettings],
     report: BudgetReport,
     baseline: Baseline | None,
     cache: CacheComparison | None,

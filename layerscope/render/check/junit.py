@@ -30,7 +30,7 @@ def render_check_junit(subject: CheckSubject) -> str:
     ET.SubElement(props, "property", name="config", value=subject.config)
     for result in report.results:
         case = ET.SubElement(
-            suite, "testcase", name=result.id, classname="layerscope.check", time="0"
+            suite, "testcase", name=result.id.value, classname="layerscope.check", time="0"
         )
         text = sentence(result)
         details = [

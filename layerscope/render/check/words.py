@@ -1,16 +1,29 @@
-"""Wording shared by every `check` output: values with units, and one sentence per verdict."""
+"""Wording shared by every `check` output: values with units, and one sentence per verdict.
+
+``RULE_WORDS`` holds each rule's words, keyed by the ``RuleId`` of its spec
+(``analysis/budget/specs.py``): a new rule adds one entry here.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from layerscope.analysis.budget import BudgetReport, Note, Outcome, RuleResult
-from layerscope.analysis.rules import SPECS, ThresholdKind
+from layerscope.analysis.rules import RuleId, ThresholdKind
 from layerscope.analysis.suggest.model import LineSpan
 from layerscope.render.units import size
 
-__all__ = ["CheckSubject", "STATUS", "sentence", "show_measured", "show_threshold"]
+__all__ = [
+    "CheckSubject",
+    "RULE_WORDS",
+    "RuleWords",
+    "STATUS",
+    "sentence",
+    "show_measured",
+    "show_threshold",
+]
 
 STATUS = {Outcome.PASS: "PASS", Outcome.WARN: "WARN", Outcome.FAIL: "FAIL", Outcome.SKIP: "SKIP"}
 SHOWN_PATHS = 10
@@ -68,15 +81,8 @@ def show_measured(result: RuleResult) -> str:
         return "infinite"
     if result.measured is None:
         return "-"
-    if result.id == "forbidden_paths":
-        return f"{result.measured} path{'s' if result.measured != 1 else ''}"
-    if result.id == "required_labels":
-        return f"{len(result.measured)} missing" if isinstance(result.measured, tuple) else "-"
-    if result.id == "max_growth_bytes" and isinstance(result.measured, int):
-        return ("+" if result.measured >= 0 else "-") + size(abs(result.measured))
-    if result.id == "max_growth_ratio" and isinstance(result.measured, float):
-        return ("+" if result.measured >= 0 else "") + _ratio(result.measured)
-    return _value(result.kind, result.measured)
+    shown = RULE_WORDS[result.id].measured
+    return shown(result) if shown is not None else _value(result.kind, result.measured)
 
 
 _SKIPS = {
@@ -92,48 +98,113 @@ def sentence(result: RuleResult) -> str:
     """One sentence a person understands, for any verdict."""
     if result.outcome is Outcome.SKIP:
         return _SKIPS.get(result.note or Note.DISABLED, "skipped") + "."
+    words = RULE_WORDS[result.id]
+    if result.note is not None and result.note in words.notes:
+        return words.notes[result.note]
+    if words.verdict is not None:
+        return words.verdict(result)
     ok = result.outcome is Outcome.PASS
     m, t = show_measured(result), show_threshold(result)
-    rid = result.id
-    if rid == "forbidden_paths":
-        if ok:
-            return f"No file matches the forbidden patterns ({t})."
-        layers: dict[str, list[int]] = {}
-        for hit in result.forbidden:
-            layers.setdefault(hit.path, []).append(hit.layer_index)
-        shown = ", ".join(
-            f"{path} (layer{'s' if len(idx) > 1 else ''} {', '.join(map(str, idx))})"
-            for path, idx in list(layers.items())[:SHOWN_PATHS]
-        )
-        more = f" and {len(layers) - SHOWN_PATHS} more" if len(layers) > SHOWN_PATHS else ""
-        count = len(layers)
-        paths = f"{count} forbidden path{'s' if count != 1 else ''}"
-        return f"{paths} ship in the image: {shown}{more}."
-    if rid == "required_labels":
-        if ok:
-            return f"Every required label is set ({t})."
-        missing = result.measured if isinstance(result.measured, tuple) else ()
-        return f"Missing required label{'s' if len(missing) != 1 else ''}: {', '.join(missing)}."
-    if rid == "max_user_wasted_ratio" and result.note is Note.UNDEFINED:
-        return "No user layer bytes and nothing wasted: dive's ratio is NaN, which passes."
-    if rid == "max_user_wasted_ratio" and result.note is Note.INFINITE:
-        return "Wasted bytes but no user layer bytes: dive's ratio is infinite, above the maximum."
-    if rid == "max_reclaimable_ratio" and result.note is Note.UNDEFINED:
-        return "The image has 0 bytes, so nothing is reclaimable."
-    what = SPECS[rid].summary
-    if rid in ("max_growth_bytes", "max_growth_ratio") and result.baseline is not None:
+    what = words.summary
+    if result.baseline is not None:
         what += f" ({result.baseline.label}, {size(result.baseline.size_bytes)})"
-    if rid == "min_cache_hit_ratio" and result.previous_label:
+    if result.previous_label:
         what += f" ({result.previous_label})"
-    if rid == "max_layer_size" and result.layer_index is not None:
+    if result.layer_index is not None:
         what += f" (layer {result.layer_index})"
-    if SPECS[rid].maximum:
+    if result.maximum:
         relation = "is within" if ok else "is above"
         limit = "the maximum"
     else:
         relation = "meets" if ok else "is below"
         limit = "the minimum"
     return f"{what[0].upper()}{what[1:]} is {m}, which {relation} {limit} of {t}."
+
+
+def _forbidden(result: RuleResult) -> str:
+    if result.outcome is Outcome.PASS:
+        return f"No file matches the forbidden patterns ({show_threshold(result)})."
+    layers: dict[str, list[int]] = {}
+    for hit in result.forbidden:
+        layers.setdefault(hit.path, []).append(hit.layer_index)
+    shown = ", ".join(
+        f"{path} (layer{'s' if len(idx) > 1 else ''} {', '.join(map(str, idx))})"
+        for path, idx in list(layers.items())[:SHOWN_PATHS]
+    )
+    more = f" and {len(layers) - SHOWN_PATHS} more" if len(layers) > SHOWN_PATHS else ""
+    count = len(layers)
+    paths = f"{count} forbidden path{'s' if count != 1 else ''}"
+    return f"{paths} ship in the image: {shown}{more}."
+
+
+def _labels(result: RuleResult) -> str:
+    if result.outcome is Outcome.PASS:
+        return f"Every required label is set ({show_threshold(result)})."
+    missing = result.measured if isinstance(result.measured, tuple) else ()
+    return f"Missing required label{'s' if len(missing) != 1 else ''}: {', '.join(missing)}."
+
+
+def _paths_count(result: RuleResult) -> str:
+    return f"{result.measured} path{'s' if result.measured != 1 else ''}"
+
+
+def _missing_count(result: RuleResult) -> str:
+    return f"{len(result.measured)} missing" if isinstance(result.measured, tuple) else "-"
+
+
+def _grown_bytes(result: RuleResult) -> str:
+    if not isinstance(result.measured, int):
+        return _value(result.kind, result.measured)
+    return ("+" if result.measured >= 0 else "-") + size(abs(result.measured))
+
+
+def _grown_ratio(result: RuleResult) -> str:
+    if not isinstance(result.measured, float):
+        return _value(result.kind, result.measured)
+    return ("+" if result.measured >= 0 else "") + _ratio(result.measured)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleWords:
+    """How every `check` format words one rule."""
+
+    summary: str
+    """What the rule measures (the subject of its sentence; SARIF's rule description)."""
+    measured: Callable[[RuleResult], str] | None = None
+    """The measured value, when the threshold kind's unit does not say it."""
+    verdict: Callable[[RuleResult], str] | None = None
+    """The whole sentence, for rules that are not a number against a limit."""
+    notes: Mapping[Note, str] = field(default_factory=dict)
+    """The sentence for a special measured value (dive's NaN and +Inf …)."""
+
+
+_UNDEFINED_RECLAIMABLE = "The image has 0 bytes, so nothing is reclaimable."
+RULE_WORDS: dict[RuleId, RuleWords] = {
+    RuleId.MAX_SIZE: RuleWords("total uncompressed image size"),
+    RuleId.MAX_COMPRESSED_SIZE: RuleWords("total stored (compressed) size"),
+    RuleId.MAX_LAYER_SIZE: RuleWords("largest single layer"),
+    RuleId.MAX_LAYERS: RuleWords("number of layers"),
+    RuleId.MIN_EFFICIENCY: RuleWords("dive's image efficiency score"),
+    RuleId.MAX_WASTED_BYTES: RuleWords("dive's wasted bytes"),
+    RuleId.MAX_USER_WASTED_RATIO: RuleWords(
+        "dive's wasted bytes / user layer bytes",
+        notes={
+            Note.UNDEFINED: "No user layer bytes and nothing wasted: dive's ratio is NaN, "
+            "which passes.",
+            Note.INFINITE: "Wasted bytes but no user layer bytes: dive's ratio is infinite, "
+            "above the maximum.",
+        },
+    ),
+    RuleId.MAX_RECLAIMABLE_BYTES: RuleWords("bytes hidden by later layers"),
+    RuleId.MAX_RECLAIMABLE_RATIO: RuleWords(
+        "reclaimable bytes / image size", notes={Note.UNDEFINED: _UNDEFINED_RECLAIMABLE}
+    ),
+    RuleId.MAX_GROWTH_BYTES: RuleWords("size growth versus the baseline", _grown_bytes),
+    RuleId.MAX_GROWTH_RATIO: RuleWords("relative growth versus the baseline", _grown_ratio),
+    RuleId.MIN_CACHE_HIT_RATIO: RuleWords("layers reused from the previous build"),
+    RuleId.FORBIDDEN_PATHS: RuleWords("paths that must not ship", _paths_count, _forbidden),
+    RuleId.REQUIRED_LABELS: RuleWords("labels the image must carry", _missing_count, _labels),
+}
 
 
 def tally(report: BudgetReport) -> str:
