@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 from pathlib import Path
@@ -199,22 +198,18 @@ def _baseline_from(spec: str, sources: SourceSession) -> Baseline:
     """A baseline from a JSON export (an existing *.json file) or an image reference."""
     from ..analysis.budget import Baseline
     from ..errors import UsageError
+    from ..render.json import read_image_totals
 
     if spec.endswith(".json") and Path(spec).is_file():
         try:
-            doc = json.loads(Path(spec).read_text(encoding="utf-8"))
-            image = doc["image"]
-            size = image["size_bytes"]
-            compressed = image.get("compressed_size_bytes")
-            count = image["layer_count"]
-            valid = isinstance(size, int) and isinstance(count, int)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            totals = read_image_totals(Path(spec).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not an inspect document
+            why = f" ({exc})" if str(exc) else ""
             raise UsageError(
-                f"--baseline {spec}: not a `layerscope inspect --json` export ({exc})"
+                f"--baseline {spec}: not a `layerscope inspect --json` export{why}"
             ) from exc
-        if not valid or "schema_version" not in doc:
-            raise UsageError(f"--baseline {spec}: not a `layerscope inspect --json` export")
-        return Baseline(spec, "json", size, compressed, count)
+        size, compressed = totals.size_bytes, totals.compressed_size_bytes
+        return Baseline(spec, "json", size, compressed, totals.layer_count)
     image = sources.load(spec, progress=None)
     return Baseline(spec, "ref", image.size_bytes, image.compressed_size_bytes, len(image.layers))
 
