@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from ..analysis import Analysis
-    from ..analysis.budget import Baseline, BudgetReport, CacheComparison
+    from ..analysis.budget import Baseline, BudgetReport, BuildRef, CacheComparison
     from ..analysis.rules import RuleId, RuleSettings
     from ..dockerfile import Dockerfile
     from ..model import BuildRecord, Image
@@ -217,16 +217,15 @@ def _baseline_from(spec: str, sources: SourceSession) -> Baseline:
 def _baseline_of_build(build: BuildRecord) -> Baseline:
     from ..analysis.budget import Baseline
 
-    sizes = [layer.compressed_size_bytes for layer in build.layers]
-    compressed = None if any(s is None for s in sizes) else sum(s or 0 for s in sizes)
-    total = sum(layer.size_bytes for layer in build.layers)
-    return Baseline(_build_label(build), "store", total, compressed, len(build.layers))
-
-
-def _build_label(build: BuildRecord) -> str:
     name = build.repository + (f":{build.tag}" if build.tag else "")
-    when = f", created {build.created}" if build.created else ""
-    return f"previous build {name} {build.image_id[:19]}{when}"
+    size, compressed = build.size_bytes, build.compressed_size_bytes
+    return Baseline(name, "store", size, compressed, len(build.layers), _build_ref(build))
+
+
+def _build_ref(build: BuildRecord) -> BuildRef:
+    from ..analysis.budget import BuildRef
+
+    return BuildRef(build.repository, build.tag, build.image_id, build.created)
 
 
 def _history(
@@ -242,7 +241,7 @@ def _history(
             previous = history.builds[position - 1].build
             hits = entry.hit_count or 0
             cache = CacheComparison(
-                _build_label(previous), hits, len(entry.build.layers), entry.hit_ratio
+                _build_ref(previous), hits, len(entry.build.layers), entry.hit_ratio
             )
             return previous, cache
     return None, None

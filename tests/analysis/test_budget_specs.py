@@ -13,6 +13,7 @@ from layerscope.analysis.budget import (
     SPECS,
     Baseline,
     BudgetReport,
+    BuildRef,
     CacheComparison,
     Detail,
     Note,
@@ -101,9 +102,10 @@ def test_unknown_compressed_sizes_skip() -> None:
 def test_a_minimum_breaks_only_below_it() -> None:
     assert _one(RuleId.MIN_EFFICIENCY, 0.0).outcome is Outcome.PASS
     assert _one(RuleId.MIN_EFFICIENCY, 1.0).outcome is Outcome.FAIL
-    cache = CacheComparison("previous build", 2, 3, 2 / 3)
+    previous = BuildRef("app", "1", "sha256:" + "0" * 64, None)
+    cache = CacheComparison(previous, 2, 3, 2 / 3)
     met = _one(RuleId.MIN_CACHE_HIT_RATIO, 2 / 3, cache=cache)
-    assert met.outcome is Outcome.PASS and met.previous_label == "previous build"
+    assert met.outcome is Outcome.PASS and met.previous_build == previous
     assert _one(RuleId.MIN_CACHE_HIT_RATIO, 0.9, cache=cache).outcome is Outcome.FAIL
     alone = _one(RuleId.MIN_CACHE_HIT_RATIO, 0.9)
     assert (alone.outcome, alone.note) == (Outcome.SKIP, Note.NO_PREVIOUS_BUILD)

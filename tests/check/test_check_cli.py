@@ -135,6 +135,10 @@ def test_growth_against_a_recorded_build(tmp_path: Path, images: dict[str, Path]
     # 3 of 4 layers have the chain IDs of the previous build: 0.75 < 0.9
     assert got["min_cache_hit_ratio"]["measured"] == 0.75
     assert got["min_cache_hit_ratio"]["status"] == "fail"
+    label = got["max_growth_bytes"]["baseline"]["label"]  # type: ignore[index]
+    assert isinstance(label, str) and label.startswith("previous build ")
+    assert got["min_cache_hit_ratio"]["previous_build"] == label
+    assert f"({label}, 50.1 kB)" in got["max_growth_bytes"]["message"]  # type: ignore[operator]
     assert run.code == 1
 
 

@@ -12,6 +12,7 @@ from layerscope.analysis.budget.results import (
     Baseline,
     BudgetInputs,
     BudgetReport,
+    BuildRef,
     CacheComparison,
     Detail,
     ForbiddenHit,
@@ -31,6 +32,7 @@ __all__ = [
     "Baseline",
     "BudgetInputs",
     "BudgetReport",
+    "BuildRef",
     "CacheComparison",
     "Detail",
     "ForbiddenHit",
@@ -98,7 +100,7 @@ def _evaluate(spec: RuleSpec, rule: RuleSettings, inputs: BudgetInputs) -> RuleR
         forbidden=found.forbidden,
         baseline=found.baseline,
         reference_bytes=found.reference_bytes,
-        previous_label=found.previous_label,
+        previous_build=found.previous_build,
     )
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "Baseline",
     "BudgetInputs",
     "BudgetReport",
+    "BuildRef",
     "CacheComparison",
     "Detail",
     "ForbiddenHit",
@@ -60,7 +61,17 @@ class Detail(Enum):
     BASELINE = "baseline"
     """``baseline`` and ``reference_bytes``: what the growth is measured from."""
     PREVIOUS_BUILD = "previous_build"
-    """``previous_label``: the recorded build the cache hits are counted against."""
+    """``previous_build``: the recorded build the cache hits are counted against."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRef:
+    """A build recorded in the history store (render words it ``previous build REPO:TAG …``)."""
+
+    repository: str
+    tag: str | None
+    image_id: str
+    created: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,19 +79,21 @@ class Baseline:
     """What the growth rules compare with: another image, a JSON export or a recorded build."""
 
     label: str
-    """What it is, for a person: the reference, the file, or ``REPO (recorded …)``."""
+    """The reference or the file as given; for a recorded build its repository (``build``)."""
     source: str
     """``ref``, ``json`` or ``store``."""
     size_bytes: int
     compressed_size_bytes: int | None
     layer_count: int
+    build: BuildRef | None = None
+    """The recorded build (source ``store``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class CacheComparison:
     """This build against the previous recorded build of the same repository."""
 
-    previous_label: str
+    previous: BuildRef
     hits: int
     layers: int
     hit_ratio: float | None
@@ -117,7 +130,7 @@ class RuleResult:
     baseline: Baseline | None = None
     reference_bytes: int | None = None
     """Growth rules: the baseline's size the growth is measured from."""
-    previous_label: str | None = None
+    previous_build: BuildRef | None = None
     suggestions: tuple[Suggestion, ...] = ()
     detail: Detail | None = None
     """Which of the fields above the rule fills (from its spec)."""
@@ -145,7 +158,7 @@ class Measurement:
     forbidden: tuple[ForbiddenHit, ...] = ()
     baseline: Baseline | None = None
     reference_bytes: int | None = None
-    previous_label: str | None = None
+    previous_build: BuildRef | None = None
 
     @classmethod
     def skip(cls, note: Note) -> Measurement:

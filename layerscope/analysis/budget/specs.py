@@ -119,7 +119,7 @@ def _cache_hits(inputs: BudgetInputs, _: Threshold) -> Measurement:
     cache = inputs.cache
     if cache is None or cache.hit_ratio is None:
         return Measurement.skip(Note.NO_PREVIOUS_BUILD)
-    return Measurement(cache.hit_ratio, previous_label=cache.previous_label)
+    return Measurement(cache.hit_ratio, previous_build=cache.previous)
 
 
 def _forbidden(inputs: BudgetInputs, threshold: Threshold) -> Measurement:

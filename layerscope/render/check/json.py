@@ -8,7 +8,7 @@ from typing import Any
 
 from layerscope import __version__
 from layerscope.analysis.budget import Detail, Outcome, RuleResult
-from layerscope.render.check.words import CheckSubject, sentence
+from layerscope.render.check.words import CheckSubject, baseline_label, build_label, sentence
 
 __all__ = ["check_document", "render_check_json"]
 
@@ -51,14 +51,15 @@ def _rule(result: RuleResult, subject: CheckSubject) -> dict[str, Any]:
     if result.baseline is not None:
         b = result.baseline
         doc["baseline"] = {
-            "label": b.label,
+            "label": baseline_label(b),
             "source": b.source,
             "size_bytes": b.size_bytes,
             "compressed_size_bytes": b.compressed_size_bytes,
             "layer_count": b.layer_count,
         }
     if result.detail is Detail.PREVIOUS_BUILD:
-        doc["previous_build"] = result.previous_label
+        previous = result.previous_build
+        doc["previous_build"] = build_label(previous) if previous is not None else None
     doc["suggestions"] = [s.id for s in result.suggestions]
     return doc
 

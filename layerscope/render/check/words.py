@@ -10,13 +10,22 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from layerscope.analysis.budget import BudgetReport, Note, Outcome, RuleResult
+from layerscope.analysis.budget import (
+    Baseline,
+    BudgetReport,
+    BuildRef,
+    Note,
+    Outcome,
+    RuleResult,
+)
 from layerscope.analysis.rules import RuleId, ThresholdKind
 from layerscope.analysis.suggest.model import LineSpan
 from layerscope.render.units import size
 
 __all__ = [
     "CheckSubject",
+    "baseline_label",
+    "build_label",
     "RULE_WORDS",
     "RuleWords",
     "STATUS",
@@ -107,9 +116,9 @@ def sentence(result: RuleResult) -> str:
     m, t = show_measured(result), show_threshold(result)
     what = words.summary
     if result.baseline is not None:
-        what += f" ({result.baseline.label}, {size(result.baseline.size_bytes)})"
-    if result.previous_label:
-        what += f" ({result.previous_label})"
+        what += f" ({baseline_label(result.baseline)}, {size(result.baseline.size_bytes)})"
+    if result.previous_build is not None:
+        what += f" ({build_label(result.previous_build)})"
     if result.layer_index is not None:
         what += f" (layer {result.layer_index})"
     if result.maximum:
@@ -119,6 +128,18 @@ def sentence(result: RuleResult) -> str:
         relation = "meets" if ok else "is below"
         limit = "the minimum"
     return f"{what[0].upper()}{what[1:]} is {m}, which {relation} {limit} of {t}."
+
+
+def build_label(build: BuildRef) -> str:
+    """``previous build REPO:TAG sha256:0123456789ab, created …``."""
+    name = build.repository + (f":{build.tag}" if build.tag else "")
+    when = f", created {build.created}" if build.created else ""
+    return f"previous build {name} {build.image_id[:19]}{when}"
+
+
+def baseline_label(baseline: Baseline) -> str:
+    """What the growth is measured from: the reference, the file, or the recorded build."""
+    return baseline.label if baseline.build is None else build_label(baseline.build)
 
 
 def _forbidden(result: RuleResult) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from layerscope.analysis.budget import (
     Baseline,
+    BuildRef,
     Detail,
     ForbiddenHit,
     Note,
@@ -11,7 +12,14 @@ from layerscope.analysis.budget import (
     RuleResult,
 )
 from layerscope.analysis.rules import RuleId, Severity, ThresholdKind
-from layerscope.render.check.words import RULE_WORDS, sentence, show_measured, show_threshold
+from layerscope.render.check.words import (
+    RULE_WORDS,
+    baseline_label,
+    build_label,
+    sentence,
+    show_measured,
+    show_threshold,
+)
 
 
 def _result(rule: RuleId, kind: ThresholdKind, outcome: Outcome, **kw: object) -> RuleResult:
@@ -106,3 +114,15 @@ def test_paths_labels_and_dives_special_ratios() -> None:
     )
     skipped = _result(RuleId.MAX_SIZE, ThresholdKind.BYTES, Outcome.SKIP, note=Note.NO_BASELINE)
     assert sentence(skipped) == "no baseline: give --baseline REF|FILE.json or --baseline last."
+
+
+def test_a_recorded_build_is_named_by_render() -> None:
+    build = BuildRef("app", "1.2", "sha256:0123456789abcdef" + "0" * 48, "2026-01-02T03:04:05Z")
+    assert build_label(build) == (
+        "previous build app:1.2 sha256:0123456789ab, created 2026-01-02T03:04:05Z"
+    )
+    untagged = BuildRef("app", None, "sha256:" + "f" * 64, None)
+    assert build_label(untagged) == "previous build app sha256:ffffffffffff"
+    recorded = Baseline("app:1.2", "store", 10, None, 1, build)
+    assert baseline_label(recorded) == build_label(build)
+    assert baseline_label(Baseline("old.json", "json", 10, None, 1)) == "old.json"
