@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .analysis.budget import BudgetReport
     from .analysis.cache import CacheHistory, FileLookup
     from .analysis.diff import ImageDiff
-    from .analysis.rules import RuleSettings
+    from .analysis.rules import RuleId, RuleSettings
     from .analysis.suggest import SuggestionReport
     from .dockerfile import Dockerfile
     from .store import LayerCache
@@ -224,7 +224,7 @@ def _layer_cache() -> LayerCache | None:
         return None
 
 
-def _budget_settings(budget: Budget | None) -> dict[str, RuleSettings]:
+def _budget_settings(budget: Budget | None) -> dict[RuleId, RuleSettings]:
     from .budget_config import load_budget_config
 
     if budget is None or not isinstance(budget, Mapping):

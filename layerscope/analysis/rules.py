@@ -1,20 +1,43 @@
-"""The size-budget rules: their names, kinds, dive aliases and defaults, and the rule settings."""
+"""The size-budget rules as configured: their closed set of ids, severities, threshold kinds,
+dive's aliases and defaults, and one rule's settings.
+
+What each rule measures and how its threshold is read is in ``analysis/budget/specs.py``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 
 __all__ = [
     "DIVE_DEFAULTS",
     "DIVE_KEYS",
-    "RULES",
+    "RuleId",
     "RuleSettings",
-    "RuleSpec",
     "Severity",
+    "Threshold",
     "ThresholdKind",
     "default_settings",
 ]
+
+
+class RuleId(StrEnum):
+    """Every budget rule, in report order (the keys of ``budget.specs.SPECS``)."""
+
+    MAX_SIZE = "max_size"
+    MAX_COMPRESSED_SIZE = "max_compressed_size"
+    MAX_LAYER_SIZE = "max_layer_size"
+    MAX_LAYERS = "max_layers"
+    MIN_EFFICIENCY = "min_efficiency"
+    MAX_WASTED_BYTES = "max_wasted_bytes"
+    MAX_USER_WASTED_RATIO = "max_user_wasted_ratio"
+    MAX_RECLAIMABLE_BYTES = "max_reclaimable_bytes"
+    MAX_RECLAIMABLE_RATIO = "max_reclaimable_ratio"
+    MAX_GROWTH_BYTES = "max_growth_bytes"
+    MAX_GROWTH_RATIO = "max_growth_ratio"
+    MIN_CACHE_HIT_RATIO = "min_cache_hit_ratio"
+    FORBIDDEN_PATHS = "forbidden_paths"
+    REQUIRED_LABELS = "required_labels"
 
 
 class Severity(Enum):
@@ -34,51 +57,17 @@ class ThresholdKind(Enum):
     NAMES = "names"
 
 
-@dataclass(frozen=True, slots=True)
-class RuleSpec:
-    """A rule layerscope knows: its id, threshold kind and whether the threshold is a maximum."""
-
-    id: str
-    kind: ThresholdKind
-    maximum: bool
-    """True: fails when the measured value is above the threshold; False: below it."""
-    summary: str
-
-
-RULES: tuple[RuleSpec, ...] = (
-    RuleSpec("max_size", ThresholdKind.BYTES, True, "total uncompressed image size"),
-    RuleSpec("max_compressed_size", ThresholdKind.BYTES, True, "total stored (compressed) size"),
-    RuleSpec("max_layer_size", ThresholdKind.BYTES, True, "largest single layer"),
-    RuleSpec("max_layers", ThresholdKind.COUNT, True, "number of layers"),
-    RuleSpec("min_efficiency", ThresholdKind.RATIO, False, "dive's image efficiency score"),
-    RuleSpec("max_wasted_bytes", ThresholdKind.BYTES, True, "dive's wasted bytes"),
-    RuleSpec(
-        "max_user_wasted_ratio", ThresholdKind.RATIO, True, "dive's wasted bytes / user layer bytes"
-    ),
-    RuleSpec("max_reclaimable_bytes", ThresholdKind.BYTES, True, "bytes hidden by later layers"),
-    RuleSpec("max_reclaimable_ratio", ThresholdKind.RATIO, True, "reclaimable bytes / image size"),
-    RuleSpec("max_growth_bytes", ThresholdKind.BYTES, True, "size growth versus the baseline"),
-    RuleSpec("max_growth_ratio", ThresholdKind.RATIO, True, "relative growth versus the baseline"),
-    RuleSpec(
-        "min_cache_hit_ratio", ThresholdKind.RATIO, False, "layers reused from the previous build"
-    ),
-    RuleSpec("forbidden_paths", ThresholdKind.PATTERNS, True, "paths that must not ship"),
-    RuleSpec("required_labels", ThresholdKind.NAMES, True, "labels the image must carry"),
-)
-
-SPECS = {spec.id: spec for spec in RULES}
-
 DIVE_KEYS = {
-    "lowestEfficiency": "min_efficiency",
-    "highestWastedBytes": "max_wasted_bytes",
-    "highestUserWastedPercent": "max_user_wasted_ratio",
+    "lowestEfficiency": RuleId.MIN_EFFICIENCY,
+    "highestWastedBytes": RuleId.MAX_WASTED_BYTES,
+    "highestUserWastedPercent": RuleId.MAX_USER_WASTED_RATIO,
 }
 """dive 0.13.1's rule keys (``.dive-ci`` and its flags) and the layerscope rules they set."""
 
-DIVE_DEFAULTS: dict[str, float | None] = {
-    "min_efficiency": 0.9,
-    "max_wasted_bytes": None,
-    "max_user_wasted_ratio": 0.1,
+DIVE_DEFAULTS: dict[RuleId, float | None] = {
+    RuleId.MIN_EFFICIENCY: 0.9,
+    RuleId.MAX_WASTED_BYTES: None,
+    RuleId.MAX_USER_WASTED_RATIO: 0.1,
 }
 """dive's defaults (``--lowestEfficiency 0.9 --highestWastedBytes disabled
 --highestUserWastedPercent 0.1``); None: disabled."""
@@ -90,16 +79,16 @@ Threshold = int | float | tuple[str, ...]
 class RuleSettings:
     """One rule as configured: threshold, severity and on/off switch."""
 
-    id: str
+    id: RuleId
     threshold: Threshold | None
     severity: Severity = Severity.ERROR
     enabled: bool = False
 
 
-def default_settings() -> dict[str, RuleSettings]:
+def default_settings() -> dict[RuleId, RuleSettings]:
     """Every rule with no configuration: dive's three defaults, everything else off."""
-    out: dict[str, RuleSettings] = {}
-    for spec in RULES:
-        threshold = DIVE_DEFAULTS.get(spec.id)
-        out[spec.id] = RuleSettings(spec.id, threshold, Severity.ERROR, threshold is not None)
+    out: dict[RuleId, RuleSettings] = {}
+    for rule_id in RuleId:
+        threshold = DIVE_DEFAULTS.get(rule_id)
+        out[rule_id] = RuleSettings(rule_id, threshold, Severity.ERROR, threshold is not None)
     return out

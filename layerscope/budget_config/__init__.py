@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from layerscope.analysis.rules import SPECS, RuleSettings, Severity, default_settings
+from layerscope.analysis.rules import RuleId, RuleSettings, Severity, default_settings
 from layerscope.errors import ConfigError
 
 from .dive import DiveValue, dive_rule, read_dive_ci
@@ -44,7 +44,7 @@ class BudgetConfig:
     dockerfile: str | None = None
     baseline: str | None = None
 
-    def settings(self) -> dict[str, RuleSettings]:
+    def settings(self) -> dict[RuleId, RuleSettings]:
         return {rule.id: rule for rule in self.rules}
 
 
@@ -110,23 +110,26 @@ def load_budget_config(
     for item in rules:
         name, sep, value = item.partition("=")
         name = name.strip()
-        _known(name, "--rule")
+        rule_id = _known(name, "--rule")
         if not sep:
             raise ConfigError(f"--rule {item}: expected NAME=VALUE")
         try:
-            threshold = parse_threshold(name, value.strip())
+            threshold = parse_threshold(rule_id, value.strip())
         except ValueError as exc:
             raise ConfigError(f"--rule {name}: {exc}") from exc
-        settings[name] = replace(settings[name], threshold=threshold, enabled=True)
+        settings[rule_id] = replace(settings[rule_id], threshold=threshold, enabled=True)
     for name in disable:
-        _known(name, "--disable")
-        settings[name] = replace(settings[name], enabled=False)
+        rule_id = _known(name, "--disable")
+        settings[rule_id] = replace(settings[rule_id], enabled=False)
     for name in warn_only:
-        _known(name, "--warn-only")
-        settings[name] = replace(settings[name], severity=Severity.WARNING)
+        rule_id = _known(name, "--warn-only")
+        settings[rule_id] = replace(settings[rule_id], severity=Severity.WARNING)
     return replace(found, rules=tuple(settings.values()))
 
 
-def _known(name: str, flag: str) -> None:
-    if name not in SPECS:
-        raise ConfigError(f"{flag} {name}: unknown rule (known: {', '.join(SPECS)})")
+def _known(name: str, flag: str) -> RuleId:
+    try:
+        return RuleId(name)
+    except ValueError:
+        known = ", ".join(RuleId)
+        raise ConfigError(f"{flag} {name}: unknown rule (known: {known})") from None

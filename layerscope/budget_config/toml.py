@@ -22,7 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from layerscope.analysis.rules import SPECS, RuleSettings, Severity, Threshold, ThresholdKind
+from layerscope.analysis.budget.specs import SPECS
+from layerscope.analysis.rules import RuleId, RuleSettings, Severity, Threshold, ThresholdKind
 from layerscope.errors import ConfigError
 
 from .gocompat import GoParseError, parse_bytes
@@ -31,8 +32,6 @@ __all__ = ["LayerscopeConfig", "parse_threshold", "read_layerscope_toml"]
 
 _TOP_KEYS = ("rules", "dockerfile", "baseline", "store")
 _RULE_KEYS = ("threshold", "severity", "enabled")
-_BOUNDED = {"min_efficiency", "max_user_wasted_ratio", "max_reclaimable_ratio"}
-_BOUNDED |= {"min_cache_hit_ratio"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +48,7 @@ def read_layerscope_toml(
     where: str,
     prefix: Sequence[str] = (),
     *,
-    defaults: dict[str, RuleSettings],
+    defaults: dict[RuleId, RuleSettings],
 ) -> LayerscopeConfig | None:
     """Parse a TOML file and read the table at ``prefix`` (``("tool", "layerscope")`` in
     pyproject.toml); None when that table is absent. Rules not named keep ``defaults``.
@@ -85,13 +84,15 @@ def read_layerscope_toml(
     if not isinstance(rules, dict):
         raise fail(["rules"], "must be a table")
     out = dict(defaults)
-    for rule_id, value in rules.items():
-        if rule_id not in SPECS:
-            raise fail(["rules", rule_id], f"unknown rule (known: {', '.join(SPECS)})")
+    for name, value in rules.items():
+        try:
+            rule_id = RuleId(name)
+        except ValueError:
+            raise fail(["rules", name], f"unknown rule (known: {', '.join(RuleId)})") from None
         try:
             out[rule_id] = _rule(rule_id, value, out[rule_id])
         except _KeyError as exc:
-            raise fail(["rules", rule_id, *exc.path], exc.message) from None
+            raise fail(["rules", name, *exc.path], exc.message) from None
     return LayerscopeConfig(tuple(out.values()), data.get("dockerfile"), data.get("baseline"))
 
 
@@ -102,7 +103,7 @@ class _KeyError(Exception):
         self.message = message
 
 
-def _rule(rule_id: str, value: object, current: RuleSettings) -> RuleSettings:
+def _rule(rule_id: RuleId, value: object, current: RuleSettings) -> RuleSettings:
     if isinstance(value, dict):
         for key in value:
             if key not in _RULE_KEYS:
@@ -139,7 +140,7 @@ _NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\
 _PERCENT = re.compile(r"\s*([+-]?[0-9]*\.?[0-9]+)\s*%\s*")
 
 
-def parse_threshold(rule_id: str, value: object) -> Threshold:
+def parse_threshold(rule_id: RuleId, value: object) -> Threshold:
     """A threshold from TOML (or a ``--rule NAME=VALUE`` flag, as a string); ValueError says why.
 
     Bytes: an integer or a size with a unit (SI: ``250MB`` = 250,000,000; IEC: ``1GiB``).
@@ -162,12 +163,11 @@ def parse_threshold(rule_id: str, value: object) -> Threshold:
             raise ValueError("must be a whole number, 0 or more")
         return value
     if kind is ThresholdKind.BYTES:
-        return _bytes(rule_id, value)
-    return _ratio(rule_id, value)
+        return _bytes(value, signed=SPECS[rule_id].signed)
+    return _ratio(value, bounded=SPECS[rule_id].bounded)
 
 
-def _bytes(rule_id: str, value: object) -> int:
-    signed = rule_id == "max_growth_bytes"
+def _bytes(value: object, *, signed: bool) -> int:
     if isinstance(value, str):
         text = value.strip()
         negative = signed and text.startswith("-")
@@ -183,7 +183,7 @@ def _bytes(rule_id: str, value: object) -> int:
     return value
 
 
-def _ratio(rule_id: str, value: object) -> float:
+def _ratio(value: object, *, bounded: bool) -> float:
     if isinstance(value, str):
         match = _PERCENT.fullmatch(value)
         if match is not None:
@@ -194,7 +194,7 @@ def _ratio(rule_id: str, value: object) -> float:
             raise ValueError(f"not a ratio: {value!r} (use 0.25 or '25%')")
     if not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError("must be a number such as 0.25, or a percentage such as '25%'")
-    if rule_id in _BOUNDED and not 0 <= value <= 1:
+    if bounded and not 0 <= value <= 1:
         raise ValueError(f"must be between 0 and 1, not {value}")
     return float(value)
 

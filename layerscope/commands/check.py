@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from .common import (
     REF_HELP,
@@ -31,11 +30,12 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from ..analysis import Analysis
-    from ..analysis.budget import Baseline, BudgetReport, CacheComparison
-    from ..analysis.rules import RuleSettings
+    from ..analysis.budget import Baseline, BudgetReport, BuildRef, CacheComparison
+    from ..analysis.rules import RuleId, RuleSettings
     from ..budget_config import BudgetConfig
     from ..dockerfile import Dockerfile
     from ..model import BuildRecord, Image
+    from ..render.check import CheckRenderer, CheckSubject
 
 FORMATS = ("text", "json", "junit", "sarif", "markdown", "github")
 DIVE_FLAGS = ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent")
@@ -195,22 +195,18 @@ def _baseline_from(spec: str, sources: SourceSession) -> Baseline:
     """A baseline from a JSON export (an existing *.json file) or an image reference."""
     from ..analysis.budget import Baseline
     from ..errors import UsageError
+    from ..render.json import read_image_totals
 
     if spec.endswith(".json") and Path(spec).is_file():
         try:
-            doc = json.loads(Path(spec).read_text(encoding="utf-8"))
-            image = doc["image"]
-            size = image["size_bytes"]
-            compressed = image.get("compressed_size_bytes")
-            count = image["layer_count"]
-            valid = isinstance(size, int) and isinstance(count, int)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            totals = read_image_totals(Path(spec).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not an inspect document
+            why = f" ({exc})" if str(exc) else ""
             raise UsageError(
-                f"--baseline {spec}: not a `layerscope inspect --json` export ({exc})"
+                f"--baseline {spec}: not a `layerscope inspect --json` export{why}"
             ) from exc
-        if not valid or "schema_version" not in doc:
-            raise UsageError(f"--baseline {spec}: not a `layerscope inspect --json` export")
-        return Baseline(spec, "json", size, compressed, count)
+        size, compressed = totals.size_bytes, totals.compressed_size_bytes
+        return Baseline(spec, "json", size, compressed, totals.layer_count)
     image = sources.load(spec, progress=None)
     return Baseline(spec, "ref", image.size_bytes, image.compressed_size_bytes, len(image.layers))
 
@@ -218,16 +214,15 @@ def _baseline_from(spec: str, sources: SourceSession) -> Baseline:
 def _baseline_of_build(build: BuildRecord) -> Baseline:
     from ..analysis.budget import Baseline
 
-    sizes = [layer.compressed_size_bytes for layer in build.layers]
-    compressed = None if any(s is None for s in sizes) else sum(s or 0 for s in sizes)
-    total = sum(layer.size_bytes for layer in build.layers)
-    return Baseline(_build_label(build), "store", total, compressed, len(build.layers))
-
-
-def _build_label(build: BuildRecord) -> str:
     name = build.repository + (f":{build.tag}" if build.tag else "")
-    when = f", created {build.created}" if build.created else ""
-    return f"previous build {name} {build.image_id[:19]}{when}"
+    size, compressed = build.size_bytes, build.compressed_size_bytes
+    return Baseline(name, "store", size, compressed, len(build.layers), _build_ref(build))
+
+
+def _build_ref(build: BuildRecord) -> BuildRef:
+    from ..analysis.budget import BuildRef
+
+    return BuildRef(build.repository, build.tag, build.image_id, build.created)
 
 
 def _history(
@@ -243,7 +238,7 @@ def _history(
             previous = history.builds[position - 1].build
             hits = entry.hit_count or 0
             cache = CacheComparison(
-                _build_label(previous), hits, len(entry.build.layers), entry.hit_ratio
+                _build_ref(previous), hits, len(entry.build.layers), entry.hit_ratio
             )
             return previous, cache
     return None, None
@@ -251,7 +246,7 @@ def _history(
 
 def _with_suggestions(
     analysis: Analysis,
-    settings: Mapping[str, RuleSettings],
+    settings: Mapping[RuleId, RuleSettings],
     report: BudgetReport,
     baseline: Baseline | None,
     cache: CacheComparison | None,
@@ -279,7 +274,7 @@ def _output(
     report: BudgetReport,
     dockerfile: str | None,
 ) -> None:
-    from ..render.check_words import CheckSubject
+    from ..render.check import CheckSubject
 
     shown = Path(os.path.relpath(os.path.abspath(dockerfile))).as_posix() if dockerfile else None
     subject = CheckSubject(args.ref, image.image_id, config, report, shown)
@@ -299,36 +294,28 @@ def _output(
             raise UsageError(f"cannot write $GITHUB_STEP_SUMMARY {summary}: {exc}") from exc
 
 
-def render(subject: object, fmt: str, *, out: object = None, to_file: bool = False) -> str:
-    """The report in one of FORMATS."""
-    from ..render.check_words import CheckSubject
+def renderers() -> dict[str, CheckRenderer]:
+    """The one table of check's output formats (imported when a report is written, not when
+    the CLI starts); FORMATS lists the same names for the parser."""
+    from ..render.check import github, json, junit, markdown, sarif, text
 
-    assert isinstance(subject, CheckSubject)
-    if fmt == "json":
-        from ..render.check_json import render_check_json
+    return {
+        "text": text.render_check_text,
+        "json": lambda subject, *, width, color: json.render_check_json(subject),
+        "junit": lambda subject, *, width, color: junit.render_check_junit(subject),
+        "sarif": lambda subject, *, width, color: sarif.render_check_sarif(subject),
+        "markdown": lambda subject, *, width, color: markdown.render_check_markdown(subject),
+        "github": lambda subject, *, width, color: github.render_check_github(subject),
+    }
 
-        return render_check_json(subject)
-    if fmt == "junit":
-        from ..render.check_junit import render_check_junit
 
-        return render_check_junit(subject)
-    if fmt == "sarif":
-        from ..render.check_sarif import render_check_sarif
-
-        return render_check_sarif(subject)
-    if fmt == "markdown":
-        from ..render.check_markdown import render_check_markdown
-
-        return render_check_markdown(subject)
-    if fmt == "github":
-        from ..render.check_github import render_check_github
-
-        return render_check_github(subject)
-    from ..render.check_text import render_check_text
-
+def render(
+    subject: CheckSubject, fmt: str, *, out: IO[str] | None = None, to_file: bool = False
+) -> str:
+    """The report in one of FORMATS (text: wrapped to ``out``'s width, coloured on a terminal)."""
     color = False
     width = text_width(sys.stdout, to_file=True)  # a file: $COLUMNS, else never wrapped
     if out is not None and not to_file:
-        color = use_color(out)  # type: ignore[arg-type]
-        width = text_width(out)  # type: ignore[arg-type]
-    return render_check_text(subject, width=width, color=color)
+        color = use_color(out)
+        width = text_width(out)
+    return renderers()[fmt](subject, width=width, color=color)

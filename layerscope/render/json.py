@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
@@ -156,3 +157,37 @@ def inspect_document(
             for i, entry in enumerate(image.history)
         ],
     }
+
+
+# Reading back what inspect_document writes (``check --baseline FILE.json``).
+
+
+@dataclass(frozen=True, slots=True)
+class ImageTotals:
+    """The totals an inspect document records for its image."""
+
+    size_bytes: int
+    compressed_size_bytes: int | None
+    layer_count: int
+
+
+class NotAnInspectDocument(ValueError):
+    """Text that is not a ``layerscope inspect --json`` document; the message says why when the
+    parser did (empty when the fields are there but of the wrong type)."""
+
+
+def read_image_totals(text: str) -> ImageTotals:
+    """The ``image`` totals of an inspect document (any schema version that has them)."""
+    try:
+        doc = json.loads(text)
+        image = doc["image"]
+        size = image["size_bytes"]
+        compressed = image.get("compressed_size_bytes")
+        count = image["layer_count"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise NotAnInspectDocument(str(exc)) from exc
+    typed = isinstance(size, int) and isinstance(count, int)
+    typed = typed and (compressed is None or isinstance(compressed, int))
+    if not typed or "schema_version" not in doc:
+        raise NotAnInspectDocument("")
+    return ImageTotals(size, compressed, count)

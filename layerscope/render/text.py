@@ -7,7 +7,6 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-import humanize
 from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -17,6 +16,7 @@ from ..analysis import Analysis
 from ..analysis.suggest import SuggestionReport
 from ..analysis.waste import WasteReason
 from ..dockerfile import instruction_from_created_by
+from .units import size as size  # re-exported: the one byte formatter lives in units
 
 REASON_TEXT = {
     WasteReason.OVERWRITTEN: "overwritten",
@@ -35,15 +35,6 @@ REASON_HELP = {
 def counted(n: int, noun: str) -> str:
     """``1 layer``, ``2 layers``: a number with its noun in the right number."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def size(value: int | None) -> str:
-    """Bytes as a short decimal figure (``1.2 MB``, ``30 B``); a dash when unknown."""
-    if value is None:
-        return "-"
-    if abs(value) < 1000:
-        return f"{value} B"
-    return humanize.naturalsize(value, format="%.1f")
 
 
 def media_label(media_type: str | None, compression: str) -> str:

@@ -135,6 +135,10 @@ def test_growth_against_a_recorded_build(tmp_path: Path, images: dict[str, Path]
     # 3 of 4 layers have the chain IDs of the previous build: 0.75 < 0.9
     assert got["min_cache_hit_ratio"]["measured"] == 0.75
     assert got["min_cache_hit_ratio"]["status"] == "fail"
+    label = got["max_growth_bytes"]["baseline"]["label"]  # type: ignore[index]
+    assert isinstance(label, str) and label.startswith("previous build ")
+    assert got["min_cache_hit_ratio"]["previous_build"] == label
+    assert f"({label}, 50.1 kB)" in got["max_growth_bytes"]["message"]  # type: ignore[operator]
     assert run.code == 1
 
 
@@ -152,6 +156,37 @@ def test_growth_against_a_reference_and_an_export(tmp_path: Path, images: dict[s
     assert _json(run)["max_growth_bytes"]["measured"] == 100000
     run = run_check([old, "--json", "--baseline", str(export), *rules], cwd=tmp_path)
     assert _json(run)["max_growth_bytes"]["measured"] == 0 and run.code == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (
+            "{not json",
+            " (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))",
+        ),
+        ('{"schema_version": 1}', " ('image')"),
+        ('{"schema_version": 1, "image": {"size_bytes": "big", "layer_count": 2}}', ""),
+        ('{"image": {"size_bytes": 1, "layer_count": 2}}', ""),
+        (b"\xff\xfe", None),
+    ],
+)
+def test_a_bad_baseline_export_is_one_line_and_exit_2(
+    tmp_path: Path, images: dict[str, Path], content: str | bytes, why: str | None
+) -> None:
+    export = tmp_path / "old.json"
+    if isinstance(content, bytes):
+        export.write_bytes(content)
+    else:
+        export.write_text(content)
+    run = run_check([str(images["app-grown"]), "--baseline", str(export)], cwd=tmp_path)
+    assert run.code == 2 and run.out == ""
+    (line,) = run.err.splitlines()
+    prefix = f"--baseline {export}: not a `layerscope inspect --json` export"
+    if why is None:  # not UTF-8: the decoder's words
+        assert line.startswith(f"layerscope: error: {prefix} (") and "utf-8" in line, line
+    else:
+        assert line == f"layerscope: error: {prefix}{why}"
 
 
 # -- outputs and exit codes ----------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from layerscope.analysis.budget import Outcome
-from layerscope.render.check_words import CheckSubject, rule_span, sentence, size
+from layerscope.render.check.words import CheckSubject, rule_span, sentence
+from layerscope.render.units import size
 
 __all__ = ["render_check_github"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from layerscope.analysis.budget import Outcome
-from layerscope.render.check_text import suggestion_line
-from layerscope.render.check_words import CheckSubject, sentence, show_measured, show_threshold
+from layerscope.render.check.text import suggestion_line
+from layerscope.render.check.words import CheckSubject, sentence, show_measured, show_threshold
 
 __all__ = ["render_check_junit"]
 
@@ -30,7 +30,7 @@ def render_check_junit(subject: CheckSubject) -> str:
     ET.SubElement(props, "property", name="config", value=subject.config)
     for result in report.results:
         case = ET.SubElement(
-            suite, "testcase", name=result.id, classname="layerscope.check", time="0"
+            suite, "testcase", name=result.id.value, classname="layerscope.check", time="0"
         )
         text = sentence(result)
         details = [

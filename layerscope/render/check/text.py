@@ -6,7 +6,8 @@ import sys
 import textwrap
 
 from layerscope.analysis.budget import Note, Outcome
-from layerscope.render.check_words import STATUS, CheckSubject, sentence, size, tally
+from layerscope.render.check.words import STATUS, CheckSubject, sentence, tally
+from layerscope.render.units import size
 
 __all__ = ["render_check_text", "suggestion_line"]
 
@@ -50,7 +51,7 @@ def render_check_text(subject: CheckSubject, *, width: int = 100, color: bool = 
     numbers = {sug.id: n for n, sug in enumerate(report.suggestions, start=1)}
     for result in report.results:
         if result.outcome is Outcome.SKIP and result.note is Note.DISABLED:
-            disabled.append(result.id)
+            disabled.append(result.id.value)
             continue
         status = _paint(f"{STATUS[result.outcome]:<4}", _COLOURS[result.outcome], color)
         body = textwrap.fill(

@@ -8,9 +8,10 @@ from typing import Any
 
 from layerscope import __version__
 from layerscope.analysis.budget import Outcome
-from layerscope.analysis.rules import RULES
+from layerscope.analysis.rules import RuleId
 from layerscope.analysis.suggest.model import LineSpan, Suggestion, SuggestionKind
-from layerscope.render.check_words import CheckSubject, rule_span, sentence, size
+from layerscope.render.check.words import RULE_WORDS, CheckSubject, rule_span, sentence
+from layerscope.render.units import size
 
 __all__ = ["render_check_sarif", "sarif_document"]
 
@@ -41,12 +42,12 @@ def sarif_document(subject: CheckSubject) -> dict[str, Any]:
     report = subject.report
     rules: list[dict[str, Any]] = [
         {
-            "id": spec.id,
-            "name": "".join(part.title() for part in spec.id.split("_")),
-            "shortDescription": {"text": f"Image budget: {spec.summary}"},
+            "id": rule.value,
+            "name": "".join(part.title() for part in rule.value.split("_")),
+            "shortDescription": {"text": f"Image budget: {RULE_WORDS[rule].summary}"},
             "defaultConfiguration": {"level": "error"},
         }
-        for spec in RULES
+        for rule in RuleId
     ]
     rules += [
         {
@@ -64,7 +65,7 @@ def sarif_document(subject: CheckSubject) -> dict[str, Any]:
         if r.outcome not in (Outcome.FAIL, Outcome.WARN):
             continue
         result: dict[str, Any] = {
-            "ruleId": r.id,
+            "ruleId": r.id.value,
             "ruleIndex": index[r.id],
             "level": "error" if r.outcome is Outcome.FAIL else "warning",
             "message": {"text": sentence(r)},

@@ -7,8 +7,8 @@ import math
 from typing import Any
 
 from layerscope import __version__
-from layerscope.analysis.budget import Outcome, RuleResult
-from layerscope.render.check_words import CheckSubject, sentence
+from layerscope.analysis.budget import Detail, Outcome, RuleResult
+from layerscope.render.check.words import CheckSubject, baseline_label, build_label, sentence
 
 __all__ = ["check_document", "render_check_json"]
 
@@ -25,7 +25,7 @@ def _number(value: object) -> object:
 
 def _rule(result: RuleResult, subject: CheckSubject) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "id": result.id,
+        "id": result.id.value,
         "status": result.outcome.value,
         "severity": result.severity.value,
         "enabled": result.enabled,
@@ -36,9 +36,9 @@ def _rule(result: RuleResult, subject: CheckSubject) -> dict[str, Any]:
         "note": result.note.value if result.note else None,
         "message": sentence(result),
     }
-    if result.id == "max_layer_size":
+    if result.detail is Detail.LARGEST_LAYER:
         doc["layer_index"] = result.layer_index
-    if result.id == "forbidden_paths":
+    if result.detail is Detail.FORBIDDEN_PATHS:
         doc["paths"] = [
             {
                 "path": h.path,
@@ -51,14 +51,15 @@ def _rule(result: RuleResult, subject: CheckSubject) -> dict[str, Any]:
     if result.baseline is not None:
         b = result.baseline
         doc["baseline"] = {
-            "label": b.label,
+            "label": baseline_label(b),
             "source": b.source,
             "size_bytes": b.size_bytes,
             "compressed_size_bytes": b.compressed_size_bytes,
             "layer_count": b.layer_count,
         }
-    if result.id == "min_cache_hit_ratio":
-        doc["previous_build"] = result.previous_label
+    if result.detail is Detail.PREVIOUS_BUILD:
+        previous = result.previous_build
+        doc["previous_build"] = build_label(previous) if previous is not None else None
     doc["suggestions"] = [s.id for s in result.suggestions]
     return doc
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from layerscope.analysis.budget import Note, Outcome
-from layerscope.render.check_words import (
+from layerscope.render.check.words import (
     STATUS,
     CheckSubject,
     sentence,
     show_measured,
     show_threshold,
-    size,
     tally,
 )
 from layerscope.render.markdown import cell as _cell
 from layerscope.render.markdown import code, plain
+from layerscope.render.units import size
 
 __all__ = ["render_check_markdown"]
 

@@ -1,7 +1,7 @@
 """Golden snapshots of every `check` output format (demo image, a budget, its Dockerfile).
 
-Regenerate after an intended change with ``pytest tests/check --snapshot-update`` and review the
-files under tests/check/__snapshots__.
+Regenerate after an intended change with ``pytest tests/render/check --snapshot-update`` and
+review the files under tests/render/check/__snapshots__.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from markdown_it import MarkdownIt
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from .checkkit import DEMO, run_check
-from .test_check_cli import DEMO_DOCKERFILE
+from tests.check.checkkit import DEMO, run_check
+from tests.check.test_check_cli import DEMO_DOCKERFILE
 
 BUDGET = """\
 [rules]

@@ -1,0 +1,17 @@
+"""Numbers with units for a person, shared by every renderer (text, Markdown, JUnit, SARIF…)."""
+
+from __future__ import annotations
+
+import humanize
+
+__all__ = ["size"]
+
+
+def size(value: int | None) -> str:
+    """Bytes as a short decimal figure (``1.2 MB``, ``30 B``), SI units as dive and docker print
+    them; a dash when unknown."""
+    if value is None:
+        return "-"
+    if abs(value) < 1000:
+        return f"{value} B"
+    return str(humanize.naturalsize(value, format="%.1f"))
