@@ -15,6 +15,7 @@ __all__ = [
     "short_signed",
     "mode_text",
     "owner_text",
+    "elide_path",
 ]
 
 _TYPE_BITS = {
@@ -51,3 +52,16 @@ def mode_text(entry: FileEntry | None) -> str:
 def owner_text(entry: FileEntry | None) -> str:
     """``uid:gid``; blank when the entry is unknown."""
     return "" if entry is None else f"{entry.uid}:{entry.gid}"
+
+
+def elide_path(path: str, width: int) -> str:
+    """``path`` in ``width`` characters: whole when it fits, else its start and its file name
+    around an ellipsis (``/usr/lib/…/libfoo.so``), so the name a person looks for stays whole;
+    a name too long for that keeps its end (``…o.cpython-311.so``)."""
+    if len(path) <= width:
+        return path
+    tail = "/" + path.rsplit("/", 1)[-1]
+    head = width - len(tail) - 1
+    if head < 2:
+        return "…" + path[-(width - 1) :] if width > 1 else "…"
+    return path[:head] + "…" + tail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from textual.binding import Binding
@@ -44,4 +45,9 @@ class FittedTable(DataTable[Any]):
     def room(self) -> int:
         """Width for one more column: what the columns added so far and its padding leave."""
         used = sum(column.get_render_width(self) for column in self.columns.values())
-        return max(12, self.size.width - used - 2 * self.cell_padding - 4)
+        return max(12, self.size.width - used - 2 * self.cell_padding - 2)
+
+    @staticmethod
+    def fit(header: str, values: Iterable[str]) -> int:
+        """Width of a column that shows its header and every value whole."""
+        return max([len(header), *(len(value) for value in values)])

@@ -15,6 +15,9 @@ from layerscope.tui.diffmodel import PairRow, pair_rows
 from layerscope.tui.formatting import short_signed, size
 from layerscope.tui.widgets.fitted import FittedTable
 
+NARROW_BELOW = 56
+"""Pane widths below which the Status column gives its room to the instruction."""
+
 STATUS_STYLES = {
     "image": "bold",
     "shared": "dim",
@@ -65,25 +68,38 @@ class PairList(FittedTable):
         diff = self._diff
         if diff is None:
             return
-        label_width = max(len(r.label) for r in self.pair_rows)
-        self.add_column("Layers", key="layers", width=max(6, label_width))
-        self.add_column("Status", key="status", width=9)
-        self.add_column("Δ Size", key="delta", width=9)
-        self.add_column("+/~/-", key="files", width=9)
+        # counts and sizes are shown whole, each column as wide as its values; the instruction
+        # takes what is left, and a narrow pane gives it the Status column's room (the row's
+        # colour and the instruction cell still say what a row is)
+        rows = self.pair_rows
+        deltas = [short_signed(r.size_delta_bytes) for r in rows]
+        counts = [
+            "" if r.status in ("shared", "identical") else f"{r.added}/{r.modified}/{r.removed}"
+            for r in rows
+        ]
+        with_status = self.size.width >= NARROW_BELOW
+        header = "Layers" if with_status else "#"
+        self.add_column(header, key="layers", width=self.fit(header, (r.label for r in rows)))
+        if with_status:
+            self.add_column(
+                "Status", key="status", width=self.fit("Status", (r.status for r in rows))
+            )
+        self.add_column("Δ Size", key="delta", width=self.fit("Δ Size", deltas))
+        self.add_column("+/~/-", key="files", width=self.fit("+/~/-", counts))
         room = self.room()
         self.add_column("Instruction", key="instruction", width=room)
-        for item in self.pair_rows:
+        for item, delta, files in zip(rows, deltas, counts, strict=True):
             style = STATUS_STYLES.get(item.status, "")
             dim = "dim" if item.status in ("shared", "identical") else ""
-            files = f"{item.added}/{item.modified}/{item.removed}"
-            if item.status in ("shared", "identical"):
-                files = ""
+            status = [Text(item.status, style=style)] if with_status else []
             self.add_row(
-                Text(item.label, style=dim, justify="right"),
-                Text(item.status, style=style),
-                Text(short_signed(item.size_delta_bytes), style=dim, justify="right"),
+                Text(item.label, style=dim if with_status else style, justify="right"),
+                *status,
+                Text(delta, style=dim, justify="right"),
                 Text(files, style=dim, justify="right"),
-                Text(row_instruction(diff, item, room), style=dim, no_wrap=True),
+                Text(
+                    row_instruction(diff, item, room), style=dim, no_wrap=True, overflow="ellipsis"
+                ),
                 key=str(item.key),
             )
 

@@ -176,14 +176,17 @@ class SuggestionList(FittedTable):
         self.refill()
 
     def lay_out(self) -> None:
-        self.add_column("Kind", key="kind", width=12)
-        self.add_column("Saving", key="saving", width=8)
+        # the suggestion's words carry the meaning: kind and saving take what their values need
+        kinds = [kind_word(item) for item in self.items]
+        savings = [saving_text(item) for item in self.items]
+        self.add_column("Kind", key="kind", width=self.fit("Kind", kinds))
+        self.add_column("Saving", key="saving", width=self.fit("Saving", savings))
         room = self.room()
         self.add_column("Suggestion", key="title", width=room)
-        for item in self.items:
+        for item, kind, saving in zip(self.items, kinds, savings, strict=True):
             self.add_row(
-                kind_word(item),
-                Text(saving_text(item), justify="right"),
+                kind,
+                Text(saving, justify="right"),
                 Text(item.title, no_wrap=True, overflow="ellipsis"),
             )
 

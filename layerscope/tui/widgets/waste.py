@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from layerscope.analysis import WasteItem, WasteReason
-from layerscope.tui.formatting import short_size
+from layerscope.tui.formatting import elide_path, short_size
 from layerscope.tui.widgets.fitted import FittedTable
 
 REASON_WORDS = {
@@ -27,6 +27,9 @@ SHORT_WORDS = {
     WasteReason.IDENTICAL_REWRITE: "same",
 }
 
+
+NARROW_BELOW = 44
+"""Pane widths below which the W→H column gives its room to the path."""
 
 SHOWN = 200
 """Items listed at most (largest first); ``inspect --json`` has them all."""
@@ -48,6 +51,7 @@ class WasteTable(FittedTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._items: tuple[WasteItem, ...] = ()
+        self._layers_in_subtitle = False
 
     def show(self, items: tuple[WasteItem, ...]) -> None:
         """Fill the table with the largest ``SHOWN`` items (a table of all would be slow)."""
@@ -55,21 +59,35 @@ class WasteTable(FittedTable):
         self.refill()
 
     def lay_out(self) -> None:
-        self.add_column("Size", key="size", width=8)
+        # the path carries the meaning: the other columns are as wide as their values, no more
+        sizes = [short_size(item.size_bytes) for item in self._items]
+        self.add_column("Size", key="size", width=self.fit("Size", sizes))
         words = REASON_WORDS if self.size.width >= 60 else SHORT_WORDS
         why = max(len(word) for word in words.values())
         self.add_column("Why", key="reason", width=why)
-        self.add_column("W→H", key="layers", width=5)
+        # a narrow pane gives the writer→hider column's room to the path; the highlighted row's
+        # layers are then in the pane's subtitle
+        self._layers_in_subtitle = self.size.width < NARROW_BELOW
+        layers = [f"{item.writer_layer_index}→{item.hider_layer_index}" for item in self._items]
+        if not self._layers_in_subtitle:
+            self.add_column("W→H", key="layers", width=self.fit("W→H", layers))
         room = self.room()
         self.add_column("Path", key="path", width=room)
-        for item in self._items:
-            path = item.path if len(item.path) <= room else "…" + item.path[-(room - 1) :]
-            self.add_row(
-                Text(short_size(item.size_bytes), justify="right"),
-                words[item.reason],
-                f"{item.writer_layer_index}→{item.hider_layer_index}",
-                path,
-            )
+        for item, shown, moved in zip(self._items, sizes, layers, strict=True):
+            cells = [Text(shown, justify="right"), words[item.reason], moved]
+            if self._layers_in_subtitle:
+                del cells[2]
+            self.add_row(*cells, elide_path(item.path, room))
+        self._say_layers(self.cursor_row)
+
+    def _say_layers(self, row: int) -> None:
+        if not self._layers_in_subtitle or not 0 <= row < len(self._items):
+            self.border_subtitle = ""
+            return
+        item = self._items[row]
+        self.border_subtitle = (
+            f"written in layer {item.writer_layer_index}, hidden in {item.hider_layer_index}"
+        )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -78,3 +96,4 @@ class WasteTable(FittedTable):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
+        self._say_layers(event.cursor_row)
