@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from ..analysis.registry import ImageFacts, ScannedImage
     from ..credentials import Credentials
     from ..model import Digest, Platform
-    from ..sources.registry_scan import BlobRef, LayerOutcome, LayerTask, RegistryListing
+    from ..sources.registry_scan import RegistryListing
+    from ..sources.registry_scan_layer import BlobRef, LayerOutcome, LayerTask
 
 SCAN_TARGET_HELP = (
     "registry://HOST (every repository in its catalog) or registry://HOST/NAMESPACE "
@@ -246,7 +247,8 @@ def _scan(
     from ..errors import StoreError
     from ..fanout import run_tasks
     from ..sources.registry import _compression_of
-    from ..sources.registry_scan import LayerOutcome, LayerTask, image_of, read_layer
+    from ..sources.registry_scan import image_of
+    from ..sources.registry_scan_layer import LayerOutcome, LayerTask, read_layer
     from ..store import LayerCache
 
     cache = None
