@@ -3,7 +3,8 @@
 ``RegistryClient`` is what the registry source and ``scan`` talk to: manifests, blobs, tag
 lists and the catalog (with ``Link`` pagination). It composes the HTTP transport
 (``registry_http``: scheme, redirects, timeouts, backoff) and the Authorization of each
-request (``registry_authorizer``); the three are the only ``requests`` users (formats.md 5b, 5c).
+request (``registry_authorizer``). Only this module and ``registry_http`` import ``requests``
+(formats.md 5b, 5c).
 """
 
 from __future__ import annotations
