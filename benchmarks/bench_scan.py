@@ -7,7 +7,7 @@ cache directory:
 - ``scan --workers 1``, ``--workers 2`` and ``--dask`` (a scheduler and two single-thread
   workers started here as processes on loopback): wall time and the bytes they read;
 - the floor: each unique layer blob read once by layerscope's own layer reader
-  (``registry_scan.read_layer`` in a loop, one process);
+  (``registry_scan_layer.read_layer`` in a loop, one process);
 - the raw floor: each unique blob downloaded once and gunzipped with isal, to nowhere;
 - the sum of single ``inspect --json`` runs of every image: cold (``--no-cache``) and with one
   shared cache.
@@ -42,7 +42,7 @@ LS = [sys.executable, "-m", "layerscope"]
 FLOOR_CODE = """
 import json, sys
 from layerscope.model import Digest
-from layerscope.sources.registry_scan import BlobRef, LayerTask, read_layer
+from layerscope.sources.registry_scan_layer import BlobRef, LayerTask, read_layer
 total = 0
 for repo, digest, size, diff_id in json.load(open(sys.argv[2])):
     blob = BlobRef(Digest(digest), size, Digest(diff_id), None)

@@ -41,7 +41,7 @@ ALLOWED: dict[str, set[str]] = {
 # Third-party libraries that only some parts may use.
 THIRD_PARTY = {
     "docker": {"sources/daemon.py", "sources/daemon_build.py"},
-    "requests": {"sources/registry_client.py"},
+    "requests": {"sources/registry_client.py", "sources/registry_http.py"},
     "textual": {"tui"},
     "rich": {"render", "tui", "commands"},
     "humanize": {"render", "tui"},

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from ..analysis.registry import RegistryReport, ScannedImage
     from ..model import Digest, Platform
     from ..render.scan import ScanStats
-    from ..sources.registry_scan import LayerOutcome, RegistryListing
+    from ..sources.registry_scan import RegistryListing
+    from ..sources.registry_scan_layer import LayerOutcome
     from ..store import LayerCache
     from .scan_read import LayerReads
 

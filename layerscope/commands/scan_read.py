@@ -16,13 +16,8 @@ from typing import IO, TYPE_CHECKING
 if TYPE_CHECKING:
     from ..analysis.registry import ImageFacts
     from ..model import Digest, LayerIndex
-    from ..sources.registry_scan import (
-        BlobRef,
-        LayerOutcome,
-        LayerTask,
-        ManifestInfo,
-        RegistryListing,
-    )
+    from ..sources.registry_scan import ManifestInfo, RegistryListing
+    from ..sources.registry_scan_layer import BlobRef, LayerOutcome, LayerTask
     from .settings import ScanSettings
 
 
@@ -89,7 +84,7 @@ def plan_reads(
 ) -> LayerReads:
     """Each distinct blob once: served by the cache when it holds the layer, else a task."""
     from ..sources.registry import _compression_of
-    from ..sources.registry_scan import LayerOutcome, LayerTask
+    from ..sources.registry_scan_layer import LayerOutcome, LayerTask
 
     reads = LayerReads()
     blobs: dict[Digest, tuple[str, str, BlobRef]] = {}
@@ -157,7 +152,7 @@ class _Reader:
             self.progress.update(layers=1, images=finished, read=outcome.bytes_read)
 
     def lost(self, i: int, why: str) -> LayerOutcome:
-        from ..sources.registry_scan import LayerOutcome
+        from ..sources.registry_scan_layer import LayerOutcome
 
         task = self.reads.tasks[i]
         label = f"{task.registry}/{task.repository}@{task.blob.digest}"
@@ -173,7 +168,7 @@ def read_layers(
     """Read every layer the cache does not hold, on ``settings``' workers or Dask scheduler,
     with a status line on ``err`` when it is a terminal (unless --quiet)."""
     from ..fanout import run_tasks
-    from ..sources.registry_scan import read_layer
+    from ..sources.registry_scan_layer import read_layer
 
     reads = plan_reads(listings, cache, settings)
     image_count = sum(len(listing.manifests) for listing in listings)

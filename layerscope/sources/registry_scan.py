@@ -1,20 +1,18 @@
-"""A registry at once, for ``scan``: repositories, tags, manifests and configs; one layer blob.
+"""A registry at once, for ``scan``: repositories, tags, manifests and configs; the merge.
 
 ``list_registry`` walks the catalog (or named repositories), tag lists and manifests on the
-client, with a few threads; every distinct manifest and config is fetched once. ``read_layer``
-reads one layer blob and is what the fan-out runs, in worker processes or on Dask workers: a
-plain top-level function of picklable arguments that never raises (a failure is its answer).
+client, with a few threads (the requests are ``registry_scan_fetch``'s); every distinct
+manifest and config is fetched once. The layer blobs are read by the fan-out's workers
+(``registry_scan_layer.read_layer``); ``image_of`` merges their outcomes back into an Image.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from ..credentials import Credentials
 from ..errors import ImageFormatError, LayerscopeError
@@ -24,7 +22,6 @@ from ..model import (
     Image,
     ImageConfig,
     Layer,
-    LayerContents,
     Platform,
     SourceKind,
 )
@@ -32,33 +29,17 @@ from ..platforms import is_attestation_descriptor, platform_compatible
 from .config import align_history, config_platform, diff_ids, history, image_config
 from .manifests import INDEX_TYPES, MANIFEST_TYPES, manifest_descriptors
 from .registry import (
-    MANIFEST_ACCEPT,
     UNREADABLE_LAYER_TYPES,
     _annotations,
     _descriptor_platform,
-    _json,
-    _kind,
 )
-from .registry_blobs import BlobKeeper, LayerJob, pull_layer
-from .registry_client import TRANSIENT, RegistryClient
+from .registry_blobs import BlobKeeper
+from .registry_client import RegistryClient
+from .registry_scan_fetch import MetadataFetcher, Problem, Top
+from .registry_scan_layer import BlobRef, LayerOutcome
 
-MAX_KEPT_BYTES = 4 << 20
-"""Largest config or manifest read back from the blob cache."""
 METADATA_THREADS = 8
 """Concurrent manifest and config requests while the registry is listed."""
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-@dataclass(frozen=True, slots=True)
-class BlobRef:
-    """One layer of a manifest: its blob and what the config says it unpacks to."""
-
-    digest: Digest
-    size: int
-    diff_id: Digest
-    media_type: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,37 +88,6 @@ class RegistryListing:
     problems: list[ScanProblem] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class LayerTask:
-    """What a worker needs to read one layer blob (picklable)."""
-
-    registry: str
-    repository: str
-    blob: BlobRef
-    insecure: tuple[str, ...] = ()
-    credentials: Credentials | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LayerOutcome:
-    """A worker's answer: the layer's contents, or why it could not be read."""
-
-    digest: Digest
-    diff_id: Digest
-    contents: LayerContents | None
-    compression: str
-    bytes_read: int
-    error: str | None = None
-
-
-def _parallel(work: Callable[[T], R], items: Iterable[T], threads: int) -> list[R]:
-    todo = list(items)
-    if len(todo) <= 1:
-        return [work(item) for item in todo]
-    with ThreadPoolExecutor(max_workers=min(threads, len(todo))) as pool:
-        return list(pool.map(work, todo))
-
-
 def list_registry(
     registry: str,
     *,
@@ -180,129 +130,20 @@ def _list(
     keeper: BlobKeeper | None = None,
 ) -> RegistryListing:
     out = RegistryListing(client.registry)
-    store = _Kept(keeper)
     lock = threading.Lock()
 
     def problem(subject: str, message: str) -> None:
         with lock:
             out.problems.append(ScanProblem(subject, message))
 
-    wanted: list[tuple[str, list[str]]] = []
-    if names is None:
-        repos = client.catalog()
-        if namespace:
-            prefix = namespace.strip("/") + "/"
-            repos = [r for r in repos if r.startswith(prefix)]
-
-        def tags_of(repo: str) -> tuple[str, list[str]]:
-            try:
-                return repo, client.tags(repo)
-            except LayerscopeError as exc:
-                problem(f"{client.registry}/{repo}", exc.message)
-                return repo, []
-
-        wanted = _parallel(tags_of, sorted(set(repos)), threads)
-    else:
-        by_repo: dict[str, list[str]] = {}
-        for repo, ref in names:
-            listed = by_repo.setdefault(repo, [])
-            if ref is None:
-                try:
-                    listed.extend(client.tags(repo))
-                except LayerscopeError as exc:
-                    problem(f"{client.registry}/{repo}", exc.message)
-            elif ref not in listed:
-                listed.append(ref)
-        wanted = sorted(by_repo.items())
+    fetch = MetadataFetcher(client, problem, threads, keeper)
+    wanted = fetch.catalog_tags(namespace) if names is None else fetch.named_tags(names)
     out.repositories = [repo for repo, _tags in wanted]
-    pairs = [
-        (repo, tag)
-        for repo, tags in wanted
-        for tag in sorted(set(tags))
-        if tag_glob is None or ":" in tag or fnmatch.fnmatchcase(tag, tag_glob)
-    ]
-
-    # 1. every tag's manifest or index
-    def top(pair: tuple[str, str]) -> tuple[str, str, Digest, dict[str, Any]] | None:
-        repo, tag = pair
-        try:
-            body, media, digest = client.manifest(repo, tag, MANIFEST_ACCEPT)
-            doc = _json(body, f"{client.registry}/{repo}:{tag}")
-            return repo, tag, digest, {"kind": _kind(media, doc, tag), "doc": doc}
-        except LayerscopeError as exc:
-            problem(f"{client.registry}/{repo}:{tag}", exc.message)
-            return None
-
-    tops = [t for t in _parallel(top, pairs, threads) if t is not None]
-    # 2. the image manifests of indexes, each digest once
-    children: dict[Digest, tuple[str, dict[str, Any] | None]] = {}
-    resolved: dict[tuple[str, str], list[Digest]] = {}
-    for repo, tag, digest, parsed in tops:
-        if parsed["kind"] == "manifest":
-            children.setdefault(digest, (repo, parsed["doc"]))
-            resolved[(repo, tag)] = [digest]
-            continue
-        picked = _index_entries(parsed["doc"], platform)
-        if not picked:
-            problem(f"{client.registry}/{repo}:{tag}", "no image for the wanted platform")
-        resolved[(repo, tag)] = picked
-        for child in picked:
-            children.setdefault(child, (repo, None))
-
-    def child_manifest(item: tuple[Digest, str]) -> tuple[Digest, dict[str, Any] | None]:
-        digest, repo = item
-        try:
-            body = store.get(digest)
-            media = ""  # a kept manifest says what it is by its mediaType or its shape
-            if body is None:
-                body, media, _ = client.manifest(repo, digest, MANIFEST_ACCEPT)
-                store.put(digest, body)
-            doc = _json(body, f"{client.registry}/{repo}@{digest}")
-            if _kind(media, doc, digest) != "manifest":
-                raise ImageFormatError(f"{client.registry}/{repo}@{digest}: nested index")
-            return digest, doc
-        except LayerscopeError as exc:
-            problem(f"{client.registry}/{repo}@{digest}", exc.message)
-            return digest, None
-
-    missing = [(d, repo) for d, (repo, doc) in children.items() if doc is None]
-    fetched = dict(_parallel(child_manifest, missing, threads))
-    docs = {d: (repo, fetched.get(d, doc)) for d, (repo, doc) in children.items()}
-    # 3. the configs, each digest once
-    configs: dict[Digest, str] = {}
-    for _d, (repo, doc) in docs.items():
-        if doc is not None:
-            cfg = doc.get("config")
-            if isinstance(cfg, dict) and isinstance(cfg.get("digest"), str):
-                configs.setdefault(Digest(cfg["digest"]), repo)
-
-    def config_of(item: tuple[Digest, str]) -> tuple[Digest, dict[str, Any] | None]:
-        digest, repo = item
-        try:
-            data = store.get(digest)
-            if data is None:
-                data = client.blob_bytes(repo, digest)
-                store.put(digest, data)
-            return digest, _json(data, f"{client.registry}/{repo}@{digest}: image config")
-        except LayerscopeError as exc:
-            problem(f"{client.registry}/{repo}@{digest}", exc.message)
-            return digest, None
-
-    config_docs = dict(_parallel(config_of, list(configs.items()), threads))
-    for digest, (repo, doc) in docs.items():
-        if doc is None:
-            continue
-        try:
-            info = _manifest_info(client.registry, repo, digest, doc, config_docs)
-        except LayerscopeError as exc:
-            problem(f"{client.registry}/{repo}@{digest}", exc.message)
-            continue
-        if info is not None and (platform is None or platform_compatible(platform, info.platform)):
-            out.manifests[digest] = info
-    for repo, tag, digest, _parsed in tops:
-        kept = tuple(d for d in resolved[(repo, tag)] if d in out.manifests)
-        if kept:
-            out.tags.append(TagInfo(repo, tag, digest, kept))
+    tops = fetch.tops(_pairs(wanted, tag_glob))  # 1. every tag's manifest or index
+    resolved, docs = _image_manifests(fetch, tops, platform)  # 2. image manifests, once each
+    configs = fetch.configs(_config_digests(docs))  # 3. the configs, each digest once
+    out.manifests = _infos(client.registry, docs, configs, platform, problem)
+    out.tags = _tag_infos(tops, resolved, out.manifests)
     if latest is not None:
         out.tags = _latest(out.tags, out.manifests, latest)
     used = {d for t in out.tags for d in t.manifests}
@@ -310,35 +151,90 @@ def _list(
     return out
 
 
-class _Kept:
-    """Small content-addressed documents in the blob cache; trouble there only costs a fetch."""
+Docs = dict[Digest, tuple[str, dict[str, Any] | None]]
+"""Image manifests by digest: the repository they were first seen in, and the parsed
+manifest (None when it could not be read)."""
 
-    def __init__(self, keeper: BlobKeeper | None) -> None:
-        self._keeper = keeper
 
-    def get(self, digest: Digest) -> bytes | None:
-        if self._keeper is None or not digest.startswith("sha256:"):
-            return None
+def _pairs(wanted: list[tuple[str, list[str]]], tag_glob: str | None) -> list[tuple[str, str]]:
+    """(repository, tag or digest) to resolve: each once, the tags ``tag_glob`` matches."""
+    return [
+        (repo, tag)
+        for repo, tags in wanted
+        for tag in sorted(set(tags))
+        if tag_glob is None or ":" in tag or fnmatch.fnmatchcase(tag, tag_glob)
+    ]
+
+
+def _image_manifests(
+    fetch: MetadataFetcher, tops: list[Top], platform: Platform | None
+) -> tuple[dict[tuple[str, str], list[Digest]], Docs]:
+    """The image manifests each tag resolves to, and every one of them (fetched once each):
+    a tag's own manifest, or the entries of its index that ``platform`` picks."""
+    children: Docs = {}
+    resolved: dict[tuple[str, str], list[Digest]] = {}
+    for top in tops:
+        repo, tag = top.repository, top.tag
+        if top.kind == "manifest":
+            children.setdefault(top.digest, (repo, top.doc))
+            resolved[(repo, tag)] = [top.digest]
+            continue
+        picked = _index_entries(top.doc, platform)
+        if not picked:
+            fetch.problem(f"{fetch.registry}/{repo}:{tag}", "no image for the wanted platform")
+        resolved[(repo, tag)] = picked
+        for child in picked:
+            children.setdefault(child, (repo, None))
+    missing = [(d, repo) for d, (repo, doc) in children.items() if doc is None]
+    fetched = fetch.manifests(missing)
+    return resolved, {d: (repo, fetched.get(d, doc)) for d, (repo, doc) in children.items()}
+
+
+def _config_digests(docs: Docs) -> list[tuple[Digest, str]]:
+    """(config digest, repository to fetch it from) of the manifests read, each digest once."""
+    configs: dict[Digest, str] = {}
+    for _d, (repo, doc) in docs.items():
+        if doc is not None:
+            cfg = doc.get("config")
+            if isinstance(cfg, dict) and isinstance(cfg.get("digest"), str):
+                configs.setdefault(Digest(cfg["digest"]), repo)
+    return list(configs.items())
+
+
+def _infos(
+    registry: str,
+    docs: Docs,
+    configs: dict[Digest, dict[str, Any] | None],
+    platform: Platform | None,
+    problem: Problem,
+) -> dict[Digest, ManifestInfo]:
+    """The manifests whose config was read, for the wanted platform."""
+    out: dict[Digest, ManifestInfo] = {}
+    for digest, (repo, doc) in docs.items():
+        if doc is None:
+            continue
         try:
-            handle = self._keeper.open(digest)
-            if handle is None:
-                return None
-            with handle:
-                data = handle.read(MAX_KEPT_BYTES + 1)
-        except (OSError, LayerscopeError):
-            return None
-        if len(data) > MAX_KEPT_BYTES or "sha256:" + hashlib.sha256(data).hexdigest() != digest:
-            return None
-        return data
+            info = _manifest_info(registry, repo, digest, doc, configs)
+        except LayerscopeError as exc:
+            problem(f"{registry}/{repo}@{digest}", exc.message)
+            continue
+        if info is not None and (platform is None or platform_compatible(platform, info.platform)):
+            out[digest] = info
+    return out
 
-    def put(self, digest: Digest, data: bytes) -> None:
-        if self._keeper is None or not digest.startswith("sha256:"):
-            return
-        try:
-            with self._keeper.writer(digest) as sink:
-                sink.write(data)
-        except (OSError, LayerscopeError):
-            return
+
+def _tag_infos(
+    tops: list[Top],
+    resolved: dict[tuple[str, str], list[Digest]],
+    manifests: dict[Digest, ManifestInfo],
+) -> list[TagInfo]:
+    """Each tag with the manifests it resolves to that were read (a tag with none is left out)."""
+    out: list[TagInfo] = []
+    for top in tops:
+        kept = tuple(d for d in resolved[(top.repository, top.tag)] if d in manifests)
+        if kept:
+            out.append(TagInfo(top.repository, top.tag, top.digest, kept))
+    return out
 
 
 def _index_entries(doc: dict[str, Any], wanted: Platform | None) -> list[Digest]:
@@ -460,57 +356,3 @@ def image_of(
         source=SourceKind.REGISTRY,
         manifest_digest=info.manifest_digest,
     )
-
-
-# --- the worker side ------------------------------------------------------------------------
-
-_CLIENTS: dict[tuple[str, tuple[str, ...], Credentials | None], RegistryClient] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
-def _client(task: LayerTask) -> RegistryClient:
-    key = (task.registry, task.insecure, task.credentials)
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(key)
-        if client is None:
-            client = RegistryClient(
-                task.registry, insecure=task.insecure, credentials=task.credentials
-            )
-            _CLIENTS[key] = client
-        return client
-
-
-def read_layer(task: LayerTask) -> LayerOutcome:
-    """Download and read one layer blob (verified against its digest and diff_id).
-
-    Never raises for a layer that cannot be read: the outcome carries the one-line reason.
-    Registry clients are kept per process, so one worker reuses its connections and tokens.
-    """
-    blob = task.blob
-    label = f"{task.registry}/{task.repository}@{blob.digest}"
-    read = [0]
-
-    def advance(n: int) -> None:
-        read[0] += n
-
-    try:
-        client = _client(task)
-        scan = pull_layer(
-            LayerJob(0, blob.digest, blob.size or None, blob.diff_id, label),
-            lambda digest, offset: client.open_blob(task.repository, digest, offset),
-            transient=TRANSIENT,
-            advance=advance,
-        )
-    except LayerscopeError as exc:
-        return LayerOutcome(blob.digest, blob.diff_id, None, "none", read[0], exc.message)
-    except Exception as exc:  # noqa: BLE001 - a worker answers, it does not crash the scan
-        return LayerOutcome(
-            blob.digest,
-            blob.diff_id,
-            None,
-            "none",
-            read[0],
-            f"{label}: {type(exc).__name__}: {exc}",
-        )
-    contents = LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents)
-    return LayerOutcome(blob.digest, blob.diff_id, contents, scan.compression, read[0])

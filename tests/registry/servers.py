@@ -345,18 +345,30 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             except OSError:
                 pass
         elif fault is not None and action == "truncate":
-            self.wfile.write(data[:cut])
-            self._sent(owner, path, headers, cut)
+            self._write_whole(owner, path, headers, data[:cut])
         elif fault is not None and fault.action == "flip" and data:
             pos = min(fault.after, len(data) - 1)
             flipped = bytearray(data)
             flipped[pos] ^= 0x01
-            self.wfile.write(bytes(flipped))
-            self._sent(owner, path, headers, len(data))
+            self._write_whole(owner, path, headers, bytes(flipped))
         else:
-            self.wfile.write(data)
-            self._sent(owner, path, headers, len(data))
+            self._write_whole(owner, path, headers, data)
         conn.close()
+
+    def _write_whole(
+        self, owner: FaultProxy, path: str, headers: dict[str, str], body: bytes
+    ) -> None:
+        """Send a body as long as its Content-Length, recorded in ``bodies`` first: the client
+        has all it waits for once the bytes are out, and may return (and a test read
+        ``bodies``) before this thread runs again. A write that fails takes its record back."""
+        self._sent(owner, path, headers, len(body))
+        try:
+            self.wfile.write(body)
+        except OSError:
+            if self.command == "GET":
+                with owner.lock:
+                    owner.bodies.remove((path, headers.get("Range"), len(body)))
+            raise
 
     def _sent(self, owner: FaultProxy, path: str, headers: dict[str, str], n: int) -> None:
         if self.command == "GET":
