@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from ..model import Image
     from ..store import LayerCache
 
+from ..render.inspect_formats import INSPECT_FORMATS, InspectSubject
 from .common import (
     REF_HELP,
     Streams,
-    add_output_options,
     add_source_options,
     add_store_option,
     emit,
@@ -27,10 +27,9 @@ from .common import (
     record,
     recorded_builds,
     sources_for,
-    text_width,
-    use_color,
 )
-from .htmlout import add_html_option, html_plan, link, write_beside
+from .htmlout import add_html_option, html_plan
+from .output import add_format_options, render_output
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         ),
     )
     parser.add_argument("ref", metavar="REF", help=REF_HELP)
-    add_output_options(parser, ("text", "json", "html"))
+    add_format_options(parser, INSPECT_FORMATS)
     add_html_option(parser)
     add_source_options(parser)
     add_image_options(parser)
@@ -80,33 +79,11 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     """Load, analyse, print."""
     if args.format is None and args.html is None and not args.output and streams.out.isatty():
         return _run_tui(args, streams)
-    plan = html_plan(args)
+    html_plan(args)  # a conflicting --html / --format is refused before the image is read
     analysis, suggestions = analyse(args, streams)
-    page = None
-    if plan.format == "html" or plan.beside:
-        from ..render.html import render_inspect_html
-
-        page = render_inspect_html(analysis, suggestions, cache_history_of(args, analysis.image))
-        if plan.beside:
-            write_beside(plan.beside, page)
-    if plan.format == "html":
-        text = page or ""
-    elif plan.format == "json":
-        from ..render.json import dumps, inspect_document
-
-        # pretty for a person at a terminal, compact (C encoder, much faster) for pipes and files
-        pretty = streams.out.isatty() and not args.output
-        text = dumps(inspect_document(analysis, suggestions), indent=2 if pretty else None)
-    else:
-        from ..render.text import render_inspect
-
-        color = use_color(streams.out) and not args.output
-        width = text_width(streams.out, to_file=bool(args.output))
-        text = render_inspect(
-            analysis, top=args.top, width=width, color=color, suggestions=suggestions
-        )
-        if plan.beside:
-            text = text.rstrip("\n") + "\n" + link(plan.beside, "text")
+    subject = InspectSubject(analysis, suggestions, top=args.top,
+                             history=lambda: cache_history_of(args, analysis.image))  # fmt: skip
+    text = render_output(args, streams, INSPECT_FORMATS, subject)
     emit(text, args.output, streams.out)
     return 0
 

@@ -6,12 +6,13 @@ import argparse
 import time
 from typing import IO, TYPE_CHECKING
 
+from ..render.scan_formats import SCAN_FORMATS, ScanSubject
 from .common import (
     Streams,
-    add_output_options,
     emit,
 )
-from .htmlout import add_html_option, html_plan, link, write_beside
+from .htmlout import add_html_option, html_plan
+from .output import add_format_options, render_output
 
 if TYPE_CHECKING:
     from ..analysis.registry import ImageFacts, ScannedImage
@@ -87,7 +88,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument(
         "--top", type=int, default=20, metavar="N", help="images listed in the text report"
     )
-    add_output_options(parser, ("text", "json", "markdown", "html"))
+    add_format_options(parser, SCAN_FORMATS)
     add_html_option(parser)
 
 
@@ -437,13 +438,7 @@ def _render(
     started: float,
 ) -> str:
     from ..analysis.registry import RegistryReport
-    from ..render.scan import (
-        LayerFailure,
-        ScanStats,
-        render_scan_markdown,
-        render_scan_text,
-        scan_document,
-    )
+    from ..render.scan import LayerFailure, ScanStats
 
     assert isinstance(report, RegistryReport)
     repo_of = {
@@ -478,29 +473,4 @@ def _render(
         failures=failures,
         problems=tuple((p.subject, p.message) for listing in listings for p in listing.problems),
     )
-    plan = html_plan(args)
-    fmt = plan.format
-    page = None
-    if fmt == "html" or plan.beside:
-        from ..render.html import render_scan_html
-
-        page = render_scan_html(report, stats)
-        if plan.beside:
-            write_beside(plan.beside, page)
-    if fmt == "html":
-        return page or ""
-    if fmt == "json":
-        from ..render.json import dumps
-
-        pretty = streams.out.isatty() and not args.output
-        return dumps(scan_document(report, stats), indent=2 if pretty else None)
-    if fmt == "markdown":
-        text = render_scan_markdown(report, stats)
-    else:
-        from .common import text_width
-
-        width = text_width(streams.out, to_file=bool(args.output))
-        text = render_scan_text(report, stats, top=args.top, width=width)
-    if plan.beside:
-        text = text.rstrip("\n") + "\n" + link(plan.beside, fmt)
-    return text
+    return render_output(args, streams, SCAN_FORMATS, ScanSubject(report, stats, top=args.top))
