@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .formats import Format, FormatTable, Target
+from .inspect_csv import FILE_COLUMNS, LAYER_COLUMNS, files_csv, layers_csv
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
@@ -51,4 +52,8 @@ INSPECT_FORMATS = FormatTable(
     Format("text", _text, "a summary", shorthand="text"),
     Format("json", _json, "a document (docs/json-schema.md)", shorthand="JSON"),
     Format("html", _html, "a self-contained page (as layerscope report)"),
-)
+    Format("csv", lambda s, t: layers_csv(s.analysis),
+           "the layer table as CSV (docs/csv.md): " + ", ".join(LAYER_COLUMNS)),
+    Format("csv-files", lambda s, t: files_csv(s.analysis),
+           "every file each layer changed as CSV: " + ", ".join(FILE_COLUMNS)),
+)  # fmt: skip
