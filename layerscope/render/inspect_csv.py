@@ -101,29 +101,44 @@ def layers_csv(analysis: Analysis) -> str:
 def files_csv(analysis: Analysis) -> str:
     """The file table: every path each layer added, modified or removed, with the size of the
     copy it wrote and, when a later layer hides that copy, why and which layer."""
-    hidden = {
-        (item.path, item.writer_layer_index): item
+    from ..analysis.changes import ChangeKind, ModifyDetail
+    from ..model import EntryKind
+
+    # a row per file of the image, 100k and more: names looked up once, cells written as they are
+    change_name = {kind: kind.value for kind in ChangeKind}
+    kind_name = {kind: kind.value for kind in EntryKind}
+    detail_name: dict[ModifyDetail | None, str] = {None: ""}
+    detail_name.update((detail, detail.value) for detail in ModifyDetail)
+    hidden: dict[tuple[str, int], tuple[str, int | str]] = {
+        (item.path, item.writer_layer_index): (item.reason.value, item.hider_layer_index)
         for item in analysis.waste.items
         if item.hider_layer_index > item.writer_layer_index  # not a duplicate within a layer
     }
+    visible: tuple[str, int | str] = ("", "")
 
     def rows() -> Iterable[Sequence[Cell]]:
         for changes in analysis.changes:
             index = changes.layer_index
             for change in changes.changes:
-                side = change.after or change.before
-                assert side is not None  # a change has a before or an after
-                item = hidden.get((change.path, index)) if change.after is not None else None
+                after, before = change.after, change.before
+                size = after.entry.size_bytes if after is not None else 0
+                side = after or before
+                assert side is not None  # a change has a before, an after or both
+                reason, hider = hidden.get((change.path, index), visible) if after else visible
                 yield (
                     index,
                     change.path,
-                    change.kind.value,
-                    side.entry.kind.value,
-                    change.detail.value if change.detail is not None else None,
-                    change.after.entry.size_bytes if change.after is not None else 0,
-                    change.size_delta_bytes,
-                    item.reason.value if item is not None else None,
-                    item.hider_layer_index if item is not None else None,
+                    change_name[change.kind],
+                    kind_name[side.entry.kind],
+                    detail_name[change.detail],
+                    size,
+                    size - (before.entry.size_bytes if before is not None else 0),
+                    reason,
+                    hider,
                 )
 
-    return _table(FILE_COLUMNS, rows())
+    out = io.StringIO()
+    writer = csv.writer(out)  # the excel dialect: RFC 4180 quoting, CRLF
+    writer.writerow(FILE_COLUMNS)
+    writer.writerows(rows())
+    return out.getvalue()
