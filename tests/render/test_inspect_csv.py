@@ -211,3 +211,10 @@ def test_at_a_terminal_csv_is_printed_not_browsed(image: tuple[Path, WrittenImag
         os.close(slave)
     assert printed.startswith(",".join(LAYER_COLUMNS) + "\r")
     assert "\x1b" not in printed
+
+
+def test_csv_and_a_page_as_the_output_is_refused_naming_the_option() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["inspect", "x.tar", "--format", "csv", "--html"], stdout=out, stderr=err) == 2
+    assert "cannot go with --format csv;" in err.getvalue()
+    assert out.getvalue() == ""
