@@ -107,9 +107,15 @@ def measure(
     finally:
         out.close()
         err.close()
-    return Run(wall, usage.ru_maxrss / 1024.0, proc.returncode, killed.is_set(),
-               poller.peak_kib("RssAnon") / 1024.0, poller.peak_kib("RssFile") / 1024.0,
-               usage.ru_utime + usage.ru_stime)
+    return Run(
+        wall,
+        usage.ru_maxrss / 1024.0,
+        proc.returncode,
+        killed.is_set(),
+        poller.peak_kib("RssAnon") / 1024.0,
+        poller.peak_kib("RssFile") / 1024.0,
+        usage.ru_utime + usage.ru_stime,
+    )
 
 
 class _Poller(threading.Thread):

@@ -38,28 +38,56 @@ TARGET_RSS_MIB = 300.0
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--files", type=int, default=100_000, help="files in the base layer")
-    p.add_argument("--size-gb", type=float, default=2.0,
-                   help="total file bytes in the base layer, GiB (default 2.0)")
-    p.add_argument("--whiteouts", type=int, default=2_500,
-                   help="whiteouts in the heavy image's second layer (1 in 10 is a directory)")
-    p.add_argument("--rewrites", type=int, default=1_200,
-                   help="rewritten files in the heavy image's second layer")
+    p.add_argument(
+        "--size-gb",
+        type=float,
+        default=2.0,
+        help="total file bytes in the base layer, GiB (default 2.0)",
+    )
+    p.add_argument(
+        "--whiteouts",
+        type=int,
+        default=2_500,
+        help="whiteouts in the heavy image's second layer (1 in 10 is a directory)",
+    )
+    p.add_argument(
+        "--rewrites",
+        type=int,
+        default=1_200,
+        help="rewritten files in the heavy image's second layer",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "layerscope-bench",
-                   help="where images and logs go (never inside the repo)")
-    p.add_argument("--results", type=Path, default=None,
-                   help="results JSON (default: WORKDIR-results.json, next to the workdir)")
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "layerscope-bench",
+        help="where images and logs go (never inside the repo)",
+    )
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="results JSON (default: WORKDIR-results.json, next to the workdir)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the images for a later run")
     p.add_argument("--skip-dive", action="store_true", help="do not run dive")
     p.add_argument("--repeat", type=int, default=3, help="runs of floor and layerscope (median)")
-    p.add_argument("--dive-timeout", type=float, default=1200.0,
-                   help="seconds before dive is killed (default 1200)")
+    p.add_argument(
+        "--dive-timeout",
+        type=float,
+        default=1200.0,
+        help="seconds before dive is killed (default 1200)",
+    )
     p.add_argument("--only", choices=("heavy", "easy"), help="benchmark one image only")
     p.add_argument("--layerscope", default=None, help="layerscope command (default: venv's)")
     p.add_argument("--dive", default=None, help="dive binary (default: venv's, else PATH)")
-    p.add_argument("--before", default=None, metavar="CMD",
-                   help="another layerscope command (an older checkout) timed the same way, "
-                        "interleaved with the main one: the 'before' columns")
+    p.add_argument(
+        "--before",
+        default=None,
+        metavar="CMD",
+        help="another layerscope command (an older checkout) timed the same way, "
+        "interleaved with the main one: the 'before' columns",
+    )
     args = p.parse_args(argv)
     work = args.workdir.resolve()
     if work == REPO or REPO in work.parents:
@@ -94,8 +122,10 @@ def image_params(args: argparse.Namespace, kind: str) -> dict[str, int]:
 
 def image_path(workdir: Path, params: dict[str, int], fp: str) -> Path:
     p = params
-    name = (f"large-f{p['files']}-b{p['total_bytes']}-w{p['whiteouts']}-r{p['rewrites']}"
-            f"-s{p['seed']}-{fp}.tar")
+    name = (
+        f"large-f{p['files']}-b{p['total_bytes']}-w{p['whiteouts']}-r{p['rewrites']}"
+        f"-s{p['seed']}-{fp}.tar"
+    )
     return workdir / name
 
 
@@ -144,22 +174,35 @@ def warm(path: Path) -> float:
     return time.perf_counter() - t0
 
 
-def run_layerscope(cmd: list[str], archive: Path, logdir: Path, tag: str, *,
-                   extra: tuple[str, ...] = (), state: Path | None = None,
-                   must_succeed: bool = True) -> tuple[Run, Path]:
+def run_layerscope(
+    cmd: list[str],
+    archive: Path,
+    logdir: Path,
+    tag: str,
+    *,
+    extra: tuple[str, ...] = (),
+    state: Path | None = None,
+    must_succeed: bool = True,
+) -> tuple[Run, Path]:
     """One run, JSON to a file in ``logdir``; cold (fresh cache and data directories) unless
     ``state`` names directories to reuse."""
     out = logdir / f"layerscope-{archive.stem}.json"
     err = logdir / f"layerscope-{archive.stem}.{tag}.err"
     with tempfile.TemporaryDirectory(dir=logdir) as tmp:
         base = state or Path(tmp)
-        env = dict(os.environ, LAYERSCOPE_CACHE_DIR=f"{base}/cache",
-                   LAYERSCOPE_DATA_DIR=f"{base}/data")
-        run = measure([*cmd, "inspect", str(archive), "--json", "--quiet", "--output", str(out),
-                       *extra], stderr=err, env=env, cwd=logdir)
+        env = dict(
+            os.environ, LAYERSCOPE_CACHE_DIR=f"{base}/cache", LAYERSCOPE_DATA_DIR=f"{base}/data"
+        )
+        run = measure(
+            [*cmd, "inspect", str(archive), "--json", "--quiet", "--output", str(out), *extra],
+            stderr=err,
+            env=env,
+            cwd=logdir,
+        )
     if run.returncode != 0 and must_succeed:
-        sys.exit(f"bench: layerscope exited {run.returncode}:\n"
-                 f"{err.read_text(errors='replace')[-2000:]}")
+        sys.exit(
+            f"bench: layerscope exited {run.returncode}:\n{err.read_text(errors='replace')[-2000:]}"
+        )
     return run, out
 
 
@@ -167,8 +210,9 @@ def variants(cmd: list[str], archive: Path, logdir: Path) -> dict[str, Any]:
     """Context for the cold figure, one run each: ``--no-cache`` (no layer cache, so no sha256
     of the layers and no cache write) and a second run on a filled layer cache."""
     res: dict[str, Any] = {}
-    run, _ = run_layerscope(cmd, archive, logdir, "nocache", extra=("--no-cache",),
-                            must_succeed=False)
+    run, _ = run_layerscope(
+        cmd, archive, logdir, "nocache", extra=("--no-cache",), must_succeed=False
+    )
     res["no_cache"] = asdict(run) if run.returncode == 0 else None
     with tempfile.TemporaryDirectory(dir=logdir) as keep:
         run_layerscope(cmd, archive, logdir, "fill", state=Path(keep))
@@ -183,9 +227,14 @@ _DIVE_WASTED = re.compile(r"wastedBytes:\s*(\d+) bytes")
 
 def run_dive(exe: str, archive: Path, logdir: Path, timeout: float) -> dict[str, Any]:
     log = logdir / f"dive-{archive.stem}.log"
-    run = measure([exe, "--ci", "--source", "docker-archive", str(archive)],
-                  stdout=log, stderr=log.with_suffix(".err"),
-                  env=dict(os.environ, CI="true"), cwd=logdir, timeout_s=timeout)
+    run = measure(
+        [exe, "--ci", "--source", "docker-archive", str(archive)],
+        stdout=log,
+        stderr=log.with_suffix(".err"),
+        env=dict(os.environ, CI="true"),
+        cwd=logdir,
+        timeout_s=timeout,
+    )
     text = log.read_text(errors="replace")
     res: dict[str, Any] = {"run": asdict(run), "log": str(log)}
     if not run.timed_out and run.returncode not in (0, 1):
@@ -206,19 +255,28 @@ def layerscope_facts(out: Path) -> dict[str, Any]:
         "dive_wasted_bytes": img["dive_wasted_bytes"],
         "reclaimable_bytes": img["reclaimable_bytes"],
         "reclaimable_by_reason": img["reclaimable_by_reason"],
-        "layers": [{k: ly.get(k) for k in ("entries", "added", "modified", "removed")}
-                   for ly in layers],
+        "layers": [
+            {k: ly.get(k) for k in ("entries", "added", "modified", "removed")} for ly in layers
+        ],
     }
 
 
 # --- one image ----------------------------------------------------------------------------------
 
 
-def bench_image(kind: str, path: Path, params: dict[str, int], args: argparse.Namespace,
-                ls_cmd: list[str], dive_exe: str | None) -> dict[str, Any]:
+def bench_image(
+    kind: str,
+    path: Path,
+    params: dict[str, int],
+    args: argparse.Namespace,
+    ls_cmd: list[str],
+    dive_exe: str | None,
+) -> dict[str, Any]:
     size = path.stat().st_size
-    print(f"[{kind}] warming page cache: {path.name} ({size / GIB:.2f} GiB) "
-          f"{warm(path):.1f} s", flush=True)
+    print(
+        f"[{kind}] warming page cache: {path.name} ({size / GIB:.2f} GiB) {warm(path):.1f} s",
+        flush=True,
+    )
     floors: list[Run] = []
     ls_runs: list[Run] = []
     before_runs: list[Run] = []
@@ -228,40 +286,66 @@ def bench_image(kind: str, path: Path, params: dict[str, int], args: argparse.Na
         floors.append(measure(["cat", str(path)]))
         run, out = run_layerscope(ls_cmd, path, args.workdir, str(i))
         ls_runs.append(run)
-        print(f"[{kind}] run {i + 1}/{args.repeat}: floor {floors[-1].wall_s:.2f} s, "
-              f"layerscope {run.wall_s:.2f} s (cpu {run.cpu_s or 0:.2f} s), "
-              f"{run.max_rss_mib:.0f} MiB "
-              f"(anon {run.peak_anon_mib or 0:.0f}, file {run.peak_file_mib or 0:.0f})", flush=True)
+        print(
+            f"[{kind}] run {i + 1}/{args.repeat}: floor {floors[-1].wall_s:.2f} s, "
+            f"layerscope {run.wall_s:.2f} s (cpu {run.cpu_s or 0:.2f} s), "
+            f"{run.max_rss_mib:.0f} MiB "
+            f"(anon {run.peak_anon_mib or 0:.0f}, file {run.peak_file_mib or 0:.0f})",
+            flush=True,
+        )
         if before_cmd:
             measure(["cat", str(path)])
             brun, _ = run_layerscope(before_cmd, path, args.workdir, f"before{i}")
             before_runs.append(brun)
-            print(f"[{kind}] run {i + 1}/{args.repeat}: before {brun.wall_s:.2f} s "
-                  f"(cpu {brun.cpu_s or 0:.2f} s), "
-                  f"{brun.max_rss_mib:.0f} MiB", flush=True)
+            print(
+                f"[{kind}] run {i + 1}/{args.repeat}: before {brun.wall_s:.2f} s "
+                f"(cpu {brun.cpu_s or 0:.2f} s), "
+                f"{brun.max_rss_mib:.0f} MiB",
+                flush=True,
+            )
     floor, ls = Summary(tuple(floors)), Summary(tuple(ls_runs))
     more = variants(ls_cmd, path, args.workdir)
     before: dict[str, Any] | None = None
     if before_cmd:
         b = Summary(tuple(before_runs))
         bmore = variants(before_cmd, path, args.workdir)
-        before = {"wall_s": b.wall_s, "max_rss_mib": b.max_rss_mib,
-                  "runs": [asdict(r) for r in before_runs], "variants": bmore}
-        print(f"[{kind}] before: cold {b.wall_s:.2f} s, --no-cache "
-              f"{_secs(bmore['no_cache'])} s, cached {_secs(bmore['cached'])} s", flush=True)
+        before = {
+            "wall_s": b.wall_s,
+            "max_rss_mib": b.max_rss_mib,
+            "runs": [asdict(r) for r in before_runs],
+            "variants": bmore,
+        }
+        print(
+            f"[{kind}] before: cold {b.wall_s:.2f} s, --no-cache "
+            f"{_secs(bmore['no_cache'])} s, cached {_secs(bmore['cached'])} s",
+            flush=True,
+        )
     nc, cached = more["no_cache"], more["cached"]
-    print(f"[{kind}] layerscope --no-cache "
-          f"{'failed' if nc is None else format(nc['wall_s'], '.2f') + ' s'}, "
-          f"second run on a filled layer cache {cached['wall_s']:.2f} s", flush=True)
+    print(
+        f"[{kind}] layerscope --no-cache "
+        f"{'failed' if nc is None else format(nc['wall_s'], '.2f') + ' s'}, "
+        f"second run on a filled layer cache {cached['wall_s']:.2f} s",
+        flush=True,
+    )
     res: dict[str, Any] = {
-        "image": kind, "archive": str(path), "archive_bytes": size, **params,
-        "floor": {"wall_s": floor.wall_s, "runs": [asdict(r) for r in floors],
-                  "read_rate_mib_s": size / MIB / floor.wall_s},
-        "layerscope": {"wall_s": ls.wall_s, "max_rss_mib": ls.max_rss_mib,
-                       "peak_anon_mib": max(r.peak_anon_mib or 0.0 for r in ls_runs),
-                       "peak_file_mib": max(r.peak_file_mib or 0.0 for r in ls_runs),
-                       "runs": [asdict(r) for r in ls_runs], "facts": layerscope_facts(out),
-                       "variants": more},
+        "image": kind,
+        "archive": str(path),
+        "archive_bytes": size,
+        **params,
+        "floor": {
+            "wall_s": floor.wall_s,
+            "runs": [asdict(r) for r in floors],
+            "read_rate_mib_s": size / MIB / floor.wall_s,
+        },
+        "layerscope": {
+            "wall_s": ls.wall_s,
+            "max_rss_mib": ls.max_rss_mib,
+            "peak_anon_mib": max(r.peak_anon_mib or 0.0 for r in ls_runs),
+            "peak_file_mib": max(r.peak_file_mib or 0.0 for r in ls_runs),
+            "runs": [asdict(r) for r in ls_runs],
+            "facts": layerscope_facts(out),
+            "variants": more,
+        },
         "dive": None,
         "before": before,
     }
@@ -269,8 +353,11 @@ def bench_image(kind: str, path: Path, params: dict[str, int], args: argparse.Na
         print(f"[{kind}] dive (timeout {args.dive_timeout:.0f} s) ...", flush=True)
         res["dive"] = run_dive(dive_exe, path, args.workdir, args.dive_timeout)
         d = res["dive"]["run"]
-        print(f"[{kind}] dive {d['wall_s']:.1f} s{' (timed out)' if d['timed_out'] else ''}, "
-              f"{d['max_rss_mib']:.0f} MiB", flush=True)
+        print(
+            f"[{kind}] dive {d['wall_s']:.1f} s{' (timed out)' if d['timed_out'] else ''}, "
+            f"{d['max_rss_mib']:.0f} MiB",
+            flush=True,
+        )
     res["targets"] = targets(kind, res)
     return res
 
@@ -281,7 +368,9 @@ def targets(kind: str, r: dict[str, Any]) -> dict[str, Any]:
         "layerscope_over_floor": ls_s / floor_s,
         "within_3x_floor": ls_s / floor_s <= TARGET_VS_FLOOR,
         "rss_under_300": r["layerscope"]["max_rss_mib"] < TARGET_RSS_MIB,
-        "dive_over_layerscope": None, "dive_ratio_is_lower_bound": False, "vs_dive_met": None,
+        "dive_over_layerscope": None,
+        "dive_ratio_is_lower_bound": False,
+        "vs_dive_met": None,
     }
     if r["dive"]:
         d = r["dive"]["run"]
@@ -307,33 +396,78 @@ def _secs(run: dict[str, Any] | None) -> str:
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    head = ("image", "files", "GiB", "whiteouts", "rewrites", "floor s", "read MiB/s",
-            "layerscope s", "no-cache s", "cached s", "dive s", "ls/floor", "dive/ls",
-            "ls RSS MiB", "(anon/file)", "dive RSS MiB")
+    head = (
+        "image",
+        "files",
+        "GiB",
+        "whiteouts",
+        "rewrites",
+        "floor s",
+        "read MiB/s",
+        "layerscope s",
+        "no-cache s",
+        "cached s",
+        "dive s",
+        "ls/floor",
+        "dive/ls",
+        "ls RSS MiB",
+        "(anon/file)",
+        "dive RSS MiB",
+    )
     rows = []
     for r in results:
         d, t = r["dive"], r["targets"]
-        dive_s = "-" if not d else (f"> {d['run']['wall_s']:.0f} (timed out)"
-                                     if d["run"]["timed_out"] else f"{d['run']['wall_s']:.2f}")
+        dive_s = (
+            "-"
+            if not d
+            else (
+                f"> {d['run']['wall_s']:.0f} (timed out)"
+                if d["run"]["timed_out"]
+                else f"{d['run']['wall_s']:.2f}"
+            )
+        )
         ratio = t["dive_over_layerscope"]
-        ratio_s = "-" if ratio is None else (">= " if t["dive_ratio_is_lower_bound"] else "") + \
-            f"{ratio:.1f}x"
-        rows.append((r["image"], f"{r['files']:,}", f"{r['archive_bytes'] / GIB:.2f}",
-                     f"{r['whiteouts']:,}", f"{r['rewrites']:,}", f"{r['floor']['wall_s']:.2f}",
-                     f"{r['floor']['read_rate_mib_s']:,.0f}", f"{r['layerscope']['wall_s']:.2f}",
-                     _secs(r["layerscope"]["variants"]["no_cache"]),
-                     _secs(r["layerscope"]["variants"]["cached"]),
-                     dive_s, f"{t['layerscope_over_floor']:.2f}x", ratio_s,
-                     f"{r['layerscope']['max_rss_mib']:.0f}",
-                     f"{r['layerscope']['peak_anon_mib']:.0f}/{r['layerscope']['peak_file_mib']:.0f}",
-                     "-" if not d else f"{d['run']['max_rss_mib']:.0f}"))
+        ratio_s = (
+            "-"
+            if ratio is None
+            else (">= " if t["dive_ratio_is_lower_bound"] else "") + f"{ratio:.1f}x"
+        )
+        rows.append(
+            (
+                r["image"],
+                f"{r['files']:,}",
+                f"{r['archive_bytes'] / GIB:.2f}",
+                f"{r['whiteouts']:,}",
+                f"{r['rewrites']:,}",
+                f"{r['floor']['wall_s']:.2f}",
+                f"{r['floor']['read_rate_mib_s']:,.0f}",
+                f"{r['layerscope']['wall_s']:.2f}",
+                _secs(r["layerscope"]["variants"]["no_cache"]),
+                _secs(r["layerscope"]["variants"]["cached"]),
+                dive_s,
+                f"{t['layerscope_over_floor']:.2f}x",
+                ratio_s,
+                f"{r['layerscope']['max_rss_mib']:.0f}",
+                f"{r['layerscope']['peak_anon_mib']:.0f}/{r['layerscope']['peak_file_mib']:.0f}",
+                "-" if not d else f"{d['run']['max_rss_mib']:.0f}",
+            )
+        )
     if any(r.get("before") for r in results):
         head = (*head, "before s", "before no-cache s", "before cached s", "before/after")
         rows = [
-            (*row, *(("-",) * 4 if not r.get("before") else (
-                _secs(r["before"]), _secs(r["before"]["variants"]["no_cache"]),
-                _secs(r["before"]["variants"]["cached"]),
-                f"{r['before']['wall_s'] / r['layerscope']['wall_s']:.2f}x")))
+            (
+                *row,
+                *(
+                    ("-",) * 4
+                    if not r.get("before")
+                    else (
+                        _secs(r["before"]),
+                        _secs(r["before"]["variants"]["no_cache"]),
+                        _secs(r["before"]["variants"]["cached"]),
+                        f"{r['before']['wall_s'] / r['layerscope']['wall_s']:.2f}x",
+                    )
+                ),
+            )
             for row, r in zip(rows, results, strict=True)
         ]
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
@@ -348,16 +482,22 @@ def print_table(results: list[dict[str, Any]]) -> None:
         vs = "not run" if t["vs_dive_met"] is None and not r["dive"] else _yn(t["vs_dive_met"])
         if t["dive_ratio_is_lower_bound"]:
             vs += " (dive timed out: the ratio is a lower bound)"
-        print(f"{r['image']:>5}: >= {need:g}x faster than dive: {vs}; "
-              f"within {TARGET_VS_FLOOR:g}x of floor: {_yn(t['within_3x_floor'])}; "
-              f"peak RSS < {TARGET_RSS_MIB:g} MiB: {_yn(t['rss_under_300'])}")
+        print(
+            f"{r['image']:>5}: >= {need:g}x faster than dive: {vs}; "
+            f"within {TARGET_VS_FLOOR:g}x of floor: {_yn(t['within_3x_floor'])}; "
+            f"peak RSS < {TARGET_RSS_MIB:g} MiB: {_yn(t['rss_under_300'])}"
+        )
         f, d = r["layerscope"]["facts"], r["dive"]
         if d and d["efficiency_ratio"] is not None:
-            same = (abs(d["efficiency_ratio"] - f["efficiency_ratio"]) < 5e-6
-                    and d["wasted_bytes"] == f["dive_wasted_bytes"])
-            print(f"       dive-compatible metrics agree with dive: {_yn(same)} "
-                  f"(efficiency {f['efficiency_ratio']:.6f} vs {d['efficiency_ratio']:.6f}, "
-                  f"wasted {f['dive_wasted_bytes']} vs {d['wasted_bytes']})")
+            same = (
+                abs(d["efficiency_ratio"] - f["efficiency_ratio"]) < 5e-6
+                and d["wasted_bytes"] == f["dive_wasted_bytes"]
+            )
+            print(
+                f"       dive-compatible metrics agree with dive: {_yn(same)} "
+                f"(efficiency {f['efficiency_ratio']:.6f} vs {d['efficiency_ratio']:.6f}, "
+                f"wasted {f['dive_wasted_bytes']} vs {d['wasted_bytes']})"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -375,8 +515,10 @@ def main(argv: list[str] | None = None) -> int:
     check_disk(args.workdir, one * (len(missing) + 1))  # +1: the builder's scratch copy
     builds: dict[str, float] = {}
     for k in kinds:
-        print(f"[{k}] image {paths[k].name}: "
-              f"{'building' if k in missing else 'reusing'} ...", flush=True)
+        print(
+            f"[{k}] image {paths[k].name}: {'building' if k in missing else 'reusing'} ...",
+            flush=True,
+        )
         builds[k] = build_image(paths[k], plan[k])
         if k in missing:
             print(f"[{k}] built in {builds[k]:.0f} s", flush=True)
@@ -392,14 +534,26 @@ def main(argv: list[str] | None = None) -> int:
             print("deleted the images (use --keep to reuse them)", flush=True)
     print_table(results)
     dest = args.results or args.workdir.with_name(args.workdir.name + "-results.json")
-    doc = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
-           "cpus": os.cpu_count(), "python": sys.version.split()[0], "layerscope_cmd": ls_cmd,
-           "dive": dive_exe, "repeat": args.repeat, "builder_fingerprint": fp,
-           "loadavg_after": os.getloadavg(), "results": results}
+    doc = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": platform.node(),
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "layerscope_cmd": ls_cmd,
+        "dive": dive_exe,
+        "repeat": args.repeat,
+        "builder_fingerprint": fp,
+        "loadavg_after": os.getloadavg(),
+        "results": results,
+    }
     dest.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"\nresults: {dest}")
-    ok = all(r["targets"]["within_3x_floor"] and r["targets"]["rss_under_300"]
-             and r["targets"]["vs_dive_met"] is not False for r in results)
+    ok = all(
+        r["targets"]["within_3x_floor"]
+        and r["targets"]["rss_under_300"]
+        and r["targets"]["vs_dive_met"] is not False
+        for r in results
+    )
     return 0 if ok else 1
 
 

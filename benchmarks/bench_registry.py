@@ -115,15 +115,27 @@ def main() -> int:
     try:
         ref = f"{host}/bench/large:1"
         subprocess.run(
-            ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"oci:{layout}",
-             f"docker://{ref}"],
+            [
+                "skopeo",
+                "copy",
+                "--quiet",
+                "--dest-tls-verify=false",
+                f"oci:{layout}",
+                f"docker://{ref}",
+            ],
             check=True,
         )
         copy_dir = work / "skopeo-dir"
         shutil.rmtree(copy_dir, ignore_errors=True)
         skopeo = measure(
-            ["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{ref}",
-             f"dir:{copy_dir}"]
+            [
+                "skopeo",
+                "copy",
+                "--quiet",
+                "--src-tls-verify=false",
+                f"docker://{ref}",
+                f"dir:{copy_dir}",
+            ]
         )
         blobs = [p for p in copy_dir.iterdir() if p.name not in ("manifest.json", "version")]
         blob_bytes = sum(p.stat().st_size for p in blobs)
@@ -138,7 +150,9 @@ def main() -> int:
         env["LAYERSCOPE_DATA_DIR"] = str(cache / "data")
         out = work / "layerscope.out"
         ls = measure(
-            [sys.executable, "-c", LS_CODE, ref, str(args.concurrency)], stdout=out, env=env,
+            [sys.executable, "-c", LS_CODE, ref, str(args.concurrency)],
+            stdout=out,
+            env=env,
             stderr=work / "layerscope.err",
         )
         if ls.returncode != 0:

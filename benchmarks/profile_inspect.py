@@ -50,8 +50,10 @@ def _phases(archive: str, trace: bool, top: int) -> None:
     from layerscope.render.json import dumps, inspect_document
     from layerscope.sources import load_image
 
-    print(f"imports: {time.perf_counter() - t_import:.2f} s, "
-          f"anon {_status()['RssAnon'] / MIB:.0f} MiB")
+    print(
+        f"imports: {time.perf_counter() - t_import:.2f} s, "
+        f"anon {_status()['RssAnon'] / MIB:.0f} MiB"
+    )
     if trace:
         tracemalloc.start(8)
     held: dict[str, Any] = {}
@@ -64,8 +66,10 @@ def _phases(archive: str, trace: bool, top: int) -> None:
         value = fn()
         dt = time.perf_counter() - t0
         st = _status()
-        line = (f"{name:>9}: {dt:6.2f} s  anon {st['RssAnon'] / MIB:6.0f} MiB  "
-                f"file {st['RssFile'] / MIB:6.0f} MiB  hwm {st['VmHWM'] / MIB:6.0f} MiB")
+        line = (
+            f"{name:>9}: {dt:6.2f} s  anon {st['RssAnon'] / MIB:6.0f} MiB  "
+            f"file {st['RssFile'] / MIB:6.0f} MiB  hwm {st['VmHWM'] / MIB:6.0f} MiB"
+        )
         if trace:
             cur, peak = tracemalloc.get_traced_memory()
             line += f"  heap {cur / MIB:6.0f} MiB (peak {peak / MIB:.0f})"

@@ -5,20 +5,19 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
+from ..render.diff.formats import DIFF_FORMATS, DiffSubject
 from .common import (
     REF_HELP,
     Background,
     Streams,
-    add_output_options,
     add_source_options,
     add_store_option,
     emit,
     open_sources,
     sources_for,
-    text_width,
-    use_color,
 )
-from .htmlout import add_html_option, html_plan, link, write_beside
+from .htmlout import add_html_option, html_plan
+from .output import add_format_options, render_output
 from .recording import HistoryAccess
 from .settings import DiffSettings
 
@@ -40,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     parser.add_argument("old", metavar="OLD", help="the old image: " + REF_HELP)
     parser.add_argument("new", metavar="NEW", help="the new image (same forms as OLD)")
-    add_output_options(parser, ("text", "json", "markdown", "html"))
+    add_format_options(parser, DIFF_FORMATS)
     add_html_option(parser)
     add_source_options(parser)
     add_store_option(parser)
@@ -78,7 +77,7 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
                 "--tui cannot be combined with --json, --markdown, --text, --html or --output"
             )
         return _run_tui(DiffSettings.from_args(args), background)
-    plan = html_plan(args)
+    html_plan(args)  # a conflicting --html / --format is refused before the images are read
     settings = DiffSettings.from_args(args)
     with sources_for(settings.sources, streams, background) as sources:
         old = sources.load(settings.old)
@@ -87,33 +86,7 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
     history.record(old, streams.err, ref=settings.old)
     history.record(new, streams.err, ref=settings.new)
     diff = diff_images(old, new, semantic=settings.semantic)
-    fmt = plan.format
-    page = None
-    if fmt == "html" or plan.beside:
-        from ..render.html import render_diff_html
-
-        page = render_diff_html(diff)
-        if plan.beside:
-            write_beside(plan.beside, page)
-    if fmt == "html":
-        text = page or ""
-    elif fmt == "json":
-        from ..render.diff_json import diff_document
-        from ..render.json import dumps
-
-        text = dumps(diff_document(diff))
-    elif fmt == "markdown":
-        from ..render.diff_markdown import render_diff_markdown
-
-        text = render_diff_markdown(diff, top=50 if args.top is None else args.top)
-    else:
-        from ..render.diff_text import render_diff
-
-        color = use_color(streams.out) and not args.output
-        width = text_width(streams.out, to_file=bool(args.output))
-        text = render_diff(diff, top=20 if args.top is None else args.top, width=width, color=color)
-    if plan.beside and fmt in ("text", "markdown"):
-        text = text.rstrip("\n") + "\n" + link(plan.beside, fmt)
+    text = render_output(args, streams, DIFF_FORMATS, DiffSubject(diff, top=args.top))
     emit(text, args.output, streams.out)
     return 1 if args.exit_code and diff.differs else 0
 

@@ -15,6 +15,12 @@ from typing import TYPE_CHECKING
 from ..analysis.cache import BuildRecord
 from ..errors import NotFoundError, UsageError
 from ..model import Digest, FileEntry, Image
+from ..render.history_formats import (
+    HISTORY_FORMATS,
+    REPOSITORY_FORMATS,
+    HistorySubject,
+    RepositoriesSubject,
+)
 
 if TYPE_CHECKING:
     from ..store.history import HistoryStore
@@ -24,15 +30,13 @@ from .common import (
     Background,
     SourceSession,
     Streams,
-    add_output_options,
     add_source_options,
     emit,
     layer_files,
     sources_for,
-    text_width,
-    use_color,
 )
-from .htmlout import add_html_option, html_plan, link, write_beside
+from .htmlout import add_html_option, html_plan
+from .output import add_format_options, render_output, target_of
 from .settings import SourceSettings
 
 
@@ -98,7 +102,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument(
         "--top", type=int, default=10, metavar="N", help="changed paths to list per miss"
     )
-    add_output_options(parser, ("text", "json", "html"))
+    add_format_options(parser, HISTORY_FORMATS)
     add_html_option(parser)
     add_source_options(parser)
 
@@ -180,27 +184,10 @@ def _list_repositories(args: argparse.Namespace, streams: Streams) -> int:
 
     with HistoryStore(args.store) as store:
         repositories, path = store.repositories(), store.shown
-    if (args.format or "text") == "json":
-        from ..render.json import dumps
-
-        doc = {
-            "schema_version": 1,
-            "store": str(path),
-            "repositories": [{"name": name, "build_count": n} for name, n in repositories],
-        }
-        text = dumps(doc, indent=2 if streams.out.isatty() and not args.output else None)
-    elif not repositories:
-        text = (
-            f"No builds recorded in {path} yet: inspect, diff, suggest and check record "
-            "every image they read (or give --refs REF...)."
-        )
-    else:
-        lines = [f"Recorded repositories in {path} (layerscope history NAME shows one):"]
-        width = max(len(name) for name, _ in repositories)
-        lines += [
-            f"  {name:<{width}}  {n} build{'s' if n != 1 else ''}" for name, n in repositories
-        ]
-        text = "\n".join(lines)
+    # the list has no page: with --format html or --html it prints its text, as it always has
+    fmt = args.format if args.format in REPOSITORY_FORMATS else None
+    subject = RepositoriesSubject(str(path), repositories)
+    text = REPOSITORY_FORMATS.render(fmt, subject, target_of(args, streams))
     emit(text, args.output, streams.out)
     return 0
 
@@ -222,7 +209,7 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
         raise UsageError("history: --tags needs NAME, the registry repository")
     if not args.refs and not args.name:
         return _list_repositories(args, streams)
-    plan = html_plan(args)
+    html_plan(args)  # a conflicting --html / --format is refused before the images are read
     settings = SourceSettings.from_args(args)
     with sources_for(settings, streams, background) as sources:
         series = bool(args.refs or args.tags)
@@ -255,30 +242,8 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
             if store is not None:
                 _warn(store.warnings, streams)
                 store.close()
-    page = None
-    if plan.format == "html" or plan.beside:
-        from ..render.html import render_history_html
-
-        page = render_history_html(history, repository=repository)
-        if plan.beside:
-            write_beside(plan.beside, page)
-    if plan.format == "html":
-        text = page or ""
-    elif plan.format == "json":
-        from ..render.history_json import history_document
-        from ..render.json import dumps
-
-        pretty = streams.out.isatty() and not args.output
-        text = dumps(history_document(history, repository=repository), indent=2 if pretty else None)
-    else:
-        from ..render.history_text import render_history
-
-        color = use_color(streams.out) and not args.output
-        width = text_width(streams.out, to_file=bool(args.output))
-        text = render_history(history, repository=repository, top=args.top, width=width,
-                              color=color)  # fmt: skip
-        if plan.beside:
-            text = text.rstrip("\n") + "\n" + link(plan.beside, "text")
+    subject = HistorySubject(history, repository=repository, top=args.top)
+    text = render_output(args, streams, HISTORY_FORMATS, subject)
     emit(text, args.output, streams.out)
     return 0
 

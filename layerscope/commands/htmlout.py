@@ -42,9 +42,11 @@ def html_plan(args: argparse.Namespace, default: str = "text") -> HtmlPlan:
     beside = args.html
     if beside == "":
         if chosen not in (None, "html"):
+            shorthand = chosen in ("text", "json", "markdown")
+            given = f"--{chosen}" if shorthand else f"--format {chosen}"
             raise UsageError(
                 f"--html without FILE makes the page the output, so it cannot go with "
-                f"--{chosen}; write it beside with --html FILE"
+                f"{given}; write it beside with --html FILE"
             )
         return HtmlPlan("html", None)
     if beside is not None and chosen == "html":

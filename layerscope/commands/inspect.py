@@ -14,11 +14,11 @@ if TYPE_CHECKING:
     from ..model import Image
     from ..store import LayerCache
 
+from ..render.inspect_formats import INSPECT_FORMATS, InspectSubject
 from .common import (
     REF_HELP,
     Background,
     Streams,
-    add_output_options,
     add_source_options,
     add_store_option,
     emit,
@@ -26,10 +26,9 @@ from .common import (
     open_sources,
     read_dockerfile,
     sources_for,
-    text_width,
-    use_color,
 )
-from .htmlout import add_html_option, html_plan, link, write_beside
+from .htmlout import add_html_option, html_plan
+from .output import add_format_options, render_output
 from .recording import HistoryAccess
 from .settings import ImageSettings
 
@@ -49,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         ),
     )
     parser.add_argument("ref", metavar="REF", help=REF_HELP)
-    add_output_options(parser, ("text", "json", "html"))
+    add_format_options(parser, INSPECT_FORMATS)
     add_html_option(parser)
     add_source_options(parser)
     add_image_options(parser)
@@ -83,34 +82,16 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
     history = HistoryAccess(settings.store)
     if args.format is None and args.html is None and not args.output and streams.out.isatty():
         return _run_tui(settings, streams, background, history)
-    plan = html_plan(args)
+    html_plan(args)  # a conflicting --html / --format is refused before the image is read
     analysis, suggestions = analyse(settings, streams, background, history)
-    page = None
-    if plan.format == "html" or plan.beside:
-        from ..render.html import render_inspect_html
-
-        cached = cache_history_of(settings, history, analysis.image)
-        page = render_inspect_html(analysis, suggestions, cached)
-        if plan.beside:
-            write_beside(plan.beside, page)
-    if plan.format == "html":
-        text = page or ""
-    elif plan.format == "json":
-        from ..render.json import dumps, inspect_document
-
-        # pretty for a person at a terminal, compact (C encoder, much faster) for pipes and files
-        pretty = streams.out.isatty() and not args.output
-        text = dumps(inspect_document(analysis, suggestions), indent=2 if pretty else None)
-    else:
-        from ..render.text import render_inspect
-
-        color = use_color(streams.out) and not args.output
-        width = text_width(streams.out, to_file=bool(args.output))
-        text = render_inspect(
-            analysis, top=args.top, width=width, color=color, suggestions=suggestions
-        )
-        if plan.beside:
-            text = text.rstrip("\n") + "\n" + link(plan.beside, "text")
+    image = analysis.image
+    subject = InspectSubject(
+        analysis,
+        suggestions,
+        top=args.top,
+        history=lambda: cache_history_of(settings, history, image),
+    )
+    text = render_output(args, streams, INSPECT_FORMATS, subject)
     emit(text, args.output, streams.out)
     return 0
 

@@ -7,13 +7,14 @@ import time
 from functools import partial
 from typing import IO, TYPE_CHECKING
 
+from ..render.scan_formats import SCAN_FORMATS, ScanSubject
 from .common import (
     Background,
     Streams,
-    add_output_options,
     emit,
 )
-from .htmlout import add_html_option, html_plan, link, write_beside
+from .htmlout import add_html_option, html_plan
+from .output import add_format_options, render_output
 from .settings import ScanSettings
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument(
         "--top", type=int, default=20, metavar="N", help="images listed in the text report"
     )
-    add_output_options(parser, ("text", "json", "markdown", "html"))
+    add_format_options(parser, SCAN_FORMATS)
     add_html_option(parser)
 
 
@@ -371,31 +372,4 @@ def _render(
     args: argparse.Namespace, streams: Streams, report: RegistryReport, stats: ScanStats
 ) -> str:
     """The report in the format asked for (and the page beside it, with --html FILE)."""
-    from ..render.scan import render_scan_markdown, render_scan_text, scan_document
-
-    plan = html_plan(args)
-    fmt = plan.format
-    page = None
-    if fmt == "html" or plan.beside:
-        from ..render.html import render_scan_html
-
-        page = render_scan_html(report, stats)
-        if plan.beside:
-            write_beside(plan.beside, page)
-    if fmt == "html":
-        return page or ""
-    if fmt == "json":
-        from ..render.json import dumps
-
-        pretty = streams.out.isatty() and not args.output
-        return dumps(scan_document(report, stats), indent=2 if pretty else None)
-    if fmt == "markdown":
-        text = render_scan_markdown(report, stats)
-    else:
-        from .common import text_width
-
-        width = text_width(streams.out, to_file=bool(args.output))
-        text = render_scan_text(report, stats, top=args.top, width=width)
-    if plan.beside:
-        text = text.rstrip("\n") + "\n" + link(plan.beside, fmt)
-    return text
+    return render_output(args, streams, SCAN_FORMATS, ScanSubject(report, stats, top=args.top))

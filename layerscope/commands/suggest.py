@@ -9,19 +9,19 @@ from pathlib import Path
 
 from ..analysis.suggest.model import PatchPaths
 from ..errors import UsageError
+from ..render.suggest_formats import SUGGEST_FORMATS, SuggestSubject
 from .common import (
     REF_HELP,
     Background,
     Streams,
-    add_output_options,
     add_source_options,
     add_store_option,
     emit,
     read_dockerfile,
     read_text,
     sources_for,
-    text_width,
 )
+from .output import add_format_options, render_output
 from .recording import HistoryAccess, history_context
 from .settings import SuggestSettings
 
@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="print only the combined patch (unified diff, paths relative to the current "
         "directory: apply it with patch -p1 or git apply)",
     )
-    add_output_options(parser, ("text", "json"))
+    add_format_options(parser, SUGGEST_FORMATS)
     from .prove import add_prove_options
 
     add_prove_options(parser)
@@ -159,24 +159,8 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
         report = apply_proof(report, proof)
     if args.patch_only:
         text = report.patch or "" if proof is None else proof.patch or ""
-    elif (args.format or "text") == "json":
-        from ..render.json import dumps
-        from ..render.suggest import suggest_document
-
-        document = suggest_document(report, ref=args.ref, dockerfile=args.dockerfile)
-        if proof is not None:
-            from ..render.prove import proof_document
-
-            document["proof"] = proof_document(proof)
-        text = dumps(document, indent=2 if streams.out.isatty() and not args.output else None)
     else:
-        from ..render.suggest import render_suggest_text
-
-        width = text_width(streams.out, to_file=bool(args.output))
-        text = render_suggest_text(report, ref=args.ref, width=width)
-        if proof is not None:
-            from ..render.prove import render_proof_text
-
-            text += render_proof_text(proof)
+        subject = SuggestSubject(report, args.ref, dockerfile=args.dockerfile, proof=proof)
+        text = render_output(args, streams, SUGGEST_FORMATS, subject)
     emit(text, args.output, streams.out)
     return 0

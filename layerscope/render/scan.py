@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..analysis.registry import BaseFamily, RegistryReport
+from ..analysis.registry import BaseFamily, ImageSummary, RegistryReport
 from .markdown import cell
 from .text import size
 
@@ -59,44 +59,8 @@ def scan_document(report: RegistryReport, stats: ScanStats) -> dict[str, Any]:
             "seconds": round(stats.seconds, 3),
             "stages": {name: round(seconds, 3) for name, seconds in stats.stages},
         },
-        "image_list": [
-            {
-                "repository": i.repository,
-                "tags": list(i.tags),
-                "manifest_digest": i.manifest_digest,
-                "platform": i.platform,
-                "created": i.created,
-                "layer_count": i.layer_count,
-                "size_bytes": i.size_bytes,
-                "stored_compressed_bytes": i.stored_compressed_bytes,
-                "exclusive_compressed_bytes": i.exclusive_compressed_bytes,
-                "reclaimable_bytes": i.reclaimable_bytes,
-                "efficiency": i.efficiency,
-                "base": i.base,
-                "error": i.error,
-            }
-            for i in report.images
-        ],
-        "bases": [
-            {
-                "name": f.name,
-                "named_by": f.named_by,
-                "stale_images": f.stale_images,
-                "versions": [
-                    {
-                        "version": v.version,
-                        "layer_count": v.layer_count,
-                        "top_digest": v.top_digest,
-                        "created": v.created,
-                        "stale": v.stale,
-                        "image_count": len(v.images),
-                        "images": list(v.images),
-                    }
-                    for v in f.versions
-                ],
-            }
-            for f in report.bases
-        ],
+        "image_list": [_image(i) for i in report.images],
+        "bases": [_base(f) for f in report.bases],
         "findings": [
             {
                 "kind": f.kind,
@@ -129,6 +93,46 @@ def scan_document(report: RegistryReport, stats: ScanStats) -> dict[str, Any]:
             for f in stats.failures
         ],
         "problems": [{"subject": s, "message": m} for s, m in stats.problems],
+    }
+
+
+def _image(i: ImageSummary) -> dict[str, Any]:
+    """One image of the scan document's ``image_list``."""
+    return {
+        "repository": i.repository,
+        "tags": list(i.tags),
+        "manifest_digest": i.manifest_digest,
+        "platform": i.platform,
+        "created": i.created,
+        "layer_count": i.layer_count,
+        "size_bytes": i.size_bytes,
+        "stored_compressed_bytes": i.stored_compressed_bytes,
+        "exclusive_compressed_bytes": i.exclusive_compressed_bytes,
+        "reclaimable_bytes": i.reclaimable_bytes,
+        "efficiency": i.efficiency,
+        "base": i.base,
+        "error": i.error,
+    }
+
+
+def _base(f: BaseFamily) -> dict[str, Any]:
+    """One base family of the scan document's ``bases``, with its versions."""
+    return {
+        "name": f.name,
+        "named_by": f.named_by,
+        "stale_images": f.stale_images,
+        "versions": [
+            {
+                "version": v.version,
+                "layer_count": v.layer_count,
+                "top_digest": v.top_digest,
+                "created": v.created,
+                "stale": v.stale,
+                "image_count": len(v.images),
+                "images": list(v.images),
+            }
+            for v in f.versions
+        ],
     }
 
 

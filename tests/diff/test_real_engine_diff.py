@@ -20,7 +20,7 @@ from layerscope.analysis.diff import FileChangeKind, ImageDiff, diff_images
 from layerscope.dockerfile import instruction_from_created_by
 from layerscope.model import Image
 from layerscope.refs import parse_ref
-from layerscope.render.diff_json import diff_document
+from layerscope.render.diff.json import diff_document
 from layerscope.sources import load_image
 
 DOCKERFILE = """\

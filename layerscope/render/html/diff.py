@@ -9,7 +9,7 @@ from typing import Any
 from ...analysis.align import PairStatus
 from ...analysis.diff import FileChangeKind, ImageDiff
 from ...model import Image
-from ..diff_text import CHANGE_TEXT, STATUS_TEXT, pair_instruction, pair_label, signed, top_files
+from ..diff.text import CHANGE_TEXT, STATUS_TEXT, pair_instruction, pair_label, signed, top_files
 from ..text import size
 from .fstree import DEFAULT_LEAF_LIMIT, Leaf, Notes, build_treemap
 from .page import CHANGES, card, document, esc, kind_badge, page_header, panel, table, treemap_panel

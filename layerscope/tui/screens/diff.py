@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Static
 
 from layerscope.analysis.diff import ImageDiff
-from layerscope.render.diff_text import signed, verdict
+from layerscope.render.diff.text import signed, verdict
 from layerscope.tui.diffmodel import WHOLE_IMAGE, DiffTreeModel, PairRow
 from layerscope.tui.screens.filtering import FilteredTreeScreen
 from layerscope.tui.screens.help import KeyGroups, Legend

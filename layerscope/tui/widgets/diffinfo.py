@@ -11,7 +11,7 @@ from rich.text import Text
 
 from layerscope.analysis.diff import FileChangeKind, FileDiff, ImageDiff
 from layerscope.model import FileEntry
-from layerscope.render.diff_text import (
+from layerscope.render.diff.text import (
     CHANGE_TEXT,
     file_counts,
     layer_counts,

@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from layerscope.analysis.diff import ImageDiff
-from layerscope.render.diff_text import pair_instruction
+from layerscope.render.diff.text import pair_instruction
 from layerscope.tui.diffmodel import PairRow, pair_rows
 from layerscope.tui.formatting import short_signed, size
 from layerscope.tui.widgets.fitted import FittedTable

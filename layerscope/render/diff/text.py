@@ -7,10 +7,10 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..analysis.align import LayerPair, PairStatus
-from ..analysis.diff import FileChangeKind, FileCounts, FileDiff, ImageDiff
-from ..analysis.package_index import PackageChangeKind
-from .text import instruction, print_report, size
+from ...analysis.align import LayerPair, PairStatus
+from ...analysis.diff import FileChangeKind, FileCounts, FileDiff, ImageDiff
+from ...analysis.package_index import PackageChangeKind
+from ..text import instruction, print_report, size
 
 STATUS_TEXT = {
     PairStatus.SHARED: "shared",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from ..analysis.align import PairStatus
-from ..analysis.diff import ImageDiff
-from .diff_text import (
+from ...analysis.align import PairStatus
+from ...analysis.diff import ImageDiff
+from ..markdown import code as _code
+from ..markdown import plain
+from ..text import size
+from .text import (
     CHANGE_TEXT,
     STATUS_TEXT,
     contributors,
@@ -17,9 +20,6 @@ from .diff_text import (
     top_files,
     verdict,
 )
-from .markdown import code as _code
-from .markdown import plain
-from .text import size
 
 
 def _details(summary: str, lines: list[str]) -> list[str]:

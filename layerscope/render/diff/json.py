@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import __version__
-from ..analysis.align import PairStatus
-from ..analysis.diff import FileCounts, FileDiff, ImageDiff, PairDiff
-from ..analysis.package_index import Package, PackageChange, PackageChangeKind
-from ..model import FileEntry, Image, Layer
+from ... import __version__
+from ...analysis.align import PairStatus
+from ...analysis.diff import FileCounts, FileDiff, ImageDiff, PairDiff
+from ...analysis.package_index import Package, PackageChange, PackageChangeKind
+from ...model import FileEntry, Image, Layer
 
 DIFF_SCHEMA_VERSION = 1
 
