@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from ..render.formats import FormatTable, Target
 from .common import Streams, text_width, use_color
-from .htmlout import html_plan, link, write_beside
+from .htmlout import HtmlPlan, html_plan, link, write_beside
 
 S = TypeVar("S")
 
@@ -44,7 +44,10 @@ def render_output(
 ) -> str:
     """The chosen format of ``subject``; the HTML page written beside it for ``--html FILE``
     (the text and Markdown outputs then link it)."""
-    plan = html_plan(args, table.default)
+    if "html" in table.names:
+        plan = html_plan(args, table.default)
+    else:  # a command without --html (suggest)
+        plan = HtmlPlan(args.format or table.default, None)
     target = target_of(args, streams)
     if plan.beside:
         write_beside(plan.beside, table.render("html", subject, target))
