@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import DigestMismatchError, ImageFormatError, LayerFormatError
-from ..layers import LayerScan, prefixed, scan_layer, sniff_compression
+from ..layers import LayerScan, prefixed, sniff_compression
 from ..model import Digest, Image, Layer, LayerContents, LayerIndex, Platform, Progress
 from .blobs import BlobStore, DirBlobStore, open_tar_store
 from .config import align_history as _align_history
 from .config import diff_ids as _diff_ids
 from .config import history as _history
 from .config import image_config as _image_config
+from .layer_scan import scan_layer
 from .manifests import DOCKER_LAYER, LayerRef, select_image
 
 Defer = Callable[[Callable[[], None]], None]
