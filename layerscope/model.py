@@ -172,7 +172,8 @@ class Layer:
     compression: str = "none"
     """What the blob was sniffed as: none, gzip, zstd, bzip2 or xz."""
     contents: tuple[tuple[str, bytes], ...] = ()
-    """(path, bytes) of the small files ``keeps_contents`` selects (package databases), by path."""
+    """(path, bytes) of the small files the scan's ``KeptFiles`` selects (package databases),
+    by path."""
 
     @property
     def created_by(self) -> str:
@@ -328,53 +329,21 @@ class LayerContents:
     size_bytes: int
     tar_size_bytes: int
     contents: tuple[tuple[str, bytes], ...] = ()
-    """(path, bytes) of the files ``keeps_contents`` selects, sorted by path."""
+    """(path, bytes) of the files the scan's ``KeptFiles`` selects, sorted by path."""
 
 
-KEPT_CONTENT_MAX_BYTES = 1 << 20
-"""Files larger than this are never kept, whatever their path."""
+@dataclass(frozen=True, slots=True)
+class KeptFiles:
+    """Which files a layer scan keeps the bytes of (``Layer.contents``). The caller says
+    (``analysis.packages.PACKAGE_DATABASES``: the package databases it reads); the walker obeys.
 
-KEPT_SUFFIXES = (
-    "/status",
-    "/installed",
-    ".list",
-    "/METADATA",
-    "/RECORD",
-    "/PKG-INFO",
-    "/installed-files.txt",
-    ".egg-info",
-    "/package.json",
-    "/extended_states",
-)
-
-
-def keeps_contents(path: str) -> bool:
-    """True for the package-database files whose bytes a layer scan keeps (see Layer.contents).
-
-    ``/var/lib/dpkg/status``, ``/var/lib/dpkg/info/*.list``, ``/lib/apk/db/installed``,
-    ``/var/lib/apt/extended_states``, ``*.dist-info/{METADATA,RECORD}``,
-    ``*.egg-info/{PKG-INFO,installed-files.txt}``, an
-    ``*.egg-info`` file under ``*-packages/``, and ``node_modules/[@scope/]name/package.json``.
+    A path is kept when its file is at most ``max_bytes`` long, its path ends with one of
+    ``suffixes`` (the walker's cheap first test, compiled walker included) and ``wants`` says yes.
     """
-    if not path.endswith(KEPT_SUFFIXES):
-        return False
-    if path in ("/var/lib/dpkg/status", "/lib/apk/db/installed", "/var/lib/apt/extended_states"):
-        return True
-    parent, _, base = path.rpartition("/")
-    if base.endswith(".list"):
-        return parent == "/var/lib/dpkg/info"
-    if base in ("METADATA", "RECORD"):
-        return parent.endswith(".dist-info")
-    if base in ("PKG-INFO", "installed-files.txt"):
-        return parent.endswith(".egg-info")
-    if base.endswith(".egg-info"):
-        return "-packages/" in path
-    if base == "package.json":
-        parts = parent.split("/")
-        if len(parts) >= 3 and parts[-2] == "node_modules":
-            return not parts[-1].startswith((".", "@"))
-        return len(parts) >= 4 and parts[-3] == "node_modules" and parts[-2].startswith("@")
-    return False
+
+    suffixes: tuple[str, ...]
+    max_bytes: int
+    wants: Callable[[str], bool]
 
 
 class LayerIndex(Protocol):
@@ -429,9 +398,7 @@ __all__ = [
     "BuildRecord",
     "LayerRecord",
     "LayerContents",
-    "KEPT_CONTENT_MAX_BYTES",
-    "KEPT_SUFFIXES",
-    "keeps_contents",
+    "KeptFiles",
     "LayerIndex",
     "Progress",
     "NullProgress",

@@ -1,5 +1,5 @@
 /*
- * layerscope._tarwalk: the hot loop of layers._walk in C.
+ * layerscope._tarwalk: the hot loop of the tar walk (layerscope/layers/walk.py) in C.
  *
  * walk() reads as many *ordinary* tar entries as fit in a buffer and appends them to the
  * walker's entry list exactly as the pure-Python walker would. It stops, without consuming
@@ -29,8 +29,9 @@
 #define PYC_HEADER_BYTES 16
 #define GIL_FREE_BYTES (256 * 1024)
 
-/* Set once by configure(): the FileEntry class, its slot descriptors in field order, the
- * EntryKind members, the suffixes of kept files and the root names that are format metadata. */
+/* Set by configure() (again when a scan keeps more files): the FileEntry class, its slot
+ * descriptors in field order, the EntryKind members, the suffixes of kept files and the root
+ * names that are format metadata. */
 static PyTypeObject *entry_type = NULL;
 static PyObject *slots[NFIELDS];
 static PyObject *kind_file, *kind_dir, *kind_symlink, *kind_hardlink, *kind_fifo;
@@ -51,7 +52,7 @@ static const char *FIELDS[NFIELDS] = {
  * hash_into() and one more FileEntry field set in make_entry(). */
 typedef struct {
     uint64_t xxh3;
-    uint64_t body; /* a .pyc's bytes after its 16-byte header (layers.py: FileEntry.body_hash) */
+    uint64_t body; /* a .pyc's bytes after its 16-byte header (layers/filedata.py: body_hash) */
 } FileHashes;
 
 static void hash_into(const unsigned char *data, Py_ssize_t size, int pyc, FileHashes *out)
@@ -457,7 +458,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "layerscope._tarwalk",
-    "The compiled hot loop of layerscope's tar walker (optional; layers.py falls back to Python).",
+    "The compiled hot loop of layerscope's tar walker (optional; layers/ falls back to Python).",
     -1, methods,
 };
 
@@ -467,7 +468,7 @@ PyMODINIT_FUNC PyInit__tarwalk(void)
     if (empty_tuple == NULL) return NULL;
     PyObject *mod = PyModule_Create(&module);
     if (mod == NULL) return NULL;
-    /* FIELDS: the FileEntry fields this walker sets, in order; layers.py uses the compiled
+    /* FIELDS: the FileEntry fields this walker sets, in order; layers/native.py uses the compiled
      * walker only when FileEntry has exactly these (a new field means this file must learn it) */
     PyObject *names = PyTuple_New(NFIELDS);
     if (names == NULL) goto fail;

@@ -19,7 +19,7 @@ import zstandard
 
 from layerscope.errors import LayerFormatError, UnsafePathError
 from layerscope.layers import scan_layer, sniff_compression
-from layerscope.model import EntryKind
+from layerscope.model import EntryKind, KeptFiles
 
 
 def _tar(
@@ -341,3 +341,28 @@ def test_pyc_files_get_a_second_hash_of_the_bytes_after_the_header() -> None:
     (first,) = (e for e in scans[0].entries if e.path == "/app/m.pyc")
     assert again.entries[0].content_hash != first.content_hash
     assert again.entries[0].only_header_differs(first)
+
+
+def _keeps_under_etc(path: str) -> bool:
+    return path.startswith("/etc/")
+
+
+def test_the_caller_says_which_files_are_kept() -> None:
+    """``keep`` selects by suffix, size bound and predicate; without it nothing is kept. The
+    rule here shares no suffix with the package databases, so the compiled walker has to learn
+    it (it must stop at those files for the Python walk to keep them)."""
+    small, big, other = b"a = 1\n", b"b = 2\n" * 10, b"c = 3\n"
+    blob = _tar([
+        _file("etc/app.conf", small),
+        _file("etc/big.conf", big),  # over the bound
+        _file("opt/app.conf", other),  # the predicate says no
+        _file("etc/app.ini", other),  # no suffix matches
+        _file("var/lib/dpkg/status", b"Package: x\n"),  # a package database: not this rule's
+    ])  # fmt: skip
+    rule = KeptFiles((".conf",), len(small) + 1, _keeps_under_etc)
+    for make in (lambda: memoryview(blob), lambda: io.BytesIO(blob), lambda: _Dribble(blob, 7)):
+        for pure in (False, True):
+            scan = scan_layer(make(), keep=rule, pure_python=pure)
+            assert scan.contents == (("/etc/app.conf", small),)
+            assert len(scan.entries) == 5
+            assert scan_layer(make(), pure_python=pure).contents == ()

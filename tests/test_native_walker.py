@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import xxhash
 
-from layerscope import layers
+from layerscope.analysis.packages import PACKAGE_DATABASES
 from layerscope.errors import LayerscopeError
-from layerscope.layers import scan_layer, sniff_compression
+from layerscope.layers import native, scan_layer, sniff_compression
 from layerscope.testing import FORMATS, write_image
 from layerscope.testing.specs import chown_rewrite_spec, demo_spec
 
@@ -51,7 +51,7 @@ class _Dribble(io.RawIOBase):
 
 def _outcome(blob: Any, pure: bool) -> tuple[Any, ...]:
     try:
-        scan = scan_layer(blob, want_diff_id=True, pure_python=pure)
+        scan = scan_layer(blob, keep=PACKAGE_DATABASES, want_diff_id=True, pure_python=pure)
     except LayerscopeError as exc:
         return ("error", type(exc).__name__, str(exc))
     return (
@@ -67,7 +67,7 @@ def _outcome(blob: Any, pure: bool) -> tuple[Any, ...]:
 @pytest.fixture
 def native_count(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the entries the compiled walker appended (so no test passes without it)."""
-    walk = layers.NATIVE_WALK
+    walk = native.NATIVE_WALK
     if walk is None:
         pytest.fail(
             "layerscope._tarwalk is not used: not built (no C compiler when `pip install -e .` "
@@ -81,7 +81,7 @@ def native_count(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         counted[0] += count
         return pos, added, count
 
-    monkeypatch.setattr(layers, "NATIVE_WALK", counting)
+    monkeypatch.setattr(native, "NATIVE_WALK", counting)
     return counted
 
 

@@ -1,7 +1,8 @@
 """Package databases read from file contents: dpkg, apk, Python distributions and npm.
 
-Parsers take the bytes of one database file and return what it declares; ``wants_contents``
-names the files whose bytes a layer scan must keep for them (small files only). Pure: no I/O.
+Parsers take the bytes of one database file and return what it declares. ``PACKAGE_DATABASES``
+names the files whose bytes a layer scan must keep for them (small files only): the one
+definition of those paths; sources hand it to the layer walker. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import json
 import posixpath
 from dataclasses import dataclass
 
-from layerscope.model import KEPT_CONTENT_MAX_BYTES, keeps_contents
+from layerscope.model import KeptFiles
 
 __all__ = [
     "MAX_CONTENT_BYTES",
+    "PACKAGE_DATABASES",
     "DPKG_STATUS",
     "APK_INSTALLED",
     "DeclaredPackage",
@@ -30,12 +32,27 @@ __all__ = [
     "npm_package_dir",
 ]
 
-MAX_CONTENT_BYTES = KEPT_CONTENT_MAX_BYTES
-"""Database files larger than this are not kept."""
+MAX_CONTENT_BYTES = 1 << 20
+"""Database files larger than this are not kept, whatever their path."""
 
 DPKG_STATUS = "/var/lib/dpkg/status"
 DPKG_INFO = "/var/lib/dpkg/info/"
 APK_INSTALLED = "/lib/apk/db/installed"
+APT_EXTENDED_STATES = "/var/lib/apt/extended_states"
+
+_SUFFIXES = (
+    "/status",
+    "/installed",
+    ".list",
+    "/METADATA",
+    "/RECORD",
+    "/PKG-INFO",
+    "/installed-files.txt",
+    ".egg-info",
+    "/package.json",
+    "/extended_states",
+)
+"""Every database path ends with one of these (the walker's cheap first test)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +69,36 @@ class DeclaredPackage:
 
 
 def wants_contents(path: str) -> bool:
-    """True for the database files whose bytes the package analysis reads."""
-    return keeps_contents(path)
+    """True for the package-database files whose bytes the package analysis reads.
+
+    ``/var/lib/dpkg/status``, ``/var/lib/dpkg/info/*.list``, ``/lib/apk/db/installed``,
+    ``/var/lib/apt/extended_states``, ``*.dist-info/{METADATA,RECORD}``,
+    ``*.egg-info/{PKG-INFO,installed-files.txt}``, an
+    ``*.egg-info`` file under ``*-packages/``, and ``node_modules/[@scope/]name/package.json``.
+    """
+    if not path.endswith(_SUFFIXES):
+        return False
+    if path in (DPKG_STATUS, APK_INSTALLED, APT_EXTENDED_STATES):
+        return True
+    parent, _, base = path.rpartition("/")
+    if base.endswith(".list"):
+        return parent + "/" == DPKG_INFO
+    if base in ("METADATA", "RECORD"):
+        return parent.endswith(".dist-info")
+    if base in ("PKG-INFO", "installed-files.txt"):
+        return parent.endswith(".egg-info")
+    if base.endswith(".egg-info"):
+        return "-packages/" in path
+    if base == "package.json":
+        parts = parent.split("/")
+        if len(parts) >= 3 and parts[-2] == "node_modules":
+            return not parts[-1].startswith((".", "@"))
+        return len(parts) >= 4 and parts[-3] == "node_modules" and parts[-2].startswith("@")
+    return False
+
+
+PACKAGE_DATABASES = KeptFiles(_SUFFIXES, MAX_CONTENT_BYTES, wants_contents)
+"""The files a layer scan keeps for this module's parsers (``Layer.contents``)."""
 
 
 def _text(data: bytes) -> str:

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import DigestMismatchError, ImageFormatError, LayerFormatError
-from ..layers import LayerScan, prefixed, scan_layer, sniff_compression
+from ..layers import LayerScan, prefixed, sniff_compression
 from ..model import Digest, Image, ImageRef, LayerContents, LayerIndex, Progress, SourceKind
 from .assemble import LayerPart, assemble_image
 from .blobs import BlobStore, DirBlobStore, open_tar_store
 from .config import check_layer_count
 from .config import diff_ids as _diff_ids
 from .context import LoadContext
+from .layer_scan import scan_layer
 from .manifests import DOCKER_LAYER, LayerRef, Selected, select_image
 
 _Job = tuple[int, LayerRef, Digest]

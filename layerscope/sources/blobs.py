@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ..errors import ImageFormatError, NotFoundError, UnsafePathError
-from ..layers import _decompressor, sniff_compression
+from ..layers import decompressor, sniff_compression
 from ..model import Progress
 
 
@@ -299,7 +299,7 @@ def open_tar_store(
 def _copy_decompressed(
     kind: str, raw: IO[bytes], out: IO[bytes], progress: Progress | None, label: str
 ) -> None:
-    stream = _decompressor(kind, raw)
+    stream = decompressor(kind, raw)
     last = 0
     try:
         while True:

@@ -22,8 +22,9 @@ from ..errors import (
     LayerscopeError,
     RegistryUnavailableError,
 )
-from ..layers import LayerScan, scan_layer
+from ..layers import LayerScan
 from ..model import Digest, LayerContents, LayerIndex, Progress
+from .layer_scan import scan_layer
 
 RESUME_ATTEMPTS = 5
 """How many times a dropped blob download is resumed before giving up."""
