@@ -199,8 +199,8 @@ class ImageFacts:
     efficiency: float
     findings: tuple[tuple[str, int, tuple[str, ...]], ...]
     """(finding kind, bytes, example paths)."""
-    suggestions: tuple[tuple[str, str, int], ...]
-    """(suggestion kind, title, estimated saving bytes)."""
+    suggestions: tuple[tuple[str, int], ...]
+    """(suggestion kind, estimated saving bytes)."""
 
 
 def image_facts(image: Image) -> ImageFacts:
@@ -215,7 +215,7 @@ def image_facts(image: Image) -> ImageFacts:
     suggestions = []
     for suggestion in suggest(analysis).suggestions:
         kind = suggestion.kind.value
-        suggestions.append((kind, suggestion.title, suggestion.estimated_saving_bytes))
+        suggestions.append((kind, suggestion.estimated_saving_bytes))
         for finding, wanted in FINDING_SUGGESTIONS.items():
             if kind == wanted:
                 paths = tuple(e.path for e in suggestion.evidence[:3])
@@ -276,7 +276,7 @@ def registry_report(
             continue
         for kind, size, examples in fact.findings:
             per_kind[kind].append(FindingImage(_name(item), size, examples))
-        for kind, _title, saving in fact.suggestions:
+        for kind, saving in fact.suggestions:
             total, names = suggestion_bytes.get(kind, (0, []))
             if _name(item) not in names:
                 names.append(_name(item))

@@ -11,6 +11,7 @@ from layerscope.analysis.budget import Outcome
 from layerscope.analysis.rules import RULES
 from layerscope.analysis.suggest.model import LineSpan, Suggestion, SuggestionKind
 from layerscope.render.check_words import CheckSubject, rule_span, sentence, size
+from layerscope.render.suggest_words import words
 
 __all__ = ["render_check_sarif", "sarif_document"]
 
@@ -33,7 +34,7 @@ def _logical(ref: str) -> dict[str, Any]:
 
 def _suggestion_message(s: Suggestion) -> str:
     saves = f" (saves {size(s.estimated_saving_bytes)})" if s.estimated_saving_bytes else ""
-    return f"{s.title}{saves}. {s.detail}".strip()
+    return f"{words(s).title}{saves}. {words(s).detail}".strip()
 
 
 def sarif_document(subject: CheckSubject) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from ..analysis.suggest import (
     Suggestion,
     SuggestionReport,
 )
+from .suggest_words import covered_titles, words
 from .text import counted, size
 
 SUGGEST_SCHEMA_VERSION = 1
@@ -23,11 +24,12 @@ EVIDENCE_LIMIT = 50
 
 def suggestion_item(s: Suggestion, with_patch: bool) -> dict[str, Any]:
     """One suggestion as a JSON object (docs/json-schema.md)."""
+    said = words(s)
     doc: dict[str, Any] = {
         "id": s.id,
         "kind": s.kind.value,
-        "title": s.title,
-        "detail": s.detail,
+        "title": said.title,
+        "detail": said.detail,
         "layers": list(s.layers),
         "instructions": list(s.instructions),
         "lines": [{"start": span.start, "end": span.end} for span in s.lines],
@@ -44,7 +46,7 @@ def suggestion_item(s: Suggestion, with_patch: bool) -> dict[str, Any]:
         "patch_note": s.patch_note,
         "estimated_saving_rebuild_bytes": s.estimated_saving_rebuild_bytes,
         "estimate_basis": s.estimate_basis.value if s.estimate_basis is not None else None,
-        "covers": list(s.covers),
+        "covers": list(covered_titles(s)),
         "measured_saving_bytes": s.measured_saving_bytes,
         "measured_note": s.measured_note,
     }
@@ -144,14 +146,15 @@ def render_suggest_text(
             figures.append(counted(s.estimated_saving_rebuilds, "rebuild"))
         if s.estimated_saving_seconds is not None:
             figures.append(f"{s.estimated_saving_seconds:.0f} s")
+        said = words(s)
         out.append("")
-        out.append(f"[{s.id}] {s.title}" + (f"  ({', '.join(figures)})" if figures else ""))
+        out.append(f"[{s.id}] {said.title}" + (f"  ({', '.join(figures)})" if figures else ""))
         if s.lines:
             single = len(s.lines) == 1 and s.lines[0].start == s.lines[0].end
             out.append(("  line " if single else "  lines ") + ", ".join(
                 str(x.start) if x.start == x.end else f"{x.start}-{x.end}" for x in s.lines
             ))  # fmt: skip
-        out += prose(s.detail)
+        out += prose(said.detail)
         for e in s.evidence[:5]:
             out.append(f"    {size(e.size_bytes):>9}  {e.path}  (layer {e.layer_index})")
         if len(s.evidence) > 5:
@@ -159,7 +162,7 @@ def render_suggest_text(
         if s.overlaps_with:
             out += prose(f"overlaps with {', '.join(s.overlaps_with)} (bytes counted once)")
         if s.covers:
-            out += prose(f"also covers: {'; '.join(s.covers)}")
+            out += prose(f"also covers: {'; '.join(covered_titles(s))}")
         cache = cache_figures(s)
         if cache:
             out += prose(cache)

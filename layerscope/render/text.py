@@ -234,6 +234,8 @@ def _items(analysis: Analysis, top: int) -> RenderableType | None:
 def _suggestions(report: SuggestionReport | None) -> RenderableType | None:
     if report is None or not report.suggestions:
         return None
+    from .suggest_words import words  # it imports this module's counted
+
     table = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -255,7 +257,7 @@ def _suggestions(report: SuggestionReport | None) -> RenderableType | None:
                 else ""
             )
         )
-        table.add_row(saves, item.kind.value.replace("_", " "), item.title)
+        table.add_row(saves, item.kind.value.replace("_", " "), words(item).title)
     return table
 
 

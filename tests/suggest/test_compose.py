@@ -18,7 +18,9 @@ from layerscope.analysis.suggest import (
     suggest,
 )
 from layerscope.analysis.suggest.compose import Files, combine, render_dockerfile
+from layerscope.analysis.suggest.facts import CleanupFacts, CleanupFix, ReorderFacts
 from layerscope.dockerfile import parse_dockerfile
+from layerscope.render.suggest_words import words
 from tests.analysis.imagekit import d, f
 from tests.suggest.shapes import BASE, LISTS, ML_DOCKERFILE, PIP_CACHE, make_image, ml_image
 
@@ -61,7 +63,7 @@ def test_ml_shape_installs_stay_cached_and_sources_come_last() -> None:
     assert reorder.estimate_basis is EstimateBasis.STEP_ORDER
     # without recorded builds: the layers of the venv and install steps, per source edit
     assert reorder.estimated_saving_rebuild_bytes == 10 + 8000 + PIP_CACHE
-    assert "requirements.txt" in reorder.title
+    assert "requirements.txt" in words(reorder).title
 
 
 def test_a_cleanup_before_the_step_that_needs_it_is_rejected() -> None:
@@ -72,8 +74,9 @@ def test_a_cleanup_before_the_step_that_needs_it_is_rejected() -> None:
     bad = Suggestion(
         id="cleanup-9",
         kind=SuggestionKind.SAME_LAYER_CLEANUP,
-        title="apt lists (line-edit style)",
-        detail="",
+        facts=CleanupFacts(
+            1, ("apt lists",), 1, (CleanupFix("apt lists", "rm -rf /var/lib/apt/lists/*"),)
+        ),
         layers=(1,),
         instructions=(),
         lines=(),
@@ -100,8 +103,7 @@ def test_a_move_that_puts_a_consumer_before_its_producer_is_rejected() -> None:
     move = Suggestion(
         id="reorder-9",
         kind=SuggestionKind.REORDER_FOR_CACHE,
-        title="too far",
-        detail="",
+        facts=ReorderFacts("COPY . /app", "COPY", copy.start_line, train.start_line, runs=1),
         layers=(),
         instructions=(),
         lines=(),
@@ -218,7 +220,7 @@ def test_an_editable_install_keeps_the_sources_and_says_so() -> None:
     )
     report = suggest(analysis, dockerfile=parse_dockerfile(EDITABLE))
     (reorder,) = [s for s in report.suggestions if s.kind is SuggestionKind.REORDER_FOR_CACHE]
-    assert "editable or local install" in reorder.detail
+    assert "editable or local install" in words(reorder).detail
     assert _order(report) == [
         "COPY requirements.txt /app/",
         "RUN pip install -r /app/requirements.txt",
@@ -300,7 +302,7 @@ def test_reorder_figures_from_recorded_history() -> None:
     assert reorder.estimated_saving_rebuilds == 4 * 2
     assert reorder.estimated_saving_seconds == 4 * (3.0 + 40.0)
     assert reorder.estimated_saving_rebuild_bytes == 4 * (10 + 8000 + PIP_CACHE)
-    assert "missed the cache in 4 of 5 recorded builds" in reorder.detail
+    assert "missed the cache in 4 of 5 recorded builds" in words(reorder).detail
 
 
 STATUS = b"""\

@@ -15,6 +15,7 @@ from .compose import Files, combine, describe, make_patch
 from .context import build_context, copied_names
 from .copy_chmod import find_copy_chmods
 from .dockerignore import find_dockerignore, fold_duplicates
+from .facts import FACTS_OF, SuggestionFacts
 from .merge import find_merges
 from .ml import find_duplicates, find_models
 from .model import (
@@ -41,6 +42,7 @@ __all__ = [
     "CacheHints",
     "EstimateBasis",
     "Evidence",
+    "FACTS_OF",
     "HistoryHints",
     "InstructionStats",
     "LeftOut",
@@ -50,6 +52,7 @@ __all__ = [
     "OpKind",
     "PatchPaths",
     "Suggestion",
+    "SuggestionFacts",
     "SuggestionKind",
     "SuggestionReport",
     "SIZE_KINDS",

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from layerscope.dockerfile import Instruction
 
 from .buildmodel import STATES, commands
 from .context import Context, under
+from .facts import CleanupFacts, CleanupFix
 from .merge import merge_instructions
-from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind, counted
+from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,89 +148,97 @@ def _cleanup_command(cache: Cache, command: str) -> str:
     return cache.cleanup
 
 
+@dataclass(slots=True)
+class _Plan:
+    """The fixes of one RUN's caches, its changes to the build model and its notes."""
+
+    fixes: list[CleanupFix] = field(default_factory=list)
+    ops: list[Op] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    editable: bool = True
+    lifecycle: tuple[Instruction, tuple[Op, ...], str | None] | None = None
+    """Where the cleanups go: after the last step that needs the package-manager state."""
+
+
+def _pycache(
+    ctx: Context, index: int, ins: Instruction | None, dirs: set[str], plan: _Plan
+) -> None:
+    fix, pattern = _pycache_fix(ctx, index, dirs)
+    if pattern and ins is not None:
+        plan.ops.append(
+            Op(OpKind.REPLACE, ins.index, pattern=pattern, replacement=r"\g<0> --no-compile")
+        )
+        plan.fixes.append(CleanupFix(_PYCACHE, fix, flag=True))
+    else:
+        if ins is not None:
+            plan.ops.append(Op(OpKind.APPEND, ins.index, lines=(fix,)))
+        plan.fixes.append(CleanupFix(_PYCACHE, fix))
+    plan.notes.append(
+        "Python then compiles on first import (slower first start, unless it can write)"
+    )
+
+
+def _cache(
+    ctx: Context, ins: Instruction | None, name: str, found: dict[str, list[Evidence]],
+    command: str, plan: _Plan,
+) -> None:  # fmt: skip
+    cache = next(c for c in CACHES if c.name == name)
+    if cache.flag_pattern is not None and re.search(cache.flag_pattern, command):
+        if ins is not None:
+            plan.ops.append(
+                Op(OpKind.REPLACE, ins.index, pattern=cache.flag_pattern,
+                   replacement=cache.flag_replacement)
+            )  # fmt: skip
+        plan.fixes.append(CleanupFix(name, cache.flag_replacement.split()[-1], flag=True))
+        return
+    cleanup = _cleanup_command(cache, command)
+    if ins is None:
+        plan.fixes.append(CleanupFix(name, cleanup))
+        return
+    if plan.lifecycle is None:
+        plan.lifecycle = next(
+            (got for n in sorted(found) if (got := _lifecycle(ctx, ins, n))[0] is not ins
+             or got[2] is not None),
+            (ins, (), None),
+        )  # fmt: skip
+    where, merge, why = plan.lifecycle
+    if why is not None:
+        plan.notes.append(why)
+        plan.editable = False  # said in the note; no fix listed
+    elif where is not ins:
+        plan.fixes.append(CleanupFix(name, cleanup, after_line=where.start_line,
+                                     run_from_line=ins.start_line))  # fmt: skip
+    else:
+        plan.fixes.append(CleanupFix(name, cleanup))
+    plan.ops += [*merge, Op(OpKind.APPEND, where.index, lines=(cleanup,))]
+
+
 def _suggestion(
     ctx: Context, index: int, found: dict[str, list[Evidence]], pycache_dirs: set[str]
 ) -> Suggestion:
     ins = ctx.instruction_of.get(index) if ctx.dockerfile is not None else None
     command = ctx.command(index)
-    ops: list[Op] = []
-    hows: list[str] = []
-    notes: list[str] = []
-    editable = ins is not None and not ins.heredocs and ins.exec_form is None
-    lifecycle: tuple[Instruction, tuple[Op, ...], str | None] | None = None
-    """Where the cleanups go: after the last step that needs the package-manager state."""
+    plan = _Plan(editable=ins is not None and not ins.heredocs and ins.exec_form is None)
     for name in sorted(found):
         if name == _PYCACHE:
-            fix, pattern = _pycache_fix(ctx, index, pycache_dirs)
-            if pattern and ins is not None:
-                ops.append(
-                    Op(OpKind.REPLACE, ins.index, pattern=pattern,
-                       replacement=r"\g<0> --no-compile")
-                )  # fmt: skip
-                hows.append(f"{fix} (or ENV PYTHONDONTWRITEBYTECODE=1) for __pycache__")
-            else:
-                if ins is not None:
-                    ops.append(Op(OpKind.APPEND, ins.index, lines=(fix,)))
-                hows.append(f"`{fix}` for __pycache__")
-            notes.append(
-                "Python then compiles on first import (slower first start, unless it can write)"
-            )
-            continue
-        cache = next(c for c in CACHES if c.name == name)
-        if cache.flag_pattern is not None and re.search(cache.flag_pattern, command):
-            if ins is not None:
-                ops.append(
-                    Op(OpKind.REPLACE, ins.index, pattern=cache.flag_pattern,
-                       replacement=cache.flag_replacement)
-                )  # fmt: skip
-            hows.append(f"{cache.flag_replacement.split()[-1]} for the {name}")
-            continue
-        cleanup = _cleanup_command(cache, command)
-        if ins is None:
-            hows.append(f"`{cleanup}` for the {name}")
-            continue
-        if lifecycle is None:
-            lifecycle = next(
-                (got for n in sorted(found) if (got := _lifecycle(ctx, ins, n))[0] is not ins
-                 or got[2] is not None),
-                (ins, (), None),
-            )  # fmt: skip
-        where, merge, why = lifecycle
-        if why is not None:
-            notes.append(why)
-            editable = False
-        elif where is not ins:
-            hows.append(
-                f"`{cleanup}` for the {name}, after line {where.start_line} that still "
-                f"needs {'it' if name.endswith('cache') else 'them'} (one RUN from line "
-                f"{ins.start_line})"
-            )
+            _pycache(ctx, index, ins, pycache_dirs, plan)
         else:
-            hows.append(f"`{cleanup}` for the {name}")
-        ops += [*merge, Op(OpKind.APPEND, where.index, lines=(cleanup,))]
-    note = "; ".join(dict.fromkeys(notes)) or None
+            _cache(ctx, ins, name, found, command, plan)
     evidence = [e for items in found.values() for e in items]
-    names = ", ".join(sorted(found))
     spans = tuple(
         LineSpan(i.start_line, i.end_line)
-        for i in dict.fromkeys((ins, lifecycle[0] if lifecycle else None))
+        for i in dict.fromkeys((ins, plan.lifecycle[0] if plan.lifecycle else None))
         if i is not None
     )  # the step that made the cache and the last one that needs it
     return Suggestion(
         id="",
         kind=SuggestionKind.SAME_LAYER_CLEANUP,
-        title=f"{names} left in layer {index}",
-        detail=(
-            f"{counted(len(evidence), 'cache file')} "
-            f"{'stays' if len(evidence) == 1 else 'stay'} in the image; clean up in the same RUN: "
-            + "; ".join(hows)
-            + " (or mount the cache directory with RUN --mount=type=cache)."
-        ),
+        facts=CleanupFacts(index, tuple(sorted(found)), len(evidence), tuple(plan.fixes)),
         layers=(index,),
         instructions=(ctx.label(index),),
         lines=spans,
         evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
         estimated_saving_bytes=sum(e.size_bytes for e in evidence),
-        ops=tuple(ops) if editable else (),
-        patch_note=note,
+        ops=tuple(plan.ops) if plan.editable else (),
+        patch_note="; ".join(dict.fromkeys(plan.notes)) or None,
     )

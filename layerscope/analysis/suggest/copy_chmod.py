@@ -9,7 +9,8 @@ from layerscope.dockerfile.created_by import parse_created_by
 from layerscope.model import EntryKind
 
 from .context import Context
-from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind, counted
+from .facts import CopyChmodFacts
+from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
 
 _CH = re.compile(r"^\s*(chmod|chown|chgrp)\b")
 
@@ -38,11 +39,7 @@ def find_copy_chmods(ctx: Context) -> list[Suggestion]:
             Suggestion(
                 id="",
                 kind=SuggestionKind.COPY_CHMOD,
-                title=f"set mode/owner in the COPY of layer {w}, not in layer {h}",
-                detail=(
-                    f"layer {h} stores {counted(len(evidence), 'file')} of layer {w} again only to "
-                    "change their mode or owner; COPY --chmod/--chown does it in one copy."
-                ),
+                facts=CopyChmodFacts(w, h, len(evidence)),
                 layers=(w, h),
                 instructions=(ctx.label(w), ctx.label(h)),
                 lines=spans,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from layerscope.dockerfile import Instruction, Stage
 
 from .context import Context
-from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind, counted
+from .facts import MergeFacts
+from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
 from .patching import join_runs
 
 _INERT = frozenset(
@@ -23,13 +24,6 @@ def _ranges(pairs: set[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             out.append([first, last])
     return [(a, b) for a, b in out]
-
-
-def _layer_list(layers: tuple[int, ...]) -> str:
-    """``4 and 6``, ``3-5`` (all of them RUN), ``2, 4 and 5``."""
-    if len(layers) > 2 and layers[-1] - layers[0] == len(layers) - 1:
-        return f"{layers[0]}-{layers[-1]}"
-    return ", ".join(map(str, layers[:-1])) + f" and {layers[-1]}"
 
 
 def find_merges(ctx: Context) -> list[Suggestion]:
@@ -59,12 +53,7 @@ def find_merges(ctx: Context) -> list[Suggestion]:
             Suggestion(
                 id="",
                 kind=SuggestionKind.MERGE_RUN,
-                title=f"merge the RUN steps of layers {_layer_list(layers)}",
-                detail=(
-                    f"layer {hi} deletes or rewrites {counted(len(evidence), 'file')} that layer "
-                    f"{lo}{'' if len(layers) == 2 else ' onwards'} wrote; in one RUN "
-                    f"{'it is' if len(evidence) == 1 else 'they are'} never stored."
-                ),
+                facts=MergeFacts(layers, lo, hi, len(evidence)),
                 layers=layers,
                 instructions=tuple(ctx.label(i) for i in layers),
                 lines=spans,

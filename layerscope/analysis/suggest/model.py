@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .facts import SuggestionFacts
 
 
 class SuggestionKind(Enum):
@@ -117,12 +120,13 @@ class LeftOut:
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
-    """One proposed change with what it is measured to save."""
+    """One proposed change with what it is measured to save. It carries what was found
+    (``facts``, one class per kind), never words: ``render/suggest_words.py`` writes its title
+    and detail."""
 
     id: str
     kind: SuggestionKind
-    title: str
-    detail: str
+    facts: SuggestionFacts
     layers: tuple[int, ...]
     """Indexes of the layers involved."""
     instructions: tuple[str, ...]
@@ -146,8 +150,8 @@ class Suggestion:
     """Cache kinds: bytes of layers no longer rebuilt (and pushed) — per source edit when
     ``estimate_basis`` is step_order, over the recorded builds when it is history."""
     estimate_basis: EstimateBasis | None = None
-    covers: tuple[str, ...] = ()
-    """Titles of duplicate advice about the same files folded into this suggestion."""
+    covers: tuple[SuggestionFacts, ...] = ()
+    """Facts of duplicate advice about the same files folded into this suggestion."""
     measured_saving_bytes: int | None = None
     """Filled in by a real build of the patched Dockerfile (``suggest --prove``): the measured
     bytes beside the estimate. None: not measured."""
@@ -215,8 +219,3 @@ class HistoryHints:
 
     instructions: tuple[InstructionStats, ...] = ()
     base_moved: bool = False
-
-
-def counted(number: int, noun: str) -> str:
-    """``1 file``, ``5 files``: a count with its noun in the right number."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
