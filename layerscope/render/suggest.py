@@ -14,7 +14,7 @@ from ..analysis.suggest import (
     Suggestion,
     SuggestionReport,
 )
-from .suggest_words import covered_titles, words
+from .suggest_words import covered_titles, left_out_detail, note_words, notes_words, words
 from .text import counted, size
 
 SUGGEST_SCHEMA_VERSION = 1
@@ -43,7 +43,7 @@ def suggestion_item(s: Suggestion, with_patch: bool) -> dict[str, Any]:
         ],
         "evidence_count": len(s.evidence),
         "overlaps_with": list(s.overlaps_with),
-        "patch_note": s.patch_note,
+        "patch_note": notes_words(s.patch_notes),
         "estimated_saving_rebuild_bytes": s.estimated_saving_rebuild_bytes,
         "estimate_basis": s.estimate_basis.value if s.estimate_basis is not None else None,
         "covers": list(covered_titles(s)),
@@ -61,14 +61,15 @@ def left_out_item(item: LeftOut) -> dict[str, Any]:
         "id": item.id,
         "reason": item.reason.value,
         "conflicts_with": list(item.with_ids),
-        "detail": item.detail or None,
+        "detail": left_out_detail(item) or None,
         "why": left_out_words(item),
     }
 
 
 def left_out_words(item: LeftOut) -> str:
     """Why a suggestion is not in the combined patch, in words."""
-    detail = f": {item.detail}" if item.detail else ""
+    said = left_out_detail(item)
+    detail = f": {said}" if said else ""
     if item.reason is LeftOutReason.CONFLICT:
         verb = "changes" if len(item.with_ids) == 1 else "change"
         return f"it changes what {', '.join(item.with_ids)} already {verb} in the patch"
@@ -106,7 +107,7 @@ def suggest_document(
         "dockerfile": dockerfile,
         "total_saving_bytes": report.total_saving_bytes,
         "suggestions": [suggestion_item(s, given) for s in report.suggestions],
-        "notes": list(report.notes),
+        "notes": [note_words(n) for n in report.notes],
     }
     if given:
         doc["patch"] = report.patch
@@ -168,10 +169,10 @@ def render_suggest_text(
             out += prose(cache)
         if s.measured_saving_bytes is not None:
             out += prose(f"measured: {size(s.measured_saving_bytes)} saved by a real build")
-        if s.patch_note:
-            out += prose(f"note: {s.patch_note}")
+        if s.patch_notes:
+            out += prose(f"note: {notes_words(s.patch_notes)}")
     for note in report.notes:
-        out += prose(f"note: {note}", indent="")
+        out += prose(f"note: {note_words(note)}", indent="")
     if report.left_out:
         out.append("")
         out.append("Left out of the combined patch:")

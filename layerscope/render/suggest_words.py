@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from ..analysis.suggest import Suggestion, SuggestionKind
+from ..analysis.suggest import LeftOut, Suggestion, SuggestionKind
+from ..analysis.suggest.buildmodel import Violation
 from ..analysis.suggest.facts import (
     FACTS_OF,
     CleanupFacts,
@@ -23,6 +24,7 @@ from ..analysis.suggest.facts import (
     ReproducibleFacts,
     SuggestionFacts,
 )
+from ..analysis.suggest.notes import NoteKind, PatchNote
 from .text import counted
 
 
@@ -231,3 +233,67 @@ def words(s: Suggestion) -> Words:
 def covered_titles(s: Suggestion) -> tuple[str, ...]:
     """The titles of the advice folded into ``s`` (same files, said once)."""
     return tuple(facts_words(f).title for f in s.covers)
+
+
+NOTE_WORDS: dict[NoteKind, str] = {
+    NoteKind.PYCACHE_COMPILES: "Python then compiles on first import (slower first start, "
+    "unless it can write)",
+    NoteKind.STILL_NEEDED: "line {line} still needs the {cache}: {cause}; merge lines "
+    "{first_line}-{last_line} and clean up at the end by hand",
+    NoteKind.STEPS_BETWEEN: "{steps} sits between them{by_hand}",
+    NoteKind.MERGE_BY_HAND: "exec-form, heredoc or differently-flagged RUNs: merge them by hand",
+    NoteKind.RUNS_NOT_FOUND: "the RUN steps could not be found in the Dockerfile",
+    NoteKind.SOME_FILES_CHANGED: "the RUN changes only some of the copied files: split the COPY "
+    "by hand",
+    NoteKind.MIXED_MODES: "the copied files end with different modes or owners",
+    NoteKind.RUN_DOES_MORE: "the RUN does more than chmod/chown: edit it by hand",
+    NoteKind.CLASSIC_BUILDER: "COPY --chmod needs BuildKit and this image was built by the "
+    "classic builder: build with DOCKER_BUILDKIT=1, then use COPY --chmod={mode:04o}",
+    NoteKind.NEEDS_BUILDKIT: "--chmod needs BuildKit (DOCKER_BUILDKIT=1)",
+    NoteKind.CONTEXT_SHRINKS: "also shrinks the build context sent to the builder",
+    NoteKind.ARTIFACTS_CHOICE: "no automatic patch: which artifacts the final stage needs is yours",
+    NoteKind.CHECK_RECOMMENDS: "check that nothing at run time needs the recommended packages",
+    NoteKind.HEURISTIC_ORDER: "the graph reads commands heuristically: check that the moved "
+    "steps do not use the copied files",
+    NoteKind.DIGEST_CHOICE: "no patch: the digest to pin is the one you have tested (docker "
+    "buildx imagetools inspect NAME shows it)",
+    NoteKind.EDIT_WOULD_NOT_PARSE: "the edit would not parse: none offered",
+    NoteKind.BREAKS_ALONE: "alone, its patch would break the build: {violations}",
+    NoteKind.DOCKERFILE_MISFIT: "the Dockerfile does not fit the image ({message}); no patches",
+}
+"""The words of each note kind; ``{field}`` is filled from the note."""
+
+
+def violation_words(violations: tuple[Violation, ...]) -> str:
+    """Needs a patch would break, in words: ``line 5 `pip install` would run without ...``."""
+    return "; ".join(
+        f"line {v.line} `{v.command}` would run without {v.resource.removeprefix('file:')}"
+        for v in violations
+    )
+
+
+def note_words(n: PatchNote) -> str:
+    """One note in words."""
+    return NOTE_WORDS[n.kind].format(
+        line=n.line,
+        cache=n.cache,
+        first_line=n.first_line,
+        last_line=n.last_line,
+        cause=note_words(n.cause) if n.cause is not None else "",
+        steps=", ".join(f"line {line} ({keyword})" for line, keyword in n.steps),
+        by_hand=": move the deletion into the first RUN by hand" if n.by_hand else "",
+        mode=n.mode,
+        violations=violation_words(n.violations),
+        message=n.message,
+    )
+
+
+def notes_words(notes: tuple[PatchNote, ...]) -> str | None:
+    """A suggestion's notes in one sentence (None: none)."""
+    return "; ".join(note_words(n) for n in notes) or None
+
+
+def left_out_detail(item: LeftOut) -> str:
+    """The detail of a suggestion left out of the patch: what the build said, the needs it
+    would break, or its own notes ("" when there is none)."""
+    return item.detail or violation_words(item.violations) or notes_words(item.notes) or ""

@@ -20,7 +20,7 @@ from layerscope.analysis.suggest import (
 from layerscope.analysis.suggest.compose import Files, combine, render_dockerfile
 from layerscope.analysis.suggest.facts import CleanupFacts, CleanupFix, ReorderFacts
 from layerscope.dockerfile import parse_dockerfile
-from layerscope.render.suggest_words import words
+from layerscope.render.suggest_words import left_out_detail, words
 from tests.analysis.imagekit import d, f
 from tests.suggest.shapes import BASE, LISTS, ML_DOCKERFILE, PIP_CACHE, make_image, ml_image
 
@@ -88,7 +88,7 @@ def test_a_cleanup_before_the_step_that_needs_it_is_rejected() -> None:
     assert combined.applied == ()
     (left,) = combined.left_out
     assert left.reason is LeftOutReason.BREAKS_DEPENDENCY
-    assert "apt-get install" in left.detail and "apt lists" in left.detail
+    assert "apt-get install" in left_out_detail(left) and "apt lists" in left_out_detail(left)
     # the same cleanup at the end of the install step is fine
     install = next(i for i in dockerfile.instructions if "apt-get install" in i.arguments)
     good = replace(bad, ops=(Op(OpKind.APPEND, install.index, lines=bad.ops[0].lines),))
@@ -114,7 +114,8 @@ def test_a_move_that_puts_a_consumer_before_its_producer_is_rejected() -> None:
     combined = combine([move], Files(dockerfile, None, copied=names))
     (left,) = combined.left_out
     assert left.reason is LeftOutReason.BREAKS_DEPENDENCY
-    assert "/app/requirements.txt" in left.detail and "/app/train.py" in left.detail
+    said = left_out_detail(left)
+    assert "/app/requirements.txt" in said and "/app/train.py" in said
 
 
 def test_every_suggestion_left_out_says_why() -> None:

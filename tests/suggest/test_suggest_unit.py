@@ -9,6 +9,7 @@ from layerscope.analysis.suggest import SuggestionKind, suggest
 from layerscope.analysis.suggest.packages import package_graph, recommends_only
 from layerscope.dockerfile import parse_dockerfile
 from layerscope.model import Digest, HistoryEntry, Image, ImageConfig, Platform
+from layerscope.render.suggest_words import notes_words
 from tests.analysis.imagekit import d, f, layer, wh
 
 BK = "buildkit.dockerfile.v0"
@@ -288,7 +289,7 @@ def test_copy_chmod_is_patched_only_where_the_builder_takes_it() -> None:
         assert ("COPY --chmod=0755 tools/ /opt/tools/" in patched) is in_patch, (builder, patched)
         assert (chmod.id in report.applied) is in_patch, builder
         if not in_patch:
-            assert chmod.patch_note is not None and "BuildKit" in chmod.patch_note
+            assert "BuildKit" in (notes_words(chmod.patch_notes) or "")
     # a Dockerfile that asks for BuildKit itself (a syntax directive) gets the patch either way
     analysis = analyze(_chmod_image("classic"), dockerfile_base_count=1)
     with_syntax = "# syntax=docker/dockerfile:1\n" + CHMOD_DOCKERFILE

@@ -11,7 +11,7 @@ from layerscope.dockerfile import Dockerfile
 from layerscope.model import Image
 
 from .cleanup import find_cleanups
-from .compose import Files, combine, describe, make_patch
+from .compose import Files, combine, make_patch
 from .context import build_context, copied_names
 from .copy_chmod import find_copy_chmods
 from .dockerignore import find_dockerignore, fold_duplicates
@@ -34,6 +34,7 @@ from .model import (
     SuggestionKind,
     SuggestionReport,
 )
+from .notes import NoteKind, PatchNote, note
 from .packages import find_package_suggestions
 from .reorder import find_reorders
 from .reproducible import find_non_reproducible, find_pin_base
@@ -181,12 +182,10 @@ def _own_patch(s: Suggestion, files: Files) -> Suggestion:
         return s
     made = make_patch(files, s.ops)
     if made is None:
-        return replace(s, ops=(), patch=None, patch_note="the edit would not parse: none offered")
+        return replace(s, ops=(), patch=None, patch_notes=(note(NoteKind.EDIT_WOULD_NOT_PARSE),))
     if made.violations:  # offered only together with what makes it sound (see combine)
-        broken = "; ".join(describe(v) for v in made.violations)
-        return replace(
-            s, patch=None, patch_note=f"alone, its patch would break the build: {broken}"
-        )
+        broken = PatchNote(NoteKind.BREAKS_ALONE, violations=made.violations)
+        return replace(s, patch=None, patch_notes=(broken,))
     return replace(s, patch=made.diff)
 
 

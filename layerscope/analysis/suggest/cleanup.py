@@ -13,6 +13,7 @@ from .context import Context, under
 from .facts import CleanupFacts, CleanupFix
 from .merge import merge_instructions
 from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
+from .notes import NoteKind, PatchNote, note
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ _STATE_OF = {"apt lists": "apt lists", "apk cache": "apk index"}
 
 def _lifecycle(
     ctx: Context, ins: Instruction, cache: str
-) -> tuple[Instruction, tuple[Op, ...], str | None]:
+) -> tuple[Instruction, tuple[Op, ...], PatchNote | None]:
     """Where a cleanup of ``cache`` made by ``ins`` belongs: after the last later step that
     still needs it (``apt-get install`` after ``apt-get update``), merged into one RUN with
     ``ins`` so the bytes never reach a layer. (that RUN, the merge, why there is none)."""
@@ -130,13 +131,13 @@ def _lifecycle(
             break
     if consumer is ins:
         return ins, (), None
-    ops, note, _ = merge_instructions(ctx, ins, consumer)
-    if note is not None:
-        note = (
-            f"line {consumer.start_line} still needs the {cache}: {note}; "
-            f"merge lines {ins.start_line}-{consumer.end_line} and clean up at the end by hand"
-        )
-    return consumer, ops, note
+    ops, why, _ = merge_instructions(ctx, ins, consumer)
+    if why is not None:
+        why = PatchNote(
+            NoteKind.STILL_NEEDED, line=consumer.start_line, cache=cache,
+            first_line=ins.start_line, last_line=consumer.end_line, cause=why,
+        )  # fmt: skip
+    return consumer, ops, why
 
 
 def _cleanup_command(cache: Cache, command: str) -> str:
@@ -154,9 +155,9 @@ class _Plan:
 
     fixes: list[CleanupFix] = field(default_factory=list)
     ops: list[Op] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[PatchNote] = field(default_factory=list)
     editable: bool = True
-    lifecycle: tuple[Instruction, tuple[Op, ...], str | None] | None = None
+    lifecycle: tuple[Instruction, tuple[Op, ...], PatchNote | None] | None = None
     """Where the cleanups go: after the last step that needs the package-manager state."""
 
 
@@ -173,9 +174,7 @@ def _pycache(
         if ins is not None:
             plan.ops.append(Op(OpKind.APPEND, ins.index, lines=(fix,)))
         plan.fixes.append(CleanupFix(_PYCACHE, fix))
-    plan.notes.append(
-        "Python then compiles on first import (slower first start, unless it can write)"
-    )
+    plan.notes.append(note(NoteKind.PYCACHE_COMPILES))
 
 
 def _cache(
@@ -240,5 +239,5 @@ def _suggestion(
         evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
         estimated_saving_bytes=sum(e.size_bytes for e in evidence),
         ops=tuple(plan.ops) if plan.editable else (),
-        patch_note="; ".join(dict.fromkeys(plan.notes)) or None,
+        patch_notes=tuple(dict.fromkeys(plan.notes)),
     )

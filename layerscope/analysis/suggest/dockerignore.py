@@ -11,6 +11,7 @@ from layerscope.dockerfile import Dockerfile, Instruction
 from .context import Context
 from .facts import DockerignoreFacts, SuggestionFacts
 from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
+from .notes import NoteKind, note
 
 JUNK_DIRS = (
     ".git", ".venv", "node_modules", "__pycache__", ".ipynb_checkpoints", ".pytest_cache",
@@ -122,7 +123,7 @@ def find_dockerignore(ctx: Context) -> list[Suggestion]:
             evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
             estimated_saving_bytes=sum(e.size_bytes for e in evidence),
             ops=ops,
-            patch_note="also shrinks the build context sent to the builder",
+            patch_notes=(note(NoteKind.CONTEXT_SHRINKS),),
         )
     ]
 

@@ -7,7 +7,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from .buildmodel import Violation
     from .facts import SuggestionFacts
+    from .notes import PatchNote
 
 
 class SuggestionKind(Enum):
@@ -92,7 +94,7 @@ class LeftOutReason(Enum):
     """Why a suggestion is not in the combined patch."""
 
     NO_PATCH = "no_patch"
-    """It has no automatic patch (``patch_note`` says why)."""
+    """It has no automatic patch (``patch_notes`` say why)."""
     NEEDS_CHOICE = "needs_choice"
     """It needs a choice only the user can make (which artifacts, which digest...)."""
     CONFLICT = "conflict"
@@ -115,7 +117,11 @@ class LeftOut:
     with_ids: tuple[str, ...] = ()
     """The suggestions in the patch it conflicts with."""
     detail: str = ""
-    """The broken dependency, or the suggestion's own note."""
+    """What a real build of the patch said (build_failed)."""
+    notes: tuple[PatchNote, ...] = ()
+    """The suggestion's own notes (no_patch, needs_choice)."""
+    violations: tuple[Violation, ...] = ()
+    """The needs the patch would break (breaks_dependency)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +148,7 @@ class Suggestion:
     """Its changes to the build model (empty: no automatic patch)."""
     patch: str | None = None
     """Unified diff of this suggestion alone, against the given files."""
-    patch_note: str | None = None
+    patch_notes: tuple[PatchNote, ...] = ()
     """Why there is no patch, or what to check before applying it."""
     overlaps_with: tuple[str, ...] = ()
     """Ids of suggestions whose evidence shares stored files with this one."""
@@ -174,7 +180,7 @@ class SuggestionReport:
     """Ids of the suggestions the combined patch contains."""
     applied_saving_bytes: int = 0
     """Union of the evidence of the size suggestions the combined patch contains."""
-    notes: tuple[str, ...] = ()
+    notes: tuple[PatchNote, ...] = ()
     left_out: tuple[LeftOut, ...] = ()
     """Every suggestion not in the combined patch, with the reason (only with a Dockerfile)."""
     measured_patch_saving_bytes: int | None = None

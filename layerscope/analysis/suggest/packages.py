@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 from .context import Context
 from .facts import MultiStageFacts, RecommendedPackage, RecommendsFacts
 from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
+from .notes import NoteKind, note
 
 EXTENDED_STATES = "/var/lib/apt/extended_states"
 _APT_INSTALL = r"\bapt(?:-get)?(\s+-[\w-]+)*\s+install\b(?!.*--no-install-recommends)"
@@ -186,7 +187,7 @@ def find_package_suggestions(ctx: Context, packages: PackageIndex | None) -> lis
                 lines=_spans(ctx, layers),
                 evidence=tuple(evidence),
                 estimated_saving_bytes=sum(e.size_bytes for e in evidence),
-                patch_note="no automatic patch: which artifacts the final stage needs is yours",
+                patch_notes=(note(NoteKind.ARTIFACTS_CHOICE),),
             )
         )
     return out
@@ -225,5 +226,5 @@ def _recommends(
         evidence=tuple(evidence),
         estimated_saving_bytes=sum(e.size_bytes for e in evidence),
         ops=ops,
-        patch_note="check that nothing at run time needs the recommended packages",
+        patch_notes=(note(NoteKind.CHECK_RECOMMENDS),),
     )

@@ -24,6 +24,7 @@ from .dockerignore import copy_parts, workdir_at
 from .facts import ReorderFacts
 from .manifests import implied_reads, is_manifest, with_companions
 from .model import EstimateBasis, LineSpan, Op, OpKind, Suggestion, SuggestionKind
+from .notes import NoteKind, note
 
 _BUILD_TOOLS = re.compile(
     r"\b(pip3?\s+install|npm\s+(ci|install|run)|yarn|pnpm|poetry|make|go\s+(build|mod)|cargo|"
@@ -272,6 +273,5 @@ def _suggestion(
         estimated_saving_rebuild_bytes=misses * per_edit if misses is not None else per_edit,
         estimate_basis=EstimateBasis.HISTORY if misses is not None else EstimateBasis.STEP_ORDER,
         ops=tuple(ops),
-        patch_note="the graph reads commands heuristically: check that the moved steps do not "
-        "use the copied files",
+        patch_notes=(note(NoteKind.HEURISTIC_ORDER),),
     )

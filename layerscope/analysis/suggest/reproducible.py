@@ -10,6 +10,7 @@ from layerscope.model import EntryKind, FileEntry
 from .context import Context
 from .facts import PinBaseFacts, ReproducibleFacts
 from .model import Evidence, LineSpan, Suggestion, SuggestionKind
+from .notes import NoteKind, note
 
 _EMBEDS_TIME = re.compile(r"(\.pyc|\.log|/__pycache__/.*|/var/cache/.*|/var/log/.*|\.cache/.*)$")
 
@@ -38,8 +39,7 @@ def find_pin_base(ctx: Context) -> list[Suggestion]:
             lines=(LineSpan(ins.start_line, ins.end_line),),
             evidence=(),
             estimated_saving_bytes=0,
-            patch_note="no patch: the digest to pin is the one you have tested (docker buildx "
-            "imagetools inspect NAME shows it)",
+            patch_notes=(note(NoteKind.DIGEST_CHOICE),),
         )
     ]
 

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from layerscope.render.suggest_words import Words, covered_titles
+from layerscope.render.suggest_words import Words, covered_titles, notes_words
 from layerscope.render.suggest_words import words as default_words
 from layerscope.render.text import counted
 from layerscope.tui.formatting import short_size, size
@@ -145,8 +145,8 @@ def suggestion_details(
     covers = covered_titles(suggestion)
     if covers:
         grid.add_row("Covers", Text("; ".join(covers)))
-    if suggestion.patch_note:
-        grid.add_row("Note", Text(suggestion.patch_note, style="italic"))
+    if suggestion.patch_notes:
+        grid.add_row("Note", Text(notes_words(suggestion.patch_notes) or "", style="italic"))
     status = patch_status(suggestion, report)
     if status is not None:
         grid.add_row("Patch", status)
