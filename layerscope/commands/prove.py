@@ -223,7 +223,7 @@ def _prove(run: _Run, args: argparse.Namespace, report: SuggestionReport, touch:
         elif s.id in {d.id for d in dropped}:
             builds = False
         estimate = s.estimated_saving_bytes if s.kind in SIZE_KINDS else 0
-        each.append(SuggestionProof(s.id, s.kind.value, estimate, measured, builds))
+        each.append(SuggestionProof(s.id, s.kind, estimate, measured, builds))
     cache = _cache_experiment(run, touch, kept, by_id, original, original_tag, patched, patched_tag)
     return Proof(
         builder=run.builder.name,

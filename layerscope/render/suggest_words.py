@@ -220,6 +220,11 @@ WORDS: dict[SuggestionKind, Callable[[Any], Words]] = {
 _KIND_OF = {cls: kind for kind, cls in FACTS_OF.items()}
 
 
+def kind_words(kind: SuggestionKind) -> str:
+    """A kind in words: ``same layer cleanup``."""
+    return kind.value.replace("_", " ")
+
+
 def facts_words(facts: SuggestionFacts) -> Words:
     """The title and detail said by ``facts`` (the kind follows from their class)."""
     return WORDS[_KIND_OF[type(facts)]](facts)

@@ -6,7 +6,7 @@ import io
 
 from layerscope import cli
 from layerscope.analysis import Analysis
-from layerscope.analysis.cache import CacheHistory, cache_history
+from layerscope.analysis.cache import CacheHistory, LayerState, cache_history
 from layerscope.analysis.diff import ImageDiff
 from layerscope.analysis.suggest import Evidence, Suggestion, SuggestionKind, SuggestionReport
 from layerscope.analysis.suggest.facts import CleanupFacts, MergeFacts
@@ -289,3 +289,19 @@ async def test_background_view_makes_first_toggle_cached(small: Analysis) -> Non
         assert (1, False) in model._views  # the next layer too
         await pilot.press("ctrl+a")
         assert model.aggregated and model.row_count == 11
+
+
+# -- layers pane: cache column ------------------------------------------------------------------
+
+
+@run_async
+async def test_layers_pane_shows_each_layers_cache_state(small: Analysis) -> None:
+    """The command hands the TUI a LayerState per layer; the Cache column words them."""
+    count = len(small.image.layers)
+    states = [LayerState.MISS if n == count - 1 else LayerState.HIT for n in range(count)]
+    app = InspectApp(analysis=small, cache_states=lambda image: states, background=False)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(LayerList)
+        column = [str(table.get_cell_at((row, 3))) for row in range(count)]
+        assert column == ["hit"] * (count - 1) + ["miss"]

@@ -30,6 +30,7 @@ from layerscope.tui.widgets.suggestions import (
 from layerscope.tui.widgets.waste import SHOWN, WasteTable
 
 if TYPE_CHECKING:
+    from layerscope.analysis.cache import LayerState
     from layerscope.analysis.suggest import SuggestionReport
 
 
@@ -53,7 +54,7 @@ class InspectScreen(FilteredTreeScreen):
     def __init__(
         self,
         analysis: Analysis,
-        cache: Sequence[str | None] | None = None,
+        cache: Sequence[LayerState | None] | None = None,
         *,
         suggestions: SuggestionReport | None = None,
         words: SuggestionWords | None = None,
