@@ -10,6 +10,7 @@ from ..analysis.suggest import LeftOut, Suggestion, SuggestionKind
 from ..analysis.suggest.buildmodel import Violation
 from ..analysis.suggest.facts import (
     FACTS_OF,
+    CacheKind,
     CleanupFacts,
     CleanupFix,
     CopyChmodFacts,
@@ -51,25 +52,40 @@ def _merge(f: MergeFacts) -> Words:
     )
 
 
+CACHE_WORDS = {
+    CacheKind.APT_LISTS: "apt lists",
+    CacheKind.APT_ARCHIVES: "apt archives",
+    CacheKind.APK: "apk cache",
+    CacheKind.YUM: "yum cache",
+    CacheKind.DNF: "dnf cache",
+    CacheKind.PIP: "pip cache",
+    CacheKind.NPM: "npm cache",
+    CacheKind.YARN: "yarn cache",
+    CacheKind.PYCACHE: "__pycache__",
+}
+"""Each cache's name."""
+
+
 def _fix(fix: CleanupFix) -> str:
-    if fix.cache == "__pycache__":
+    cache = CACHE_WORDS[fix.cache]
+    if fix.cache is CacheKind.PYCACHE:
         if fix.flag:
             return f"{fix.command} (or ENV PYTHONDONTWRITEBYTECODE=1) for __pycache__"
         return f"`{fix.command}` for __pycache__"
     if fix.flag:
-        return f"{fix.command} for the {fix.cache}"
+        return f"{fix.command} for the {cache}"
     if fix.after_line is not None:
         return (
-            f"`{fix.command}` for the {fix.cache}, after line {fix.after_line} that still "
-            f"needs {'it' if fix.cache.endswith('cache') else 'them'} (one RUN from line "
+            f"`{fix.command}` for the {cache}, after line {fix.after_line} that still "
+            f"needs {'it' if cache.endswith('cache') else 'them'} (one RUN from line "
             f"{fix.run_from_line})"
         )
-    return f"`{fix.command}` for the {fix.cache}"
+    return f"`{fix.command}` for the {cache}"
 
 
 def _cleanup(f: CleanupFacts) -> Words:
     return Words(
-        f"{', '.join(f.caches)} left in layer {f.layer}",
+        f"{', '.join(CACHE_WORDS[c] for c in f.caches)} left in layer {f.layer}",
         f"{counted(f.files, 'cache file')} {'stays' if f.files == 1 else 'stay'} in the image; "
         "clean up in the same RUN: "
         + "; ".join(_fix(fix) for fix in f.fixes)
@@ -281,7 +297,7 @@ def note_words(n: PatchNote) -> str:
     """One note in words."""
     return NOTE_WORDS[n.kind].format(
         line=n.line,
-        cache=n.cache,
+        cache=CACHE_WORDS[n.cache] if n.cache is not None else "",
         first_line=n.first_line,
         last_line=n.last_line,
         cause=note_words(n.cause) if n.cause is not None else "",

@@ -18,7 +18,7 @@ from layerscope.analysis.suggest import (
     suggest,
 )
 from layerscope.analysis.suggest.compose import Files, combine, render_dockerfile
-from layerscope.analysis.suggest.facts import CleanupFacts, CleanupFix, ReorderFacts
+from layerscope.analysis.suggest.facts import CacheKind, CleanupFacts, CleanupFix, ReorderFacts
 from layerscope.dockerfile import parse_dockerfile
 from layerscope.render.suggest_words import left_out_detail, words
 from tests.analysis.imagekit import d, f
@@ -34,7 +34,10 @@ def test_a_cleanup_before_the_step_that_needs_it_is_rejected() -> None:
         id="cleanup-9",
         kind=SuggestionKind.SAME_LAYER_CLEANUP,
         facts=CleanupFacts(
-            1, ("apt lists",), 1, (CleanupFix("apt lists", "rm -rf /var/lib/apt/lists/*"),)
+            1,
+            (CacheKind.APT_LISTS,),
+            1,
+            (CleanupFix(CacheKind.APT_LISTS, "rm -rf /var/lib/apt/lists/*"),),
         ),
         layers=(1,),
         instructions=(),

@@ -19,6 +19,7 @@ from layerscope.analysis.suggest import (
 )
 from layerscope.analysis.suggest.buildmodel import Violation
 from layerscope.analysis.suggest.facts import (
+    CacheKind,
     CleanupFacts,
     CleanupFix,
     CopyChmodFacts,
@@ -48,8 +49,8 @@ from layerscope.tui.widgets.suggestions import suggestion_details
 SAMPLES: dict[SuggestionKind, SuggestionFacts] = {
     SuggestionKind.MERGE_RUN: MergeFacts((2, 3), 2, 3, 4),
     SuggestionKind.SAME_LAYER_CLEANUP: CleanupFacts(
-        3, ("apt lists",), 2,
-        (CleanupFix("apt lists", "apt-get clean", after_line=5, run_from_line=4),),
+        3, (CacheKind.APT_LISTS,), 2,
+        (CleanupFix(CacheKind.APT_LISTS, "apt-get clean", after_line=5, run_from_line=4),),
     ),
     SuggestionKind.NO_INSTALL_RECOMMENDS: RecommendsFacts(
         2, 1, (RecommendedPackage("extra", ("python3",)),), roots_guessed=True
@@ -112,9 +113,9 @@ def test_every_note_kind_has_words() -> None:
     assert set(NOTE_WORDS) == set(NoteKind)
     cause = PatchNote(NoteKind.STEPS_BETWEEN, steps=((4, "WORKDIR"),))
     full = dict(
-        line=7, cache="apt lists", first_line=3, last_line=7, cause=cause, steps=((4, "ENV"),),
-        by_hand=True, mode=0o755, violations=(Violation("pip install", "file:/app/r.txt", 5),),
-        message="step 3 is missing",
+        line=7, cache=CacheKind.APT_LISTS, first_line=3, last_line=7, cause=cause,
+        steps=((4, "ENV"),), by_hand=True, mode=0o755, message="step 3 is missing",
+        violations=(Violation("pip install", "file:/app/r.txt", 5),),
     )  # fmt: skip
     for kind in NoteKind:
         said = note_words(PatchNote(kind, **full))  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from layerscope.analysis import Analysis
 from layerscope.analysis.cache import CacheHistory, LayerState, cache_history
 from layerscope.analysis.diff import ImageDiff
 from layerscope.analysis.suggest import Evidence, Suggestion, SuggestionKind, SuggestionReport
-from layerscope.analysis.suggest.facts import CleanupFacts, MergeFacts
+from layerscope.analysis.suggest.facts import CacheKind, CleanupFacts, MergeFacts
 from layerscope.model import Progress
 from layerscope.render.suggest_words import Words
 from layerscope.store.history import build_record
@@ -56,7 +56,7 @@ def report() -> SuggestionReport:
     junk = Suggestion(
         id="cleanup-1",
         kind=SuggestionKind.SAME_LAYER_CLEANUP,
-        facts=CleanupFacts(1, ("junk",), 1, ()),
+        facts=CleanupFacts(1, (CacheKind.APT_ARCHIVES,), 1, ()),
         layers=(0, 1),
         instructions=(),
         lines=(),

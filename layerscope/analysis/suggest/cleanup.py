@@ -10,7 +10,7 @@ from layerscope.dockerfile import Instruction
 
 from .buildmodel import STATES, commands
 from .context import Context, under
-from .facts import CleanupFacts, CleanupFix
+from .facts import CacheKind, CleanupFacts, CleanupFix
 from .merge import merge_instructions
 from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
 from .notes import NoteKind, PatchNote, note
@@ -20,7 +20,7 @@ from .notes import NoteKind, PatchNote, note
 class Cache:
     """A cache a tool leaves behind, and how to avoid it in the same RUN."""
 
-    name: str
+    kind: CacheKind
     prefixes: tuple[str, ...]
     cleanup: str
     """Command appended to the RUN."""
@@ -33,35 +33,36 @@ class Cache:
 
 CACHES = (
     Cache(
-        "apt lists",
+        CacheKind.APT_LISTS,
         ("/var/lib/apt/lists",),
         "rm -rf /var/lib/apt/lists/*",
     ),
-    Cache("apt archives", ("/var/cache/apt",), "apt-get clean"),
+    Cache(CacheKind.APT_ARCHIVES, ("/var/cache/apt",), "apt-get clean"),
     Cache(
-        "apk cache",
+        CacheKind.APK,
         ("/var/cache/apk",),
         "rm -rf /var/cache/apk/*",
         r"\bapk(\s+--?[\w-]+)*\s+add\b(?!.*--no-cache)",
         r"\g<0> --no-cache",
     ),
-    Cache("yum cache", ("/var/cache/yum",), "yum clean all && rm -rf /var/cache/yum"),
-    Cache("dnf cache", ("/var/cache/dnf",), "dnf clean all"),
+    Cache(CacheKind.YUM, ("/var/cache/yum",), "yum clean all && rm -rf /var/cache/yum"),
+    Cache(CacheKind.DNF, ("/var/cache/dnf",), "dnf clean all"),
     Cache(
-        "pip cache",
+        CacheKind.PIP,
         ("/root/.cache/pip",),
         "rm -rf /root/.cache/pip",
         r"\bpip3?(\s+--?[\w-]+)*\s+install\b(?!.*--no-cache-dir)",
         r"\g<0> --no-cache-dir",
     ),
-    Cache("npm cache", ("/root/.npm/_cacache", "/root/.npm"), "npm cache clean --force"),
+    Cache(CacheKind.NPM, ("/root/.npm/_cacache", "/root/.npm"), "npm cache clean --force"),
     Cache(
-        "yarn cache",
+        CacheKind.YARN,
         ("/usr/local/share/.cache/yarn", "/root/.cache/yarn"),
         "yarn cache clean",
     ),
 )
 _PYCACHE = "__pycache__"
+_BY_KIND = {cache.kind: cache for cache in CACHES}
 _HOME_CACHE = re.compile(r"^/home/[^/]+/\.cache/pip(/|$)")
 
 
@@ -72,7 +73,7 @@ def _cache_of(path: str) -> Cache | None:
         if any(under(path, prefix) for prefix in cache.prefixes):
             return cache
     if _HOME_CACHE.match(path):
-        return CACHES[5]
+        return _BY_KIND[CacheKind.PIP]
     return None
 
 
@@ -91,28 +92,30 @@ def find_cleanups(ctx: Context) -> list[Suggestion]:
     for index in range(ctx.first_user_layer, len(ctx.image.layers)):
         if ctx.keyword(index) != "RUN":
             continue
-        found: dict[str, list[Evidence]] = {}
+        found: dict[CacheKind, list[Evidence]] = {}
         pycache_dirs: set[str] = set()
         for entry in ctx.visible_files(index):
             cache = _cache_of(entry.path)
             if cache is not None:
-                found.setdefault(cache.name, []).append(
+                found.setdefault(cache.kind, []).append(
                     Evidence(entry.path, entry.size_bytes, index)
                 )
             elif f"/{_PYCACHE}/" in entry.path and entry.path.endswith(".pyc"):
-                found.setdefault(_PYCACHE, []).append(Evidence(entry.path, entry.size_bytes, index))
+                found.setdefault(CacheKind.PYCACHE, []).append(
+                    Evidence(entry.path, entry.size_bytes, index)
+                )
                 pycache_dirs.add(entry.path.rsplit("/", 1)[0])
         if found:
             out.append(_suggestion(ctx, index, found, pycache_dirs))
     return out
 
 
-_STATE_OF = {"apt lists": "apt lists", "apk cache": "apk index"}
+_STATE_OF = {CacheKind.APT_LISTS: "apt lists", CacheKind.APK: "apk index"}
 """Caches that are also package-manager state later steps need (buildmodel.STATES)."""
 
 
 def _lifecycle(
-    ctx: Context, ins: Instruction, cache: str
+    ctx: Context, ins: Instruction, cache: CacheKind
 ) -> tuple[Instruction, tuple[Op, ...], PatchNote | None]:
     """Where a cleanup of ``cache`` made by ``ins`` belongs: after the last later step that
     still needs it (``apt-get install`` after ``apt-get update``), merged into one RUN with
@@ -142,7 +145,7 @@ def _lifecycle(
 
 def _cleanup_command(cache: Cache, command: str) -> str:
     """The cleanup for the tool the step runs (``microdnf clean all`` on UBI minimal)."""
-    if cache.name in ("yum cache", "dnf cache"):
+    if cache.kind in (CacheKind.YUM, CacheKind.DNF):
         for tool in ("microdnf", "dnf", "yum"):
             if re.search(rf"\b{tool}\b", command):
                 return f"{tool} clean all" + (" && rm -rf /var/cache/yum" if tool == "yum" else "")
@@ -169,34 +172,34 @@ def _pycache(
         plan.ops.append(
             Op(OpKind.REPLACE, ins.index, pattern=pattern, replacement=r"\g<0> --no-compile")
         )
-        plan.fixes.append(CleanupFix(_PYCACHE, fix, flag=True))
+        plan.fixes.append(CleanupFix(CacheKind.PYCACHE, fix, flag=True))
     else:
         if ins is not None:
             plan.ops.append(Op(OpKind.APPEND, ins.index, lines=(fix,)))
-        plan.fixes.append(CleanupFix(_PYCACHE, fix))
+        plan.fixes.append(CleanupFix(CacheKind.PYCACHE, fix))
     plan.notes.append(note(NoteKind.PYCACHE_COMPILES))
 
 
 def _cache(
-    ctx: Context, ins: Instruction | None, name: str, found: dict[str, list[Evidence]],
+    ctx: Context, ins: Instruction | None, kind: CacheKind, found: dict[CacheKind, list[Evidence]],
     command: str, plan: _Plan,
 ) -> None:  # fmt: skip
-    cache = next(c for c in CACHES if c.name == name)
+    cache = _BY_KIND[kind]
     if cache.flag_pattern is not None and re.search(cache.flag_pattern, command):
         if ins is not None:
             plan.ops.append(
                 Op(OpKind.REPLACE, ins.index, pattern=cache.flag_pattern,
                    replacement=cache.flag_replacement)
             )  # fmt: skip
-        plan.fixes.append(CleanupFix(name, cache.flag_replacement.split()[-1], flag=True))
+        plan.fixes.append(CleanupFix(kind, cache.flag_replacement.split()[-1], flag=True))
         return
     cleanup = _cleanup_command(cache, command)
     if ins is None:
-        plan.fixes.append(CleanupFix(name, cleanup))
+        plan.fixes.append(CleanupFix(kind, cleanup))
         return
     if plan.lifecycle is None:
         plan.lifecycle = next(
-            (got for n in sorted(found) if (got := _lifecycle(ctx, ins, n))[0] is not ins
+            (got for n in _sorted(found) if (got := _lifecycle(ctx, ins, n))[0] is not ins
              or got[2] is not None),
             (ins, (), None),
         )  # fmt: skip
@@ -205,24 +208,28 @@ def _cache(
         plan.notes.append(why)
         plan.editable = False  # said in the note; no fix listed
     elif where is not ins:
-        plan.fixes.append(CleanupFix(name, cleanup, after_line=where.start_line,
+        plan.fixes.append(CleanupFix(kind, cleanup, after_line=where.start_line,
                                      run_from_line=ins.start_line))  # fmt: skip
     else:
-        plan.fixes.append(CleanupFix(name, cleanup))
+        plan.fixes.append(CleanupFix(kind, cleanup))
     plan.ops += [*merge, Op(OpKind.APPEND, where.index, lines=(cleanup,))]
 
 
+def _sorted(found: dict[CacheKind, list[Evidence]]) -> tuple[CacheKind, ...]:
+    return tuple(sorted(found, key=lambda kind: kind.value))
+
+
 def _suggestion(
-    ctx: Context, index: int, found: dict[str, list[Evidence]], pycache_dirs: set[str]
+    ctx: Context, index: int, found: dict[CacheKind, list[Evidence]], pycache_dirs: set[str]
 ) -> Suggestion:
     ins = ctx.instruction_of.get(index) if ctx.dockerfile is not None else None
     command = ctx.command(index)
     plan = _Plan(editable=ins is not None and not ins.heredocs and ins.exec_form is None)
-    for name in sorted(found):
-        if name == _PYCACHE:
+    for kind in _sorted(found):
+        if kind is CacheKind.PYCACHE:
             _pycache(ctx, index, ins, pycache_dirs, plan)
         else:
-            _cache(ctx, ins, name, found, command, plan)
+            _cache(ctx, ins, kind, found, command, plan)
     evidence = [e for items in found.values() for e in items]
     spans = tuple(
         LineSpan(i.start_line, i.end_line)
@@ -232,7 +239,7 @@ def _suggestion(
     return Suggestion(
         id="",
         kind=SuggestionKind.SAME_LAYER_CLEANUP,
-        facts=CleanupFacts(index, tuple(sorted(found)), len(evidence), tuple(plan.fixes)),
+        facts=CleanupFacts(index, _sorted(found), len(evidence), tuple(plan.fixes)),
         layers=(index,),
         instructions=(ctx.label(index),),
         lines=spans,

@@ -5,6 +5,7 @@ into a title and a detail (analysis chooses no words). One frozen class per
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from .model import SuggestionKind
 
@@ -20,12 +21,26 @@ class MergeFacts:
     files: int
 
 
+class CacheKind(Enum):
+    """A cache a tool leaves in the layer that ran it."""
+
+    APT_LISTS = "apt_lists"
+    APT_ARCHIVES = "apt_archives"
+    APK = "apk_cache"
+    YUM = "yum_cache"
+    DNF = "dnf_cache"
+    PIP = "pip_cache"
+    NPM = "npm_cache"
+    YARN = "yarn_cache"
+    PYCACHE = "__pycache__"
+    """Python bytecode written at install time."""
+
+
 @dataclass(frozen=True, slots=True)
 class CleanupFix:
     """How one cache is avoided in the RUN that made it."""
 
-    cache: str
-    """The cache's name (``apt lists``, ``pip cache``, ``__pycache__``)."""
+    cache: CacheKind
     command: str
     """The command appended, or the flag (``--no-cache``) when ``flag`` is True."""
     flag: bool = False
@@ -41,8 +56,8 @@ class CleanupFacts:
     """Package-manager caches left in the RUN layer ``layer`` that made them."""
 
     layer: int
-    caches: tuple[str, ...]
-    """Cache names, sorted."""
+    caches: tuple[CacheKind, ...]
+    """Sorted by value."""
     files: int
     fixes: tuple[CleanupFix, ...]
 

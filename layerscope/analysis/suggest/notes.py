@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .buildmodel import Violation
+    from .facts import CacheKind
 
 
 class NoteKind(Enum):
@@ -60,7 +61,7 @@ class PatchNote:
 
     kind: NoteKind
     line: int = 0
-    cache: str = ""
+    cache: CacheKind | None = None
     first_line: int = 0
     last_line: int = 0
     cause: PatchNote | None = None
