@@ -440,6 +440,7 @@ def test_a_truncated_tar_gz_names_the_file(tmp_path: Path) -> None:
 
 def test_counts_agree_with_their_nouns(tmp_path: Path) -> None:
     """'1 layers', '(1 rebuilds)', 'lines 7' read wrong; plurals only for other counts."""
+    from layerscope.analysis.suggest.facts import ReorderFacts
     from layerscope.analysis.suggest.model import (
         LineSpan,
         Suggestion,
@@ -454,10 +455,12 @@ def test_counts_agree_with_their_nouns(tmp_path: Path) -> None:
     assert code == 0, err
     assert "· 1 layer\n" in out and "1 layers" not in out
     made = [
-        Suggestion("reorder-1", SuggestionKind.REORDER_FOR_CACHE, "move line 7", "because",
+        Suggestion("reorder-1", SuggestionKind.REORDER_FOR_CACHE,
+                   ReorderFacts("COPY . /app", "COPY", 7, 9, runs=1),
                    (1,), ("COPY . /app",), (LineSpan(7, 7),), (), 0,
                    estimated_saving_rebuilds=1),
-        Suggestion("reorder-2", SuggestionKind.REORDER_FOR_CACHE, "move lines", "because",
+        Suggestion("reorder-2", SuggestionKind.REORDER_FOR_CACHE,
+                   ReorderFacts("COPY . /app", "COPY", 3, 9, runs=2),
                    (2,), ("COPY . /app",), (LineSpan(3, 4), LineSpan(9, 9)), (), 0,
                    estimated_saving_rebuilds=2),
     ]  # fmt: skip

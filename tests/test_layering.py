@@ -22,7 +22,8 @@ ALLOWED: dict[str, set[str]] = {
     "dockerfile": BASE,
     "buildlogs": BASE | {"dockerfile"},
     "credentials": BASE,
-    "sources": BASE | {"refs", "platforms", "layers", "tree", "config_paths", "credentials"}
+    "sources": BASE
+    | {"refs", "platforms", "layers", "tree", "config_paths", "credentials"}
     | {"analysis.packages"},  # the package-database predicate, handed to the walker
     "store": BASE | {"config_paths", "refs", "dockerfile"},
     "analysis": BASE | {"tree", "dockerfile", "platforms", "refs"},

@@ -15,13 +15,15 @@ if TYPE_CHECKING:
     from .suggest import Suggestion, SuggestionReport
     from .suggest.compose import Files
 
+from .suggest.model import SuggestionKind
+
 
 @dataclass(frozen=True, slots=True)
 class SuggestionProof:
     """One suggestion: its estimate, and what its own patch saved when built (``--prove=each``)."""
 
     id: str
-    kind: str
+    kind: SuggestionKind
     estimated_saving_bytes: int
     measured_saving_bytes: int | None = None
     """None when it was not built on its own (only with ``--prove=each``)."""

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from ..model import Digest, Image
 from . import analyze
 from .base import BASE_NAME_KEY
+from .suggest.model import SuggestionKind
 
 TOOLCHAIN_RE = re.compile(
     r"^/usr/(local/)?bin/(gcc|g\+\+|cc|c\+\+|cpp|clang|clang\+\+|ld|ld\.bfd|ld\.gold|as|make|"
@@ -51,7 +52,10 @@ FINDING_TITLES = {
     "duplicate_files": "duplicate large files",
     "model_files": "model or data files in volatile layers",
 }
-FINDING_SUGGESTIONS = {"duplicate_files": "duplicate_files", "model_files": "large_model_files"}
+FINDING_SUGGESTIONS = {
+    "duplicate_files": SuggestionKind.DUPLICATE_FILES,
+    "model_files": SuggestionKind.LARGE_MODEL_FILES,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +152,7 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class SuggestionTotal:
-    kind: str
-    title: str
+    kind: SuggestionKind
     total_bytes: int
     images: tuple[str, ...]
 
@@ -199,8 +202,8 @@ class ImageFacts:
     efficiency: float
     findings: tuple[tuple[str, int, tuple[str, ...]], ...]
     """(finding kind, bytes, example paths)."""
-    suggestions: tuple[tuple[str, str, int], ...]
-    """(suggestion kind, title, estimated saving bytes)."""
+    suggestions: tuple[tuple[SuggestionKind, int], ...]
+    """(suggestion kind, estimated saving bytes)."""
 
 
 def image_facts(image: Image) -> ImageFacts:
@@ -214,10 +217,10 @@ def image_facts(image: Image) -> ImageFacts:
     ]
     suggestions = []
     for suggestion in suggest(analysis).suggestions:
-        kind = suggestion.kind.value
-        suggestions.append((kind, suggestion.title, suggestion.estimated_saving_bytes))
+        kind = suggestion.kind
+        suggestions.append((kind, suggestion.estimated_saving_bytes))
         for finding, wanted in FINDING_SUGGESTIONS.items():
-            if kind == wanted:
+            if kind is wanted:
                 paths = tuple(e.path for e in suggestion.evidence[:3])
                 findings.append((finding, suggestion.estimated_saving_bytes, paths))
     return ImageFacts(
@@ -247,7 +250,7 @@ def registry_report(
     bases, base_of = _bases(images)
     summaries: list[ImageSummary] = []
     per_kind: dict[str, list[FindingImage]] = {k: [] for k in FINDING_TITLES}
-    suggestion_bytes: dict[str, tuple[int, list[str]]] = {}
+    suggestion_bytes: dict[SuggestionKind, tuple[int, list[str]]] = {}
     for item in images:
         distinct = dict(item.blobs)
         fact = None
@@ -276,11 +279,11 @@ def registry_report(
             continue
         for kind, size, examples in fact.findings:
             per_kind[kind].append(FindingImage(_name(item), size, examples))
-        for kind, _title, saving in fact.suggestions:
-            total, names = suggestion_bytes.get(kind, (0, []))
+        for suggested, saving in fact.suggestions:
+            total, names = suggestion_bytes.get(suggested, (0, []))
             if _name(item) not in names:
                 names.append(_name(item))
-            suggestion_bytes[kind] = (total + saving, names)
+            suggestion_bytes[suggested] = (total + saving, names)
     findings = tuple(
         Finding(
             kind,
@@ -293,10 +296,10 @@ def registry_report(
     )
     suggestions = sorted(
         (
-            SuggestionTotal(kind, _kind_title(kind), total, tuple(names))
+            SuggestionTotal(kind, total, tuple(names))
             for kind, (total, names) in suggestion_bytes.items()
         ),
-        key=lambda s: (-s.total_bytes, s.kind),
+        key=lambda s: (-s.total_bytes, s.kind.value),
     )
     summaries.sort(key=lambda s: (-s.exclusive_compressed_bytes, s.repository, s.manifest_digest))
     return RegistryReport(
@@ -306,10 +309,6 @@ def registry_report(
         tuple(sorted(findings, key=lambda f: -f.total_bytes)),
         tuple(suggestions[:top]),
     )
-
-
-def _kind_title(kind: str) -> str:
-    return kind.replace("_", " ")
 
 
 def _merge(found: list[FindingImage]) -> list[FindingImage]:

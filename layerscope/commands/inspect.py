@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
-    from ..analysis.cache import CacheHistory
+    from ..analysis.cache import CacheHistory, LayerState
     from ..analysis.suggest import SuggestionReport
     from ..model import Image
     from ..store import LayerCache
@@ -157,7 +157,7 @@ def _run_tui(
         history.record(image, quiet, ref=settings.ref, base_layer_count=base_count)
         return analysis
 
-    def cache_states(image: Image) -> list[str | None] | None:
+    def cache_states(image: Image) -> list[LayerState] | None:
         return layer_cache_states(history, image, settings.ref)
 
     def builds(image: Image) -> CacheHistory | None:
@@ -217,14 +217,14 @@ def _layer_cache() -> LayerCache | None:
         return None
 
 
-def layer_cache_states(history: HistoryAccess, image: Image, ref: str) -> list[str | None] | None:
-    """ "hit" / "miss" per layer against the previous recorded build of the same repository
+def layer_cache_states(history: HistoryAccess, image: Image, ref: str) -> list[LayerState] | None:
+    """Hit or miss per layer against the previous recorded build of the same repository
     (design.md's cache definition); None when there is no previous build to compare with."""
-    from ..analysis.cache import cache_history
+    from ..analysis.cache import LayerState, cache_history
 
     for build in cache_history(history.builds(image, ref)).builds:
         if build.build.image_id == image.image_id:
             if build.hits is None:
                 return None
-            return ["hit" if hit else "miss" for hit in build.hits]
+            return [LayerState.HIT if hit else LayerState.MISS for hit in build.hits]
     return None

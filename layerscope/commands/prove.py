@@ -201,7 +201,7 @@ def _suggestion_proof(
     elif dropped:
         builds = False
     estimate = s.estimated_saving_bytes if s.kind in SIZE_KINDS else 0
-    return SuggestionProof(s.id, s.kind.value, estimate, measured, builds)
+    return SuggestionProof(s.id, s.kind, estimate, measured, builds)
 
 
 def _build_patched(

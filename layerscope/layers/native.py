@@ -55,9 +55,7 @@ def _configure(tarwalk: Any, suffixes: frozenset[bytes], max_bytes: int) -> None
 if _TARWALK is not None:
     _configure(_TARWALK, frozenset(), -1)
 
-NATIVE_WALK: NativeWalk | None = (
-    cast(NativeWalk, _TARWALK.walk) if _TARWALK is not None else None
-)
+NATIVE_WALK: NativeWalk | None = cast(NativeWalk, _TARWALK.walk) if _TARWALK is not None else None
 """The compiled walker's entry point, or None when the pure-Python walker does all the work."""
 
 

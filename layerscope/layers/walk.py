@@ -186,9 +186,7 @@ def _check_header(header: memoryview, first: bool, offset: int) -> None:
         raise LayerFormatError(f"corrupt tar header at offset {offset}")
 
 
-def _finish(
-    entries: list[FileEntry], kept: dict[str, bytes], total: int, end: int
-) -> Walked:
+def _finish(entries: list[FileEntry], kept: dict[str, bytes], total: int, end: int) -> Walked:
     if kept:
         # Only paths whose last entry in this tar is a regular file keep their bytes.
         final = {e.path: e.kind for e in entries if not e.is_marker}

@@ -39,7 +39,7 @@ def proof_document(proof: Proof) -> dict[str, Any]:
         "suggestions": [
             {
                 "id": s.id,
-                "kind": s.kind,
+                "kind": s.kind.value,
                 "estimated_saving_bytes": s.estimated_saving_bytes,
                 "measured_saving_bytes": s.measured_saving_bytes,
                 "builds": s.builds,

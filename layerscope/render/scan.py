@@ -7,6 +7,7 @@ from typing import Any
 
 from ..analysis.registry import BaseFamily, ImageSummary, RegistryReport
 from .markdown import cell
+from .suggest_words import kind_words
 from .text import size
 
 SCAN_SCHEMA_VERSION = 1
@@ -76,7 +77,7 @@ def scan_document(report: RegistryReport, stats: ScanStats) -> dict[str, Any]:
         ],
         "top_suggestions": [
             {
-                "kind": s.kind,
+                "kind": s.kind.value,
                 "total_bytes": s.total_bytes,
                 "image_count": len(s.images),
                 "images": list(s.images),
@@ -248,7 +249,7 @@ def render_scan_text(
     if not report.suggestions:
         lines.append("  none")
     for s in report.suggestions:
-        lines.append(f"  {s.title}: {size(s.total_bytes)} over {len(s.images)} images")
+        lines.append(f"  {kind_words(s.kind)}: {size(s.total_bytes)} over {len(s.images)} images")
     if stats.failures or stats.problems:
         lines += ["", "Not read:"]
         for fail in stats.failures:
@@ -292,7 +293,7 @@ def render_scan_markdown(report: RegistryReport, stats: ScanStats, *, top: int =
         out.append(f"| {cell(f.title)} | {len(f.images)} | {size(f.total_bytes)} |")
     out += ["", "## Top suggestions", "", "| suggestion | images | bytes |", "|---|---:|---:|"]
     for s in report.suggestions:
-        out.append(f"| {cell(s.title)} | {len(s.images)} | {size(s.total_bytes)} |")
+        out.append(f"| {cell(kind_words(s.kind))} | {len(s.images)} | {size(s.total_bytes)} |")
     if stats.failures or stats.problems:
         out += ["", "## Not read", ""]
         for fail in stats.failures:

@@ -14,6 +14,7 @@ from ..analysis.suggest import (
     Suggestion,
     SuggestionReport,
 )
+from .suggest_words import covered_titles, left_out_detail, note_words, notes_words, words
 from .text import counted, size
 
 SUGGEST_SCHEMA_VERSION = 1
@@ -23,11 +24,12 @@ EVIDENCE_LIMIT = 50
 
 def suggestion_item(s: Suggestion, with_patch: bool) -> dict[str, Any]:
     """One suggestion as a JSON object (docs/json-schema.md)."""
+    said = words(s)
     doc: dict[str, Any] = {
         "id": s.id,
         "kind": s.kind.value,
-        "title": s.title,
-        "detail": s.detail,
+        "title": said.title,
+        "detail": said.detail,
         "layers": list(s.layers),
         "instructions": list(s.instructions),
         "lines": [{"start": span.start, "end": span.end} for span in s.lines],
@@ -41,10 +43,10 @@ def suggestion_item(s: Suggestion, with_patch: bool) -> dict[str, Any]:
         ],
         "evidence_count": len(s.evidence),
         "overlaps_with": list(s.overlaps_with),
-        "patch_note": s.patch_note,
+        "patch_note": notes_words(s.patch_notes),
         "estimated_saving_rebuild_bytes": s.estimated_saving_rebuild_bytes,
         "estimate_basis": s.estimate_basis.value if s.estimate_basis is not None else None,
-        "covers": list(s.covers),
+        "covers": list(covered_titles(s)),
         "measured_saving_bytes": s.measured_saving_bytes,
         "measured_note": s.measured_note,
     }
@@ -59,14 +61,15 @@ def left_out_item(item: LeftOut) -> dict[str, Any]:
         "id": item.id,
         "reason": item.reason.value,
         "conflicts_with": list(item.with_ids),
-        "detail": item.detail or None,
+        "detail": left_out_detail(item) or None,
         "why": left_out_words(item),
     }
 
 
 def left_out_words(item: LeftOut) -> str:
     """Why a suggestion is not in the combined patch, in words."""
-    detail = f": {item.detail}" if item.detail else ""
+    said = left_out_detail(item)
+    detail = f": {said}" if said else ""
     if item.reason is LeftOutReason.CONFLICT:
         verb = "changes" if len(item.with_ids) == 1 else "change"
         return f"it changes what {', '.join(item.with_ids)} already {verb} in the patch"
@@ -104,7 +107,7 @@ def suggest_document(
         "dockerfile": dockerfile,
         "total_saving_bytes": report.total_saving_bytes,
         "suggestions": [suggestion_item(s, given) for s in report.suggestions],
-        "notes": list(report.notes),
+        "notes": [note_words(n) for n in report.notes],
     }
     if given:
         doc["patch"] = report.patch
@@ -144,14 +147,15 @@ def render_suggest_text(
             figures.append(counted(s.estimated_saving_rebuilds, "rebuild"))
         if s.estimated_saving_seconds is not None:
             figures.append(f"{s.estimated_saving_seconds:.0f} s")
+        said = words(s)
         out.append("")
-        out.append(f"[{s.id}] {s.title}" + (f"  ({', '.join(figures)})" if figures else ""))
+        out.append(f"[{s.id}] {said.title}" + (f"  ({', '.join(figures)})" if figures else ""))
         if s.lines:
             single = len(s.lines) == 1 and s.lines[0].start == s.lines[0].end
             out.append(("  line " if single else "  lines ") + ", ".join(
                 str(x.start) if x.start == x.end else f"{x.start}-{x.end}" for x in s.lines
             ))  # fmt: skip
-        out += prose(s.detail)
+        out += prose(said.detail)
         for e in s.evidence[:5]:
             out.append(f"    {size(e.size_bytes):>9}  {e.path}  (layer {e.layer_index})")
         if len(s.evidence) > 5:
@@ -159,16 +163,16 @@ def render_suggest_text(
         if s.overlaps_with:
             out += prose(f"overlaps with {', '.join(s.overlaps_with)} (bytes counted once)")
         if s.covers:
-            out += prose(f"also covers: {'; '.join(s.covers)}")
+            out += prose(f"also covers: {'; '.join(covered_titles(s))}")
         cache = cache_figures(s)
         if cache:
             out += prose(cache)
         if s.measured_saving_bytes is not None:
             out += prose(f"measured: {size(s.measured_saving_bytes)} saved by a real build")
-        if s.patch_note:
-            out += prose(f"note: {s.patch_note}")
+        if s.patch_notes:
+            out += prose(f"note: {notes_words(s.patch_notes)}")
     for note in report.notes:
-        out += prose(f"note: {note}", indent="")
+        out += prose(f"note: {note_words(note)}", indent="")
     if report.left_out:
         out.append("")
         out.append("Left out of the combined patch:")

@@ -225,6 +225,8 @@ def _items(analysis: Analysis, top: int) -> RenderableType | None:
 def _suggestions(report: SuggestionReport | None) -> RenderableType | None:
     if report is None or not report.suggestions:
         return None
+    from .suggest_words import kind_words, words  # they import this module's counted
+
     table = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -246,7 +248,7 @@ def _suggestions(report: SuggestionReport | None) -> RenderableType | None:
                 else ""
             )
         )
-        table.add_row(saves, item.kind.value.replace("_", " "), item.title)
+        table.add_row(saves, kind_words(item.kind), words(item).title)
     return table
 
 

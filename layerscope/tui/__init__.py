@@ -13,7 +13,7 @@ from layerscope.model import Image, Progress
 
 if TYPE_CHECKING:
     from layerscope.analysis import Analysis
-    from layerscope.analysis.cache import CacheHistory
+    from layerscope.analysis.cache import CacheHistory, LayerState
     from layerscope.analysis.diff import ImageDiff
     from layerscope.analysis.suggest import SuggestionReport
 
@@ -33,8 +33,8 @@ Loader = Callable[[Progress], Image]
 """Loads the image, reporting to the Progress it is given."""
 Analyzer = Callable[[Image], "Analysis"]
 """Analyses the loaded image (default: ``layerscope.analysis.analyze``)."""
-CacheStates = Callable[[Image], "Sequence[str | None] | None"]
-"""A short cache word per layer (``hit`` / ``miss``) when the build history knows it."""
+CacheStates = Callable[[Image], "Sequence[LayerState | None] | None"]
+"""The cache state of each layer (hit or miss) when the build history knows it."""
 HistoryLoader = Callable[[Image], "CacheHistory | None"]
 """The recorded builds of the image's repository with their cache verdicts (None: none)."""
 Suggester = Callable[["Analysis"], "SuggestionReport | None"]

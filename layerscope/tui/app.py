@@ -20,6 +20,7 @@ from layerscope.tui.screens.loading import LoadingScreen
 
 if TYPE_CHECKING:
     from layerscope.analysis.suggest import SuggestionReport
+    from layerscope.tui.widgets.suggestions import SuggestionWords
 
 
 class InspectApp(LayerscopeApp):
@@ -38,6 +39,7 @@ class InspectApp(LayerscopeApp):
         suggestions: SuggestionReport | None = None,
         patch_writer: PatchWriter | None = None,
         background: bool = True,
+        suggestion_words: SuggestionWords | None = None,
     ) -> None:
         if loader is None and analysis is None:
             raise ValueError("InspectApp needs a loader or an analysis")
@@ -53,6 +55,8 @@ class InspectApp(LayerscopeApp):
         """Writes the combined patch next to the Dockerfile (key w in the suggestions pane)."""
         self.background = background
         """Build the other tree mode's view in a worker after the first screen."""
+        self.suggestion_words = suggestion_words
+        """The words of a suggestion (default: ``render.suggest_words.words``)."""
         self.history: HistoryReady | None = None
 
     def on_mount(self) -> None:
@@ -92,7 +96,9 @@ class InspectApp(LayerscopeApp):
         # up to 150 ms, paid by whichever key press triggered it).
         gc.freeze()
         cache = self.cache_states(analysis.image) if self.cache_states else None
-        screen = InspectScreen(analysis, cache, suggestions=self.suggestions)
+        screen = InspectScreen(
+            analysis, cache, suggestions=self.suggestions, words=self.suggestion_words
+        )
         self.show_main(screen)
         if self.suggester is not None and self.suggestions is None:
             self._suggest(analysis)

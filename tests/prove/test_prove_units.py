@@ -12,6 +12,7 @@ from layerscope.analysis.prove import (
     rebuilt_layers,
     relative_error,
 )
+from layerscope.analysis.suggest import SuggestionKind
 from layerscope.render.prove import proof_document, render_proof_text
 from layerscope.sources.daemon_build import _layer_sizes
 
@@ -56,8 +57,9 @@ def _proof() -> Proof:
         builder="classic", original_bytes=1000, patched_bytes=400, estimated_saving_bytes=580,
         applied=("cleanup-1",), patch="--- a/Dockerfile\n+++ b/Dockerfile\n@@ -1 +1 @@\n-x\n+y\n",
         patch_builds=True, original_seconds=3.0, patched_seconds=2.0,
-        suggestions=(SuggestionProof("cleanup-1", "same_layer_cleanup", 580, 600, True),
-                     SuggestionProof("chmod-1", "copy_chmod", 10, None, False)),
+        suggestions=(SuggestionProof("cleanup-1", SuggestionKind.SAME_LAYER_CLEANUP, 580, 600,
+                                     True),
+                     SuggestionProof("chmod-1", SuggestionKind.COPY_CHMOD, 10, None, False)),
         dropped=(DroppedSuggestion("chmod-1", "COPY --chmod=755 a /a", ("the --chmod option "
                  "requires BuildKit",), "the patched build failed at `COPY --chmod=755 a /a`"),),
         cache=CacheExperiment("src/app.py", run, run),

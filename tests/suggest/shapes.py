@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from layerscope.analysis import Analysis, analyze
+from layerscope.analysis.suggest import SuggestionReport
+from layerscope.dockerfile import parse_dockerfile
 from layerscope.model import Digest, FileEntry, HistoryEntry, Image, ImageConfig, Platform
 from layerscope.testing.memory import dir_entry as d
 from layerscope.testing.memory import file_entry as f
@@ -107,3 +109,14 @@ def ml_image() -> Analysis:
             ("RUN /bin/sh -c rm /app/data.csv # buildkit", [wh("/app/data.csv")]),
         ],
     )
+
+
+def run_commands(text: str) -> list[str]:
+    """The arguments of every RUN of a Dockerfile text."""
+    return [i.arguments for i in parse_dockerfile(text).instructions if i.keyword == "RUN"]
+
+
+def patched_order(report: SuggestionReport) -> list[str]:
+    """The final stage's instructions of the patched Dockerfile, one line each."""
+    text = dict(report.patched_files)["Dockerfile"]
+    return [" ".join(i.text.split()) for i in parse_dockerfile(text).final_stage.instructions]

@@ -6,10 +6,12 @@ import io
 
 from layerscope import cli
 from layerscope.analysis import Analysis
-from layerscope.analysis.cache import CacheHistory, cache_history
+from layerscope.analysis.cache import CacheHistory, LayerState, cache_history
 from layerscope.analysis.diff import ImageDiff
 from layerscope.analysis.suggest import Evidence, Suggestion, SuggestionKind, SuggestionReport
+from layerscope.analysis.suggest.facts import CacheKind, CleanupFacts, MergeFacts
 from layerscope.model import Progress
+from layerscope.render.suggest_words import Words
 from layerscope.store.history import build_record
 from layerscope.tui.app import InspectApp
 from layerscope.tui.diff_app import DiffApp
@@ -29,14 +31,32 @@ SIZE = (80, 24)
 WIDE = (200, 50)
 
 
+HAND_WORDS = {
+    "cleanup-1": Words(
+        "delete /var/tmp/junk in the layer that writes it",
+        "layer 1 deletes /var/tmp/junk, which layer 0 stored: 700 B shipped for nothing.",
+    ),
+    "merge-1": Words(
+        "merge the steps that write /usr/lib/libx.so twice",
+        "layer 1 rewrites /usr/lib/libx.so that layer 0 stored.",
+    ),
+}
+"""Fixed words for the hand-made suggestions: the pane's layout is pinned apart from the
+words of the rules (those are pinned by the suggest goldens)."""
+
+
+def hand_words(suggestion: Suggestion) -> Words:
+    """The words of a hand-made suggestion of ``report``."""
+    return HAND_WORDS[suggestion.id]
+
+
 def report() -> SuggestionReport:
     """Two hand-made suggestions about the small image (layer 1 deletes /var/tmp/junk that
-    layer 0 wrote; /usr/lib/libx.so 3000 B is overwritten)."""
+    layer 0 wrote; /usr/lib/libx.so 3000 B is overwritten); their words are ``hand_words``."""
     junk = Suggestion(
         id="cleanup-1",
         kind=SuggestionKind.SAME_LAYER_CLEANUP,
-        title="delete /var/tmp/junk in the layer that writes it",
-        detail="layer 1 deletes /var/tmp/junk, which layer 0 stored: 700 B shipped for nothing.",
+        facts=CleanupFacts(1, (CacheKind.APT_ARCHIVES,), 1, ()),
         layers=(0, 1),
         instructions=(),
         lines=(),
@@ -46,8 +66,7 @@ def report() -> SuggestionReport:
     libx = Suggestion(
         id="merge-1",
         kind=SuggestionKind.MERGE_RUN,
-        title="merge the steps that write /usr/lib/libx.so twice",
-        detail="layer 1 rewrites /usr/lib/libx.so that layer 0 stored.",
+        facts=MergeFacts((0, 1), 0, 1, 1),
         layers=(1,),
         instructions=(),
         lines=(),
@@ -220,7 +239,9 @@ async def test_history_absent_explains_itself(small: Analysis) -> None:
 
 @run_async
 async def test_suggestions_pane_from_worker(small: Analysis) -> None:
-    app = InspectApp(analysis=small, suggester=lambda analysis: report())
+    app = InspectApp(
+        analysis=small, suggester=lambda analysis: report(), suggestion_words=hand_words
+    )
     async with app.run_test(size=WIDE) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -268,3 +289,19 @@ async def test_background_view_makes_first_toggle_cached(small: Analysis) -> Non
         assert (1, False) in model._views  # the next layer too
         await pilot.press("ctrl+a")
         assert model.aggregated and model.row_count == 11
+
+
+# -- layers pane: cache column ------------------------------------------------------------------
+
+
+@run_async
+async def test_layers_pane_shows_each_layers_cache_state(small: Analysis) -> None:
+    """The command hands the TUI a LayerState per layer; the Cache column words them."""
+    count = len(small.image.layers)
+    states = [LayerState.MISS if n == count - 1 else LayerState.HIT for n in range(count)]
+    app = InspectApp(analysis=small, cache_states=lambda image: states, background=False)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(LayerList)
+        column = [str(table.get_cell_at((row, 3))) for row in range(count)]
+        assert column == ["hit"] * (count - 1) + ["miss"]

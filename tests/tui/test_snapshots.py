@@ -157,7 +157,9 @@ def test_history_screen(
 def test_suggestions_pane(
     snap_compare: SnapCompare, stable: Analysis, size: tuple[int, int]
 ) -> None:
-    from .test_screens_new import report
+    from .test_screens_new import hand_words, report
 
-    app = InspectApp(analysis=stable, suggestions=report(), background=False)
+    app = InspectApp(
+        analysis=stable, suggestions=report(), background=False, suggestion_words=hand_words
+    )
     assert snap_compare(app, press=["s", "down"], terminal_size=size)

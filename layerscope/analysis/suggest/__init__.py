@@ -11,10 +11,11 @@ from layerscope.dockerfile import Dockerfile
 from layerscope.model import Image
 
 from .cleanup import find_cleanups
-from .compose import Files, combine, describe, make_patch
+from .compose import Files, combine, make_patch
 from .context import build_context, copied_names
 from .copy_chmod import find_copy_chmods
 from .dockerignore import find_dockerignore, fold_duplicates
+from .facts import FACTS_OF, SuggestionFacts
 from .merge import find_merges
 from .ml import find_duplicates, find_models
 from .model import (
@@ -33,6 +34,7 @@ from .model import (
     SuggestionKind,
     SuggestionReport,
 )
+from .notes import NoteKind, PatchNote, note
 from .packages import find_package_suggestions
 from .reorder import find_reorders
 from .reproducible import find_non_reproducible, find_pin_base
@@ -41,6 +43,7 @@ __all__ = [
     "CacheHints",
     "EstimateBasis",
     "Evidence",
+    "FACTS_OF",
     "HistoryHints",
     "InstructionStats",
     "LeftOut",
@@ -50,6 +53,7 @@ __all__ = [
     "OpKind",
     "PatchPaths",
     "Suggestion",
+    "SuggestionFacts",
     "SuggestionKind",
     "SuggestionReport",
     "SIZE_KINDS",
@@ -122,22 +126,7 @@ def suggest(
         *find_pin_base(ctx),
         *find_non_reproducible(ctx),
     ]
-    found = fold_duplicates(found)
-    found.sort(
-        key=lambda s: (
-            -s.estimated_saving_bytes,
-            -(s.estimated_saving_rebuilds or 0),
-            -(s.estimated_saving_rebuild_bytes or 0),
-            s.kind.value,
-            s.layers,
-        )
-    )
-    counts: dict[str, int] = {}
-    named: list[Suggestion] = []
-    for s in found:
-        prefix = _PREFIX[s.kind]
-        counts[prefix] = counts.get(prefix, 0) + 1
-        named.append(replace(s, id=f"{prefix}-{counts[prefix]}"))
+    named = _named(fold_duplicates(found))
     files = None
     if ctx.dockerfile is not None and dockerfile is not None:
         where = paths or PatchPaths()
@@ -148,29 +137,51 @@ def suggest(
     else:
         named = [replace(s, ops=()) for s in named]
     named = _overlaps(named)
-    union: dict[tuple[str, int], int] = {}
-    for s in named:
-        if s.kind in SIZE_KINDS:
-            for e in s.evidence:
-                union[_key(e)] = e.size_bytes
     combined = combine(named, files, failed) if files is not None else None
     applied = combined.applied if combined is not None else ()
-    chosen: dict[tuple[str, int], int] = {}
-    for s in named:
-        if s.kind in SIZE_KINDS and s.id in applied:
-            for e in s.evidence:
-                chosen[_key(e)] = e.size_bytes
     made = combined.patch if combined is not None else None
     return SuggestionReport(
         suggestions=tuple(named),
-        total_saving_bytes=sum(union.values()),
+        total_saving_bytes=_union_bytes(named),
         patch=made.diff if made is not None else None,
         patched_files=tuple(sorted(made.texts.items())) if made is not None else (),
         applied=applied,
-        applied_saving_bytes=sum(chosen.values()),
+        applied_saving_bytes=_union_bytes([s for s in named if s.id in applied]),
         notes=tuple(ctx.notes),
         left_out=combined.left_out if combined is not None else (),
     )
+
+
+def _named(found: list[Suggestion]) -> list[Suggestion]:
+    """Largest saving first, each with its id (``merge-1``: stable for the same inputs)."""
+    found = sorted(
+        found,
+        key=lambda s: (
+            -s.estimated_saving_bytes,
+            -(s.estimated_saving_rebuilds or 0),
+            -(s.estimated_saving_rebuild_bytes or 0),
+            s.kind.value,
+            s.layers,
+        ),
+    )
+    counts: dict[str, int] = {}
+    named: list[Suggestion] = []
+    for s in found:
+        prefix = _PREFIX[s.kind]
+        counts[prefix] = counts.get(prefix, 0) + 1
+        named.append(replace(s, id=f"{prefix}-{counts[prefix]}"))
+    return named
+
+
+def _union_bytes(items: list[Suggestion]) -> int:
+    """Bytes of the evidence of the size suggestions among ``items``, each stored file (path,
+    layer) counted once."""
+    union: dict[tuple[str, int], int] = {}
+    for s in items:
+        if s.kind in SIZE_KINDS:
+            for e in s.evidence:
+                union[_key(e)] = e.size_bytes
+    return sum(union.values())
 
 
 def _own_patch(s: Suggestion, files: Files) -> Suggestion:
@@ -178,12 +189,10 @@ def _own_patch(s: Suggestion, files: Files) -> Suggestion:
         return s
     made = make_patch(files, s.ops)
     if made is None:
-        return replace(s, ops=(), patch=None, patch_note="the edit would not parse: none offered")
+        return replace(s, ops=(), patch=None, patch_notes=(note(NoteKind.EDIT_WOULD_NOT_PARSE),))
     if made.violations:  # offered only together with what makes it sound (see combine)
-        broken = "; ".join(describe(v) for v in made.violations)
-        return replace(
-            s, patch=None, patch_note=f"alone, its patch would break the build: {broken}"
-        )
+        broken = PatchNote(NoteKind.BREAKS_ALONE, violations=made.violations)
+        return replace(s, patch=None, patch_notes=(broken,))
     return replace(s, patch=made.diff)
 
 

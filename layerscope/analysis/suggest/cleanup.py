@@ -4,21 +4,23 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from layerscope.dockerfile import Instruction
 
 from .buildmodel import STATES, commands
 from .context import Context, under
+from .facts import CacheKind, CleanupFacts, CleanupFix
 from .merge import merge_instructions
-from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind, counted
+from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
+from .notes import NoteKind, PatchNote, note
 
 
 @dataclass(frozen=True, slots=True)
 class Cache:
     """A cache a tool leaves behind, and how to avoid it in the same RUN."""
 
-    name: str
+    kind: CacheKind
     prefixes: tuple[str, ...]
     cleanup: str
     """Command appended to the RUN."""
@@ -31,35 +33,36 @@ class Cache:
 
 CACHES = (
     Cache(
-        "apt lists",
+        CacheKind.APT_LISTS,
         ("/var/lib/apt/lists",),
         "rm -rf /var/lib/apt/lists/*",
     ),
-    Cache("apt archives", ("/var/cache/apt",), "apt-get clean"),
+    Cache(CacheKind.APT_ARCHIVES, ("/var/cache/apt",), "apt-get clean"),
     Cache(
-        "apk cache",
+        CacheKind.APK,
         ("/var/cache/apk",),
         "rm -rf /var/cache/apk/*",
         r"\bapk(\s+--?[\w-]+)*\s+add\b(?!.*--no-cache)",
         r"\g<0> --no-cache",
     ),
-    Cache("yum cache", ("/var/cache/yum",), "yum clean all && rm -rf /var/cache/yum"),
-    Cache("dnf cache", ("/var/cache/dnf",), "dnf clean all"),
+    Cache(CacheKind.YUM, ("/var/cache/yum",), "yum clean all && rm -rf /var/cache/yum"),
+    Cache(CacheKind.DNF, ("/var/cache/dnf",), "dnf clean all"),
     Cache(
-        "pip cache",
+        CacheKind.PIP,
         ("/root/.cache/pip",),
         "rm -rf /root/.cache/pip",
         r"\bpip3?(\s+--?[\w-]+)*\s+install\b(?!.*--no-cache-dir)",
         r"\g<0> --no-cache-dir",
     ),
-    Cache("npm cache", ("/root/.npm/_cacache", "/root/.npm"), "npm cache clean --force"),
+    Cache(CacheKind.NPM, ("/root/.npm/_cacache", "/root/.npm"), "npm cache clean --force"),
     Cache(
-        "yarn cache",
+        CacheKind.YARN,
         ("/usr/local/share/.cache/yarn", "/root/.cache/yarn"),
         "yarn cache clean",
     ),
 )
 _PYCACHE = "__pycache__"
+_BY_KIND = {cache.kind: cache for cache in CACHES}
 _HOME_CACHE = re.compile(r"^/home/[^/]+/\.cache/pip(/|$)")
 
 
@@ -70,7 +73,7 @@ def _cache_of(path: str) -> Cache | None:
         if any(under(path, prefix) for prefix in cache.prefixes):
             return cache
     if _HOME_CACHE.match(path):
-        return CACHES[5]
+        return _BY_KIND[CacheKind.PIP]
     return None
 
 
@@ -89,29 +92,31 @@ def find_cleanups(ctx: Context) -> list[Suggestion]:
     for index in range(ctx.first_user_layer, len(ctx.image.layers)):
         if ctx.keyword(index) != "RUN":
             continue
-        found: dict[str, list[Evidence]] = {}
+        found: dict[CacheKind, list[Evidence]] = {}
         pycache_dirs: set[str] = set()
         for entry in ctx.visible_files(index):
             cache = _cache_of(entry.path)
             if cache is not None:
-                found.setdefault(cache.name, []).append(
+                found.setdefault(cache.kind, []).append(
                     Evidence(entry.path, entry.size_bytes, index)
                 )
             elif f"/{_PYCACHE}/" in entry.path and entry.path.endswith(".pyc"):
-                found.setdefault(_PYCACHE, []).append(Evidence(entry.path, entry.size_bytes, index))
+                found.setdefault(CacheKind.PYCACHE, []).append(
+                    Evidence(entry.path, entry.size_bytes, index)
+                )
                 pycache_dirs.add(entry.path.rsplit("/", 1)[0])
         if found:
             out.append(_suggestion(ctx, index, found, pycache_dirs))
     return out
 
 
-_STATE_OF = {"apt lists": "apt lists", "apk cache": "apk index"}
+_STATE_OF = {CacheKind.APT_LISTS: "apt lists", CacheKind.APK: "apk index"}
 """Caches that are also package-manager state later steps need (buildmodel.STATES)."""
 
 
 def _lifecycle(
-    ctx: Context, ins: Instruction, cache: str
-) -> tuple[Instruction, tuple[Op, ...], str | None]:
+    ctx: Context, ins: Instruction, cache: CacheKind
+) -> tuple[Instruction, tuple[Op, ...], PatchNote | None]:
     """Where a cleanup of ``cache`` made by ``ins`` belongs: after the last later step that
     still needs it (``apt-get install`` after ``apt-get update``), merged into one RUN with
     ``ins`` so the bytes never reach a layer. (that RUN, the merge, why there is none)."""
@@ -129,107 +134,117 @@ def _lifecycle(
             break
     if consumer is ins:
         return ins, (), None
-    ops, note, _ = merge_instructions(ctx, ins, consumer)
-    if note is not None:
-        note = (
-            f"line {consumer.start_line} still needs the {cache}: {note}; "
-            f"merge lines {ins.start_line}-{consumer.end_line} and clean up at the end by hand"
-        )
-    return consumer, ops, note
+    ops, why, _ = merge_instructions(ctx, ins, consumer)
+    if why is not None:
+        why = PatchNote(
+            NoteKind.STILL_NEEDED, line=consumer.start_line, cache=cache,
+            first_line=ins.start_line, last_line=consumer.end_line, cause=why,
+        )  # fmt: skip
+    return consumer, ops, why
 
 
 def _cleanup_command(cache: Cache, command: str) -> str:
     """The cleanup for the tool the step runs (``microdnf clean all`` on UBI minimal)."""
-    if cache.name in ("yum cache", "dnf cache"):
+    if cache.kind in (CacheKind.YUM, CacheKind.DNF):
         for tool in ("microdnf", "dnf", "yum"):
             if re.search(rf"\b{tool}\b", command):
                 return f"{tool} clean all" + (" && rm -rf /var/cache/yum" if tool == "yum" else "")
     return cache.cleanup
 
 
+@dataclass(slots=True)
+class _Plan:
+    """The fixes of one RUN's caches, its changes to the build model and its notes."""
+
+    fixes: list[CleanupFix] = field(default_factory=list)
+    ops: list[Op] = field(default_factory=list)
+    notes: list[PatchNote] = field(default_factory=list)
+    editable: bool = True
+    lifecycle: tuple[Instruction, tuple[Op, ...], PatchNote | None] | None = None
+    """Where the cleanups go: after the last step that needs the package-manager state."""
+
+
+def _pycache(
+    ctx: Context, index: int, ins: Instruction | None, dirs: set[str], plan: _Plan
+) -> None:
+    fix, pattern = _pycache_fix(ctx, index, dirs)
+    if pattern and ins is not None:
+        plan.ops.append(
+            Op(OpKind.REPLACE, ins.index, pattern=pattern, replacement=r"\g<0> --no-compile")
+        )
+        plan.fixes.append(CleanupFix(CacheKind.PYCACHE, fix, flag=True))
+    else:
+        if ins is not None:
+            plan.ops.append(Op(OpKind.APPEND, ins.index, lines=(fix,)))
+        plan.fixes.append(CleanupFix(CacheKind.PYCACHE, fix))
+    plan.notes.append(note(NoteKind.PYCACHE_COMPILES))
+
+
+def _cache(
+    ctx: Context, ins: Instruction | None, kind: CacheKind, found: dict[CacheKind, list[Evidence]],
+    command: str, plan: _Plan,
+) -> None:  # fmt: skip
+    cache = _BY_KIND[kind]
+    if cache.flag_pattern is not None and re.search(cache.flag_pattern, command):
+        if ins is not None:
+            plan.ops.append(
+                Op(OpKind.REPLACE, ins.index, pattern=cache.flag_pattern,
+                   replacement=cache.flag_replacement)
+            )  # fmt: skip
+        plan.fixes.append(CleanupFix(kind, cache.flag_replacement.split()[-1], flag=True))
+        return
+    cleanup = _cleanup_command(cache, command)
+    if ins is None:
+        plan.fixes.append(CleanupFix(kind, cleanup))
+        return
+    if plan.lifecycle is None:
+        plan.lifecycle = next(
+            (got for n in _sorted(found) if (got := _lifecycle(ctx, ins, n))[0] is not ins
+             or got[2] is not None),
+            (ins, (), None),
+        )  # fmt: skip
+    where, merge, why = plan.lifecycle
+    if why is not None:
+        plan.notes.append(why)
+        plan.editable = False  # said in the note; no fix listed
+    elif where is not ins:
+        plan.fixes.append(CleanupFix(kind, cleanup, after_line=where.start_line,
+                                     run_from_line=ins.start_line))  # fmt: skip
+    else:
+        plan.fixes.append(CleanupFix(kind, cleanup))
+    plan.ops += [*merge, Op(OpKind.APPEND, where.index, lines=(cleanup,))]
+
+
+def _sorted(found: dict[CacheKind, list[Evidence]]) -> tuple[CacheKind, ...]:
+    return tuple(sorted(found, key=lambda kind: kind.value))
+
+
 def _suggestion(
-    ctx: Context, index: int, found: dict[str, list[Evidence]], pycache_dirs: set[str]
+    ctx: Context, index: int, found: dict[CacheKind, list[Evidence]], pycache_dirs: set[str]
 ) -> Suggestion:
     ins = ctx.instruction_of.get(index) if ctx.dockerfile is not None else None
     command = ctx.command(index)
-    ops: list[Op] = []
-    hows: list[str] = []
-    notes: list[str] = []
-    editable = ins is not None and not ins.heredocs and ins.exec_form is None
-    lifecycle: tuple[Instruction, tuple[Op, ...], str | None] | None = None
-    """Where the cleanups go: after the last step that needs the package-manager state."""
-    for name in sorted(found):
-        if name == _PYCACHE:
-            fix, pattern = _pycache_fix(ctx, index, pycache_dirs)
-            if pattern and ins is not None:
-                ops.append(
-                    Op(OpKind.REPLACE, ins.index, pattern=pattern,
-                       replacement=r"\g<0> --no-compile")
-                )  # fmt: skip
-                hows.append(f"{fix} (or ENV PYTHONDONTWRITEBYTECODE=1) for __pycache__")
-            else:
-                if ins is not None:
-                    ops.append(Op(OpKind.APPEND, ins.index, lines=(fix,)))
-                hows.append(f"`{fix}` for __pycache__")
-            notes.append(
-                "Python then compiles on first import (slower first start, unless it can write)"
-            )
-            continue
-        cache = next(c for c in CACHES if c.name == name)
-        if cache.flag_pattern is not None and re.search(cache.flag_pattern, command):
-            if ins is not None:
-                ops.append(
-                    Op(OpKind.REPLACE, ins.index, pattern=cache.flag_pattern,
-                       replacement=cache.flag_replacement)
-                )  # fmt: skip
-            hows.append(f"{cache.flag_replacement.split()[-1]} for the {name}")
-            continue
-        cleanup = _cleanup_command(cache, command)
-        if ins is None:
-            hows.append(f"`{cleanup}` for the {name}")
-            continue
-        if lifecycle is None:
-            lifecycle = next(
-                (got for n in sorted(found) if (got := _lifecycle(ctx, ins, n))[0] is not ins
-                 or got[2] is not None),
-                (ins, (), None),
-            )  # fmt: skip
-        where, merge, why = lifecycle
-        if why is not None:
-            notes.append(why)
-            editable = False
-        elif where is not ins:
-            hows.append(
-                f"`{cleanup}` for the {name}, after line {where.start_line} that still "
-                f"needs {'it' if name.endswith('cache') else 'them'} (one RUN from line "
-                f"{ins.start_line})"
-            )
+    plan = _Plan(editable=ins is not None and not ins.heredocs and ins.exec_form is None)
+    for kind in _sorted(found):
+        if kind is CacheKind.PYCACHE:
+            _pycache(ctx, index, ins, pycache_dirs, plan)
         else:
-            hows.append(f"`{cleanup}` for the {name}")
-        ops += [*merge, Op(OpKind.APPEND, where.index, lines=(cleanup,))]
-    note = "; ".join(dict.fromkeys(notes)) or None
+            _cache(ctx, ins, kind, found, command, plan)
     evidence = [e for items in found.values() for e in items]
-    names = ", ".join(sorted(found))
     spans = tuple(
         LineSpan(i.start_line, i.end_line)
-        for i in dict.fromkeys((ins, lifecycle[0] if lifecycle else None))
+        for i in dict.fromkeys((ins, plan.lifecycle[0] if plan.lifecycle else None))
         if i is not None
     )  # the step that made the cache and the last one that needs it
     return Suggestion(
         id="",
         kind=SuggestionKind.SAME_LAYER_CLEANUP,
-        title=f"{names} left in layer {index}",
-        detail=(
-            f"{counted(len(evidence), 'cache file')} "
-            f"{'stays' if len(evidence) == 1 else 'stay'} in the image; clean up in the same RUN: "
-            + "; ".join(hows)
-            + " (or mount the cache directory with RUN --mount=type=cache)."
-        ),
+        facts=CleanupFacts(index, _sorted(found), len(evidence), tuple(plan.fixes)),
         layers=(index,),
         instructions=(ctx.label(index),),
         lines=spans,
         evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
         estimated_saving_bytes=sum(e.size_bytes for e in evidence),
-        ops=tuple(ops) if editable else (),
-        patch_note=note,
+        ops=tuple(plan.ops) if plan.editable else (),
+        patch_notes=tuple(dict.fromkeys(plan.notes)),
     )

@@ -222,12 +222,6 @@ class Combined:
     left_out: tuple[LeftOut, ...]
 
 
-def describe(v: Violation) -> str:
-    """A violation in words (used in notes and left-out details)."""
-    what = v.resource.removeprefix("file:")
-    return f"line {v.line} `{v.command}` would run without {what}"
-
-
 def combine(
     items: Sequence[Suggestion], files: Files, failed: Mapping[str, str] | None = None
 ) -> Combined:
@@ -245,7 +239,7 @@ def combine(
         if not s.ops:
             choice = s.kind in _NEEDS_CHOICE
             reason = LeftOutReason.NEEDS_CHOICE if choice else LeftOutReason.NO_PATCH
-            left.append(LeftOut(s.id, reason, detail=s.patch_note or ""))
+            left.append(LeftOut(s.id, reason, notes=s.patch_notes))
             continue
         clash = tuple(i for i, ops in owners if conflicts(files.dockerfile, ops, s.ops))
         if clash:
@@ -256,8 +250,8 @@ def combine(
             left.append(LeftOut(s.id, LeftOutReason.NO_DOCKERFILE_FIT))
             continue
         if made.violations:
-            detail = "; ".join(describe(v) for v in made.violations)
-            left.append(LeftOut(s.id, LeftOutReason.BREAKS_DEPENDENCY, detail=detail))
+            broken = LeftOutReason.BREAKS_DEPENDENCY
+            left.append(LeftOut(s.id, broken, violations=made.violations))
             continue
         taken.extend(s.ops)
         owners.append((s.id, s.ops))

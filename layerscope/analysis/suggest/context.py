@@ -17,6 +17,7 @@ from layerscope.dockerfile import (
 from layerscope.model import EntryKind, FileEntry, Image
 
 from .model import CacheHints, InstructionStats
+from .notes import NoteKind, PatchNote
 
 
 @dataclass(slots=True)
@@ -30,7 +31,7 @@ class Context:
     previous: Image | None
     instruction_of: dict[int, Instruction] = field(default_factory=dict)
     """Layer index -> the Dockerfile instruction that made it (when a Dockerfile fits)."""
-    notes: list[str] = field(default_factory=list)
+    notes: list[PatchNote] = field(default_factory=list)
 
     @property
     def image(self) -> Image:
@@ -105,7 +106,7 @@ def build_context(
                 if item.layer_index is not None and item.instruction is not None:
                     ctx.instruction_of[item.layer_index] = item.instruction
         except DockerfileError as exc:
-            ctx.notes.append(f"the Dockerfile does not fit the image ({exc.message}); no patches")
+            ctx.notes.append(PatchNote(NoteKind.DOCKERFILE_MISFIT, message=exc.message))
             ctx.dockerfile = None
     return ctx
 

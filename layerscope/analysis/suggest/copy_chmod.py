@@ -9,7 +9,9 @@ from layerscope.dockerfile.created_by import parse_created_by
 from layerscope.model import EntryKind
 
 from .context import Context
-from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind, counted
+from .facts import CopyChmodFacts
+from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
+from .notes import NoteKind, PatchNote, note
 
 _CH = re.compile(r"^\s*(chmod|chown|chgrp)\b")
 
@@ -38,18 +40,14 @@ def find_copy_chmods(ctx: Context) -> list[Suggestion]:
             Suggestion(
                 id="",
                 kind=SuggestionKind.COPY_CHMOD,
-                title=f"set mode/owner in the COPY of layer {w}, not in layer {h}",
-                detail=(
-                    f"layer {h} stores {counted(len(evidence), 'file')} of layer {w} again only to "
-                    "change their mode or owner; COPY --chmod/--chown does it in one copy."
-                ),
+                facts=CopyChmodFacts(w, h, len(evidence)),
                 layers=(w, h),
                 instructions=(ctx.label(w), ctx.label(h)),
                 lines=spans,
                 evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
                 estimated_saving_bytes=sum(e.size_bytes for e in evidence),
                 ops=ops,
-                patch_note=note,
+                patch_notes=(note,) if note is not None else (),
             )
         )
     return out
@@ -69,31 +67,30 @@ def _classic_build(ctx: Context) -> bool:
     return "classic" in builders and "buildkit" not in builders
 
 
-def _patch(ctx: Context, w: int, h: int, rewritten: set[str]) -> tuple[tuple[Op, ...], str | None]:
+def _patch(
+    ctx: Context, w: int, h: int, rewritten: set[str]
+) -> tuple[tuple[Op, ...], PatchNote | None]:
     copy, run = ctx.instruction_of.get(w), ctx.instruction_of.get(h)
     if copy is None or run is None or ctx.dockerfile is None:
         return (), None
     written = [e for e in ctx.image.layers[w].entries if e.kind is EntryKind.FILE]
     after = {e.path: e for e in ctx.image.layers[h].entries if e.path in rewritten}
     if {e.path for e in written} != rewritten or len(after) != len(rewritten):
-        return (), "the RUN changes only some of the copied files: split the COPY by hand"
+        return (), note(NoteKind.SOME_FILES_CHANGED)
     modes = {e.mode for e in after.values()}
     owners = {(e.uid, e.gid) for e in after.values()}
     if len(modes) != 1 or len(owners) != 1:
-        return (), "the copied files end with different modes or owners"
+        return (), note(NoteKind.MIXED_MODES)
     parts = [p.strip() for p in run.arguments.split("&&")]
     if run.exec_form is not None or run.heredocs or any(re.search(r";|\|\|", p) for p in parts):
-        return (), "the RUN does more than chmod/chown: edit it by hand"
+        return (), note(NoteKind.RUN_DOES_MORE)
     kept = [p for p in parts if not _CH.match(p)]
     flags = []
     mode, owner = modes.pop(), owners.pop()
     before = {e.path: e for e in written}
     if any(before[p].mode != mode for p in rewritten):
         if _classic_build(ctx):
-            return (), (
-                "COPY --chmod needs BuildKit and this image was built by the classic builder: "
-                f"build with DOCKER_BUILDKIT=1, then use COPY --chmod={mode:04o}"
-            )
+            return (), PatchNote(NoteKind.CLASSIC_BUILDER, mode=mode)
         flags.append(f"--chmod={mode:04o}")
     if any((before[p].uid, before[p].gid) != owner for p in rewritten):
         flags.append(f"--chown={owner[0]}:{owner[1]}")
@@ -110,6 +107,5 @@ def _patch(ctx: Context, w: int, h: int, rewritten: set[str]) -> tuple[tuple[Op,
         ops.append(Op(OpKind.SET, run.index, lines=("RUN " + " && ".join(kept),)))
     else:
         ops.append(Op(OpKind.DELETE, run.index))
-    return tuple(ops), "--chmod needs BuildKit (DOCKER_BUILDKIT=1)" if "--chmod" in " ".join(
-        flags
-    ) else None
+    chmod = any(f.startswith("--chmod") for f in flags)
+    return tuple(ops), note(NoteKind.NEEDS_BUILDKIT) if chmod else None

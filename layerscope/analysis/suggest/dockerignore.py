@@ -9,7 +9,9 @@ from dataclasses import replace
 from layerscope.dockerfile import Dockerfile, Instruction
 
 from .context import Context
+from .facts import DockerignoreFacts, SuggestionFacts
 from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
+from .notes import NoteKind, note
 
 JUNK_DIRS = (
     ".git", ".venv", "node_modules", "__pycache__", ".ipynb_checkpoints", ".pytest_cache",
@@ -112,25 +114,18 @@ def find_dockerignore(ctx: Context) -> list[Suggestion]:
         Suggestion(
             id="",
             kind=SuggestionKind.DOCKERIGNORE,
-            title=f"keep {_listed(sorted(what, key=lambda w: (-what[w], w)))} out of the image "
-            "(.dockerignore)",
-            detail="add to .dockerignore (largest first): " + ", ".join(ranked),
+            facts=DockerignoreFacts(
+                tuple(sorted(what, key=lambda w: (-what[w], w))), tuple(ranked)
+            ),
             layers=tuple(layers),
             instructions=tuple(ctx.label(i) for i in layers),
             lines=tuple(spans),
             evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
             estimated_saving_bytes=sum(e.size_bytes for e in evidence),
             ops=ops,
-            patch_note="also shrinks the build context sent to the builder",
+            patch_notes=(note(NoteKind.CONTEXT_SHRINKS),),
         )
     ]
-
-
-def _listed(patterns: list[str]) -> str:
-    """``.git, __pycache__``; more than three: the first three and how many more."""
-    if len(patterns) <= 3:
-        return ", ".join(patterns)
-    return ", ".join(patterns[:3]) + f" and {len(patterns) - 3} more"
 
 
 def fold_duplicates(found: list[Suggestion]) -> list[Suggestion]:
@@ -140,10 +135,11 @@ def fold_duplicates(found: list[Suggestion]) -> list[Suggestion]:
     ignore = next((s for s in found if s.kind is SuggestionKind.DOCKERIGNORE), None)
     if ignore is None:
         return found
+    assert isinstance(ignore.facts, DockerignoreFacts)
     kept = {e.path for e in ignore.evidence}
     out: list[Suggestion] = []
     extra: list[Evidence] = []
-    covers: list[str] = []
+    covers: list[SuggestionFacts] = []
     layers = set(ignore.layers)
     lines = list(ignore.lines)
     for s in found:
@@ -153,7 +149,7 @@ def fold_duplicates(found: list[Suggestion]) -> list[Suggestion]:
             and all(e.path in kept for e in s.evidence)
         ):
             extra += s.evidence
-            covers.append(s.title)
+            covers.append(s.facts)
             layers.update(s.layers)
             lines += [span for span in s.lines if span not in lines]
             continue
@@ -168,6 +164,6 @@ def fold_duplicates(found: list[Suggestion]) -> list[Suggestion]:
         layers=tuple(sorted(layers)),
         lines=tuple(lines),
         covers=tuple(covers),
-        detail=ignore.detail + "; the files then never reach the later steps that rewrite them",
+        facts=replace(ignore.facts, folded=True),
     )
     return [merged if s is ignore else s for s in out]

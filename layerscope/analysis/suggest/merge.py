@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from layerscope.dockerfile import Instruction, Stage
 
 from .context import Context
-from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind, counted
+from .facts import MergeFacts
+from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
+from .notes import NoteKind, PatchNote, note
 from .patching import join_runs
 
 _INERT = frozenset(
@@ -23,13 +27,6 @@ def _ranges(pairs: set[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             out.append([first, last])
     return [(a, b) for a, b in out]
-
-
-def _layer_list(layers: tuple[int, ...]) -> str:
-    """``4 and 6``, ``3-5`` (all of them RUN), ``2, 4 and 5``."""
-    if len(layers) > 2 and layers[-1] - layers[0] == len(layers) - 1:
-        return f"{layers[0]}-{layers[-1]}"
-    return ", ".join(map(str, layers[:-1])) + f" and {layers[-1]}"
 
 
 def find_merges(ctx: Context) -> list[Suggestion]:
@@ -59,19 +56,14 @@ def find_merges(ctx: Context) -> list[Suggestion]:
             Suggestion(
                 id="",
                 kind=SuggestionKind.MERGE_RUN,
-                title=f"merge the RUN steps of layers {_layer_list(layers)}",
-                detail=(
-                    f"layer {hi} deletes or rewrites {counted(len(evidence), 'file')} that layer "
-                    f"{lo}{'' if len(layers) == 2 else ' onwards'} wrote; in one RUN "
-                    f"{'it is' if len(evidence) == 1 else 'they are'} never stored."
-                ),
+                facts=MergeFacts(layers, lo, hi, len(evidence)),
                 layers=layers,
                 instructions=tuple(ctx.label(i) for i in layers),
                 lines=spans,
                 evidence=tuple(sorted(evidence, key=lambda e: (-e.size_bytes, e.path))),
                 estimated_saving_bytes=deleted,
                 ops=ops,
-                patch_note=note,
+                patch_notes=(note,) if note is not None else (),
             )
         )
     return out
@@ -97,21 +89,21 @@ def _blocking(
 
 def _patch(
     ctx: Context, lo: int, hi: int
-) -> tuple[tuple[Op, ...], str | None, tuple[LineSpan, ...]]:
+) -> tuple[tuple[Op, ...], PatchNote | None, tuple[LineSpan, ...]]:
     if ctx.dockerfile is None:
         return (), None, ()
     first, last = ctx.instruction_of.get(lo), ctx.instruction_of.get(hi)
     if first is None or last is None or first.stage_index != last.stage_index:
-        return (), "the RUN steps could not be found in the Dockerfile", ()
-    ops, note, spans = merge_instructions(ctx, first, last)
-    if note is not None and "sits between" in note:
-        note += ": move the deletion into the first RUN by hand"
-    return ops, note, spans
+        return (), note(NoteKind.RUNS_NOT_FOUND), ()
+    ops, why, spans = merge_instructions(ctx, first, last)
+    if why is not None and why.kind is NoteKind.STEPS_BETWEEN:
+        why = replace(why, by_hand=True)
+    return ops, why, spans
 
 
 def merge_instructions(
     ctx: Context, first: Instruction, last: Instruction
-) -> tuple[tuple[Op, ...], str | None, tuple[LineSpan, ...]]:
+) -> tuple[tuple[Op, ...], PatchNote | None, tuple[LineSpan, ...]]:
     """The MERGE of the RUNs from ``first`` to ``last`` (one stage), or why it cannot be."""
     assert ctx.dockerfile is not None
     stage = ctx.dockerfile.stages[first.stage_index or 0]
@@ -120,10 +112,10 @@ def merge_instructions(
     between = [i for i in block if i.keyword != "RUN" and i.keyword not in _INERT]
     blocking = _blocking(ctx, stage, block, between)
     if blocking:
-        where = ", ".join(f"line {i.start_line} ({i.keyword})" for i in blocking)
-        return (), f"{where} sits between them", spans
+        steps = tuple((i.start_line, i.keyword) for i in blocking)
+        return (), PatchNote(NoteKind.STEPS_BETWEEN, steps=steps), spans
     runs: list[Instruction] = [i for i in block if i.keyword == "RUN"]
     if join_runs(runs) is None:
-        return (), "exec-form, heredoc or differently-flagged RUNs: merge them by hand", spans
+        return (), note(NoteKind.MERGE_BY_HAND), spans
     # the other instructions of the block (inert, or not needed by the later RUNs) move below
     return (Op(OpKind.MERGE, block[0].index, block[-1].index),), None, spans

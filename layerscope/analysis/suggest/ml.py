@@ -4,6 +4,7 @@ change often."""
 from __future__ import annotations
 
 from .context import Context
+from .facts import DuplicateFacts, ModelFacts
 from .model import Evidence, Suggestion, SuggestionKind
 
 MODEL_SUFFIXES = (
@@ -41,13 +42,7 @@ def find_duplicates(ctx: Context) -> list[Suggestion]:
             Suggestion(
                 id="",
                 kind=SuggestionKind.DUPLICATE_FILES,
-                title=f"{len(items)} identical copies of {items[0].path.rsplit('/', 1)[-1]}",
-                detail=(
-                    "same content at "
-                    + ", ".join(e.path for e in items)
-                    + ": keep one (a symlink, or install it once: e.g. CUDA/BLAS from the "
-                    "system or from the wheel, not both)"
-                ),
+                facts=DuplicateFacts(tuple(e.path for e in items)),
                 layers=layers,
                 instructions=tuple(ctx.label(i) for i in layers),
                 lines=(),
@@ -73,22 +68,18 @@ def find_models(ctx: Context) -> list[Suggestion]:
         changes = stats is not None and stats.misses > 0
         if not changes and others == 0 and index == ctx.first_user_layer:
             continue  # already in an early layer of their own
-        where = (
-            f"it missed the cache in {stats.misses} of {stats.builds} builds"
-            if stats is not None and changes
-            else f"it shares the layer with {others} other files"
-            if others
-            else "layers below it change"
-        )
+        missed = stats if stats is not None and changes else None
         out.append(
             Suggestion(
                 id="",
                 kind=SuggestionKind.LARGE_MODEL_FILES,
-                title=f"{len(models)} model/data files in layer {index}",
-                detail=(
-                    f"{', '.join(e.path for e in models[:5])} ride in layer {index} ({where}): "
-                    "give them an early layer of their own (COPY them first), a separate stage, "
-                    "or mount them as a volume at run time"
+                facts=ModelFacts(
+                    index,
+                    len(models),
+                    tuple(e.path for e in models[:5]),
+                    missed.misses if missed is not None else None,
+                    missed.builds if missed is not None else None,
+                    others,
                 ),
                 layers=(index,),
                 instructions=(ctx.label(index),),

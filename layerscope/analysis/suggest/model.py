@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .buildmodel import Violation
+    from .facts import SuggestionFacts
+    from .notes import PatchNote
 
 
 class SuggestionKind(Enum):
@@ -89,7 +94,7 @@ class LeftOutReason(Enum):
     """Why a suggestion is not in the combined patch."""
 
     NO_PATCH = "no_patch"
-    """It has no automatic patch (``patch_note`` says why)."""
+    """It has no automatic patch (``patch_notes`` say why)."""
     NEEDS_CHOICE = "needs_choice"
     """It needs a choice only the user can make (which artifacts, which digest...)."""
     CONFLICT = "conflict"
@@ -112,17 +117,22 @@ class LeftOut:
     with_ids: tuple[str, ...] = ()
     """The suggestions in the patch it conflicts with."""
     detail: str = ""
-    """The broken dependency, or the suggestion's own note."""
+    """What a real build of the patch said (build_failed)."""
+    notes: tuple[PatchNote, ...] = ()
+    """The suggestion's own notes (no_patch, needs_choice)."""
+    violations: tuple[Violation, ...] = ()
+    """The needs the patch would break (breaks_dependency)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
-    """One proposed change with what it is measured to save."""
+    """One proposed change with what it is measured to save. It carries what was found
+    (``facts``, one class per kind), never words: ``render/suggest_words.py`` writes its title
+    and detail."""
 
     id: str
     kind: SuggestionKind
-    title: str
-    detail: str
+    facts: SuggestionFacts
     layers: tuple[int, ...]
     """Indexes of the layers involved."""
     instructions: tuple[str, ...]
@@ -138,7 +148,7 @@ class Suggestion:
     """Its changes to the build model (empty: no automatic patch)."""
     patch: str | None = None
     """Unified diff of this suggestion alone, against the given files."""
-    patch_note: str | None = None
+    patch_notes: tuple[PatchNote, ...] = ()
     """Why there is no patch, or what to check before applying it."""
     overlaps_with: tuple[str, ...] = ()
     """Ids of suggestions whose evidence shares stored files with this one."""
@@ -146,8 +156,8 @@ class Suggestion:
     """Cache kinds: bytes of layers no longer rebuilt (and pushed) — per source edit when
     ``estimate_basis`` is step_order, over the recorded builds when it is history."""
     estimate_basis: EstimateBasis | None = None
-    covers: tuple[str, ...] = ()
-    """Titles of duplicate advice about the same files folded into this suggestion."""
+    covers: tuple[SuggestionFacts, ...] = ()
+    """Facts of duplicate advice about the same files folded into this suggestion."""
     measured_saving_bytes: int | None = None
     """Filled in by a real build of the patched Dockerfile (``suggest --prove``): the measured
     bytes beside the estimate. None: not measured."""
@@ -170,7 +180,7 @@ class SuggestionReport:
     """Ids of the suggestions the combined patch contains."""
     applied_saving_bytes: int = 0
     """Union of the evidence of the size suggestions the combined patch contains."""
-    notes: tuple[str, ...] = ()
+    notes: tuple[PatchNote, ...] = ()
     left_out: tuple[LeftOut, ...] = ()
     """Every suggestion not in the combined patch, with the reason (only with a Dockerfile)."""
     measured_patch_saving_bytes: int | None = None
@@ -215,8 +225,3 @@ class HistoryHints:
 
     instructions: tuple[InstructionStats, ...] = ()
     base_moved: bool = False
-
-
-def counted(number: int, noun: str) -> str:
-    """``1 file``, ``5 files``: a count with its noun in the right number."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     import networkx as nx
 
 from .context import Context
+from .facts import MultiStageFacts, RecommendedPackage, RecommendsFacts
 from .model import Evidence, LineSpan, Op, OpKind, Suggestion, SuggestionKind
+from .notes import NoteKind, note
 
 EXTENDED_STATES = "/var/lib/apt/extended_states"
 _APT_INSTALL = r"\bapt(?:-get)?(\s+-[\w-]+)*\s+install\b(?!.*--no-install-recommends)"
@@ -179,17 +181,13 @@ def find_package_suggestions(ctx: Context, packages: PackageIndex | None) -> lis
             Suggestion(
                 id="",
                 kind=SuggestionKind.MULTI_STAGE,
-                title="build toolchain left in the final image",
-                detail=(
-                    "build in a first stage (FROM ... AS build) and COPY --from=build only the "
-                    "built artifacts: " + ", ".join(sorted(p.name for p in tools))
-                ),
+                facts=MultiStageFacts(tuple(sorted(p.name for p in tools))),
                 layers=layers,
                 instructions=tuple(ctx.label(i) for i in layers),
                 lines=_spans(ctx, layers),
                 evidence=tuple(evidence),
                 estimated_saving_bytes=sum(e.size_bytes for e in evidence),
-                patch_note="no automatic patch: which artifacts the final stage needs is yours",
+                patch_notes=(note(NoteKind.ARTIFACTS_CHOICE),),
             )
         )
     return out
@@ -206,10 +204,10 @@ def _recommends(
     ctx: Context, layer: int, items: list[Package], graph: nx.DiGraph, exact: bool
 ) -> Suggestion:
     evidence = [e for p in items for e in _evidence(ctx, p)]
-    why = []
-    for p in items[:8]:
-        by = sorted(u for u, _ in graph.in_edges(p.name))
-        why.append(f"{p.name} (recommended by {', '.join(by[:3]) or '?'})")
+    shown = tuple(
+        RecommendedPackage(p.name, tuple(sorted(u for u, _ in graph.in_edges(p.name))[:3]))
+        for p in items[:8]
+    )
     ops: tuple[Op, ...] = ()
     ins = ctx.instruction_of.get(layer)
     if ins is not None and ctx.dockerfile is not None and not ins.heredocs:
@@ -221,15 +219,12 @@ def _recommends(
     return Suggestion(
         id="",
         kind=SuggestionKind.NO_INSTALL_RECOMMENDS,
-        title=f"{len(items)} packages installed only as Recommends in layer {layer}",
-        detail="apt-get install --no-install-recommends would leave out: "
-        + "; ".join(why)
-        + ("" if exact else " (apt's extended_states not available: roots guessed)"),
+        facts=RecommendsFacts(layer, len(items), shown, roots_guessed=not exact),
         layers=(layer,),
         instructions=(ctx.label(layer),),
         lines=_spans(ctx, (layer,)),
         evidence=tuple(evidence),
         estimated_saving_bytes=sum(e.size_bytes for e in evidence),
         ops=ops,
-        patch_note="check that nothing at run time needs the recommended packages",
+        patch_notes=(note(NoteKind.CHECK_RECOMMENDS),),
     )

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 from .buildmodel import commands, reads, workdirs
 from .context import Context, under
 from .dockerignore import copy_parts, workdir_at
+from .facts import ReorderFacts
 from .manifests import implied_reads, is_manifest, with_companions
-from .model import EstimateBasis, LineSpan, Op, OpKind, Suggestion, SuggestionKind, counted
+from .model import EstimateBasis, LineSpan, Op, OpKind, Suggestion, SuggestionKind
+from .notes import NoteKind, note
 
 _BUILD_TOOLS = re.compile(
     r"\b(pip3?\s+install|npm\s+(ci|install|run)|yarn|pnpm|poetry|make|go\s+(build|mod)|cargo|"
@@ -240,38 +242,24 @@ def _suggestion(
             ops.insert(0, Op(OpKind.INSERT_BEFORE, target=walk.installs[0].index, lines=(first,)))
         else:
             manifests = []
-    how = (
-        f"it missed the cache in {misses} of {stats.builds} recorded builds"
-        if stats is not None and misses is not None
-        else "it copies the build context, which changes with every edit"
+    blocker = walk.blocker
+    facts = ReorderFacts(
+        copy_text=" ".join(copy.text.split()),
+        copy_keyword=copy.keyword,
+        copy_line=copy.start_line,
+        last_line=last.start_line,
+        runs=len(runs),
+        misses=misses if stats is not None else None,
+        builds=stats.builds if stats is not None else None,
+        manifests=tuple(manifests),
+        install_line=walk.installs[0].start_line if manifests else None,
+        blocker_line=blocker.start_line if blocker is not None else None,
+        blocker_needs_sources=blocker is not None and walk.needs_sources,
     )
-    if manifests:
-        names = ", ".join(manifests)
-        title = f"copy {names} first, install, then copy the rest (line {copy.start_line})"
-        plan = (
-            f"copy {names} alone before line {walk.installs[0].start_line} and the rest below "
-            f"line {last.start_line}: the {counted(len(runs), 'RUN step')} in between "
-            "(the dependency install too) stay cached when only the sources change"
-        )
-    else:
-        title = f"move line {copy.start_line} ({copy.keyword}) below line {last.start_line}"
-        plan = (
-            f"the {counted(len(runs), 'RUN step')} after it "
-            f"{'does' if len(runs) == 1 else 'do'} not read what it copies, so "
-            f"{'it' if len(runs) == 1 else 'they'} can stay cached when only the copied files "
-            "change"
-        )
-    blocker = ""
-    if walk.blocker is not None:
-        blocker = f"; line {walk.blocker.start_line} reads the copied files"
-        if walk.needs_sources:
-            blocker += " (an editable or local install builds the project: it needs the sources)"
     return Suggestion(
         id="",
         kind=SuggestionKind.REORDER_FOR_CACHE,
-        title=title,
-        detail=f"{' '.join(copy.text.split())}: {how}; {plan}{blocker} (constraint graph: "
-        "files written and read, WORKDIR, ENV/ARG, USER).",
+        facts=facts,
         layers=layers,
         instructions=tuple(" ".join(i.text.split()) for i in (copy, *runs)),
         lines=(
@@ -285,6 +273,5 @@ def _suggestion(
         estimated_saving_rebuild_bytes=misses * per_edit if misses is not None else per_edit,
         estimate_basis=EstimateBasis.HISTORY if misses is not None else EstimateBasis.STEP_ORDER,
         ops=tuple(ops),
-        patch_note="the graph reads commands heuristically: check that the moved steps do not "
-        "use the copied files",
+        patch_notes=(note(NoteKind.HEURISTIC_ORDER),),
     )

@@ -8,7 +8,9 @@ import re
 from layerscope.model import EntryKind, FileEntry
 
 from .context import Context
+from .facts import PinBaseFacts, ReproducibleFacts
 from .model import Evidence, LineSpan, Suggestion, SuggestionKind
+from .notes import NoteKind, note
 
 _EMBEDS_TIME = re.compile(r"(\.pyc|\.log|/__pycache__/.*|/var/cache/.*|/var/log/.*|\.cache/.*)$")
 
@@ -26,24 +28,18 @@ def find_pin_base(ctx: Context) -> list[Suggestion]:
     moved = ctx.history is not None and ctx.history.base_moved
     if not (latest or moved):
         return []
-    why = "the history shows the base image changed between builds" if moved else ""
-    if latest:
-        why = (why + "; " if why else "") + f"{base} follows `latest`"
     ins = root.from_instruction
     return [
         Suggestion(
             id="",
             kind=SuggestionKind.PIN_BASE,
-            title=f"pin the base image {base} by digest",
-            detail=f"{why}: write FROM {base.split('@')[0]}@sha256:<digest> (with an explicit tag) "
-            "so every build starts from the same layers.",
+            facts=PinBaseFacts(base, latest, moved),
             layers=tuple(range(ctx.first_user_layer)),
             instructions=(" ".join(ins.text.split()),),
             lines=(LineSpan(ins.start_line, ins.end_line),),
             evidence=(),
             estimated_saving_bytes=0,
-            patch_note="no patch: the digest to pin is the one you have tested (docker buildx "
-            "imagetools inspect NAME shows it)",
+            patch_notes=(note(NoteKind.DIGEST_CHOICE),),
         )
     ]
 
@@ -75,21 +71,11 @@ def find_non_reproducible(ctx: Context) -> list[Suggestion]:
         evidence = tuple(
             Evidence(e.path, e.size_bytes, index) for e in changed if e.kind is EntryKind.FILE
         )
-        only_mtime = not changed
-        fix = (
-            "set SOURCE_DATE_EPOCH (BuildKit rewrite-timestamp) or order COPY of sources after "
-            "the install"
-            if only_mtime
-            else "PYTHONDONTWRITEBYTECODE=1 or pip --no-compile, remove logs/caches in the same "
-            "step, and SOURCE_DATE_EPOCH"
-        )
         out.append(
             Suggestion(
                 id="",
                 kind=SuggestionKind.NON_REPRODUCIBLE,
-                title=f"layer {index} was rebuilt but differs only in "
-                + ("timestamps" if only_mtime else "files that embed timestamps"),
-                detail=f"{ctx.label(index)}: same files as the previous build; {fix}.",
+                facts=ReproducibleFacts(index, ctx.label(index), not changed),
                 layers=(index,),
                 instructions=(ctx.label(index),),
                 lines=tuple(

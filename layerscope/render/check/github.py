@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from layerscope.analysis.budget import Outcome
 from layerscope.render.check.words import CheckSubject, rule_span, sentence
+from layerscope.render.suggest_words import words
 from layerscope.render.units import size
 
 __all__ = ["render_check_github"]
@@ -40,5 +41,5 @@ def render_check_github(subject: CheckSubject) -> str:
                 0, f"file={_prop(subject.dockerfile)},line={span.start},endLine={span.end}"
             )
         saves = f" (saves {size(s.estimated_saving_bytes)})" if s.estimated_saving_bytes else ""
-        out.append(f"::notice {','.join(props)}::{_data(s.title + saves)}")
+        out.append(f"::notice {','.join(props)}::{_data(words(s).title + saves)}")
     return "\n".join(out) + ("\n" if out else "")

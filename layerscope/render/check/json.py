@@ -9,6 +9,7 @@ from typing import Any
 from layerscope import __version__
 from layerscope.analysis.budget import Detail, Outcome, RuleResult
 from layerscope.render.check.words import CheckSubject, baseline_label, build_label, sentence
+from layerscope.render.suggest_words import words
 
 __all__ = ["check_document", "render_check_json"]
 
@@ -80,8 +81,8 @@ def check_document(subject: CheckSubject) -> dict[str, Any]:
             {
                 "id": s.id,
                 "kind": s.kind.value,
-                "title": s.title,
-                "detail": s.detail,
+                "title": words(s).title,
+                "detail": words(s).detail,
                 "estimated_saving_bytes": s.estimated_saving_bytes,
                 "layers": list(s.layers),
                 "dockerfile_lines": [[span.start, span.end] for span in s.lines],

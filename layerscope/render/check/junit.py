@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from layerscope.analysis.budget import Outcome
 from layerscope.render.check.text import suggestion_line
 from layerscope.render.check.words import CheckSubject, sentence, show_measured, show_threshold
+from layerscope.render.suggest_words import words
 
 __all__ = ["render_check_junit"]
 
@@ -39,7 +40,7 @@ def render_check_junit(subject: CheckSubject) -> str:
             f"severity: {result.severity.value}",
         ]
         details += [
-            "suggestion: " + suggestion_line(s.title, s.estimated_saving_bytes, "")
+            "suggestion: " + suggestion_line(words(s).title, s.estimated_saving_bytes, "")
             for s in result.suggestions
         ]
         if result.outcome is Outcome.FAIL:

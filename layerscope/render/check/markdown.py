@@ -13,6 +13,7 @@ from layerscope.render.check.words import (
 )
 from layerscope.render.markdown import cell as _cell
 from layerscope.render.markdown import code, plain
+from layerscope.render.suggest_words import words
 from layerscope.render.units import size
 
 __all__ = ["render_check_markdown"]
@@ -52,6 +53,6 @@ def render_check_markdown(subject: CheckSubject) -> str:
                 for span in s.lines
             )
             where = f", Dockerfile line{'s' if len(s.lines) > 1 else ''} {lines}" if lines else ""
-            out.append(f"- **{plain(s.title)}**{saves}{where}")
+            out.append(f"- **{plain(words(s).title)}**{saves}{where}")
     out += ["", f"`{tally(report)}`", ""]
     return "\n".join(out)

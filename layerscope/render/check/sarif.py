@@ -11,6 +11,7 @@ from layerscope.analysis.budget import Outcome
 from layerscope.analysis.rules import RuleId
 from layerscope.analysis.suggest.model import LineSpan, Suggestion, SuggestionKind
 from layerscope.render.check.words import RULE_WORDS, CheckSubject, rule_span, sentence
+from layerscope.render.suggest_words import words
 from layerscope.render.units import size
 
 __all__ = ["render_check_sarif", "sarif_document"]
@@ -34,7 +35,7 @@ def _logical(ref: str) -> dict[str, Any]:
 
 def _suggestion_message(s: Suggestion) -> str:
     saves = f" (saves {size(s.estimated_saving_bytes)})" if s.estimated_saving_bytes else ""
-    return f"{s.title}{saves}. {s.detail}".strip()
+    return f"{words(s).title}{saves}. {words(s).detail}".strip()
 
 
 def sarif_document(subject: CheckSubject) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import textwrap
 
 from layerscope.analysis.budget import Note, Outcome
 from layerscope.render.check.words import STATUS, CheckSubject, sentence, tally
+from layerscope.render.suggest_words import words
 from layerscope.render.units import size
 
 __all__ = ["render_check_text", "suggestion_line"]
@@ -79,7 +80,7 @@ def render_check_text(subject: CheckSubject, *, width: int = 100, color: bool = 
         out += ["", "Suggestions:"]
         for n, sug in enumerate(report.suggestions, start=1):
             spans = _spans(subject, tuple((span.start, span.end) for span in sug.lines))
-            text = f"{n}. " + suggestion_line(sug.title, sug.estimated_saving_bytes, spans)
+            text = f"{n}. " + suggestion_line(words(sug).title, sug.estimated_saving_bytes, spans)
             out.extend(
                 textwrap.wrap(
                     text,

@@ -10,6 +10,7 @@ from ...analysis import Analysis, ChangeKind, FileChange
 from ...analysis.suggest import SIZE_KINDS, SuggestionReport
 from ...analysis.waste import WasteReason
 from ...model import EntryKind
+from ..suggest_words import words
 from ..text import REASON_HELP, REASON_TEXT, instruction, percent, size
 from .fstree import DEFAULT_LEAF_LIMIT, HIDDEN, Leaf, Notes, build_treemap
 from .page import (
@@ -243,9 +244,11 @@ def suggestions_panel(report: SuggestionReport | None) -> str:
         own = (
             f"<details><summary>patch</summary>{patch_block(s.patch)}</details>" if s.patch else ""
         )
+        said = words(s)
         items.append(
-            f'<div class="sugg"><span class="sv">{esc(saving)}</span><div class="t">{esc(s.title)}'
-            f'</div><div class="d">{esc(s.detail)}</div><div class="muted" style="font-size:12px">'
+            f'<div class="sugg"><span class="sv">{esc(saving)}</span><div class="t">'
+            f'{esc(said.title)}</div><div class="d">{esc(said.detail)}</div>'
+            '<div class="muted" style="font-size:12px">'
             f"{esc(where)}</div>{own}</div>"
         )
     body = "".join(items)

@@ -15,6 +15,7 @@ from ..scan import (
     percent_or_dash,
     short_name,
 )
+from ..suggest_words import kind_words
 from ..text import size
 from .page import bar_chart, card, document, esc, kind_badge, page_header, panel, stacked_bar, table
 
@@ -111,7 +112,8 @@ def _suggestions(report: RegistryReport) -> str:
     if not report.suggestions:
         return "<p class=empty>none</p>"
     rows = [
-        [esc(s.title), str(len(s.images)), esc(size(s.total_bytes))] for s in report.suggestions
+        [esc(kind_words(s.kind)), str(len(s.images)), esc(size(s.total_bytes))]
+        for s in report.suggestions
     ]
     return table(["suggestion", "images", "bytes saved"], rows, numeric=(1, 2))
 

@@ -13,6 +13,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from layerscope.analysis import Analysis
+from layerscope.render.suggest_words import words as default_words
 from layerscope.render.text import counted
 from layerscope.tui.formatting import percent, size
 from layerscope.tui.screens.filtering import FilteredTreeScreen
@@ -22,12 +23,14 @@ from layerscope.tui.widgets.info import ImageSummary, LayerDetails
 from layerscope.tui.widgets.layers import LayerList
 from layerscope.tui.widgets.suggestions import (
     SuggestionList,
+    SuggestionWords,
     suggestion_details,
     suggestion_layer,
 )
 from layerscope.tui.widgets.waste import SHOWN, WasteTable
 
 if TYPE_CHECKING:
+    from layerscope.analysis.cache import LayerState
     from layerscope.analysis.suggest import SuggestionReport
 
 
@@ -51,14 +54,16 @@ class InspectScreen(FilteredTreeScreen):
     def __init__(
         self,
         analysis: Analysis,
-        cache: Sequence[str | None] | None = None,
+        cache: Sequence[LayerState | None] | None = None,
         *,
         suggestions: SuggestionReport | None = None,
+        words: SuggestionWords | None = None,
     ) -> None:
         super().__init__()
         self.analysis = analysis
         self.cache = cache
         self.suggestions = suggestions
+        self.words = words or default_words
         self.model = FileTreeModel(analysis)
         self._prefetch_timer: Timer | None = None
 
@@ -69,7 +74,7 @@ class InspectScreen(FilteredTreeScreen):
                 yield LayerList(id="layers")
                 if self._has_suggestions(self.suggestions):
                     assert self.suggestions is not None
-                    yield SuggestionList(self.suggestions, id="suggestions")
+                    yield SuggestionList(self.suggestions, id="suggestions", words=self.words)
                 with VerticalScroll(id="info", can_focus=False):
                     yield Static(id="suggestion")
                     yield LayerDetails(id="details")
@@ -130,7 +135,9 @@ class InspectScreen(FilteredTreeScreen):
             return
         assert report is not None
         self.suggestions = report
-        self.query_one("#left").mount(SuggestionList(report, id="suggestions"), after="#layers")
+        self.query_one("#left").mount(
+            SuggestionList(report, id="suggestions", words=self.words), after="#layers"
+        )
         self.call_after_refresh(self._title_suggestions)
 
     def _title_suggestions(self) -> None:
@@ -161,7 +168,7 @@ class InspectScreen(FilteredTreeScreen):
             box.remove_class("-shown")
             return
         report = found.first().report if found else self.suggestions
-        box.update(suggestion_details(current, report))
+        box.update(suggestion_details(current, report, self.words))
         box.add_class("-shown")
         self.query_one("#info", VerticalScroll).scroll_home(animate=False)
 

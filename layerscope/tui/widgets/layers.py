@@ -11,8 +11,12 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from layerscope.analysis import Analysis
+from layerscope.analysis.cache import LayerState
 from layerscope.tui.formatting import instruction, short_size
 from layerscope.tui.widgets.fitted import FittedTable
+
+CACHE_WORDS = {LayerState.HIT: "hit", LayerState.MISS: "miss"}
+"""The Cache column's word for a layer's state against the previous recorded build."""
 
 NARROW_BELOW = 44
 """Pane widths below which the Stored column gives its room to the instruction."""
@@ -43,10 +47,10 @@ class LayerList(FittedTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._analysis: Analysis | None = None
-        self._cache: Sequence[str | None] | None = None
+        self._cache: Sequence[LayerState | None] | None = None
 
-    def show(self, analysis: Analysis, cache: Sequence[str | None] | None = None) -> None:
-        """Fill the table; ``cache`` holds a hit/miss word per layer when the history knows it."""
+    def show(self, analysis: Analysis, cache: Sequence[LayerState | None] | None = None) -> None:
+        """Fill the table; ``cache`` holds each layer's state when the history knows it."""
         self._analysis, self._cache = analysis, cache
         self.refill()
 
@@ -79,8 +83,8 @@ class LayerList(FittedTable):
                     Text(short_size(layer.compressed_size_bytes), style=style, justify="right")
                 )
             if cache is not None:
-                word = cache[layer.index] if layer.index < len(cache) else None
-                cells.append(Text(word or "", style=style))
+                state = cache[layer.index] if layer.index < len(cache) else None
+                cells.append(Text(CACHE_WORDS.get(state, "") if state else "", style=style))
             cells.append(Text(instruction(layer.created_by, room), style=style, no_wrap=True))
             self.add_row(*cells, key=str(layer.index))
 

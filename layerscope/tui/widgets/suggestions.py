@@ -3,6 +3,7 @@ there is at least one)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
+from layerscope.render.suggest_words import Words, covered_titles, notes_words
+from layerscope.render.suggest_words import words as default_words
 from layerscope.render.text import counted
 from layerscope.tui.formatting import short_size, size
 from layerscope.tui.widgets.fitted import FittedTable
@@ -21,6 +24,9 @@ if TYPE_CHECKING:
     from layerscope.analysis.suggest import Suggestion, SuggestionReport
 
 EVIDENCE_SHOWN = 10
+
+SuggestionWords = Callable[["Suggestion"], Words]
+"""A suggestion's title and detail (``render.suggest_words.words``)."""
 
 
 def kind_word(suggestion: Suggestion) -> str:
@@ -87,14 +93,17 @@ def hunk_text(patch: str) -> Text:
 
 
 def suggestion_details(
-    suggestion: Suggestion, report: SuggestionReport | None = None
+    suggestion: Suggestion,
+    report: SuggestionReport | None = None,
+    words: SuggestionWords = default_words,
 ) -> RenderableType:
     """What a suggestion proposes, why, what it saves, the files behind the figure, its hunk of
     the patch and whether the combined patch has it."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
-    grid.add_row("Suggest", Text(suggestion.title, style="bold"))
+    said = words(suggestion)
+    grid.add_row("Suggest", Text(said.title, style="bold"))
     saved = suggestion.estimated_saving_bytes
     what = [f"{suggestion.kind.value}"]
     if saved:
@@ -120,7 +129,7 @@ def suggestion_details(
             str(s.start) if s.start == s.end else f"{s.start}-{s.end}" for s in suggestion.lines
         )
         grid.add_row("Lines", f"Dockerfile {spans}")
-    grid.add_row("Why", Text(suggestion.detail))
+    grid.add_row("Why", Text(said.detail))
     evidence = suggestion.evidence
     if evidence:
         shown = evidence[:EVIDENCE_SHOWN]
@@ -133,11 +142,11 @@ def suggestion_details(
             lines.append(f"  (layer {item.layer_index})", style="dim")
         count = getattr(suggestion, "evidence_count", None) or len(evidence)
         grid.add_row(f"Files ({count})" if count > len(shown) else "Files", lines)
-    covers = tuple(getattr(suggestion, "covers", ()) or ())
+    covers = covered_titles(suggestion)
     if covers:
         grid.add_row("Covers", Text("; ".join(covers)))
-    if suggestion.patch_note:
-        grid.add_row("Note", Text(suggestion.patch_note, style="italic"))
+    if suggestion.patch_notes:
+        grid.add_row("Note", Text(notes_words(suggestion.patch_notes) or "", style="italic"))
     status = patch_status(suggestion, report)
     if status is not None:
         grid.add_row("Patch", status)
@@ -166,8 +175,15 @@ class SuggestionList(FittedTable):
 
         suggestion: Suggestion
 
-    def __init__(self, report: SuggestionReport, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        report: SuggestionReport,
+        *,
+        id: str | None = None,
+        words: SuggestionWords = default_words,
+    ) -> None:
         super().__init__(id=id)
+        self.words = words
         self.items: tuple[Suggestion, ...] = tuple(report.suggestions)
         self.total_saving_bytes = report.total_saving_bytes
         self.report = report
@@ -187,7 +203,7 @@ class SuggestionList(FittedTable):
             self.add_row(
                 kind,
                 Text(saving, justify="right"),
-                Text(item.title, no_wrap=True, overflow="ellipsis"),
+                Text(self.words(item).title, no_wrap=True, overflow="ellipsis"),
             )
 
     def current(self) -> Suggestion | None:
