@@ -36,12 +36,21 @@ CASES = ("C/view", "C/stream", "C/gzip", "pure/view", "pure/stream", "pure/gzip"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--dirs", type=int, default=2000, help="directories of 49 entries each")
-    p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "layerscope-walk",
-                   help="where the tars go (never inside the repo)")
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "layerscope-walk",
+        help="where the tars go (never inside the repo)",
+    )
     p.add_argument("--repeat", type=int, default=5, help="scans per case (median)")
     p.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
-    p.add_argument("--before", type=Path, default=None, metavar="DIR",
-                   help="a checkout whose walker is timed the same way, in turn with this one")
+    p.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a checkout whose walker is timed the same way, in turn with this one",
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     work = args.workdir.resolve()

@@ -1,8 +1,5 @@
 """The package's size limits (issue 11): no module of layerscope/ over 450 lines, no function
 over 80 lines (a function's lines run from its ``def`` to its last line, as ``ast`` sees them).
-
-``NOT_YET`` names today's offenders while they are being brought down; the test fails as well
-when an entry there is no longer over its limit, so the set can only shrink and never goes stale.
 """
 
 from __future__ import annotations
@@ -13,26 +10,6 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "layerscope"
 MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 80
-
-# "path" for a module over the limit, "path:function" for a function (nested: "outer.inner").
-NOT_YET = {
-    "analysis/budget.py:_evaluate",
-    "analysis/suggest/__init__.py:suggest",
-    "analysis/suggest/cleanup.py:_suggestion",
-    "commands/common.py",
-    "commands/prove.py",
-    "commands/scan.py",
-    "commands/scan.py:_scan",
-    "layers.py",
-    "layers.py:_walk",
-    "render/scan.py:scan_document",
-    "sources/archive.py:load_store",
-    "sources/archive.py:_read_layer",
-    "sources/registry.py:_load",
-    "sources/registry_client.py",
-    "sources/registry_scan.py",
-    "sources/registry_scan.py:_list",
-}
 
 
 def _functions(tree: ast.AST, prefix: str = "") -> list[tuple[str, int]]:
@@ -67,16 +44,10 @@ def offenders(package: Path = PACKAGE) -> dict[str, int]:
 
 def test_no_module_or_function_is_over_its_limit() -> None:
     over = offenders()
-    new = {name: count for name, count in over.items() if name not in NOT_YET}
-    assert not new, (
+    assert not over, (
         f"over the limits ({MAX_MODULE_LINES} lines a module, {MAX_FUNCTION_LINES} a function): "
-        + ", ".join(f"{name} ({count})" for name, count in sorted(new.items()))
+        + ", ".join(f"{name} ({count})" for name, count in sorted(over.items()))
     )
-
-
-def test_not_yet_lists_only_current_offenders() -> None:
-    stale = sorted(NOT_YET - set(offenders()))
-    assert not stale, f"no longer over the limit: remove from NOT_YET: {', '.join(stale)}"
 
 
 def test_the_counter_sees_long_modules_and_functions(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from layerscope.model import Image
-from layerscope.sources import SourceOptions, load_image
+from layerscope.sources import LoadContext, load_image
 from layerscope.store import LayerCache, rebuild_image
 from layerscope.store.history import build_record
 from layerscope.testing import File, ImageSpec, LayerSpec, write_image
@@ -22,7 +22,7 @@ SPEC = ImageSpec(
 def _loaded(tmp_path: Path, cache: LayerCache) -> Image:
     """The image of SPEC, read through ``cache`` (which the read fills, as a command's does)."""
     write_image(SPEC, tmp_path / "img.tar")
-    return load_image(str(tmp_path / "img.tar"), options=SourceOptions(index=cache))
+    return load_image(str(tmp_path / "img.tar"), LoadContext(index=cache))
 
 
 def test_every_layer_cached_rebuilds_the_layers_files_and_instructions(tmp_path: Path) -> None:
