@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import Digest, Image, Layer, LayerContents, SourceKind
+from ..model import Digest, HistoryEntry, Image, Layer, LayerContents, SourceKind
 from .config import align_history, config_platform, history, image_config
 
 
@@ -26,21 +26,11 @@ class LayerPart:
     compression: str
 
 
-def assemble_image(
-    config: dict[str, Any],
-    parts: Sequence[LayerPart],
-    *,
-    ref: str,
-    image_id: Digest,
-    source: SourceKind,
-    repo_tags: tuple[str, ...] = (),
-    annotations: tuple[tuple[str, str], ...] = (),
-    manifest_digest: Digest | None = None,
-) -> Image:
-    """The ``Image`` of ``config`` (the parsed config JSON) with these layers, in order."""
-    hist = history(config)
-    per_layer = align_history(hist, len(parts))
-    layers = tuple(
+def assemble_layers(
+    parts: Sequence[LayerPart], per_layer: Sequence[HistoryEntry | None]
+) -> tuple[Layer, ...]:
+    """The ``Layer``s of ``parts`` in order, each with its history entries (``align_history``)."""
+    return tuple(
         Layer(
             index=position,
             diff_id=part.diff_id,
@@ -56,6 +46,22 @@ def assemble_image(
         )
         for position, part in enumerate(parts)
     )
+
+
+def assemble_image(
+    config: dict[str, Any],
+    parts: Sequence[LayerPart],
+    *,
+    ref: str,
+    image_id: Digest,
+    source: SourceKind,
+    repo_tags: tuple[str, ...] = (),
+    annotations: tuple[tuple[str, str], ...] = (),
+    manifest_digest: Digest | None = None,
+) -> Image:
+    """The ``Image`` of ``config`` (the parsed config JSON) with these layers, in order."""
+    hist = history(config)
+    layers = assemble_layers(parts, align_history(hist, len(parts)))
     created = config.get("created")
     return Image(
         ref=ref,

@@ -21,11 +21,11 @@ from ..model import (
     HistoryEntry,
     Image,
     ImageConfig,
-    Layer,
     Platform,
     SourceKind,
 )
 from ..platforms import is_attestation_descriptor, platform_compatible
+from .assemble import LayerPart, assemble_layers
 from .config import align_history, config_platform, diff_ids, history, image_config
 from .manifests import INDEX_TYPES, MANIFEST_TYPES, manifest_descriptors
 from .registry import (
@@ -322,26 +322,21 @@ def image_of(
     info: ManifestInfo, tags: Sequence[str], contents: dict[Digest, LayerOutcome]
 ) -> Image:
     """The Image of a manifest whose every layer was read (``contents`` by blob digest)."""
-    per_layer = align_history(info.history, len(info.layers))
-    layers = []
-    for i, blob in enumerate(info.layers):
+    parts = []
+    for blob in info.layers:
         read = contents[blob.digest]
         assert read.contents is not None
-        layers.append(
-            Layer(
-                index=i,
-                diff_id=blob.diff_id,
-                digest=blob.digest,
-                media_type=blob.media_type,
-                compressed_size_bytes=blob.size,
-                size_bytes=read.contents.size_bytes,
-                tar_size_bytes=read.contents.tar_size_bytes,
-                history=per_layer[i],
-                entries=read.contents.entries,
-                compression=read.compression,
-                contents=read.contents.contents,
+        parts.append(
+            LayerPart(
+                blob.diff_id,
+                blob.digest,
+                blob.media_type,
+                blob.size,
+                read.contents,
+                read.compression,
             )
         )
+    layers = assemble_layers(parts, align_history(info.history, len(info.layers)))
     name = f"{info.registry}/{info.repository}"
     return Image(
         ref=f"registry://{name}@{info.manifest_digest}",
@@ -350,7 +345,7 @@ def image_of(
         created=info.created,
         config=info.config,
         history=info.history,
-        layers=tuple(layers),
+        layers=layers,
         repo_tags=tuple(f"{name}:{t}" for t in tags),
         annotations=info.annotations,
         source=SourceKind.REGISTRY,
