@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from imagekit import f, image
 
 from layerscope.analysis import analyze
 from layerscope.analysis.budget import (
@@ -22,6 +21,8 @@ from layerscope.analysis.budget import (
     evaluate_budget,
 )
 from layerscope.analysis.rules import RuleId, RuleSettings, Severity, Threshold
+from layerscope.testing.memory import file_entry as f
+from layerscope.testing.memory import memory_image as image
 
 # 3,000 + (100 + 20 + 5) + 200 = 3,325 bytes; the first /app/main.py (100 B) is overwritten
 IMAGE = image(

@@ -21,7 +21,8 @@ from layerscope.analysis.suggest.compose import Files, combine, render_dockerfil
 from layerscope.analysis.suggest.facts import CleanupFacts, CleanupFix, ReorderFacts
 from layerscope.dockerfile import parse_dockerfile
 from layerscope.render.suggest_words import left_out_detail, words
-from tests.analysis.imagekit import d, f
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry as f
 from tests.suggest.shapes import BASE, LISTS, ML_DOCKERFILE, PIP_CACHE, make_image, ml_image
 from tests.suggest.shapes import patched_order as _order
 from tests.suggest.shapes import run_commands as _runs

@@ -7,7 +7,8 @@ from layerscope.analysis import Analysis
 from layerscope.analysis.suggest import OpKind, SuggestionKind, suggest
 from layerscope.analysis.suggest.facts import DockerignoreFacts
 from layerscope.dockerfile import parse_dockerfile
-from tests.analysis.imagekit import d, f
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry as f
 from tests.suggest.shapes import BASE, make_image
 
 GIT_BYTES = (4000, 1000)

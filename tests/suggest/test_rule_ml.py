@@ -13,7 +13,8 @@ from layerscope.analysis.suggest import (
 )
 from layerscope.analysis.suggest.facts import DuplicateFacts, ModelFacts
 from layerscope.render.suggest_words import words
-from tests.analysis.imagekit import d, f
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry as f
 from tests.suggest.shapes import BASE, make_image
 
 CUDA = 3_000_000

@@ -12,7 +12,10 @@ from layerscope.analysis.suggest.packages import package_graph, recommends_only
 from layerscope.dockerfile import parse_dockerfile
 from layerscope.model import Digest, HistoryEntry, Image, ImageConfig, Platform
 from layerscope.render.suggest_words import notes_words
-from tests.analysis.imagekit import d, f, layer, wh
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry as f
+from layerscope.testing.memory import memory_layer as layer
+from layerscope.testing.memory import whiteout_entry as wh
 from tests.suggest.shapes import BASE, make_image
 
 

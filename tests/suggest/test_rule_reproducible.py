@@ -9,7 +9,7 @@ from layerscope.analysis.suggest import HistoryHints, Suggestion, SuggestionKind
 from layerscope.analysis.suggest.facts import PinBaseFacts, ReproducibleFacts
 from layerscope.dockerfile import parse_dockerfile
 from layerscope.model import Digest, FileEntry, Image
-from tests.analysis.imagekit import f
+from layerscope.testing.memory import file_entry as f
 from tests.suggest.shapes import BASE, make_image
 
 DIGEST = "sha256:" + "12" * 32

@@ -1,4 +1,4 @@
-"""The suggest report on hand-built images (tests/analysis/imagekit): rules together, the
+"""The suggest report on hand-built images (layerscope.testing.memory): rules together, the
 combined patch, the total; bytes worked out by hand."""
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ from layerscope.analysis.suggest.packages import package_graph, recommends_only
 from layerscope.dockerfile import parse_dockerfile
 from layerscope.model import Digest, HistoryEntry, Image, ImageConfig, Platform
 from layerscope.render.suggest_words import notes_words
-from tests.analysis.imagekit import d, f, layer, wh
+from layerscope.testing.memory import dir_entry as d
+from layerscope.testing.memory import file_entry as f
+from layerscope.testing.memory import memory_layer as layer
+from layerscope.testing.memory import whiteout_entry as wh
 from tests.suggest.shapes import BK
 
 DOCKERFILE = """\
