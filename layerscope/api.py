@@ -142,7 +142,8 @@ def evaluate_budget(
     one in the current directory as ``check`` does, else applies dive's defaults. ``baseline``
     is what the growth rules compare with; a failed or warned rule carries the suggestions
     (with ``dockerfile``: placed at its lines) that would help with it. Unlike the command it
-    reads no build history: ``min_cache_hit_ratio`` is skipped (no previous build).
+    reads no build history: ``min_cache_hit_ratio`` is skipped (no previous build); and a
+    configuration file's ``dockerfile`` / ``baseline`` keys are not read (pass the arguments).
     """
     from .analysis.budget import Baseline, Outcome
     from .analysis.budget import evaluate_budget as run
