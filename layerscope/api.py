@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, UsageError
+from .errors import ConfigError
 from .model import Digest, FileEntry, Image, Progress
 
 if TYPE_CHECKING:
@@ -240,15 +240,12 @@ def _budget_settings(budget: Budget | None) -> dict[RuleId, RuleSettings]:
 
 
 def _dockerfile(path: PathLike) -> Dockerfile:
-    from .dockerfile import parse_dockerfile
+    from .commands.common import read_dockerfile
 
-    return parse_dockerfile(_read_text(Path(path), "Dockerfile"), path=os.fspath(path))
+    return read_dockerfile(os.fspath(path))
 
 
 def _read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"cannot read {what} {path}: not UTF-8 text") from exc
+    from .commands.common import read_text
+
+    return read_text(os.fspath(path), what)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from ..model import Digest, Image
 from . import analyze
@@ -45,16 +46,21 @@ PACKAGE_CACHE_RE = re.compile(
 )
 PYCACHE_RE = re.compile(r"/__pycache__/[^/]+\.pyc$")
 
-FINDING_TITLES = {
-    "toolchain": "build toolchains in the final image",
-    "package_cache": "package manager caches",
-    "pycache": "__pycache__ bytecode",
-    "duplicate_files": "duplicate large files",
-    "model_files": "model or data files in volatile layers",
-}
+
+class FindingKind(StrEnum):
+    """What a registry-wide finding is about (its words: ``render.scan_words``). The order is
+    the report's order among findings of equal bytes."""
+
+    TOOLCHAIN = "toolchain"
+    PACKAGE_CACHE = "package_cache"
+    PYCACHE = "pycache"
+    DUPLICATE_FILES = "duplicate_files"
+    MODEL_FILES = "model_files"
+
+
 FINDING_SUGGESTIONS = {
-    "duplicate_files": SuggestionKind.DUPLICATE_FILES,
-    "model_files": SuggestionKind.LARGE_MODEL_FILES,
+    FindingKind.DUPLICATE_FILES: SuggestionKind.DUPLICATE_FILES,
+    FindingKind.MODEL_FILES: SuggestionKind.LARGE_MODEL_FILES,
 }
 
 
@@ -143,8 +149,7 @@ class FindingImage:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    kind: str
-    title: str
+    kind: FindingKind
     total_bytes: int
     images: tuple[FindingImage, ...]
     """Largest first."""
@@ -200,7 +205,7 @@ class ImageFacts:
     size_bytes: int
     reclaimable_bytes: int
     efficiency: float
-    findings: tuple[tuple[str, int, tuple[str, ...]], ...]
+    findings: tuple[tuple[FindingKind, int, tuple[str, ...]], ...]
     """(finding kind, bytes, example paths)."""
     suggestions: tuple[tuple[SuggestionKind, int], ...]
     """(suggestion kind, estimated saving bytes)."""
@@ -249,7 +254,7 @@ def registry_report(
             users[digest] = users.get(digest, 0) + 1
     bases, base_of = _bases(images)
     summaries: list[ImageSummary] = []
-    per_kind: dict[str, list[FindingImage]] = {k: [] for k in FINDING_TITLES}
+    per_kind: dict[FindingKind, list[FindingImage]] = {k: [] for k in FindingKind}
     suggestion_bytes: dict[SuggestionKind, tuple[int, list[str]]] = {}
     for item in images:
         distinct = dict(item.blobs)
@@ -287,7 +292,6 @@ def registry_report(
     findings = tuple(
         Finding(
             kind,
-            FINDING_TITLES[kind],
             sum(f.bytes for f in found),
             tuple(sorted(_merge(found), key=lambda f: (-f.bytes, f.image))),
         )
@@ -325,20 +329,20 @@ def _merge(found: list[FindingImage]) -> list[FindingImage]:
     return list(merged.values())
 
 
-def path_finding(path: str) -> str | None:
+def path_finding(path: str) -> FindingKind | None:
     """The finding a regular file at ``path`` belongs to, if any."""
     if PYCACHE_RE.search(path):
-        return "pycache"
+        return FindingKind.PYCACHE
     if PACKAGE_CACHE_RE.match(path):
-        return "package_cache"
+        return FindingKind.PACKAGE_CACHE
     if TOOLCHAIN_RE.match(path):
-        return "toolchain"
+        return FindingKind.TOOLCHAIN
     return None
 
 
-def _path_findings(final: object) -> dict[str, tuple[int, tuple[str, ...]]]:
-    sums: dict[str, int] = {}
-    examples: dict[str, list[str]] = {}
+def _path_findings(final: object) -> dict[FindingKind, tuple[int, tuple[str, ...]]]:
+    sums: dict[FindingKind, int] = {}
+    examples: dict[FindingKind, list[str]] = {}
     for path, node in final:  # type: ignore[attr-defined]
         kind = path_finding(path)
         if kind is None or node.entry.kind.value not in ("file", "hardlink"):

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..analysis.registry import BaseFamily, ImageSummary, RegistryReport
 from .markdown import cell
+from .scan_words import FINDING_TITLES
 from .suggest_words import kind_words
 from .text import size
 
@@ -65,7 +66,7 @@ def scan_document(report: RegistryReport, stats: ScanStats) -> dict[str, Any]:
         "findings": [
             {
                 "kind": f.kind,
-                "title": f.title,
+                "title": FINDING_TITLES[f.kind],
                 "total_bytes": f.total_bytes,
                 "image_count": len(f.images),
                 "images": [
@@ -241,7 +242,7 @@ def render_scan_text(
     if not report.findings:
         lines.append("  none")
     for f in report.findings:
-        lines.append(f"  {f.title}: {len(f.images)} images, {size(f.total_bytes)}")
+        lines.append(f"  {FINDING_TITLES[f.kind]}: {len(f.images)} images, {size(f.total_bytes)}")
         for img in f.images[:5]:
             example = f"  e.g. {img.examples[0]}" if img.examples else ""
             lines.append(f"    {short_name(img.image, stats.registry)}  {size(img.bytes)}{example}")
@@ -290,7 +291,7 @@ def render_scan_markdown(report: RegistryReport, stats: ScanStats, *, top: int =
             out.append(f"| {cell(fam.name)} | {cell(version)} | {count} | {state} |")
     out += ["", "## Findings", "", "| finding | images | bytes |", "|---|---:|---:|"]
     for f in report.findings:
-        out.append(f"| {cell(f.title)} | {len(f.images)} | {size(f.total_bytes)} |")
+        out.append(f"| {cell(FINDING_TITLES[f.kind])} | {len(f.images)} | {size(f.total_bytes)} |")
     out += ["", "## Top suggestions", "", "| suggestion | images | bytes |", "|---|---:|---:|"]
     for s in report.suggestions:
         out.append(f"| {cell(kind_words(s.kind))} | {len(s.images)} | {size(s.total_bytes)} |")

@@ -15,6 +15,7 @@ from ..scan import (
     percent_or_dash,
     short_name,
 )
+from ..scan_words import FINDING_TITLES
 from ..suggest_words import kind_words
 from ..text import size
 from .page import bar_chart, card, document, esc, kind_badge, page_header, panel, stacked_bar, table
@@ -104,7 +105,9 @@ def _findings(report: RegistryReport, stats: ScanStats) -> str:
         more = len(f.images) - EXAMPLES
         if more > 0:
             named += f" and {more} more"
-        rows.append([esc(f.title), str(len(f.images)), esc(size(f.total_bytes)), esc(named)])
+        rows.append(
+            [esc(FINDING_TITLES[f.kind]), str(len(f.images)), esc(size(f.total_bytes)), esc(named)]
+        )
     return table(["finding", "images", "bytes", "in"], rows, numeric=(1, 2), paths=(3,))
 
 
