@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from layerscope import cli
+from layerscope.tui.formatting import short_size
 from tests.prove.corpus import APK, BBX, CHMOD, ML, Case, pseudo_random, write_context
 from tests.prove.kit import apply_patch, must_build, size_of
+from tests.tui.tmuxkit import tmux_session
 
 
 def _layerscope(argv: list[str]) -> tuple[int, str, str]:
@@ -134,6 +136,7 @@ def test_a_suggestion_that_breaks_the_build_is_dropped(
     must_build(docker_cli, ctx, tag, builder="buildkit", network="none")
     monkeypatch.chdir(ctx)
     monkeypatch.setenv("LAYERSCOPE_DOCKER_CLI", docker_cli)
+    monkeypatch.setenv("LAYERSCOPE_DATA_DIR", str(tmp_path / "data"))  # where tmux looks
     argv = ["suggest", f"docker://{tag}", "--dockerfile", "Dockerfile", "--prove"]
     code, out, err = _layerscope(
         [*argv, "--builder", "buildkit", "--network", "none", "--json", "--quiet"]
@@ -159,6 +162,25 @@ def test_a_suggestion_that_breaks_the_build_is_dropped(
     check = write_context(STAMP, tmp_path / "check")
     apply_patch(check, proof["patch"])
     must_build(docker_cli, check, f"{tag}-check", builder="classic", network="none")
+
+    # the kept proof in a real 80x24 terminal: inspect --dockerfile (no --prove) shows the
+    # measured saving of the patch that built, equal to the engine's sizes of the naive image
+    # and of the final patch built independently the same way (BuildKit)
+    must_build(docker_cli, check, f"{tag}-bk", builder="buildkit", network="none")
+    independent = size_of(docker_cli, tag) - size_of(docker_cli, f"{tag}-bk")
+    assert independent == proof["measured_saving_bytes"] > 0
+    argv = ["inspect", f"docker://{tag}", "--dockerfile", str(ctx / "Dockerfile")]
+    with tmux_session(argv, tmp_path, width=80, height=24) as tui:
+        shown = tui.wait_text(f"· {short_size(independent)} measured")
+        assert "earlier proof" in shown, shown
+        # the suggestion the build dropped: "failed" in the Built column of its row
+        tui.wait_for(
+            lambda screen: any("dockerignore" in line and "failed" in line
+                               for line in screen.splitlines()),
+            "the dropped .dockerignore suggestion marked failed",
+        )  # fmt: skip
+        tui.keys("q")
+        assert tui.exit_code() == 0
 
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"

@@ -49,10 +49,15 @@ def saving_text(suggestion: Suggestion) -> str:
     return "-"
 
 
-def measured_text(suggestion: Suggestion) -> str:
-    """The saving a real build measured for it alone (empty: not measured)."""
+def measured_text(suggestion: Suggestion, proof: Proof | None = None) -> str:
+    """The saving a real build measured for it alone, ``failed`` when the proof dropped it
+    because it broke the build (empty: not measured)."""
     measured = getattr(suggestion, "measured_saving_bytes", None)
-    return "" if measured is None else short_size(measured)
+    if measured is not None:
+        return short_size(measured)
+    if proof is not None and any(d.id == suggestion.id for d in proof.dropped):
+        return "failed"
+    return ""
 
 
 def suggestion_layer(suggestion: Suggestion) -> int | None:
@@ -248,7 +253,8 @@ class SuggestionList(FittedTable):
         kinds = [kind_word(item) for item in self.items]
         savings = [saving_text(item) for item in self.items]
         self.add_column("Kind", key="kind", width=self.fit("Kind", kinds))
-        built = [measured_text(item) for item in self.items]
+        proof = getattr(self.report, "proof", None)
+        built = [measured_text(item, proof) for item in self.items]
         saving = "Est." if any(built) else "Saving"
         self.add_column(saving, key="saving", width=self.fit(saving, savings))
         if any(built):  # after --prove=each: the measured saving beside the estimate
