@@ -77,7 +77,8 @@ def prove_case(cli: str, case: Any, work: Path) -> dict[str, Any]:
     seconds = time.monotonic() - started
     sh([cli, "rmi", "-f", tag])
     doc = json.loads(done.stdout)
-    return {"case": case.name, "seconds": round(seconds, 1), "proof": doc["proof"]}
+    return {"case": case.name, "seconds": round(seconds, 1), "proof": doc["proof"],
+            "suggestions": doc["suggestions"]}  # fmt: skip
 
 
 def error(estimate: int, measured: int | None) -> float | None:

@@ -12,6 +12,8 @@ from layerscope.analysis.suggest.notes import NoteKind
 from layerscope.dockerfile import parse_dockerfile
 from layerscope.testing.memory import file_entry as f
 from tests.suggest.shapes import BASE, LISTS, make_image
+from tests.suggest.test_rule_cleanup import EXTENDED as RULE_EXTENDED
+from tests.suggest.test_rule_cleanup import STATUS as RULE_STATUS
 
 PKGCACHE = 20_000
 LISTS_COPY = 9_000
@@ -121,27 +123,16 @@ def test_no_env_when_it_is_already_set_or_nothing_runs_python_later() -> None:
     assert NoteKind.PYCACHE_REWRITTEN not in notes[2]
 
 
-STATUS = b"""\
-Package: python3
-Status: install ok installed
-Architecture: amd64
-Installed-Size: 5
-Recommends: extra
-
-Package: extra
-Status: install ok installed
-Architecture: amd64
-Installed-Size: 7
-
+STATUS = (
+    RULE_STATUS
+    + b"""
 Package: extra-tools
 Status: install ok installed
 Architecture: amd64
 Installed-Size: 7
 """
-EXTENDED = (
-    b"Package: python3\nAuto-Installed: 0\n\nPackage: extra\nAuto-Installed: 1\n\n"
-    b"Package: extra-tools\nAuto-Installed: 0\n"
 )
+EXTENDED = RULE_EXTENDED + b"\nPackage: extra-tools\nAuto-Installed: 0\n"
 
 
 def test_no_install_recommends_counts_what_installing_the_package_left() -> None:
