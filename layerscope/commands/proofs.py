@@ -73,7 +73,18 @@ def recall_proof(report: SuggestionReport, inputs: ProofInputs) -> SuggestionRep
         proof = proof_from_document(json.loads(text), recorded_at=when)
     except (ValueError, KeyError, TypeError):
         return report
-    known = {s.id for s in report.suggestions}
-    if not set(proof.applied) <= known:
+    by_id = {s.id: s for s in report.suggestions}
+    if not set(proof.applied) <= set(by_id):
         return report
+    if proof.dropped:  # the patch that built, named from here (the proof ran elsewhere)
+        from dataclasses import replace
+
+        from ..analysis.prove import compose_subset
+        from ..analysis.suggest.compose import Files
+        from ..analysis.suggest.model import PatchPaths
+
+        where = inputs.paths or PatchPaths()
+        files = Files(inputs.dockerfile, inputs.dockerignore, where.dockerfile, where.dockerignore)
+        texts = compose_subset(files, by_id, list(proof.applied))
+        proof = replace(proof, patch=texts.patch if texts is not None else None)
     return apply_proof(report, proof)

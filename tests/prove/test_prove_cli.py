@@ -193,8 +193,13 @@ def test_a_suggestion_that_breaks_the_build_is_dropped(
                                for line in screen.splitlines()),
             "the dropped .dockerignore suggestion marked failed",
         )  # fmt: skip
+        # p writes the patch that built, its paths named from where inspect runs
+        tui.keys("s", "p")
+        tui.wait_text("Combined patch written")
         tui.keys("q")
         assert tui.exit_code() == 0
+    written = (ctx / "Dockerfile.layerscope.patch").read_text()
+    assert "+++ b/ctx/Dockerfile" in written and ".dockerignore" not in written, written
 
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
