@@ -194,7 +194,9 @@ def test_a_suggestion_that_breaks_the_build_is_dropped(
             "the dropped .dockerignore suggestion marked failed",
         )  # fmt: skip
         # p writes the patch that built, its paths named from where inspect runs
-        tui.keys("s", "p")
+        tui.keys("s")
+        tui.wait_text("Suggest   ")  # the pane has the focus: its details show
+        tui.keys("p")
         tui.wait_text("Combined patch written")
         tui.keys("q")
         assert tui.exit_code() == 0
