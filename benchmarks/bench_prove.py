@@ -6,7 +6,8 @@ For every naive Dockerfile of the corpus it builds the image with the engine at 
 context, and records, for each suggestion in the combined patch, its estimate and the saving
 measured by building the Dockerfile with only that suggestion applied, and for each case the
 whole patch's estimate and measured saving. Prints a table per kind and the worst relative
-error; ``--results FILE`` writes the rows as JSON.
+error; ``--results FILE`` writes the rows as JSON (each case's proof and its suggestions with
+their evidence, for finding why an estimate is off).
 
     DOCKER_HOST=unix:///path/docker.sock .venv/bin/python benchmarks/bench_prove.py
     .venv/bin/python benchmarks/bench_prove.py --cases apk,node,chmod   # the busybox ones only
@@ -77,7 +78,8 @@ def prove_case(cli: str, case: Any, work: Path) -> dict[str, Any]:
     seconds = time.monotonic() - started
     sh([cli, "rmi", "-f", tag])
     doc = json.loads(done.stdout)
-    return {"case": case.name, "seconds": round(seconds, 1), "proof": doc["proof"]}
+    return {"case": case.name, "seconds": round(seconds, 1), "proof": doc["proof"],
+            "suggestions": doc["suggestions"]}  # fmt: skip
 
 
 def error(estimate: int, measured: int | None) -> float | None:

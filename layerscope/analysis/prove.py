@@ -91,6 +91,9 @@ class Proof:
     notes: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
     """Every image tag the builds made (all removed afterwards)."""
+    recorded_at: str | None = None
+    """When the figures come from an earlier proof (kept in the data directory): when it ran
+    (UTC, ISO 8601). None: proved by this run."""
 
     @property
     def measured_saving_bytes(self) -> int:
@@ -166,7 +169,11 @@ def union_saving(suggestions: Mapping[str, Suggestion], ids: Sequence[str]) -> i
 def apply_proof(report: SuggestionReport, proof: Proof) -> SuggestionReport:
     """The report with the measured figures beside the estimates: each suggestion's own saving
     (``--prove=each``, or the whole patch's when it holds one suggestion), a note on each one
-    dropped, and the measured saving of the whole patch."""
+    dropped, the measured saving of the whole patch and the proof itself. When the proof
+    dropped suggestions, the report's combined patch is the one that built, and the dropped
+    ones are left out as build failures."""
+    from .suggest.model import LeftOut, LeftOutReason
+
     measured = {s.id: s.measured_saving_bytes for s in proof.suggestions}
     if len(proof.applied) == 1:
         measured[proof.applied[0]] = proof.measured_saving_bytes
@@ -175,9 +182,24 @@ def apply_proof(report: SuggestionReport, proof: Proof) -> SuggestionReport:
         replace(s, measured_saving_bytes=measured.get(s.id), measured_note=notes.get(s.id))
         for s in report.suggestions
     )
-    return replace(
-        report, suggestions=items, measured_patch_saving_bytes=proof.measured_saving_bytes
+    out = replace(
+        report,
+        suggestions=items,
+        measured_patch_saving_bytes=proof.measured_saving_bytes,
+        proof=proof,
     )
+    if proof.dropped:
+        failed = tuple(
+            LeftOut(d.id, LeftOutReason.BUILD_FAILED, detail=d.reason) for d in proof.dropped
+        )
+        out = replace(
+            out,
+            patch=proof.patch,
+            applied=proof.applied,
+            applied_saving_bytes=proof.estimated_saving_bytes,
+            left_out=(*failed, *(x for x in report.left_out if x.id not in notes)),
+        )
+    return out
 
 
 def normal_step(text: str) -> str:

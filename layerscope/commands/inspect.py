@@ -11,9 +11,11 @@ if TYPE_CHECKING:
     from ..analysis import Analysis
     from ..analysis.cache import CacheHistory, LayerState
     from ..analysis.suggest import SuggestionReport
+    from ..dockerfile import Dockerfile
     from ..model import Image
     from ..store import LayerCache
 
+from ..errors import UsageError
 from ..render.inspect_formats import INSPECT_FORMATS, InspectSubject
 from .common import (
     REF_HELP,
@@ -30,7 +32,7 @@ from .common import (
 from .htmlout import add_html_option, html_plan
 from .output import add_format_options, render_output
 from .recording import HistoryAccess
-from .settings import ImageSettings
+from .settings import ImageSettings, ProveSettings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -59,6 +61,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         metavar="N",
         help="reclaimable files to list in the text summary (default 10)",
     )
+    parser.add_argument(
+        "--context",
+        metavar="DIR",
+        help="the build context of --dockerfile (default: the Dockerfile's folder): its "
+        ".dockerignore is read, and --prove builds in a copy of it",
+    )
+    from .prove import add_prove_options
+
+    add_prove_options(parser)
 
 
 def add_image_options(parser: argparse.ArgumentParser) -> None:
@@ -77,13 +88,24 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, streams: Streams, background: Background) -> int:
-    """Load, analyse, print."""
+    """Load, analyse, (prove,) print or browse."""
     settings = ImageSettings.from_args(args)
+    prove = ProveSettings.from_args(args)
+    if prove is not None and not settings.dockerfile:
+        raise UsageError("--prove needs --dockerfile (the Dockerfile to build)")
     history = HistoryAccess(settings.store)
-    if args.format is None and args.html is None and not args.output and streams.out.isatty():
-        return _run_tui(settings, streams, background, history)
-    html_plan(args)  # a conflicting --html / --format is refused before the image is read
-    analysis, suggestions = analyse(settings, streams, background, history)
+    tui = args.format is None and args.html is None and not args.output and streams.out.isatty()
+    if tui and prove is None:
+        return _run_tui(settings, streams, background, history, args.context)
+    if not tui:
+        html_plan(args)  # a conflicting --html / --format is refused before the image is read
+    # --prove builds before the interface opens: its progress goes to stderr
+    analysis, suggestions = analyse(
+        settings, streams, background, history, context=args.context, prove=prove
+    )
+    if tui:
+        ready = (analysis, suggestions)
+        return _run_tui(settings, streams, background, history, args.context, ready)
     image = analysis.image
     subject = InspectSubject(
         analysis,
@@ -97,9 +119,16 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
 
 
 def analyse(
-    settings: ImageSettings, streams: Streams, background: Background, history: HistoryAccess
+    settings: ImageSettings,
+    streams: Streams,
+    background: Background,
+    history: HistoryAccess,
+    *,
+    context: str | None = None,
+    prove: ProveSettings | None = None,
 ) -> tuple[Analysis, SuggestionReport]:
-    """Load the image (and ``--base``), record it, analyse it and make the suggestions."""
+    """Load the image (and ``--base``), record it, analyse it and make the suggestions; with
+    ``prove``, build and measure them (else show an earlier proof of the same patch)."""
     from ..analysis import analyze
 
     dockerfile = read_dockerfile(settings.dockerfile) if settings.dockerfile else None
@@ -117,16 +146,47 @@ def analyse(
     gc.freeze()
     base_count = analysis.base.count if analysis.base.method.value != "default" else None
     history.record(image, streams.err, ref=settings.ref, base_layer_count=base_count)
+    return analysis, _suggestions(analysis, settings, dockerfile, context, streams, prove)
+
+
+def _suggestions(
+    analysis: Analysis,
+    settings: ImageSettings,
+    dockerfile: Dockerfile | None,
+    context: str | None,
+    streams: Streams,
+    prove: ProveSettings | None = None,
+) -> SuggestionReport:
+    """The suggestions, with the measured figures of this run's proof (``prove``) or of an
+    earlier one kept for the same image, Dockerfile and patch."""
     from ..analysis.suggest import suggest
 
-    return analysis, suggest(analysis, dockerfile=dockerfile)
+    if dockerfile is None or not settings.dockerfile:
+        return suggest(analysis)
+    from .proofs import ProofInputs, prove_report, recall_proof
+    from .suggest import context_inputs
+
+    quiet = Streams(streams.out, io.StringIO())  # where a patch applies: inspect prints none
+    ignore, paths = context_inputs(settings.dockerfile, context, None, quiet)
+    report = suggest(analysis, dockerfile=dockerfile, dockerignore=ignore, paths=paths)
+    image_id = str(analysis.image.image_id)
+    inputs = ProofInputs(image_id, dockerfile, settings.dockerfile, ignore, paths)
+    if prove is not None:
+        return prove_report(prove, streams.err, report, inputs)[0]
+    return recall_proof(report, inputs)
 
 
 def _run_tui(
-    settings: ImageSettings, streams: Streams, background: Background, history: HistoryAccess
+    settings: ImageSettings,
+    streams: Streams,
+    background: Background,
+    history: HistoryAccess,
+    context: str | None,
+    ready: tuple[Analysis, SuggestionReport] | None = None,
 ) -> int:
     """The Textual app; the image is loaded and analysed in its worker thread, suggestions in
-    another one, the build history when the History screen asks for it."""
+    another one, the build history when the History screen asks for it. ``ready``: the analysis
+    and the suggestions made before (``--prove``)."""
     from ..analysis import analyze
     from ..model import Progress
     from ..tui import run_inspect
@@ -135,6 +195,8 @@ def _run_tui(
     dockerfile = read_dockerfile(settings.dockerfile) if settings.dockerfile else None
 
     def load(progress: Progress) -> Image:
+        if ready is not None:
+            return ready[0].image
         session = open_sources(settings.sources, background)  # opened in the worker thread
         try:
             image = session.load(settings.ref, progress=progress)
@@ -146,6 +208,8 @@ def _run_tui(
         return image
 
     def analyse(image: Image) -> Analysis:
+        if ready is not None:
+            return ready[0]
         count = None
         if dockerfile is not None and base[0] is None:
             from ..dockerfile import base_layer_count
@@ -163,18 +227,16 @@ def _run_tui(
     def builds(image: Image) -> CacheHistory | None:
         return cache_history_of(settings, history, image)
 
-    ignore_text, paths, writer = None, None, None
+    writer = None
     if dockerfile is not None and settings.dockerfile:
-        from .suggest import context_inputs, patch_writer
+        from .suggest import patch_writer
 
-        quiet = Streams(streams.out, io.StringIO())
-        ignore_text, paths = context_inputs(settings.dockerfile, None, None, quiet)
         writer = patch_writer(settings.dockerfile)
 
     def suggester(analysis: Analysis) -> SuggestionReport:
-        from ..analysis.suggest import suggest
-
-        return suggest(analysis, dockerfile=dockerfile, dockerignore=ignore_text, paths=paths)
+        if ready is not None:
+            return ready[1]
+        return _suggestions(analysis, settings, dockerfile, context, streams)
 
     return run_inspect(
         load,

@@ -151,12 +151,10 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
     if settings.prove is not None:
         if dockerfile is None or settings.dockerfile is None:
             raise UsageError("--prove needs --dockerfile (the Dockerfile to build)")
-        from ..analysis.prove import apply_proof
-        from .prove import prove
+        from .proofs import ProofInputs, prove_report
 
-        proof = prove(settings.prove, streams.err, report=report, dockerfile=dockerfile,
-                      dockerfile_path=settings.dockerfile, paths=paths)  # fmt: skip
-        report = apply_proof(report, proof)
+        inputs = ProofInputs(image.image_id, dockerfile, settings.dockerfile, ignore_text, paths)
+        report, proof = prove_report(settings.prove, streams.err, report, inputs)
     if args.patch_only:
         text = report.patch or "" if proof is None else proof.patch or ""
     else:

@@ -30,8 +30,14 @@ class InspectSubject:
 def _text(subject: InspectSubject, target: Target) -> str:
     from .text import render_inspect
 
-    return render_inspect(subject.analysis, top=subject.top, width=target.width,
+    text = render_inspect(subject.analysis, top=subject.top, width=target.width,
                           color=target.color, suggestions=subject.suggestions)  # fmt: skip
+    proof = subject.suggestions.proof if subject.suggestions is not None else None
+    if proof is not None:  # --prove, or an earlier proof of the same patch
+        from .prove import render_proof_text
+
+        text += render_proof_text(proof)
+    return text
 
 
 def _json(subject: InspectSubject, target: Target) -> str:
@@ -39,6 +45,11 @@ def _json(subject: InspectSubject, target: Target) -> str:
 
     # pretty for a person at a terminal, compact (C encoder, much faster) for pipes and files
     document = inspect_document(subject.analysis, subject.suggestions)
+    proof = subject.suggestions.proof if subject.suggestions is not None else None
+    if proof is not None:
+        from .prove import proof_document
+
+        document["proof"] = proof_document(proof)
     return dumps(document, indent=2 if target.terminal else None)
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..analysis.prove import CacheRun, Proof, relative_error
+from ..analysis.prove import (
+    CacheExperiment,
+    CacheRun,
+    DroppedSuggestion,
+    Proof,
+    SuggestionProof,
+    relative_error,
+)
+from ..analysis.suggest.model import SuggestionKind
 from .text import size
 
 
@@ -53,6 +61,7 @@ def proof_document(proof: Proof) -> dict[str, Any]:
         "cache_experiment": None,
         "notes": list(proof.notes),
         "images_removed": list(proof.images),
+        "recorded_at": proof.recorded_at,
     }
     if proof.cache is not None:
         doc["cache_experiment"] = {
@@ -63,9 +72,68 @@ def proof_document(proof: Proof) -> dict[str, Any]:
     return doc
 
 
+def _run_of(doc: dict[str, Any]) -> CacheRun:
+    return CacheRun(
+        steps=int(doc["steps"]),
+        steps_hit=int(doc["steps_hit"]),
+        layers=int(doc["layers"]),
+        layers_rebuilt=int(doc["layers_rebuilt"]),
+        bytes_rebuilt=int(doc["bytes_rebuilt"]),
+        seconds=float(doc["seconds"]),
+        first_miss=doc.get("first_miss"),
+        ran=tuple(doc.get("steps_run") or ()),
+    )
+
+
+def proof_from_document(doc: dict[str, Any], recorded_at: str | None = None) -> Proof:
+    """The Proof a ``proof`` object describes (read back from the data directory);
+    ValueError, KeyError or TypeError when it is not one."""
+    cache = doc.get("cache_experiment")
+    return Proof(
+        builder=str(doc["builder"]),
+        original_bytes=int(doc["original_bytes"]),
+        patched_bytes=int(doc["patched_bytes"]),
+        estimated_saving_bytes=int(doc["estimated_saving_bytes"]),
+        applied=tuple(str(i) for i in doc["applied"]),
+        patch=doc.get("patch"),
+        patch_builds=bool(doc["patch_builds"]),
+        original_seconds=float(doc["original_build_seconds"]),
+        patched_seconds=float(doc["patched_build_seconds"]),
+        suggestions=tuple(
+            SuggestionProof(
+                str(s["id"]),
+                SuggestionKind(s["kind"]),
+                int(s["estimated_saving_bytes"]),
+                None if s.get("measured_saving_bytes") is None else int(s["measured_saving_bytes"]),
+                s.get("builds"),
+            )
+            for s in doc.get("suggestions") or ()
+        ),  # fmt: skip
+        dropped=tuple(
+            DroppedSuggestion(
+                str(d["id"]), str(d["step"]), tuple(d.get("log_tail") or ()), str(d["reason"])
+            )
+            for d in doc.get("dropped") or ()
+        ),  # fmt: skip
+        cache=None
+        if not cache
+        else CacheExperiment(
+            str(cache["touched"]), _run_of(cache["original"]), _run_of(cache["patched"])
+        ),
+        notes=tuple(doc.get("notes") or ()),
+        images=tuple(doc.get("images_removed") or ()),
+        recorded_at=recorded_at if recorded_at is not None else doc.get("recorded_at"),
+    )
+
+
 def render_proof_text(proof: Proof) -> str:
     """The proof section printed after the suggestions."""
     out = ["", f"Proof: built the original and the patched Dockerfile ({proof.builder})"]
+    if proof.recorded_at is not None:
+        out[-1] = (
+            f"Proof (an earlier run, {proof.recorded_at}): built the original and the patched "
+            f"Dockerfile ({proof.builder})"
+        )
     error = relative_error(proof.estimated_saving_bytes, proof.measured_saving_bytes)
     off = f", {error * 100:.1f}% off" if error is not None else ""
     out.append(

@@ -259,6 +259,9 @@ def covered_titles(s: Suggestion) -> tuple[str, ...]:
 NOTE_WORDS: dict[NoteKind, str] = {
     NoteKind.PYCACHE_COMPILES: "Python then compiles on first import (slower first start, "
     "unless it can write)",
+    NoteKind.PYCACHE_REWRITTEN: "line {line} runs Python again, which would write the bytecode "
+    "back into its own layer: the patch sets ENV PYTHONDONTWRITEBYTECODE=1 above it (it holds "
+    "at run time too)",
     NoteKind.STILL_NEEDED: "line {line} still needs the {cache}: {cause}; merge lines "
     "{first_line}-{last_line} and clean up at the end by hand",
     NoteKind.STEPS_BETWEEN: "{steps} sits between them{by_hand}",

@@ -3,6 +3,9 @@ image history, relative error, and the text and JSON of a proof."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from layerscope.analysis.prove import (
     CacheExperiment,
     CacheRun,
@@ -15,6 +18,8 @@ from layerscope.analysis.prove import (
 from layerscope.analysis.suggest import SuggestionKind
 from layerscope.render.prove import proof_document, render_proof_text
 from layerscope.sources.daemon_build import _layer_sizes
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_rebuilt_layers_are_the_suffix_from_the_first_difference() -> None:
@@ -88,3 +93,55 @@ def test_the_cache_experiment_edit_is_a_comment_or_whitespace_unique_to_the_run(
     blank = edit_line("package.json", "0123abcd4567")
     assert blank.strip(" \t\n") == "" and len(blank) == 34
     assert blank != edit_line("package.json", "0123abce4567")
+
+
+def test_a_kept_proof_reads_back_as_the_same_proof(tmp_path: Path) -> None:
+    import json
+
+    from layerscope.render.prove import proof_from_document
+    from layerscope.store.proofs import load_proof, proof_key, save_proof
+
+    proof = _proof()
+    key = proof_key("sha256:aa", "FROM x\n", None, [("Dockerfile", "FROM y\n")])
+    # every input is part of the key, and no two inputs run together
+    assert key != proof_key("sha256:aa", "FROM x\n", "", [("Dockerfile", "FROM y\n")])
+    assert key != proof_key("sha256:ab", "FROM x\n", None, [("Dockerfile", "FROM y\n")])
+    assert key != proof_key("sha256:aa", "FROM x", "\n", [("Dockerfile", "FROM y\n")])
+    assert load_proof(key, tmp_path) is None
+    save_proof(key, json.dumps(proof_document(proof)), tmp_path)
+    text, when = load_proof(key, tmp_path) or ("", "")
+    back = proof_from_document(json.loads(text), recorded_at=when)
+    assert replace(back, recorded_at=None) == proof
+    assert back.recorded_at == when and when.endswith("Z")
+    assert render_proof_text(back).lstrip("\n").startswith(f"Proof (an earlier run, {when})")
+    assert [p.name for p in (tmp_path / "proofs").iterdir()] == [f"{key}.json"]
+
+
+def test_a_proof_that_dropped_a_suggestion_makes_the_report_patch_the_one_that_built() -> None:
+    from layerscope.analysis import analyze
+    from layerscope.analysis.prove import apply_proof
+    from layerscope.analysis.suggest import LeftOutReason, suggest
+    from layerscope.dockerfile import parse_dockerfile
+    from layerscope.sources import load_image
+
+    demo = REPO / "fixtures" / "demo"
+    report = suggest(
+        analyze(load_image(str(demo / "demo-app.tar"))),
+        dockerfile=parse_dockerfile((demo / "Dockerfile").read_text()),
+    )
+    first, *rest = report.applied
+    proof = replace(
+        _proof(),
+        applied=tuple(rest),
+        patch="the patch that built",
+        dropped=(DroppedSuggestion(first, "RUN x", (), "it broke RUN x"),),
+    )
+    proved = apply_proof(report, proof)
+    assert proved.proof is proof and proved.patch == "the patch that built"
+    assert proved.applied == tuple(rest)
+    assert (
+        proved.left_out[0].id == first and proved.left_out[0].reason is LeftOutReason.BUILD_FAILED
+    )
+    assert {x.id for x in proved.left_out[1:]} == {x.id for x in report.left_out}
+    by_id = {s.id: s for s in proved.suggestions}
+    assert by_id[first].measured_note == "it broke RUN x"

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from layerscope.dockerfile import Instruction
+from layerscope.model import EntryKind
 
 from .buildmodel import STATES, commands
 from .context import Context, under
@@ -62,6 +63,11 @@ CACHES = (
     ),
 )
 _PYCACHE = "__pycache__"
+_RUNS_PYTHON = re.compile(
+    r"(^|[\s/;&|(=])(python[\d.]*|pip[\d.]*|pipenv|poetry|pdm|uv|pytest|django-admin)(\s|$)"
+)
+"""A command that runs Python (and so writes ``__pycache__`` for what it imports)."""
+NO_BYTECODE = "ENV PYTHONDONTWRITEBYTECODE=1"
 _BY_KIND = {cache.kind: cache for cache in CACHES}
 _HOME_CACHE = re.compile(r"^/home/[^/]+/\.cache/pip(/|$)")
 
@@ -164,10 +170,33 @@ class _Plan:
     """Where the cleanups go: after the last step that needs the package-manager state."""
 
 
+def _python_after(ctx: Context, ins: Instruction) -> Instruction | None:
+    """The first later RUN of the stage that runs Python, when nothing yet stops it from
+    writing bytecode (None: no such step, or PYTHONDONTWRITEBYTECODE is already set)."""
+    if ctx.dockerfile is None or ins.stage_index is None:
+        return None
+    if any(e.startswith("PYTHONDONTWRITEBYTECODE=") for e in ctx.image.config.env):
+        return None
+    for other in ctx.dockerfile.stages[ins.stage_index].instructions:
+        if other.keyword in ("ENV", "ARG") and "PYTHONDONTWRITEBYTECODE" in other.arguments:
+            if other.index < ins.index:
+                return None
+        elif other.index > ins.index and any(_RUNS_PYTHON.search(c) for c in commands(other)):
+            return other
+    return None
+
+
 def _pycache(
     ctx: Context, index: int, ins: Instruction | None, dirs: set[str], plan: _Plan
 ) -> None:
+    """``--no-compile`` or a ``find`` cleanup; when a later step runs Python, which would write
+    the bytecode back into its own layer, also ``ENV PYTHONDONTWRITEBYTECODE=1`` above it, so
+    the bytes counted are the bytes saved."""
     fix, pattern = _pycache_fix(ctx, index, dirs)
+    later = _python_after(ctx, ins) if ins is not None else None
+    if later is not None:
+        plan.ops.append(Op(OpKind.INSERT_BEFORE, target=later.index, lines=(NO_BYTECODE,)))
+        plan.notes.append(PatchNote(NoteKind.PYCACHE_REWRITTEN, line=later.start_line))
     if pattern and ins is not None:
         plan.ops.append(
             Op(OpKind.REPLACE, ins.index, pattern=pattern, replacement=r"\g<0> --no-compile")
@@ -215,6 +244,32 @@ def _cache(
     plan.ops += [*merge, Op(OpKind.APPEND, where.index, lines=(cleanup,))]
 
 
+def _carried(
+    ctx: Context, index: int, last: Instruction, kinds: set[CacheKind], own: list[Evidence]
+) -> list[Evidence]:
+    """The evidence of a cleanup that merges its RUN (layer ``index``) with the later ones up
+    to ``last`` (the package-manager lifecycle): built alone its edit saves its own caches,
+    the files of those caches every RUN of the block writes (``apt-get install`` leaves a copy
+    of the lists in its layer), and what the merge itself saves (files one RUN of the block
+    writes and a later one rewrites) — the estimate counts exactly what the edit does."""
+    first = ctx.instruction_of[index].index
+    block = {
+        layer for layer, ins in ctx.instruction_of.items()
+        if first <= ins.index <= last.index and ctx.keyword(layer) == "RUN"
+    }  # fmt: skip
+    out = {(e.path, e.layer_index): e for e in own}
+    for layer in sorted(block - {index}):
+        for entry in ctx.image.layers[layer].entries:
+            cache = _cache_of(entry.path) if entry.kind is EntryKind.FILE else None
+            if cache is not None and cache.kind in kinds and entry.size_bytes:
+                out.setdefault((entry.path, layer), Evidence(entry.path, entry.size_bytes, layer))
+    for item in ctx.analysis.waste.items:
+        if item.writer_layer_index in block and item.hider_layer_index in block:
+            key = (item.path, item.writer_layer_index)
+            out.setdefault(key, Evidence(item.path, item.size_bytes, item.writer_layer_index))
+    return list(out.values())
+
+
 def _sorted(found: dict[CacheKind, list[Evidence]]) -> tuple[CacheKind, ...]:
     return tuple(sorted(found, key=lambda kind: kind.value))
 
@@ -231,6 +286,8 @@ def _suggestion(
         else:
             _cache(ctx, ins, kind, found, command, plan)
     evidence = [e for items in found.values() for e in items]
+    if plan.editable and plan.lifecycle is not None and plan.lifecycle[1]:
+        evidence = _carried(ctx, index, plan.lifecycle[0], set(found), evidence)
     spans = tuple(
         LineSpan(i.start_line, i.end_line)
         for i in dict.fromkeys((ins, plan.lifecycle[0] if plan.lifecycle else None))

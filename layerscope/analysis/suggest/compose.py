@@ -42,8 +42,25 @@ def _groups(ops: Sequence[Op]) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out]
 
 
+def _once(dockerfile: Dockerfile, ops: Sequence[Op]) -> list[Op]:
+    """Each op once; an instruction inserted above several steps of one stage (the ``ENV
+    PYTHONDONTWRITEBYTECODE=1`` of two cleanups) only above the first of them."""
+    stage_of = {i.index: i.stage_index for i in dockerfile.instructions}
+    first: dict[tuple[tuple[str, ...], int | None], int] = {}
+    for op in ops:
+        if op.kind is OpKind.INSERT_BEFORE:
+            where = (op.lines, stage_of.get(op.target))
+            first[where] = min(first.get(where, op.target), op.target)
+    return [
+        op for op in dict.fromkeys(ops)
+        if op.kind is not OpKind.INSERT_BEFORE
+        or first[(op.lines, stage_of.get(op.target))] == op.target
+    ]  # fmt: skip
+
+
 def render_dockerfile(dockerfile: Dockerfile, ops: Sequence[Op]) -> str | None:
     """The Dockerfile text with ``ops`` applied; None when an op cannot be applied."""
+    ops = _once(dockerfile, ops)
     by_index = {i.index: i for i in dockerfile.instructions}
     text = {i: ins.source for i, ins in by_index.items()}
     for op in ops:

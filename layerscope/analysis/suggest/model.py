@@ -7,6 +7,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from ..prove import Proof
     from .buildmodel import Violation
     from .facts import SuggestionFacts
     from .notes import PatchNote
@@ -185,6 +186,10 @@ class SuggestionReport:
     """Every suggestion not in the combined patch, with the reason (only with a Dockerfile)."""
     measured_patch_saving_bytes: int | None = None
     """Filled in by ``suggest --prove``: the measured saving of the whole patch."""
+    proof: Proof | None = None
+    """The proof whose figures are filled in (``analysis.prove.apply_proof``): the whole patch,
+    the cache experiment, the suggestions dropped; ``proof.recorded_at`` says when the figures
+    come from an earlier proof."""
 
 
 @dataclass(frozen=True, slots=True)

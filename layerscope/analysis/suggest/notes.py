@@ -17,6 +17,9 @@ class NoteKind(Enum):
 
     PYCACHE_COMPILES = "pycache_compiles"
     """Without ``__pycache__`` Python compiles on first import."""
+    PYCACHE_REWRITTEN = "pycache_rewritten"
+    """Line ``line`` runs Python again, which would write the bytecode back into its own
+    layer: the patch sets ``ENV PYTHONDONTWRITEBYTECODE=1`` above it."""
     STILL_NEEDED = "still_needed"
     """Line ``line`` still needs the ``cache``: merge lines ``first_line``-``last_line`` by
     hand (``cause`` says why the merge is not automatic)."""

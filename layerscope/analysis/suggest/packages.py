@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from layerscope.analysis.package_index import Package, PackageIndex, find_packages, layer_contents
 from layerscope.analysis.packages import DPKG_INFO, DPKG_STATUS, parse_dpkg_list
+from layerscope.model import EntryKind
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -136,7 +137,13 @@ def _files(ctx: Context, name: str, arch: str) -> tuple[str, ...]:
     return ()
 
 
-def _evidence(ctx: Context, package: Package) -> list[Evidence]:
+ARCHIVES = "/var/cache/apt/archives/"
+
+
+def _evidence(ctx: Context, package: Package, with_install: bool = False) -> list[Evidence]:
+    """The package's files in the final image; ``with_install``: also what installing it left
+    in its layer, which a step that does not install it does not write either: its dpkg
+    database files and the ``.deb`` apt downloaded (both go with --no-install-recommends)."""
     final = ctx.analysis.filesystem.final
     out = []
     for path in sorted(set(_files(ctx, package.name, package.architecture))):
@@ -145,6 +152,31 @@ def _evidence(ctx: Context, package: Package) -> list[Evidence]:
             out.append(Evidence(path, node.entry.size_bytes, node.layer_index))
     if not out and package.size_bytes:
         out.append(Evidence(f"(package {package.name})", package.size_bytes, package.layer_index))
+    if with_install:
+        listed = {e.path for e in out}
+        out += [
+            Evidence(path, size, package.layer_index)
+            for path, size in _install_files(ctx, package)
+            if path not in listed
+        ]
+    return out
+
+
+def _install_files(ctx: Context, package: Package) -> list[tuple[str, int]]:
+    """(path, bytes) of the dpkg info files and downloaded .deb of ``package`` in its layer."""
+    prefixes = (f"{package.name}.", f"{package.name}:{package.architecture}.")
+    out = []
+    for entry in ctx.image.layers[package.layer_index].entries:
+        if entry.kind is not EntryKind.FILE or not entry.size_bytes:
+            continue
+        path = entry.path
+        if path.startswith(DPKG_INFO):
+            name = path[len(DPKG_INFO) :]
+            rest = next((name[len(p) :] for p in prefixes if name.startswith(p)), None)
+            if rest is not None and "." not in rest and "/" not in rest:
+                out.append((path, entry.size_bytes))
+        elif path.startswith(ARCHIVES + package.name + "_") and path.endswith(".deb"):
+            out.append((path, entry.size_bytes))
     return out
 
 
@@ -203,7 +235,7 @@ def _spans(ctx: Context, layers: tuple[int, ...]) -> tuple[LineSpan, ...]:
 def _recommends(
     ctx: Context, layer: int, items: list[Package], graph: nx.DiGraph, exact: bool
 ) -> Suggestion:
-    evidence = [e for p in items for e in _evidence(ctx, p)]
+    evidence = [e for p in items for e in _evidence(ctx, p, with_install=True)]
     shown = tuple(
         RecommendedPackage(p.name, tuple(sorted(u for u, _ in graph.in_edges(p.name))[:3]))
         for p in items[:8]

@@ -24,6 +24,7 @@ from layerscope.tui.widgets.layers import LayerList
 from layerscope.tui.widgets.suggestions import (
     SuggestionList,
     SuggestionWords,
+    proof_headline,
     suggestion_details,
     suggestion_layer,
 )
@@ -152,6 +153,9 @@ class InspectScreen(FilteredTreeScreen):
         pane.border_subtitle = (
             "enter: go to layer · p: write patch" if patch else "enter: go to layer"
         )
+        proof = getattr(pane.report, "proof", None)
+        if proof is not None:  # what the whole patch saved when built (the estimate: below)
+            pane.border_title, pane.border_subtitle = proof_headline(count, proof, bool(patch))
 
     @on(SuggestionList.Highlighted)
     def _suggestion_highlighted(self, event: SuggestionList.Highlighted) -> None:

@@ -21,6 +21,7 @@ from layerscope.tui.formatting import short_size, size
 from layerscope.tui.widgets.fitted import FittedTable
 
 if TYPE_CHECKING:
+    from layerscope.analysis.prove import Proof
     from layerscope.analysis.suggest import Suggestion, SuggestionReport
 
 EVIDENCE_SHOWN = 10
@@ -46,6 +47,17 @@ def saving_text(suggestion: Suggestion) -> str:
     if rebuilds:
         return counted(rebuilds, "rebuild")
     return "-"
+
+
+def measured_text(suggestion: Suggestion, proof: Proof | None = None) -> str:
+    """The saving a real build measured for it alone, ``failed`` when the proof dropped it
+    because it broke the build (empty: not measured)."""
+    measured = getattr(suggestion, "measured_saving_bytes", None)
+    if measured is not None:
+        return short_size(measured)
+    if proof is not None and any(d.id == suggestion.id for d in proof.dropped):
+        return "failed"
+    return ""
 
 
 def suggestion_layer(suggestion: Suggestion) -> int | None:
@@ -111,12 +123,21 @@ def suggestion_details(
     if suggestion.estimated_saving_rebuilds:
         what.append(f"avoids {counted(suggestion.estimated_saving_rebuilds, 'rebuild')}")
     grid.add_row("Kind", f"{suggestion.id}: " + " · ".join(what))
+    proof = getattr(report, "proof", None)
     measured = getattr(suggestion, "measured_saving_bytes", None)
     if measured is not None:
         estimate = f"estimated {size(saved)}" if saved else "no estimate"
-        grid.add_row("Measured", f"{size(measured)} saved by a real build ({estimate})")
+        grid.add_row(
+            "Measured",
+            f"{size(measured)} ({measured:,} bytes) saved by a real build ({estimate})",
+        )
+    elif proof is not None and suggestion.id in proof.applied:
+        grid.add_row("Measured", Text("not built alone (--prove=each builds each one)", "dim"))
     if getattr(suggestion, "measured_note", None):
-        grid.add_row("Build", Text(str(suggestion.measured_note)))
+        grid.add_row("Build", Text(str(suggestion.measured_note), style="yellow"))
+    if proof is not None:
+        for label, text in proof_rows(proof):
+            grid.add_row(label, text)
     rebuild = getattr(suggestion, "estimated_saving_rebuild_bytes", None)
     if rebuild is not None:
         from layerscope.render.suggest import cache_figures
@@ -153,6 +174,42 @@ def suggestion_details(
     if getattr(suggestion, "patch", None):
         grid.add_row("Hunk", hunk_text(str(suggestion.patch)))
     return grid
+
+
+def proof_headline(count: int, proof: Proof, patch: bool) -> tuple[str, str]:
+    """The pane's title and subtitle after a proof: what the whole patch saved when built
+    (short enough for an 80-column terminal), and whether the proof is an earlier one."""
+    title = f"Suggestions ({count}) · {short_size(proof.measured_saving_bytes)} measured"
+    said = "earlier proof" if proof.recorded_at else "proved"
+    return title, f"{said} · p: write patch" if patch else f"{said} · enter: go to layer"
+
+
+def proof_rows(proof: Proof) -> list[tuple[str, Text]]:
+    """What the real builds measured for the whole patch: estimated vs measured, whether it
+    builds, the cache experiment, the suggestions dropped, and when the proof ran if earlier."""
+    from layerscope.analysis.prove import relative_error
+
+    measured, estimated = proof.measured_saving_bytes, proof.estimated_saving_bytes
+    error = relative_error(estimated, measured)
+    off = f", {error * 100:.1f}% off" if error is not None else ""
+    verdict = "builds" if proof.patch_builds else "does not build"
+    whole = Text(f"whole patch: {size(measured)} ({measured:,} bytes) measured, ")
+    whole.append(f"{size(estimated)} estimated{off}; it {verdict} with {proof.builder}")
+    if proof.recorded_at:
+        whole.append(f"\nfrom an earlier proof ({proof.recorded_at})", style="italic")
+    rows = [("Proof", whole)]
+    if proof.cache is not None:
+        c = proof.cache
+        said = Text(f"one-line edit of {c.touched}:")
+        for label, run in (("original", c.original), ("patched", c.patched)):
+            said.append(
+                f"\n{label}: {run.steps - run.steps_hit} of {run.steps} steps ran, "
+                f"{size(run.bytes_rebuilt)} rebuilt, {run.seconds:.1f} s"
+            )
+        rows.append(("Edit test", said))
+    for d in proof.dropped:
+        rows.append(("Dropped", Text(f"{d.id}: {d.reason}", style="yellow")))
+    return rows
 
 
 class SuggestionList(FittedTable):
@@ -196,15 +253,20 @@ class SuggestionList(FittedTable):
         kinds = [kind_word(item) for item in self.items]
         savings = [saving_text(item) for item in self.items]
         self.add_column("Kind", key="kind", width=self.fit("Kind", kinds))
-        self.add_column("Saving", key="saving", width=self.fit("Saving", savings))
+        proof = getattr(self.report, "proof", None)
+        built = [measured_text(item, proof) for item in self.items]
+        saving = "Est." if any(built) else "Saving"
+        self.add_column(saving, key="saving", width=self.fit(saving, savings))
+        if any(built):  # after --prove=each: the measured saving beside the estimate
+            self.add_column("Built", key="built", width=self.fit("Built", built))
         room = self.room()
         self.add_column("Suggestion", key="title", width=room)
-        for item, kind, saving in zip(self.items, kinds, savings, strict=True):
-            self.add_row(
-                kind,
-                Text(saving, justify="right"),
-                Text(self.words(item).title, no_wrap=True, overflow="ellipsis"),
-            )
+        for item, kind, saving, alone in zip(self.items, kinds, savings, built, strict=True):
+            cells = [kind, Text(saving, justify="right")]
+            if any(built):
+                cells.append(Text(alone or "", justify="right"))
+            cells.append(Text(self.words(item).title, no_wrap=True, overflow="ellipsis"))
+            self.add_row(*cells)
 
     def current(self) -> Suggestion | None:
         """The suggestion under the cursor."""
