@@ -229,6 +229,7 @@ def read_layers(
             workers=settings.workers,
             dask=settings.dask,
             name=lambda t: t.blob.digest.replace(":", "-"),
+            weight=lambda t: t.blob.size,
         )
     finally:
         cancel.set()  # a failed or interrupted read stops the listing too

@@ -127,16 +127,18 @@ def run_tasks(
     workers: int = 1,
     dask: str | None = None,
     name: Callable[[T], str] | None = None,
+    weight: Callable[[T], int] | None = None,
 ) -> list[R]:
     """``fn`` over ``tasks`` (a list, or a feed still being filled); results in task order.
     ``on_result(i, result)`` is called as each finishes (``i``: the task's place in arrival
     order); ``lost(i, why)`` makes the answer for a task no worker could finish. ``name``
-    (unique per task) names the tasks on a Dask scheduler."""
+    (unique per task) names the tasks on a Dask scheduler; ``weight`` (a layer's bytes) says
+    which are light enough to go there several in one task."""
     feed = tasks if isinstance(tasks, TaskFeed) else TaskFeed(tasks)
     if dask is not None:
         from .on_dask import DaskBackend
 
-        return drive(feed, DaskBackend(fn, dask, feed, on_result, lost, name))
+        return drive(feed, DaskBackend(fn, dask, feed, on_result, lost, name, weight))
     if workers < 1:
         raise UsageError("--workers must be at least 1")
     if workers == 1:
