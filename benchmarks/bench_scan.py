@@ -90,14 +90,14 @@ def _env(cache: Path) -> dict[str, str]:
     return env
 
 
-def _scan(work: Path, host: str, name: str, *extra: str) -> tuple[float, dict[str, Any]]:
+def _scan(work: Path, host: str, name: str, *extra: str) -> tuple[float, float, dict[str, Any]]:
     cache = work / f"cache-{name}"
     out = work / f"{name}.json"
     run = measure([*LS, "scan", f"registry://{host}", "--json", "-o", str(out), *extra],
                   env=_env(cache))  # fmt: skip
     if run.returncode not in (0, 1):
         raise SystemExit(f"scan {name} failed: {run.returncode}")
-    return run.wall_s, json.loads(out.read_text())
+    return run.wall_s, run.cpu_s or 0.0, json.loads(out.read_text())
 
 
 def _dask(work: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
@@ -170,18 +170,19 @@ def main() -> None:
         floor = measure([sys.executable, "-c", FLOOR_CODE, host, str(listing)],
                         env=_env(work / "cache-floor"))  # fmt: skip
         raw = measure([sys.executable, "-c", RAW_CODE, host, str(listing)])
-        rows: list[tuple[str, float, dict[str, Any]]] = []
+        rows: list[tuple[str, tuple[float, float, dict[str, Any]]]] = []
         for name, extra in (("workers-1", ["--workers", "1"]), ("workers-2", ["--workers", "2"])):
-            wall, doc = _scan(work, host, name, *extra)
-            rows.append((name, wall, doc))
+            rows.append((name, _scan(work, host, name, *extra)))
         dask_procs, address = _dask(work)
         procs += dask_procs
-        wall, doc = _scan(work, host, "dask-2", "--dask", address)
-        rows.append(("dask 2 workers (fresh workers)", wall, doc))
-        wall, doc = _scan(work, host, "dask-2-again", "--dask", address)
-        rows.append(("dask 2 workers (warm workers)", wall, doc))
-        wall, doc = _scan(work, host, "workers-1", "--workers", "1")  # the cache is warm now
-        rows.append(("re-scan (cached)", wall, doc))
+        rows.append(
+            ("dask 2 workers (fresh workers)", _scan(work, host, "dask-2", "--dask", address))
+        )
+        rows.append(
+            ("dask 2 workers (warm workers)", _scan(work, host, "dask-2-again", "--dask", address))
+        )
+        # the cache is warm now
+        rows.append(("re-scan (cached)", _scan(work, host, "workers-1", "--workers", "1")))
 
         load_after = os.getloadavg()
         cold = shared = 0.0
@@ -195,7 +196,8 @@ def main() -> None:
 
         print()
         print(f"unique layer bytes {unique:,}; floor (layerscope reads each unique layer once) "
-              f"{floor.wall_s:.2f} s; raw floor (HTTP + igzip) {raw.wall_s:.2f} s")  # fmt: skip
+              f"{floor.wall_s:.2f} s ({floor.cpu_s or 0:.2f} s CPU); raw floor (HTTP + igzip) "
+              f"{raw.wall_s:.2f} s")  # fmt: skip
         if not args.skip_inspect:
             print(f"sum of {len(owner)} single inspect runs: cold {cold:.1f} s, "
                   f"one shared cache {shared:.1f} s")  # fmt: skip
@@ -204,18 +206,19 @@ def main() -> None:
               + " ".join(f"{x:.2f}" for x in load_after))  # fmt: skip
         print()
         print("| run | wall s | listing / reading / report s | bytes read | read / unique "
-              "| wall / floor | inspect sum / wall |")  # fmt: skip
-        print("|---|---|---|---|---|---|---|")
-        for name, wall, doc in rows:
+              "| wall / floor | inspect sum / wall | client CPU s |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|")
+        for name, (wall, cpu, doc) in rows:
             read = doc["scan"]["bytes_read"]
             st = doc["scan"]["stages"]
             stages = f"{st['listing']:.2f} / {st['reading']:.2f} / {st['report']:.2f}"
             versus = f"{cold / wall:.1f}x" if cold else "-"
             print(f"| {name} | {wall:.2f} | {stages} | {read:,} | {read / unique:.3f} | "
-                  f"{wall / floor.wall_s:.2f}x | {versus} |")  # fmt: skip
-        one = rows[0][1]
-        print(f"dask (fresh, warm) / workers-1: {rows[2][1] / one:.2f}x, {rows[3][1] / one:.2f}x")
-        first = rows[0][2]
+                  f"{wall / floor.wall_s:.2f}x | {versus} | {cpu:.2f} |")  # fmt: skip
+        one = rows[0][1][0]
+        print(f"dask (fresh, warm) / workers-1: {rows[2][1][0] / one:.2f}x, "
+              f"{rows[3][1][0] / one:.2f}x")  # fmt: skip
+        first = rows[0][1][2]
         assert first["stored_compressed_bytes"] == fig["stored_compressed_bytes"]
         assert first["images"] == fig["images"]
     finally:
