@@ -80,7 +80,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--dask",
         metavar="ADDRESS",
         help="read layers on the Dask scheduler at ADDRESS (tcp://HOST:PORT), one task per "
-        "layer; needs pip install 'layerscope[dask]'",
+        "layer (small layers that wait while the workers are busy go several to a task); "
+        "needs pip install 'layerscope[dask]'",
     )
     parser.add_argument(
         "--insecure-registry",
