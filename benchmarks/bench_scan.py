@@ -16,6 +16,13 @@ Targets: bytes read == the unique layer bytes; scan wall <= 1.2x the floor; two 
 not slower than ``--workers 1``.
 
     .venv/bin/python benchmarks/bench_scan.py [--apps 50] [--bases 10] [--file-kb 1500] [--keep]
+        [--skip-inspect]
+
+``--file-kb`` sets the size of each layer's one big file (random: the compressed layer is as
+big). The default 1.5 MB keeps the run short but lets fixed costs (start-up, listing, one
+request per layer) weigh more than they do on real images; ``--file-kb 8000`` (about 0.5 GB
+stored) is closer to a registry of real images. ``--skip-inspect`` leaves out the 2 x N single
+``inspect`` runs. The load average is printed before and after the runs.
 """
 
 from __future__ import annotations
@@ -83,14 +90,14 @@ def _env(cache: Path) -> dict[str, str]:
     return env
 
 
-def _scan(work: Path, host: str, name: str, *extra: str) -> tuple[float, dict[str, Any]]:
+def _scan(work: Path, host: str, name: str, *extra: str) -> tuple[float, float, dict[str, Any]]:
     cache = work / f"cache-{name}"
     out = work / f"{name}.json"
     run = measure([*LS, "scan", f"registry://{host}", "--json", "-o", str(out), *extra],
                   env=_env(cache))  # fmt: skip
     if run.returncode not in (0, 1):
         raise SystemExit(f"scan {name} failed: {run.returncode}")
-    return run.wall_s, json.loads(out.read_text())
+    return run.wall_s, run.cpu_s or 0.0, json.loads(out.read_text())
 
 
 def _dask(work: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
@@ -127,6 +134,7 @@ def main() -> None:
     parser.add_argument("--bases", type=int, default=10)
     parser.add_argument("--file-kb", type=int, default=1500, help="size of each image's own file")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--skip-inspect", action="store_true", help="no single inspect runs")
     args = parser.parse_args()
     global PYCACHE
     work = Path(tempfile.mkdtemp(prefix="layerscope-bench-scan-"))
@@ -158,24 +166,27 @@ def main() -> None:
 
         # warm-up (untimed): byte-compile everything the runs import, workers included
         _scan(work, host, "warm-up", "--workers", "2")
+        load_before = os.getloadavg()
         floor = measure([sys.executable, "-c", FLOOR_CODE, host, str(listing)],
                         env=_env(work / "cache-floor"))  # fmt: skip
         raw = measure([sys.executable, "-c", RAW_CODE, host, str(listing)])
-        rows: list[tuple[str, float, dict[str, Any]]] = []
+        rows: list[tuple[str, tuple[float, float, dict[str, Any]]]] = []
         for name, extra in (("workers-1", ["--workers", "1"]), ("workers-2", ["--workers", "2"])):
-            wall, doc = _scan(work, host, name, *extra)
-            rows.append((name, wall, doc))
+            rows.append((name, _scan(work, host, name, *extra)))
         dask_procs, address = _dask(work)
         procs += dask_procs
-        wall, doc = _scan(work, host, "dask-2", "--dask", address)
-        rows.append(("dask 2 workers (fresh workers)", wall, doc))
-        wall, doc = _scan(work, host, "dask-2-again", "--dask", address)
-        rows.append(("dask 2 workers (warm workers)", wall, doc))
-        wall, doc = _scan(work, host, "workers-1", "--workers", "1")  # the cache is warm now
-        rows.append(("re-scan (cached)", wall, doc))
+        rows.append(
+            ("dask 2 workers (fresh workers)", _scan(work, host, "dask-2", "--dask", address))
+        )
+        rows.append(
+            ("dask 2 workers (warm workers)", _scan(work, host, "dask-2-again", "--dask", address))
+        )
+        # the cache is warm now
+        rows.append(("re-scan (cached)", _scan(work, host, "workers-1", "--workers", "1")))
 
+        load_after = os.getloadavg()
         cold = shared = 0.0
-        for man_digest, repo in owner.items():
+        for man_digest, repo in [] if args.skip_inspect else owner.items():
             ref = f"registry://{host}/{repo}@{man_digest}"
             plat = _platform(host, repo, man_digest)
             cmd = [*LS, "inspect", ref, "--json", "-o", str(work / "inspect.json"),
@@ -185,20 +196,29 @@ def main() -> None:
 
         print()
         print(f"unique layer bytes {unique:,}; floor (layerscope reads each unique layer once) "
-              f"{floor.wall_s:.2f} s; raw floor (HTTP + igzip) {raw.wall_s:.2f} s")  # fmt: skip
-        print(f"sum of {len(owner)} single inspect runs: cold {cold:.1f} s, "
-              f"one shared cache {shared:.1f} s")  # fmt: skip
+              f"{floor.wall_s:.2f} s ({floor.cpu_s or 0:.2f} s CPU); raw floor (HTTP + igzip) "
+              f"{raw.wall_s:.2f} s")  # fmt: skip
+        if not args.skip_inspect:
+            print(f"sum of {len(owner)} single inspect runs: cold {cold:.1f} s, "
+                  f"one shared cache {shared:.1f} s")  # fmt: skip
+        print("load average (1, 5, 15 min) before the timed runs "
+              + " ".join(f"{x:.2f}" for x in load_before) + "; after "
+              + " ".join(f"{x:.2f}" for x in load_after))  # fmt: skip
         print()
         print("| run | wall s | listing / reading / report s | bytes read | read / unique "
-              "| wall / floor | inspect sum / wall |")  # fmt: skip
-        print("|---|---|---|---|---|---|---|")
-        for name, wall, doc in rows:
+              "| wall / floor | inspect sum / wall | client CPU s |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|")
+        for name, (wall, cpu, doc) in rows:
             read = doc["scan"]["bytes_read"]
             st = doc["scan"]["stages"]
             stages = f"{st['listing']:.2f} / {st['reading']:.2f} / {st['report']:.2f}"
+            versus = f"{cold / wall:.1f}x" if cold else "-"
             print(f"| {name} | {wall:.2f} | {stages} | {read:,} | {read / unique:.3f} | "
-                  f"{wall / floor.wall_s:.2f}x | {cold / wall:.1f}x |")  # fmt: skip
-        first = rows[0][2]
+                  f"{wall / floor.wall_s:.2f}x | {versus} | {cpu:.2f} |")  # fmt: skip
+        one = rows[0][1][0]
+        print(f"dask (fresh, warm) / workers-1: {rows[2][1][0] / one:.2f}x, "
+              f"{rows[3][1][0] / one:.2f}x")  # fmt: skip
+        first = rows[0][1][2]
         assert first["stored_compressed_bytes"] == fig["stored_compressed_bytes"]
         assert first["images"] == fig["images"]
     finally:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 from functools import partial
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from ..render.scan_formats import SCAN_FORMATS, ScanSubject
 from .common import (
@@ -18,13 +19,15 @@ from .output import add_format_options, render_output
 from .settings import ScanSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..analysis.registry import RegistryReport, ScannedImage
     from ..model import Digest, Platform
     from ..render.scan import ScanStats
-    from ..sources.registry_scan import RegistryListing
+    from ..sources.registry_scan import ManifestInfo, RegistryListing
     from ..sources.registry_scan_layer import LayerOutcome
     from ..store import LayerCache
-    from .scan_read import LayerReads
+    from .scan_read import LayerReads, Lister
 
 SCAN_TARGET_HELP = (
     "registry://HOST (every repository in its catalog) or registry://HOST/NAMESPACE "
@@ -77,7 +80,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--dask",
         metavar="ADDRESS",
         help="read layers on the Dask scheduler at ADDRESS (tcp://HOST:PORT), one task per "
-        "layer; needs pip install 'layerscope[dask]'",
+        "layer (small layers that wait while the workers are busy go several to a task); "
+        "needs pip install 'layerscope[dask]'",
     )
     parser.add_argument(
         "--insecure-registry",
@@ -144,15 +148,14 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
     platform = parse_platform(args.platform) if args.platform else None
     settings = ScanSettings.from_args(args)
     started = time.monotonic()
-    listings, others = _listings(settings, platform)
-    # seconds spent listing, reading layers (images are analysed meanwhile) and reporting
-    stages = {"listing": time.monotonic() - started}
+    lister, others = _lister(settings, platform)
     cache = _layer_cache(settings, streams.err)
-    reading = time.monotonic()
     from .scan_read import read_layers
 
-    reads = read_layers(listings, cache, settings, streams.err)
-    stages["reading"] = time.monotonic() - reading
+    # listing and reading overlap: a layer is read as soon as a manifest naming it is listed
+    reads = read_layers(lister, cache, settings, streams.err, started)
+    listings = reads.listings
+    stages = {"listing": reads.listed_s, "reading": time.monotonic() - started}
     analysing = time.monotonic()
     scanned = _scanned(listings, reads.outcomes)
     scanned.extend(_local_images(settings, streams, background, others))
@@ -184,10 +187,9 @@ def _layer_cache(settings: ScanSettings, err: IO[str]) -> LayerCache | None:
         return None
 
 
-def _listings(
-    settings: ScanSettings, platform: Platform | None
-) -> tuple[list[RegistryListing], list[str]]:
-    """The registry listings to scan, and the references of other sources (--refs)."""
+def _lister(settings: ScanSettings, platform: Platform | None) -> tuple[Lister, list[str]]:
+    """What lists the registries to scan (run by the read phase, beside the reading), and the
+    references of other sources (--refs, read here before anything starts)."""
     from ..errors import StoreError
     from ..model import SourceKind
     from ..refs import split_name
@@ -210,23 +212,31 @@ def _listings(
         insecure=settings.sources.insecure_registries,
         credentials=settings.sources.credentials,
     )
+    plans: list[tuple[str, dict[str, Any]]] = []
+    others: list[str] = []
     if settings.target:
         host, namespace = _parse_target(settings.target)
-        return [listing(host, namespace=namespace)], []
-    per_registry: dict[str, list[tuple[str, str | None]]] = {}
-    others: list[str] = []
-    for text in _read_refs(settings.refs or ""):
-        ref = parse_ref(text)
-        if ref.kind is not SourceKind.REGISTRY:
-            others.append(text)
-            continue
-        registry, repository, tag, digest = split_name(ref.location)
-        explicit = digest or (
-            tag if ":" in text.removeprefix("registry://").rsplit("/", 1)[-1] else None
-        )
-        per_registry.setdefault(registry, []).append((repository, explicit))
-    listings = [listing(registry, names=names) for registry, names in sorted(per_registry.items())]
-    return listings, others
+        plans.append((host, {"namespace": namespace}))
+    else:
+        per_registry: dict[str, list[tuple[str, str | None]]] = {}
+        for text in _read_refs(settings.refs or ""):
+            ref = parse_ref(text)
+            if ref.kind is not SourceKind.REGISTRY:
+                others.append(text)
+                continue
+            registry, repository, tag, digest = split_name(ref.location)
+            explicit = digest or (
+                tag if ":" in text.removeprefix("registry://").rsplit("/", 1)[-1] else None
+            )
+            per_registry.setdefault(registry, []).append((repository, explicit))
+        plans += [(r, {"names": names}) for r, names in sorted(per_registry.items())]
+
+    def lister(
+        on_manifest: Callable[[ManifestInfo], None], cancel: threading.Event
+    ) -> list[RegistryListing]:
+        return [listing(host, on_manifest=on_manifest, cancel=cancel, **how) for host, how in plans]
+
+    return lister, others
 
 
 def _report(

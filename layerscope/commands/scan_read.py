@@ -1,4 +1,5 @@
-"""``scan``'s read phase: every distinct layer blob read once, fanned out; each image analysed
+"""``scan``'s read phase: every distinct layer blob read once, fanned out, from the first
+manifest listed on (the listing goes on meanwhile, on a thread of its own); each image analysed
 as soon as its last layer is in, while the workers read the others.
 
 The command composes three parts that do not know one another: the registry source
@@ -9,16 +10,23 @@ already read, and where this one's reads go).
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..analysis.registry import ImageFacts
     from ..model import Digest, LayerIndex
     from ..sources.registry_scan import ManifestInfo, RegistryListing
-    from ..sources.registry_scan_layer import BlobRef, LayerOutcome, LayerTask
+    from ..sources.registry_scan_layer import LayerOutcome, LayerTask
     from .settings import ScanSettings
+
+    Lister = Callable[[Callable[[ManifestInfo], None], threading.Event], list[RegistryListing]]
+    """Lists the registries, handing on each image manifest as soon as it is known; stops
+    early when the event is set."""
 
 
 class ScanProgress:
@@ -52,6 +60,12 @@ class ScanProgress:
         )
         self._err.flush()
 
+    def grow(self, *, images: int, layers: int, done: int) -> None:
+        """More images and layers listed (``done`` of those images need nothing read)."""
+        self.images_total += images
+        self.layers_total += layers
+        self.update(images=done)
+
     def close(self) -> None:
         self._err.write("\r\x1b[K")
         self._err.flush()
@@ -64,13 +78,17 @@ class LayerReads:
     outcomes: dict[Digest, LayerOutcome] = field(default_factory=dict)
     """Every distinct blob's outcome: from the layer cache, or read now (or why not)."""
     tasks: list[LayerTask] = field(default_factory=list)
-    """The blobs read now (not in the cache), one task each."""
+    """The blobs read now (not in the cache), one task each, in the order they were handed on."""
     users: dict[Digest, list[Digest]] = field(default_factory=dict)
     """Blob digest -> the manifests that use it."""
     facts: dict[Digest, ImageFacts] = field(default_factory=dict)
     """Manifest digest -> the facts of its image, analysed as its last layer came in."""
     waiting: dict[Digest, int] = field(default_factory=dict)
-    """Manifest digest -> layers of it not in yet."""
+    """Manifest digest -> distinct layers of it not in yet."""
+    listings: list[RegistryListing] = field(default_factory=list)
+    """What was listed (complete once ``read_layers`` returns)."""
+    listed_s: float = 0.0
+    """Seconds from the start until the listing was complete."""
 
     def executor(self, settings: ScanSettings) -> str:
         """Where the layers were read, for the report."""
@@ -79,77 +97,86 @@ class LayerReads:
         return f"{settings.workers} worker" + ("s" if settings.workers != 1 else "")
 
 
-def plan_reads(
-    listings: list[RegistryListing], cache: LayerIndex | None, settings: ScanSettings
-) -> LayerReads:
-    """Each distinct blob once: served by the cache when it holds the layer, else a task."""
-    from ..sources.registry import _compression_of
-    from ..sources.registry_scan_layer import LayerOutcome, LayerTask
-
-    reads = LayerReads()
-    blobs: dict[Digest, tuple[str, str, BlobRef]] = {}
-    for listing in listings:
-        for info in listing.manifests.values():
-            for blob in info.layers:
-                blobs.setdefault(blob.digest, (listing.registry, info.repository, blob))
-                reads.users.setdefault(blob.digest, []).append(info.manifest_digest)
-    source = settings.sources
-    for digest, (registry, repository, blob) in blobs.items():
-        known = cache.get(blob.diff_id) if cache is not None else None
-        if known is not None:
-            reads.outcomes[digest] = LayerOutcome(
-                digest, blob.diff_id, known, _compression_of(blob.media_type), 0
-            )
-        else:
-            task = LayerTask(
-                registry, repository, blob, source.insecure_registries, source.credentials
-            )
-            reads.tasks.append(task)
-    reads.waiting = {
-        m: sum(1 for b in info.layers if b.digest not in reads.outcomes)
-        for listing in listings
-        for m, info in listing.manifests.items()
-    }
-    return reads
-
-
 class _Reader:
-    """Takes each outcome as a worker delivers it: into the cache, and an image whose last
-    layer it was is analysed at once."""
+    """The bookkeeping of the read phase, on two threads: each manifest the listing hands on
+    (its layers not seen before: from the cache, else a task for the workers) and each outcome
+    a worker delivers (into the cache; an image whose last layer it was is analysed at once)."""
 
     def __init__(
-        self,
-        reads: LayerReads,
-        listings: list[RegistryListing],
-        cache: LayerIndex | None,
-        progress: ScanProgress | None,
+        self, cache: LayerIndex | None, settings: ScanSettings, progress: ScanProgress | None
     ) -> None:
-        self.reads = reads
+        from ..fanout import TaskFeed
+
+        self.reads = LayerReads()
         self.cache = cache
+        self.settings = settings
         self.progress = progress
-        self.infos: dict[Digest, ManifestInfo] = {
-            m: info for listing in listings for m, info in listing.manifests.items()
-        }
+        self.feed: TaskFeed[LayerTask] = TaskFeed()
+        self.infos: dict[Digest, ManifestInfo] = {}
+        self._asked: set[Digest] = set()
+        self._lock = threading.Lock()
+
+    def on_manifest(self, info: ManifestInfo) -> None:
+        """A manifest listed: its new layers looked up in the cache or handed to the workers."""
+        from ..sources.registry import _compression_of
+        from ..sources.registry_scan_layer import LayerOutcome, LayerTask
+
+        reads, source = self.reads, self.settings.sources
+        with self._lock:
+            self.infos[info.manifest_digest] = info
+            blobs = {b.digest: b for b in info.layers}
+            new: list[LayerTask] = []
+            for digest, blob in blobs.items():
+                reads.users.setdefault(digest, []).append(info.manifest_digest)
+                if digest in self._asked:
+                    continue
+                self._asked.add(digest)
+                known = self.cache.get(blob.diff_id) if self.cache is not None else None
+                if known is not None:
+                    reads.outcomes[digest] = LayerOutcome(
+                        digest, blob.diff_id, known, _compression_of(blob.media_type), 0
+                    )
+                else:
+                    task = LayerTask(
+                        info.registry,
+                        info.repository,
+                        blob,
+                        source.insecure_registries,
+                        source.credentials,
+                    )
+                    reads.tasks.append(task)
+                    new.append(task)
+            waiting = sum(1 for d in blobs if d not in reads.outcomes)
+            reads.waiting[info.manifest_digest] = waiting
+            for task in new:  # in the order of reads.tasks: the fan-out numbers them so
+                self.feed.put(task)
+            if waiting == 0:
+                self._analyse(info.manifest_digest)
+            if self.progress is not None:
+                self.progress.grow(images=1, layers=len(new), done=int(waiting == 0))
 
     def on_result(self, i: int, outcome: LayerOutcome) -> None:
+        reads = self.reads
+        with self._lock:
+            reads.outcomes[outcome.digest] = outcome
+            if outcome.contents is not None and self.cache is not None:
+                self.cache.put(outcome.diff_id, outcome.contents, digest=outcome.digest)
+            finished = 0
+            for m in set(reads.users[outcome.digest]):
+                reads.waiting[m] -= 1
+                if reads.waiting[m] == 0:
+                    finished += 1
+                    self._analyse(m)  # now, while the workers read other layers
+            if self.progress is not None:
+                self.progress.update(layers=1, images=finished, read=outcome.bytes_read)
+
+    def _analyse(self, manifest: Digest) -> None:
         from ..analysis.registry import image_facts
         from ..sources.registry_scan import image_of
 
-        reads = self.reads
-        reads.outcomes[outcome.digest] = outcome
-        if outcome.contents is not None and self.cache is not None:
-            self.cache.put(outcome.diff_id, outcome.contents, digest=outcome.digest)
-        finished = 0
-        for m in set(reads.users[outcome.digest]):
-            reads.waiting[m] -= 1
-            if reads.waiting[m] == 0:
-                finished += 1
-                # analysed now, while the workers read other layers
-                info = self.infos[m]
-                if all(reads.outcomes[b.digest].error is None for b in info.layers):
-                    reads.facts[m] = image_facts(image_of(info, (), reads.outcomes))
-        if self.progress is not None:
-            self.progress.update(layers=1, images=finished, read=outcome.bytes_read)
+        info, reads = self.infos[manifest], self.reads
+        if all(reads.outcomes[b.digest].error is None for b in info.layers):
+            reads.facts[manifest] = image_facts(image_of(info, (), reads.outcomes))
 
     def lost(self, i: int, why: str) -> LayerOutcome:
         from ..sources.registry_scan_layer import LayerOutcome
@@ -158,36 +185,55 @@ class _Reader:
         label = f"{task.registry}/{task.repository}@{task.blob.digest}"
         return LayerOutcome(task.blob.digest, task.blob.diff_id, None, "none", 0, f"{label}: {why}")
 
+    def listing(self, lister: Lister, cancel: threading.Event, started: float) -> None:
+        """The listing thread: every manifest handed on, then the feed closed (or failed)."""
+        try:
+            self.reads.listings = lister(self.on_manifest, cancel)
+        except BaseException as exc:  # noqa: BLE001 - raised on the caller's thread
+            self.feed.fail(exc)
+            return
+        self.reads.listed_s = time.monotonic() - started
+        self.feed.close()
+
 
 def read_layers(
-    listings: list[RegistryListing],
+    lister: Lister,
     cache: LayerIndex | None,
     settings: ScanSettings,
     err: IO[str],
+    started: float,
 ) -> LayerReads:
-    """Read every layer the cache does not hold, on ``settings``' workers or Dask scheduler,
-    with a status line on ``err`` when it is a terminal (unless --quiet)."""
+    """List (``lister``, on a thread of its own) and, meanwhile, read every layer the cache
+    does not hold, on ``settings``' workers or Dask scheduler, from the first manifest listed
+    on; a status line on ``err`` when it is a terminal (unless --quiet)."""
     from ..fanout import run_tasks
     from ..sources.registry_scan_layer import read_layer
 
-    reads = plan_reads(listings, cache, settings)
-    image_count = sum(len(listing.manifests) for listing in listings)
     show = not settings.sources.quiet and err.isatty()
-    progress = ScanProgress(err, image_count, len(reads.tasks)) if show else None
-    if progress is not None:
-        progress.update(images=sum(1 for n in reads.waiting.values() if n == 0))
-    reader = _Reader(reads, listings, cache, progress)
+    progress = ScanProgress(err, 0, 0) if show else None
+    reader = _Reader(cache, settings, progress)
+    cancel = threading.Event()
+    listing = threading.Thread(
+        target=reader.listing,
+        args=(lister, cancel, started),
+        name="layerscope-listing",
+        daemon=True,
+    )
+    listing.start()
     try:
         run_tasks(
             read_layer,
-            reads.tasks,
+            reader.feed,
             on_result=reader.on_result,
             lost=reader.lost,
             workers=settings.workers,
             dask=settings.dask,
-            names=[t.blob.digest.replace(":", "-") for t in reads.tasks],
+            name=lambda t: t.blob.digest.replace(":", "-"),
+            weight=lambda t: t.blob.size,
         )
     finally:
+        cancel.set()  # a failed or interrupted read stops the listing too
         if progress is not None:
             progress.close()
-    return reads
+    listing.join()
+    return reader.reads

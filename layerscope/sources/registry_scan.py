@@ -2,16 +2,19 @@
 
 ``list_registry`` walks the catalog (or named repositories), tag lists and manifests on the
 client, with a few threads (the requests are ``registry_scan_fetch``'s); every distinct
-manifest and config is fetched once. The layer blobs are read by the fan-out's workers
-(``registry_scan_layer.read_layer``); ``image_of`` merges their outcomes back into an Image.
+manifest and config is fetched once, and each image manifest is handed on as soon as its
+repository is listed, so that its layers are read while the listing goes on. The layer blobs
+are read by the fan-out's workers (``registry_scan_layer.read_layer``); ``image_of`` merges
+their outcomes back into an Image.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..credentials import Credentials
@@ -35,7 +38,7 @@ from .registry import (
 )
 from .registry_blobs import BlobKeeper
 from .registry_client import RegistryClient
-from .registry_scan_fetch import MetadataFetcher, Problem, Top
+from .registry_scan_fetch import MetadataFetcher, OrderedWork, Top
 from .registry_scan_layer import BlobRef, LayerOutcome
 
 METADATA_THREADS = 8
@@ -100,10 +103,18 @@ def list_registry(
     credentials: Credentials | None = None,
     threads: int = METADATA_THREADS,
     keeper: BlobKeeper | None = None,
+    on_manifest: Callable[[ManifestInfo], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> RegistryListing:
     """Repositories (the catalog under ``namespace``, or ``names``: (repository, tag or digest
     or None for every tag)), their tags (``tag_glob``, the ``latest`` N by creation time) and
     the image manifests they resolve to (every platform, or the one ``platform`` picks).
+
+    The repositories are listed ``threads`` requests at a time and each is complete as soon as
+    its own tags, manifests and configs are in: ``on_manifest`` is called with each image
+    manifest of the listing as soon as it is known (in repository order, so that the result
+    does not depend on which request answered first), while the later repositories are still
+    being listed. ``cancel`` stops the listing early (what was found so far is returned).
 
     A repository or tag that cannot be read becomes a problem; an unreachable registry or a
     refused catalog raises. With a ``keeper`` (the blob cache), configs and manifests named by
@@ -113,128 +124,172 @@ def list_registry(
     client = RegistryClient(
         registry, insecure=insecure, credentials=credentials, pool_size=threads + 2
     )
+    lister = _Lister(client, tag_glob, latest, platform, keeper, on_manifest)
     try:
-        return _list(client, namespace, names, tag_glob, latest, platform, threads, keeper)
+        return lister.run(namespace, names, threads, cancel)
     finally:
         client.close()
 
 
-def _list(
-    client: RegistryClient,
-    namespace: str | None,
-    names: Sequence[tuple[str, str | None]] | None,
-    tag_glob: str | None,
-    latest: int | None,
-    platform: Platform | None,
-    threads: int,
-    keeper: BlobKeeper | None = None,
-) -> RegistryListing:
-    out = RegistryListing(client.registry)
-    lock = threading.Lock()
+@dataclass
+class _Repo:
+    """One repository being listed: its tags to resolve, and what each resolved to."""
 
-    def problem(subject: str, message: str) -> None:
-        with lock:
-            out.problems.append(ScanProblem(subject, message))
-
-    fetch = MetadataFetcher(client, problem, threads, keeper)
-    wanted = fetch.catalog_tags(namespace) if names is None else fetch.named_tags(names)
-    out.repositories = [repo for repo, _tags in wanted]
-    tops = fetch.tops(_pairs(wanted, tag_glob))  # 1. every tag's manifest or index
-    resolved, docs = _image_manifests(fetch, tops, platform)  # 2. image manifests, once each
-    configs = fetch.configs(_config_digests(docs))  # 3. the configs, each digest once
-    out.manifests = _infos(client.registry, docs, configs, platform, problem)
-    out.tags = _tag_infos(tops, resolved, out.manifests)
-    if latest is not None:
-        out.tags = _latest(out.tags, out.manifests, latest)
-    used = {d for t in out.tags for d in t.manifests}
-    out.manifests = {d: m for d, m in out.manifests.items() if d in used}
-    return out
+    name: str
+    listed: bool
+    """Every tag (the tag list is asked), besides ``refs``."""
+    refs: list[str]
+    tags: list[str] = field(default_factory=list)
+    found: dict[str, tuple[Top, list[Digest]]] = field(default_factory=dict)
+    """tag -> its manifest or index, and the image manifests it resolves to."""
 
 
-Docs = dict[Digest, tuple[str, dict[str, Any] | None]]
-"""Image manifests by digest: the repository they were first seen in, and the parsed
-manifest (None when it could not be read)."""
+class _Lister:
+    """The jobs of one listing (a repository's tag list; a tag's manifest, the image
+    manifests of an index, their configs) and the merge, repository by repository."""
 
+    def __init__(
+        self,
+        client: RegistryClient,
+        tag_glob: str | None,
+        latest: int | None,
+        platform: Platform | None,
+        keeper: BlobKeeper | None,
+        on_manifest: Callable[[ManifestInfo], None] | None,
+    ) -> None:
+        self.out = RegistryListing(client.registry)
+        self._lock = threading.Lock()
+        self.fetch = MetadataFetcher(client, self._problem, keeper)
+        self.tag_glob = tag_glob
+        self.latest = latest
+        self.platform = platform
+        self.on_manifest = on_manifest
+        self.first_repo: dict[Digest, str] = {}
+        self.tried: set[Digest] = set()
+        self.good: dict[Digest, ManifestInfo] = {}
+        """The image manifests read, with their configs, for the wanted platform."""
 
-def _pairs(wanted: list[tuple[str, list[str]]], tag_glob: str | None) -> list[tuple[str, str]]:
-    """(repository, tag or digest) to resolve: each once, the tags ``tag_glob`` matches."""
-    return [
-        (repo, tag)
-        for repo, tags in wanted
-        for tag in sorted(set(tags))
-        if tag_glob is None or ":" in tag or fnmatch.fnmatchcase(tag, tag_glob)
-    ]
+    def _problem(self, subject: str, message: str) -> None:
+        with self._lock:
+            self.out.problems.append(ScanProblem(subject, message))
 
+    def run(
+        self,
+        namespace: str | None,
+        names: Sequence[tuple[str, str | None]] | None,
+        threads: int,
+        cancel: threading.Event | None,
+    ) -> RegistryListing:
+        if names is None:
+            repos = [_Repo(r, True, []) for r in self.fetch.catalog(namespace)]
+        else:
+            by_name: dict[str, _Repo] = {}
+            for name, ref in names:
+                repo = by_name.setdefault(name, _Repo(name, False, []))
+                if ref is None:
+                    repo.listed = True
+                elif ref not in repo.refs:
+                    repo.refs.append(ref)
+            repos = [by_name[n] for n in sorted(by_name)]
+        self.out.repositories = [r.name for r in repos]
+        work = OrderedWork(len(repos), threads, cancel)
+        try:
+            for g, repo in enumerate(repos):
+                work.add(g, partial(self._tags_of, work, g, repo))
+            for g, repo in enumerate(repos):
+                if not work.wait(g):
+                    break
+                self._merge(repo)
+        finally:
+            work.close()
+        with self._lock:
+            self.out.problems.sort(key=lambda p: (p.subject, p.message))
+        return self.out
 
-def _image_manifests(
-    fetch: MetadataFetcher, tops: list[Top], platform: Platform | None
-) -> tuple[dict[tuple[str, str], list[Digest]], Docs]:
-    """The image manifests each tag resolves to, and every one of them (fetched once each):
-    a tag's own manifest, or the entries of its index that ``platform`` picks."""
-    children: Docs = {}
-    resolved: dict[tuple[str, str], list[Digest]] = {}
-    for top in tops:
-        repo, tag = top.repository, top.tag
+    def _tags_of(self, work: OrderedWork, group: int, repo: _Repo) -> None:
+        """Job: the repository's tags (its tag list, or the named ones); a job for each."""
+        listed = self.fetch.tags(repo.name) if repo.listed else []
+        refs = listed + [r for r in repo.refs if r not in listed]
+        glob = self.tag_glob
+        repo.tags = [
+            t for t in sorted(set(refs)) if glob is None or ":" in t or fnmatch.fnmatchcase(t, glob)
+        ]
+        for tag in repo.tags:
+            work.add(group, partial(self._resolve, repo, tag))
+
+    def _resolve(self, repo: _Repo, tag: str) -> None:
+        """Job: a tag's manifest or index, the image manifests it picks, and their configs."""
+        top = self.fetch.top(repo.name, tag)
+        if top is None:
+            return
         if top.kind == "manifest":
-            children.setdefault(top.digest, (repo, top.doc))
-            resolved[(repo, tag)] = [top.digest]
-            continue
-        picked = _index_entries(top.doc, platform)
-        if not picked:
-            fetch.problem(f"{fetch.registry}/{repo}:{tag}", "no image for the wanted platform")
-        resolved[(repo, tag)] = picked
-        for child in picked:
-            children.setdefault(child, (repo, None))
-    missing = [(d, repo) for d, (repo, doc) in children.items() if doc is None]
-    fetched = fetch.manifests(missing)
-    return resolved, {d: (repo, fetched.get(d, doc)) for d, (repo, doc) in children.items()}
+            picked = [top.digest]
+        else:
+            picked = _index_entries(top.doc, self.platform)
+            if not picked:
+                self._problem(
+                    f"{self.fetch.registry}/{repo.name}:{tag}", "no image for the wanted platform"
+                )
+        repo.found[tag] = (top, picked)
+        for digest in picked:
+            doc = self.fetch.manifest(digest, repo.name)
+            config = _config_digest(doc)
+            if config is not None:
+                self.fetch.config(config, repo.name)
 
+    def _merge(self, repo: _Repo) -> None:
+        """A complete repository into the listing; its new image manifests handed on."""
+        found = [repo.found[t] for t in repo.tags if t in repo.found]
+        for _top, picked in found:
+            for digest in picked:
+                self.first_repo.setdefault(digest, repo.name)
+        for _top, picked in found:
+            for digest in picked:
+                if digest not in self.tried:
+                    self.tried.add(digest)
+                    info = self._info(digest)
+                    if info is not None:
+                        self.good[digest] = info
+        good = self.good
+        tags = [
+            TagInfo(repo.name, top.tag, top.digest, kept)
+            for top, picked in found
+            if (kept := tuple(d for d in picked if d in good))
+        ]
+        if self.latest is not None:
+            tags = _latest(tags, good, self.latest)
+        self.out.tags.extend(tags)
+        for tag in tags:
+            for digest in tag.manifests:
+                if digest not in self.out.manifests:
+                    self.out.manifests[digest] = good[digest]
+                    if self.on_manifest is not None:
+                        self.on_manifest(good[digest])
 
-def _config_digests(docs: Docs) -> list[tuple[Digest, str]]:
-    """(config digest, repository to fetch it from) of the manifests read, each digest once."""
-    configs: dict[Digest, str] = {}
-    for _d, (repo, doc) in docs.items():
-        if doc is not None:
-            cfg = doc.get("config")
-            if isinstance(cfg, dict) and isinstance(cfg.get("digest"), str):
-                configs.setdefault(Digest(cfg["digest"]), repo)
-    return list(configs.items())
-
-
-def _infos(
-    registry: str,
-    docs: Docs,
-    configs: dict[Digest, dict[str, Any] | None],
-    platform: Platform | None,
-    problem: Problem,
-) -> dict[Digest, ManifestInfo]:
-    """The manifests whose config was read, for the wanted platform."""
-    out: dict[Digest, ManifestInfo] = {}
-    for digest, (repo, doc) in docs.items():
+    def _info(self, digest: Digest) -> ManifestInfo | None:
+        """The manifest (where it was first seen) with its config, for the wanted platform."""
+        registry, repo = self.fetch.registry, self.first_repo[digest]
+        doc = self.fetch.manifest(digest, repo)
         if doc is None:
-            continue
+            return None
+        config = _config_digest(doc)
+        configs = {config: self.fetch.config(config, repo)} if config is not None else {}
         try:
             info = _manifest_info(registry, repo, digest, doc, configs)
         except LayerscopeError as exc:
-            problem(f"{registry}/{repo}@{digest}", exc.message)
-            continue
-        if info is not None and (platform is None or platform_compatible(platform, info.platform)):
-            out[digest] = info
-    return out
+            self._problem(f"{registry}/{repo}@{digest}", exc.message)
+            return None
+        wanted = self.platform
+        if info is None or (wanted is not None and not platform_compatible(wanted, info.platform)):
+            return None
+        return info
 
 
-def _tag_infos(
-    tops: list[Top],
-    resolved: dict[tuple[str, str], list[Digest]],
-    manifests: dict[Digest, ManifestInfo],
-) -> list[TagInfo]:
-    """Each tag with the manifests it resolves to that were read (a tag with none is left out)."""
-    out: list[TagInfo] = []
-    for top in tops:
-        kept = tuple(d for d in resolved[(top.repository, top.tag)] if d in manifests)
-        if kept:
-            out.append(TagInfo(top.repository, top.tag, top.digest, kept))
-    return out
+def _config_digest(doc: dict[str, Any] | None) -> Digest | None:
+    cfg = doc.get("config") if doc is not None else None
+    if isinstance(cfg, dict) and isinstance(cfg.get("digest"), str):
+        return Digest(cfg["digest"])
+    return None
 
 
 def _index_entries(doc: dict[str, Any], wanted: Platform | None) -> list[Digest]:

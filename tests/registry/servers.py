@@ -162,14 +162,15 @@ class Fault:
     ``refuse`` (reset the connection before answering), ``stall`` (send ``after`` body bytes,
     then nothing for ``stall_s`` seconds), ``truncate`` (a complete-looking answer of only
     ``after`` body bytes), ``length`` (declare 100 bytes more than the body, send it, close),
-    ``loop`` (307 to the very same URL). ``after`` -1 means half the body."""
+    ``loop`` (307 to the very same URL), ``wait`` (answer in full once ``release`` is set).
+    ``after`` -1 means half the body."""
     times: int = 1
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
     after: int = 0
     method: str = "GET"
     reached: threading.Event = field(default_factory=threading.Event)
-    """``hold``: set once the first ``after`` body bytes are sent."""
+    """``hold``: set once the first ``after`` body bytes are sent; ``wait``: once it waits."""
     release: threading.Event = field(default_factory=threading.Event)
     """``hold``: the connection is closed (the rest never sent) once this is set."""
     peer: tuple[str, int] | None = None
@@ -239,6 +240,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 owner.log.append((self.command, self.path, status, headers))
 
         try:
+            if fault is not None and fault.action == "wait":
+                fault.reached.set()
+                fault.release.wait(300)
+                fault = None  # then answered as if nothing happened
             if fault is not None and fault.action == "refuse":
                 note(-1)
                 self.close_connection = True

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,6 +179,45 @@ def test_workers_2_give_the_same_report(
     assert rc == 1, err
     assert doc["scan"]["executor"] == "2 workers"
     assert doc["scan"]["layers_read"] == local_scan["doc"]["scan"]["layers_read"]
+    assert comparable(doc) == comparable(local_scan["doc"])
+
+
+def test_layers_are_read_while_the_registry_is_still_listed(
+    filled: Filled, local_scan: dict[str, Any], tmp_path: Path
+) -> None:
+    """The proxy holds back the last repository's tag manifests until a layer blob has been
+    asked for: a scan that listed everything before reading anything would never ask one
+    (this test would fail after its wait). Then the report is the same as ever."""
+    catalog = json.loads(
+        urllib.request.urlopen(f"http://{filled.registry.host}/v2/_catalog?n=1000").read()
+    )
+    last = sorted(catalog["repositories"])[-1]
+    proxy = FaultProxy(filled.registry.port)
+    fault = Fault(path=re.escape(f"/v2/{last}/manifests/"), action="wait", times=99)
+    proxy.faults.append(fault)
+    layers = {d for m in filled.figures["_layers"].values() for d in m}
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        target = f"registry://127.0.0.1:{proxy.port}"
+        result["out"] = scan(target, cache=tmp_path / "cache")
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert fault.reached.wait(300), f"{last}'s manifests were never asked for"
+        for _ in range(1200):  # a scan that reads while it lists gets here within seconds
+            if _layer_gets(list(proxy.log), layers):
+                break
+            fault.release.wait(0.1)
+        read_while_held = _layer_gets(list(proxy.log), layers)
+    finally:
+        fault.release.set()
+        thread.join(600)
+        proxy.close()
+    assert read_while_held, f"no layer was read while {last} was still being listed"
+    rc, doc, err = result["out"]
+    assert rc == 1, err
     assert comparable(doc) == comparable(local_scan["doc"])
 
 
