@@ -163,6 +163,7 @@ class TreeView:
         # Children lists; parents missing from the view (layer-only: unchanged context dirs)
         # are created on the way.
         pending = [node for node in nodes.values() if node is not root]
+        parents: list[PathNode] = []
         while pending:
             orphans: list[PathNode] = []
             for node in pending:
@@ -175,22 +176,23 @@ class TreeView:
                 kids = parent.kids
                 if kids is None:
                     parent.kids = [node]
+                    parents.append(parent)
                 else:
                     kids.append(node)
             pending = orphans
-        # Sizes rolled up, deepest directories first.
-        self.dirs = sorted(
-            (node for node in nodes.values() if node.kids), key=lambda node: -node.depth
-        )
-        for node in self.dirs:
+        # Sizes rolled up, deepest directories first (list comprehensions: the sums run over
+        # every path of the view, and a generator costs a resumption per item).
+        parents.sort(key=lambda node: -node.depth)
+        self.dirs = parents
+        for node in parents:
+            kids = node.kids or []
             if deltas:
-                node.delta = (node.delta or 0) + sum(kid.delta or 0 for kid in node.kids or ())
-                node.size += sum(kid.size for kid in node.kids or ())
-                continue
-            removed = node.state is _REMOVED
-            node.size += sum(
-                kid.size for kid in node.kids or () if removed or kid.state is not _REMOVED
-            )
+                node.delta = (node.delta or 0) + sum([kid.delta or 0 for kid in kids])
+                node.size += sum([kid.size for kid in kids])
+            elif node.state is _REMOVED:
+                node.size += sum([kid.size for kid in kids])
+            else:
+                node.size += sum([kid.size for kid in kids if kid.state is not _REMOVED])
         self.nodes = nodes
         self.root = root
         self.full_counts: dict[str, int] | None = None
