@@ -161,7 +161,8 @@ def warm_cli(path: Path, runs: int) -> None:
                     screen = subprocess.run(
                         capture, text=True, capture_output=True, timeout=30
                     ).stdout
-                    if "Files · layer 0" in screen:
+                    # the whole first screen: the tree, the layers and the reclaimable rows
+                    if all(mark in screen for mark in ("Files · layer 0", "Instruction", "W→H")):
                         return time.perf_counter() - started
                     if time.perf_counter() - started > 120:
                         raise SystemExit(f"no first screen after 120 s:\n{screen}")

@@ -30,13 +30,7 @@ class FittedTable(DataTable[Any]):
         raise NotImplementedError
 
     def refill(self) -> None:
-        """Lay the table out again for its current width, the cursor on the same row. Before
-        the first layout (no width yet) nothing is done: the first resize fills the table, and
-        a table filled twice at start-up (the Reclaimable pane has 200 rows) slowed the first
-        screen."""
-        if not self.size.width:
-            self._filled_width = -1
-            return
+        """Lay the table out again for its current width, the cursor on the same row."""
         row = self.cursor_row
         self._filled_width = self.size.width
         self.clear(columns=True)
