@@ -95,14 +95,15 @@ class InspectApp(LayerscopeApp):
         self._open(event.analysis)
 
     def _open(self, analysis: Analysis) -> None:
-        cache = self.cache_states(analysis.image) if self.cache_states else None
-        screen = InspectScreen(
-            analysis, cache, suggestions=self.suggestions, words=self.suggestion_words
-        )
         # The image, its analysis and the first tree view (made by the screen) live as long as
         # the app: out of the collector's generations, every later full collection skips them
         # (over a 135k-file image one took up to 150 ms, paid by whichever key press did it).
         gc.freeze()
+        cache = self.cache_states(analysis.image) if self.cache_states else None
+        screen = InspectScreen(
+            analysis, cache, suggestions=self.suggestions, words=self.suggestion_words
+        )
+        gc.freeze()  # the first view too
         self.show_main(screen)
         # the screen asks for screen_drawn once it is on the terminal, and for prefetch_views
         # once it has been on a layer for a moment
