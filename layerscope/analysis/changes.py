@@ -5,10 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from layerscope.model import EntryKind, Image
+from layerscope.model import EntryKind, FileEntry, Image
 from layerscope.tree import LayerApplied, LayerStack, Placed, RemovalCause, stack_layers
 
-__all__ = ["ChangeKind", "ModifyDetail", "FileChange", "LayerChanges", "layer_changes"]
+__all__ = [
+    "ChangeKind",
+    "ModifyDetail",
+    "FileChange",
+    "LayerChanges",
+    "layer_changes",
+    "modify_detail",
+]
 
 
 class ChangeKind(Enum):
@@ -97,20 +104,23 @@ class LayerChanges:
         return self._memo[0]
 
 
+def modify_detail(old: FileEntry, new: FileEntry) -> ModifyDetail:
+    """How ``new`` differs from the ``old`` entry it was written over."""
+    if not old.same_content(new):
+        return ModifyDetail.CONTENT
+    if not old.same_metadata(new):
+        return ModifyDetail.METADATA
+    return ModifyDetail.IDENTICAL
+
+
 def _modification(path: str, before: Placed, after: Placed) -> FileChange:
     old, new = before.entry, after.entry
-    if not old.same_content(new):
-        detail = ModifyDetail.CONTENT
-    elif not old.same_metadata(new):
-        detail = ModifyDetail.METADATA
-    else:
-        detail = ModifyDetail.IDENTICAL
     return FileChange(
         path,
         ChangeKind.MODIFIED,
         before,
         after,
-        detail=detail,
+        detail=modify_detail(old, new),
         mtime_changed=old.mtime != new.mtime,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from layerscope.analysis.changes import ModifyDetail, modify_detail
 from layerscope.model import EntryKind, FileEntry, Image
 from layerscope.tree import LayerStack, Placed, stack_layers
 
@@ -72,12 +73,15 @@ def _stored_bytes(entry: FileEntry) -> int:
     return entry.size_bytes if entry.kind is EntryKind.FILE else 0
 
 
+_REWRITE_REASON = {
+    ModifyDetail.CONTENT: WasteReason.OVERWRITTEN,
+    ModifyDetail.METADATA: WasteReason.METADATA_REWRITE,
+    ModifyDetail.IDENTICAL: WasteReason.IDENTICAL_REWRITE,
+}
+
+
 def _rewrite_reason(before: FileEntry, after: FileEntry) -> WasteReason:
-    if not before.same_content(after):
-        return WasteReason.OVERWRITTEN
-    if not before.same_metadata(after):
-        return WasteReason.METADATA_REWRITE
-    return WasteReason.IDENTICAL_REWRITE
+    return _REWRITE_REASON[modify_detail(before, after)]
 
 
 def find_waste(image: Image, *, stack: LayerStack | None = None) -> WasteReport:

@@ -58,6 +58,10 @@ class InspectApp(LayerscopeApp):
         self.suggestion_words = suggestion_words
         """The words of a suggestion (default: ``render.suggest_words.words``)."""
         self.history: HistoryReady | None = None
+        self.suggesting = False
+        """The suggester has been started (once the inspect screen was first drawn)."""
+        self.suggested = False
+        """The suggester has finished (its report, or None, is in ``suggestions``)."""
 
     def on_mount(self) -> None:
         if self.analysis is not None:
@@ -91,18 +95,25 @@ class InspectApp(LayerscopeApp):
         self._open(event.analysis)
 
     def _open(self, analysis: Analysis) -> None:
-        # The image and its analysis live as long as the app: out of the collector's
-        # generations, every later full collection skips them (over a 135k-file image one took
-        # up to 150 ms, paid by whichever key press triggered it).
+        # The image, its analysis and the first tree view (made by the screen) live as long as
+        # the app: out of the collector's generations, every later full collection skips them
+        # (over a 135k-file image one took up to 150 ms, paid by whichever key press did it).
         gc.freeze()
         cache = self.cache_states(analysis.image) if self.cache_states else None
         screen = InspectScreen(
             analysis, cache, suggestions=self.suggestions, words=self.suggestion_words
         )
+        gc.freeze()  # the first view too
         self.show_main(screen)
-        if self.suggester is not None and self.suggestions is None:
-            self._suggest(analysis)
-        # the screen asks for prefetch_views once it has been on a layer for a moment
+        # the screen asks for screen_drawn once it is on the terminal, and for prefetch_views
+        # once it has been on a layer for a moment
+
+    def screen_drawn(self, screen: InspectScreen) -> None:
+        """The inspect screen is drawn: start the suggestions now. Started with the screen,
+        the worker took the interpreter from the first screen's drawing half the time."""
+        if self.suggester is not None and self.suggestions is None and not self.suggesting:
+            self.suggesting = True
+            self._suggest(screen.analysis)
 
     # -- background work ------------------------------------------------------------------------
 
@@ -133,6 +144,7 @@ class InspectApp(LayerscopeApp):
     @on(SuggestionsReady)
     def handle_suggestions(self, event: SuggestionsReady) -> None:
         self.suggestions = event.report
+        self.suggested = True
         for screen in self.screen_stack:
             if isinstance(screen, InspectScreen):
                 screen.show_suggestions(event.report)

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 
-from layerscope.analysis import Analysis, ChangeKind, ModifyDetail
+from layerscope.analysis import Analysis, ModifyDetail
+from layerscope.analysis.changes import modify_detail
 from layerscope.model import EntryKind, FileEntry
 from layerscope.tree import ROOT
 
@@ -33,11 +34,6 @@ class SortOrder(Enum):
     NAME = "name"
 
 
-_STATE_OF = {
-    ChangeKind.ADDED: ChangeState.ADDED,
-    ChangeKind.MODIFIED: ChangeState.MODIFIED,
-    ChangeKind.REMOVED: ChangeState.REMOVED,
-}
 _GLOB_ONLY = set("*?[")
 _REGEX_ONLY = set("^$()|+\\{")
 
@@ -78,6 +74,8 @@ class PathFilter:
 _DIR = EntryKind.DIR
 _FILE = EntryKind.FILE
 _UNCHANGED = ChangeState.UNCHANGED
+_ADDED = ChangeState.ADDED
+_MODIFIED = ChangeState.MODIFIED
 _REMOVED = ChangeState.REMOVED
 
 
@@ -134,16 +132,28 @@ class TreeView:
 
     @staticmethod
     def _layer_nodes(analysis: Analysis, layer_index: int, aggregated: bool) -> dict[str, PathNode]:
+        """The layer's changes as ``LayerChanges.changes`` lists them, read from what applying
+        the layer did: that list makes (and sorts) a FileChange per path, which on a 135k-file
+        base layer cost more than the whole view."""
         nodes: dict[str, PathNode] = {}
         if aggregated:
             for path, placed in analysis.filesystem.at(layer_index).items():
                 nodes[path] = PathNode(path, placed.entry, _UNCHANGED)
-        for change in analysis.changes[layer_index].changes:
-            side = change.after if change.after is not None else change.before
-            entry = side.entry if side is not None else None
-            node = PathNode(change.path, entry, _STATE_OF[change.kind])
-            node.detail = change.detail
-            nodes[change.path] = node
+        applied = analysis.changes[layer_index].applied
+        for placed in applied.added:
+            entry = placed.entry
+            nodes[entry.path] = PathNode(entry.path, entry, _ADDED)
+        for swap in applied.replaced:
+            entry = swap.after.entry
+            if swap.before.implicit:
+                nodes[entry.path] = PathNode(entry.path, entry, _ADDED)
+            else:
+                node = nodes[entry.path] = PathNode(entry.path, entry, _MODIFIED)
+                node.detail = modify_detail(swap.before.entry, entry)
+        for removal in applied.removed:
+            if not removal.before.implicit:
+                entry = removal.before.entry
+                nodes[entry.path] = PathNode(entry.path, entry, _REMOVED)
         return nodes
 
     def _link(self, nodes: dict[str, PathNode], *, deltas: bool) -> None:
@@ -153,6 +163,7 @@ class TreeView:
         # Children lists; parents missing from the view (layer-only: unchanged context dirs)
         # are created on the way.
         pending = [node for node in nodes.values() if node is not root]
+        parents: list[PathNode] = []
         while pending:
             orphans: list[PathNode] = []
             for node in pending:
@@ -165,26 +176,31 @@ class TreeView:
                 kids = parent.kids
                 if kids is None:
                     parent.kids = [node]
+                    parents.append(parent)
                 else:
                     kids.append(node)
             pending = orphans
-        # Sizes rolled up, deepest directories first.
-        self.dirs = sorted(
-            (node for node in nodes.values() if node.kids), key=lambda node: -node.depth
-        )
-        for node in self.dirs:
+        # Sizes rolled up, deepest directories first (list comprehensions: the sums run over
+        # every path of the view, and a generator costs a resumption per item).
+        parents.sort(key=lambda node: -node.depth)
+        self.dirs = parents
+        for node in parents:
+            kids = node.kids or []
             if deltas:
-                node.delta = (node.delta or 0) + sum(kid.delta or 0 for kid in node.kids or ())
-                node.size += sum(kid.size for kid in node.kids or ())
-                continue
-            removed = node.state is _REMOVED
-            node.size += sum(
-                kid.size for kid in node.kids or () if removed or kid.state is not _REMOVED
-            )
+                node.delta = (node.delta or 0) + sum([kid.delta or 0 for kid in kids])
+                node.size += sum([kid.size for kid in kids])
+            elif node.state is _REMOVED:
+                node.size += sum([kid.size for kid in kids])
+            else:
+                node.size += sum([kid.size for kid in kids if kid.state is not _REMOVED])
         self.nodes = nodes
         self.root = root
         self.full_counts: dict[str, int] | None = None
         """Rows below each directory with everything expanded and shown (set by the model)."""
+        self.sorted_kids: dict[SortOrder, dict[str, list[PathNode]]] = {}
+        """Per sort order, the children of the directories shown so far (kept by the model)."""
+        self.context: dict[str, FileEntry | None] = {}
+        """The entries of context directories looked up so far (kept by the model)."""
 
 
 @contextmanager

@@ -48,13 +48,16 @@ class Row:
 def full_counts(
     view: TreeView, collapsed: set[str] | frozenset[str] = frozenset()
 ) -> dict[str, int]:
-    """Rows below each directory of ``view`` with nothing filtered (``collapsed`` folded)."""
-    inner: dict[str, int] = {}
+    """Rows below each directory of ``view`` with nothing filtered (``collapsed`` folded).
+
+    One step per directory, not per path: a directory's own children, then (deepest first, so
+    a directory is complete when it is reached) its total added to its parent's unless folded.
+    """
+    inner = {node.path: len(node.kids or ()) for node in view.dirs}
     for node in view.dirs:
-        inner[node.path] = sum(
-            1 + (inner.get(kid.path, 0) if kid.path not in collapsed else 0)
-            for kid in node.kids or ()
-        )
+        path = node.path
+        if path != ROOT and path not in collapsed:
+            inner[parent_path(path)] += inner[path]
     return inner
 
 
@@ -140,13 +143,20 @@ class FileTreeModel:
                     visible.add(node.path)
         self._inner = inner
         self._visible = visible
-        self._kids_cache: dict[str, list[PathNode]] = {}
-        self._context: dict[str, FileEntry | None] = {}
+        self._kids_cache = self._sorted_kids()
+        self._context = view.context
         self.cursor = min(self.cursor, max(0, self.row_count - 1))
         if keep is not None:
             found = self.index_of(keep, reveal=False)
             if found is not None:
                 self.cursor = found
+
+    def _sorted_kids(self) -> dict[str, list[PathNode]]:
+        """Where sorted children lists are kept: on the view while nothing is filtered (a
+        layer shown again finds its visible directories sorted), else until the next refresh."""
+        if self._visible is None:
+            return self.view.sorted_kids.setdefault(self.sort, {})
+        return {}
 
     def _kids(self, node: PathNode) -> list[PathNode]:
         kids = self._kids_cache.get(node.path)
@@ -316,7 +326,7 @@ class FileTreeModel:
         """Switch between size order (largest first) and name order."""
         keep = self._keep()
         self.sort = SortOrder.NAME if self.sort is SortOrder.SIZE else SortOrder.SIZE
-        self._kids_cache.clear()
+        self._kids_cache = self._sorted_kids()
         if keep is not None:
             self.cursor = self.index_of(keep, reveal=False) or 0
 
@@ -381,10 +391,13 @@ class FileTreeModel:
         self.set_all_collapsed(any(node.path not in self.collapsed for node in dirs))
 
     def largest_file(self) -> str | None:
-        """The biggest visible non-directory path of the view (ties: first by name)."""
+        """The biggest visible non-directory path of the view (ties: first by name, then by
+        path)."""
         best: PathNode | None = None
         for node in self.iter_visible_files():
-            if best is None or (node.size, best.name) > (best.size, node.name):
+            if best is None or node.size > best.size:
+                best = node
+            elif node.size == best.size and (node.name, node.path) < (best.name, best.path):
                 best = node
         return best.path if best is not None else None
 

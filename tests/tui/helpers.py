@@ -32,3 +32,15 @@ def run_async(func: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]
         asyncio.run(func(*args, **kwargs))
 
     return wrapper
+
+
+async def wait_until(pilot: Any, done: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    """Pause until ``done()`` holds; fail (never skip) after ``seconds``. No timing is asserted:
+    the bound only stops a broken app from hanging the suite."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not done():
+        if loop.time() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await pilot.pause(0.02)
+    await pilot.pause()

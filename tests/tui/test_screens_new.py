@@ -25,7 +25,7 @@ from layerscope.tui.widgets.layers import LayerList
 from layerscope.tui.widgets.pairs import PairList
 from layerscope.tui.widgets.suggestions import SuggestionList
 
-from .helpers import run_async, screen_text
+from .helpers import run_async, screen_text, wait_until
 
 SIZE = (80, 24)
 WIDE = (200, 50)
@@ -243,8 +243,8 @@ async def test_suggestions_pane_from_worker(small: Analysis) -> None:
         analysis=small, suggester=lambda analysis: report(), suggestion_words=hand_words
     )
     async with app.run_test(size=WIDE) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        # started once the screen is drawn, not with it
+        await wait_until(pilot, lambda: app.suggested, "the suggester finished")
         assert "Suggestions (2) · 3.7 kB to save" in screen_text(app)
         await pilot.press("s")
         assert isinstance(app.focused, SuggestionList)
@@ -272,8 +272,7 @@ async def test_no_suggestions_no_pane(small: Analysis) -> None:
     for suggester in (lambda analysis: empty, lambda analysis: None, broken):
         app = InspectApp(analysis=small, suggester=suggester)
         async with app.run_test(size=SIZE) as pilot:
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await wait_until(pilot, lambda app=app: app.suggested, "the suggester finished")
             assert not app.screen.query(SuggestionList)
             assert "Suggestions" not in screen_text(app)
 

@@ -11,7 +11,14 @@ import sys
 import pytest
 
 from layerscope.analysis import Analysis, ModifyDetail
-from layerscope.tui.viewmodel import ChangeState, FileTreeModel, PathFilter, SortOrder
+from layerscope.tui.viewmodel import (
+    ChangeState,
+    FileTreeModel,
+    PathFilter,
+    SortOrder,
+    TreeView,
+    full_counts,
+)
 
 
 def paths(model: FileTreeModel) -> list[str]:
@@ -171,3 +178,91 @@ def test_viewmodel_imports_no_textual_or_rich() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def _tricky_image() -> Analysis:
+    """Every way a layer can change a path: implied parents made explicit, whiteouts of a file
+    and of a directory, an opaque directory, a directory replaced by a file (its children
+    removed), a path whited out and written again, content, metadata and identical rewrites."""
+    from layerscope.analysis import analyze
+    from layerscope.testing.memory import (
+        dir_entry,
+        file_entry,
+        memory_image,
+        opaque_entry,
+        whiteout_entry,
+    )
+
+    base = [
+        file_entry("/a/deep/x.bin", 40),  # /a and /a/deep implied
+        file_entry("/a/deep/y.bin", 7),
+        dir_entry("/b"),
+        file_entry("/b/one", 5),
+        file_entry("/b/two", 6),
+        dir_entry("/c"),
+        file_entry("/c/sub/z", 9),
+        file_entry("/d/keep", 3),
+        file_entry("/e", 11),
+    ]
+    second = [
+        dir_entry("/a"),  # explicit now: written over an implied directory
+        file_entry("/a/deep/x.bin", 41),  # content
+        file_entry("/a/deep/y.bin", 7, mode=0o600),  # metadata only
+        file_entry("/d/keep", 3),  # identical
+        whiteout_entry("/b/one"),
+        whiteout_entry("/c/sub"),
+        opaque_entry("/d"),
+        file_entry("/d/new", 2),
+        whiteout_entry("/e"),
+        file_entry("/e", 12),  # whited out and written again
+        file_entry("/c", 4),  # a directory replaced by a file
+    ]
+    third = [whiteout_entry("/a/deep"), file_entry("/f/g", 1)]
+    return analyze(memory_image(base, second, third))
+
+
+def _expected_nodes(
+    analysis: Analysis, layer: int, aggregated: bool
+) -> dict[str, tuple[object, ...]]:
+    """What a view must list, from the analysis' own sorted change list (the definition)."""
+    expected: dict[str, tuple[object, ...]] = {}
+    if aggregated:
+        for path, placed in analysis.filesystem.at(layer).items():
+            expected[path] = (placed.entry, ChangeState.UNCHANGED, None)
+    for change in analysis.changes[layer].changes:
+        side = change.after if change.after is not None else change.before
+        assert side is not None
+        state = ChangeState(change.kind.value)
+        expected[change.path] = (side.entry, state, change.detail)
+    return expected
+
+
+@pytest.mark.parametrize("aggregated", [False, True], ids=["layer-only", "aggregated"])
+def test_views_list_exactly_the_analysis_changes(aggregated: bool, small: Analysis) -> None:
+    """The views read what applying a layer did, not the FileChange list; both must agree."""
+    for analysis in (_tricky_image(), small):
+        for layer in range(len(analysis.image.layers)):
+            view = TreeView(analysis, layer, aggregated)
+            got = {
+                path: (node.entry, node.state, node.detail)
+                for path, node in view.nodes.items()
+                if node.entry is not None  # context directories the view made up
+            }
+            assert got == _expected_nodes(analysis, layer, aggregated), (layer, aggregated)
+
+
+def test_full_counts_are_the_paths_below_each_directory(small: Analysis) -> None:
+    for analysis in (_tricky_image(), small):
+        for layer in range(len(analysis.image.layers)):
+            for aggregated in (False, True):
+                view = TreeView(analysis, layer, aggregated)
+                counts = full_counts(view)
+                for node in view.dirs:
+                    prefix = "/" if node.path == "/" else node.path + "/"
+                    below = [p for p in view.nodes if p != "/" and p.startswith(prefix)]
+                    assert counts[node.path] == len(below), (layer, aggregated, node.path)
+                # a folded directory stands for one row in its parents
+                folded = next(node for node in view.dirs if node.path != "/")
+                with_fold = full_counts(view, {folded.path})
+                hidden = counts[folded.path]
+                assert with_fold["/"] == counts["/"] - hidden

@@ -114,6 +114,12 @@ class InspectScreen(FilteredTreeScreen):
         self._show_layer(0)
         self._title_suggestions()
         layers.focus()
+        self.call_after_refresh(self._drawn)
+
+    def _drawn(self) -> None:
+        drawn = getattr(self.app, "screen_drawn", None)
+        if drawn is not None:
+            drawn(self)
 
     def action_switch_pane(self) -> None:
         target: Any = LayerList if isinstance(self.focused, FileTree) else FileTree

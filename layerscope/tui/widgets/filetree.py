@@ -12,6 +12,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from layerscope.analysis import ModifyDetail
 from layerscope.tui.formatting import mode_text, owner_text, short_signed, short_size
@@ -123,13 +124,27 @@ class FileTree(ScrollView, can_focus=True):
         self._version += 1
         self._page = None
         count = self.model.row_count if self.model else 0
-        self.virtual_size = Size(self.size.width, count)
+        self._set_virtual_size(Size(self.size.width, count))
         if scroll:
             self._scroll_to_cursor()
         self.refresh()
         if self.model is not None:
             row = self.model.cursor_row
             self.post_message(self.CursorMoved(self, row.path if row else None))
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """A new row count. Setting ``virtual_size`` lays the whole screen out again (it is a
+        layout reactive), though only the scroll bar changes: a layer change between a 137k-row
+        and a 5k-row view paid for a layout of every pane. The scroll bars are updated in place
+        instead; when one appears or goes, its reactive asks for the layout that needs."""
+        if size == self.virtual_size:
+            return
+        update = getattr(self, "_scroll_update", None)
+        if not self.is_mounted or update is None:
+            self.virtual_size = size
+            return
+        self.set_reactive(Widget.virtual_size, size)
+        update(size)
 
     def _scroll_to_cursor(self) -> None:
         if self.model is None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rich.console import RenderableType
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
@@ -85,15 +87,57 @@ def image_summary(analysis: Analysis) -> RenderableType:
     return grid
 
 
+class Rendered:
+    """A rich renderable drawn once per set of console options: a layer shown again (at the
+    same width) costs no new layout of its table, and neither does measuring its height."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self._renderable = renderable
+        self._drawn: dict[tuple[object, ...], list[Segment]] = {}
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        key = (
+            options.size,
+            options.min_width,
+            options.height,
+            options.max_height,
+            options.justify,
+            options.overflow,
+            options.no_wrap,
+            options.highlight,
+            options.markup,
+            options.is_terminal,
+            options.encoding,
+            options.ascii_only,
+            options.legacy_windows,
+        )
+        drawn = self._drawn.get(key)
+        if drawn is None:
+            drawn = self._drawn[key] = list(console.render(self._renderable, options))
+        return drawn
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self._renderable)
+
+
 class LayerDetails(Static):
-    """The selected layer's details."""
+    """The selected layer's details. The pane is as tall as the tallest layer shown so far at
+    this width: moving between layers of different heights then neither makes the Image pane
+    below jump nor lays the screen out again (two layout passes that repainted every pane were
+    most of the cost of a layer change)."""
 
     _lines = -1
+    _width = -1
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: dict[int, Rendered] = {}
 
     def show(self, analysis: Analysis, index: int) -> None:
-        """Show one layer; the screen is laid out again only when the height changes (a layout
-        pass repaints every pane: it is most of the cost of a layer change)."""
-        details = layer_details(analysis, index)
+        """Show one layer; the screen is laid out again only when the pane grows."""
+        details = self._shown.get(index)
+        if details is None:
+            details = self._shown[index] = Rendered(layer_details(analysis, index))
         width = self.content_size.width
         if width <= 0:
             self._lines = -1
@@ -101,11 +145,17 @@ class LayerDetails(Static):
             return
         console = self.app.console
         lines = len(console.render_lines(details, console.options.update_width(width), pad=False))
-        self.update(details, layout=lines != self._lines)
-        self._lines = lines
+        taller = lines > self._lines
+        self.update(details, layout=taller)
+        if taller:
+            self._lines = lines
+            self.styles.min_height = lines
 
     def on_resize(self) -> None:
-        self._lines = -1
+        if self.size.width != self._width:  # its own growth is no reason to start again
+            self._width = self.size.width
+            self._lines = -1
+            self.styles.min_height = None
 
 
 class ImageSummary(Static):
