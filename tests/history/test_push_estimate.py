@@ -92,6 +92,10 @@ def test_two_recorded_builds_price_the_push_with_an_estimate(tmp_path: Path) -> 
         f"stored uncompressed here: {size(miss['rebuilt_bytes'])})"
     )
     assert expected in text, out
+    page = tmp_path / "history.html"
+    code, _out, err = run("history", REPO, "--html", str(page))
+    assert code == 0, err
+    assert f"≈{size(miss['push_bytes'])}" in page.read_text()  # the builds table's push column
 
 
 def _old_store(url: str) -> None:
