@@ -115,3 +115,33 @@ def test_the_layer_cache_keeps_the_estimate_and_fills_old_entries_once(
         len(layer.entries) for layer in first.layers
     ]
     raw.close()
+
+
+def test_inspect_says_what_a_push_sends_and_whether_it_is_an_estimate(
+    archive: Path, tmp_path: Path
+) -> None:
+    import io
+
+    from layerscope import cli
+    from layerscope.render.units import size
+
+    def inspect(*argv: str) -> str:
+        out, err = io.StringIO(), io.StringIO()
+        assert cli.main(["inspect", *argv], stdout=out, stderr=err) == 0, err.getvalue()
+        return out.getvalue()
+
+    truth = sum(gzip6(tar) for tar in layer_tars(archive))
+    doc = json.loads(inspect(str(archive), "--json"))["image"]
+    assert doc["push_bytes_source"] == "estimate"
+    assert abs(doc["push_bytes"] - truth) <= 0.06 * truth
+    text = " ".join(inspect(str(archive), "--text").split())
+    assert f"stored (≈{size(doc['push_bytes'])} to push: gzip estimated from a sample)" in text
+    page = inspect(str(archive), "--html")
+    assert "To push" in page and f"≈{size(doc['push_bytes'])}" in page
+    gz = tmp_path / "gz.tar"
+    write_image(spec(), gz, "oci-tar", compression="gzip")
+    doc = json.loads(inspect(str(gz), "--json"))["image"]
+    assert (doc["push_bytes"], doc["push_bytes_source"]) == (doc["compressed_size_bytes"], "blob")
+    assert "≈" not in inspect(str(gz), "--text") and "as pushed and pulled" in inspect(
+        str(gz), "--html"
+    )
