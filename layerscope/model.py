@@ -174,6 +174,9 @@ class Layer:
     contents: tuple[tuple[str, bytes], ...] = ()
     """(path, bytes) of the small files the scan's ``KeptFiles`` selects (package databases),
     by path."""
+    gzip_estimate_bytes: int | None = None
+    """A blob stored uncompressed: its size as gzip level 6 (what ``docker push`` sends),
+    estimated from a sample (``layers.gzip_estimate``); None for a compressed blob."""
 
     @property
     def created_by(self) -> str:
@@ -274,6 +277,8 @@ class LayerRecord:
     log_cached: bool | None = None
     """The builder's own cache flag for this layer's step (from a build log)."""
     log_duration_seconds: float | None = None
+    gzip_estimate_bytes: int | None = None
+    """Stored uncompressed (``compressed_size_bytes`` None): its estimated gzip size."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +335,8 @@ class LayerContents:
     tar_size_bytes: int
     contents: tuple[tuple[str, bytes], ...] = ()
     """(path, bytes) of the files the scan's ``KeptFiles`` selects, sorted by path."""
+    gzip_estimate_bytes: int | None = None
+    """The blob was stored uncompressed: its estimated gzip size (``Layer``)."""
 
 
 @dataclass(frozen=True, slots=True)

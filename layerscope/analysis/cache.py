@@ -5,7 +5,8 @@ build n is a hit when its chain ID equals the chain ID of layer i of build n-1 (
 included); a build's hit ratio is hits / layers. Build-log flags are shown beside the chain-ID
 verdict but never change it. The first missing layer of a build is explained (base image moved,
 instruction changed, files changed, a non-reproducible step, only timestamps/metadata changed)
-and every rebuilt layer is priced in bytes and, with build logs, seconds.
+and every rebuilt layer is priced in bytes (uncompressed, and to push and pull: the blob, or the
+estimated gzip of a layer stored uncompressed, ``analysis.push``) and, with build logs, seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from enum import Enum
 
 from layerscope.dockerfile.created_by import parse_created_by
 from layerscope.model import BuildRecord, Digest, FileEntry, LayerRecord
+
+from .push import PushCost, record_cost, total
 
 __all__ = [
     "BuildCache",
@@ -125,11 +128,19 @@ class BuildCache:
     rebuilt_bytes: int | None
     """Uncompressed bytes of every missed layer (to push and pull); None for the first build."""
     rebuilt_compressed_bytes: int | None
+    """Their stored blob bytes; None when a blob size is unknown or a layer is stored
+    uncompressed (then ``rebuilt_push_cost`` has the estimate)."""
     rebuilt_seconds: float | None
     """Build-log durations of the missed layers; None without a build log, or when the log
     gives no time for one of them (classic-builder logs carry no step times)."""
     log_disagreements: tuple[int, ...]
     """Layers whose build-log cached flag contradicts the chain-ID verdict."""
+    rebuilt_push: tuple[tuple[int, PushCost | None], ...] = ()
+    """Per missed layer: (index, what pushing and pulling it moves; None when unknown): the
+    measured blob, or for a layer stored uncompressed its estimated gzip size."""
+    rebuilt_push_cost: PushCost | None = None
+    """The sum of ``rebuilt_push`` (an estimate when any part is); None when a part is unknown,
+    and for the first build."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +288,7 @@ def _build_cache(
     cause = _cause(previous, build, missed[0], files) if missed else None
     rebuilt = [layers[i] for i in missed]
     compressed = [layer.compressed_size_bytes for layer in rebuilt]
+    push = tuple((i, record_cost(layers[i])) for i in missed)
     seconds: float | None = None
     durations = [layer.log_duration_seconds for layer in rebuilt]
     if build.has_build_log and None not in durations:
@@ -301,6 +313,8 @@ def _build_cache(
         ),
         rebuilt_seconds=seconds,
         log_disagreements=disagree,
+        rebuilt_push=push,
+        rebuilt_push_cost=total(cost for _, cost in push),
     )
 
 

@@ -10,12 +10,14 @@ Modules: ``compression`` (sniffing, decompressors), ``streams`` (counting, hashi
 streams), ``window`` (the walker's view of the stream), ``headers`` (tar header fields),
 ``walk`` (the loop: the common case only), ``filedata`` (file data the loop does not hash
 inline), ``rare`` (PAX, long names, sparse files, devices, whiteouts, hard links), ``native``
-(the compiled loop) and ``scan`` (``scan_layer`` and its result).
+(the compiled loop), ``scan`` (``scan_layer`` and its result) and ``gzip_estimate`` (the gzip
+size of a blob stored uncompressed, from a sample).
 """
 
 from __future__ import annotations
 
 from .compression import decompressor, sniff_compression
+from .gzip_estimate import estimate_gzip_bytes
 from .native import NATIVE_WALK
 from .scan import LayerScan, scan_layer
 from .streams import prefixed
@@ -24,6 +26,7 @@ __all__ = [
     "LayerScan",
     "NATIVE_WALK",
     "decompressor",
+    "estimate_gzip_bytes",
     "prefixed",
     "scan_layer",
     "sniff_compression",

@@ -35,6 +35,8 @@ class LayerScan:
     """sha256 of the stored blob, when asked for."""
     contents: tuple[tuple[str, bytes], ...] = ()
     """(path, bytes) of the files the scan's ``KeptFiles`` selected, sorted by path."""
+    gzip_estimate_bytes: int | None = None
+    """Set by the source for a blob stored uncompressed (``layers.gzip_estimate``)."""
 
 
 def scan_layer(

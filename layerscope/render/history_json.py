@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import __version__
 from ..analysis.cache import BuildCache, CacheHistory, InstructionTimeline
+from ..analysis.push import PushCost
 from .json import ratio
 
 HISTORY_SCHEMA_VERSION = 1
@@ -28,6 +29,17 @@ def _miss(result: BuildCache) -> dict[str, Any] | None:
         "rebuilt_bytes": result.rebuilt_bytes,
         "rebuilt_compressed_bytes": result.rebuilt_compressed_bytes,
         "rebuilt_seconds": result.rebuilt_seconds,
+        **_push(result.rebuilt_push_cost),
+        "rebuilt_layers": [{"index": index, **_push(cost)} for index, cost in result.rebuilt_push],
+    }
+
+
+def _push(cost: PushCost | None) -> dict[str, Any]:
+    """``push_bytes`` and where it comes from: ``blob`` (measured) or ``estimate`` (gzip of a
+    layer stored uncompressed, from a sample); both null when unknown."""
+    return {
+        "push_bytes": None if cost is None else cost.size_bytes,
+        "push_bytes_source": None if cost is None else cost.source.value,
     }
 
 
@@ -53,6 +65,7 @@ def _build(result: BuildCache) -> dict[str, Any]:
                 "chain_id": layer.chain_id,
                 "size_bytes": layer.size_bytes,
                 "compressed_size_bytes": layer.compressed_size_bytes,
+                "gzip_estimate_bytes": layer.gzip_estimate_bytes,
                 "instruction": layer.instruction,
                 "is_base": layer.is_base,
                 "hit": None if result.hits is None else result.hits[layer.index],

@@ -20,6 +20,7 @@ from ..analysis.cache import (
     PathChangeKind,
     history_series,
 )
+from ..analysis.push import PushCost, PushSource
 from .text import instruction, percent, print_report, size
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -187,16 +188,7 @@ def _why_lines(history: CacheHistory, top: int) -> list[tuple[str, str]]:
                 lines.append((f"    {change.kind.value:<9} {change.path}{detail}", ""))
             if len(cause.paths) > top:
                 lines.append((f"    … {len(cause.paths) - top} more paths", "dim"))
-            if r.rebuilt_compressed_bytes is not None:
-                moved = (
-                    f"{size(r.rebuilt_compressed_bytes)} compressed to push and pull "
-                    f"({size(r.rebuilt_bytes)} uncompressed)"
-                )
-            else:  # stored uncompressed (or a blob size unknown): say so, never pass it off
-                moved = (
-                    f"{size(r.rebuilt_bytes)} uncompressed to push and pull "
-                    "(stored uncompressed here: the compressed size is unknown)"
-                )
+            moved = push_words(r)
             layers = len(r.rebuilt_layers)
             cost = f"  cost: {layers} layer{'s' if layers != 1 else ''} rebuilt, {moved}"
             if r.rebuilt_seconds is not None:
@@ -214,6 +206,33 @@ def _why_lines(history: CacheHistory, top: int) -> list[tuple[str, str]]:
                 ))  # fmt: skip
         out.extend(lines)
     return out
+
+
+def push_figure(cost: PushCost | None) -> str:
+    """A push/pull figure in a table cell: ``≈`` marks an estimate, ``-`` an unknown one."""
+    if cost is None:
+        return "-"
+    return ("≈" if cost.source is PushSource.ESTIMATE else "") + size(cost.size_bytes)
+
+
+def push_words(r: BuildCache) -> str:
+    """What the rebuilt layers cost to push and pull, saying whether it was measured."""
+    push = r.rebuilt_push_cost
+    if push is not None and push.source is PushSource.BLOB:
+        return (
+            f"{size(push.size_bytes)} compressed to push and pull "
+            f"({size(r.rebuilt_bytes)} uncompressed)"
+        )
+    if push is not None:  # some layer is stored uncompressed: what a push sends is estimated
+        return (
+            f"≈{size(push.size_bytes)} to push and pull (gzip estimated from a sample; "
+            f"stored uncompressed here: {size(r.rebuilt_bytes)})"
+        )
+    # recorded before estimates were kept (or a blob size unknown): say so, never pass it off
+    return (
+        f"{size(r.rebuilt_bytes)} uncompressed to push and pull "
+        "(stored uncompressed here: the compressed size is unknown)"
+    )
 
 
 def _chart(history: CacheHistory) -> RenderableType:
@@ -265,4 +284,4 @@ def render_history(
     return print_report(build, width=width, color=color)
 
 
-__all__ = ["render_history", "sparkline"]
+__all__ = ["push_figure", "push_words", "render_history", "sparkline"]

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import __version__
 from ..analysis import Analysis
+from ..analysis.push import image_cost
 from ..analysis.suggest import SuggestionReport
 from ..model import Image, Layer, chain_ids
 
@@ -42,6 +43,16 @@ def _layer_ref(image: Image, index: int) -> dict[str, Any]:
     return {"index": index, "created_by": image.layers[index].created_by}
 
 
+def _push(image: Image) -> dict[str, Any]:
+    """What pushing the image sends: ``blob`` (measured) or ``estimate`` (gzip of layers stored
+    uncompressed, from a sample); null when unknown."""
+    cost = image_cost(image)
+    return {
+        "push_bytes": None if cost is None else cost.size_bytes,
+        "push_bytes_source": None if cost is None else cost.source.value,
+    }
+
+
 def image_summary(analysis: Analysis) -> dict[str, Any]:
     """The ``image`` object of the inspect document."""
     image = analysis.image
@@ -59,6 +70,7 @@ def image_summary(analysis: Analysis) -> dict[str, Any]:
         "layer_count": len(image.layers),
         "size_bytes": image.size_bytes,
         "compressed_size_bytes": image.compressed_size_bytes,
+        **_push(image),
         "final_fs_bytes": waste.final_fs_bytes,
         "efficiency_ratio": ratio(dive.efficiency_ratio),
         "dive_wasted_bytes": dive.wasted_bytes,
@@ -114,6 +126,7 @@ def _layer(analysis: Analysis, layer: Layer, chain_id: str) -> dict[str, Any]:
         "compression": layer.compression,
         "size_bytes": layer.size_bytes,
         "compressed_size_bytes": layer.compressed_size_bytes,
+        "gzip_estimate_bytes": layer.gzip_estimate_bytes,
         "created_by": layer.created_by,
         "created": history.created if history else None,
         "comment": history.comment if history else "",

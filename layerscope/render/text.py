@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..analysis import Analysis
+from ..analysis.push import PushSource, image_cost
 from ..analysis.suggest import SuggestionReport
 from ..analysis.waste import WasteReason
 from ..dockerfile import instruction_from_created_by
@@ -74,9 +75,13 @@ def _summary(analysis: Analysis) -> RenderableType:
     grid.add_column()
     grid.add_row("Image", Text(f"{image.ref}  ({image.source}, {image.platform})"))
     grid.add_row("ID", image.image_id)
+    push = image_cost(image)
+    stored = f"{size(image.compressed_size_bytes)} stored"
+    if push is not None and push.source is PushSource.ESTIMATE:  # some layer stored uncompressed
+        stored += f" (≈{size(push.size_bytes)} to push: gzip estimated from a sample)"
     grid.add_row(
         "Size",
-        f"{size(image.size_bytes)} uncompressed · {size(image.compressed_size_bytes)} stored · "
+        f"{size(image.size_bytes)} uncompressed · {stored} · "
         + counted(len(image.layers), "layer"),
     )
     grid.add_row(

@@ -23,7 +23,7 @@ from .blobs import BlobStore, DirBlobStore, open_tar_store
 from .config import check_layer_count
 from .config import diff_ids as _diff_ids
 from .context import LoadContext
-from .layer_scan import scan_layer
+from .layer_scan import gzip_estimate, scan_layer
 from .manifests import DOCKER_LAYER, LayerRef, Selected, select_image
 
 _Job = tuple[int, LayerRef, Digest]
@@ -138,7 +138,13 @@ def _part(store: BlobStore, layer_ref: LayerRef, diff_id: Digest, scan: LayerSca
         media_type=layer_ref.media_type
         or (DOCKER_LAYER if plain else DOCKER_LAYER + "." + scan.compression),
         compressed_size_bytes=store.size(layer_ref.path),
-        contents=LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents),
+        contents=LayerContents(
+            scan.entries,
+            scan.size_bytes,
+            scan.tar_size_bytes,
+            scan.contents,
+            scan.gzip_estimate_bytes,
+        ),
         compression=scan.compression,
     )
 
@@ -217,7 +223,7 @@ def _read_layer(
         unnamed = layer_ref.digest is None and compression != "none"
         later = index is not None and defer is not None and not verify and compression == "none"
         local = local_key(store, layer_ref.path, diff_id) if later else None
-        cached = _cached(index, diff_id, local, verify)
+        cached = _cached(index, diff_id, local, verify, plain=compression == "none")
         if cached is not None:
             digest = _sha256_of(prefixed(head, stream)) if unnamed else None
             return LayerScan(
@@ -229,6 +235,7 @@ def _read_layer(
                 None,
                 digest,
                 cached.contents,
+                cached.gzip_estimate_bytes if compression == "none" else None,
             )
         scanned = _Handoff()
         if later and index is not None and defer is not None:
@@ -246,6 +253,10 @@ def _read_layer(
                 want_digest=unnamed or (verify and layer_ref.digest is not None),
                 progress=ctx.progress,
             )
+            if compression == "none":
+                # what a push would send: the walk has just read these bytes (page cache)
+                estimate = gzip_estimate(stream, store.size(layer_ref.path))
+                scan = replace(scan, gzip_estimate_bytes=estimate)
         except LayerFormatError as exc:
             scanned.give(None)
             raise LayerFormatError(
@@ -258,17 +269,25 @@ def _read_layer(
 
 
 def _cached(
-    index: LayerIndex | None, diff_id: Digest, local: Digest | None, verify: bool
+    index: LayerIndex | None,
+    diff_id: Digest,
+    local: Digest | None,
+    verify: bool,
+    *,
+    plain: bool,
 ) -> LayerContents | None:
     """The cached walk of a layer: by diff_id, else (the same unchanged file) by its local key;
     a local hit is trusted for this file only and not hashed again (a walk costs less than a
-    sha256; --verify promotes it)."""
+    sha256; --verify promotes it). A ``plain`` (uncompressed) blob needs its gzip estimate: an
+    entry without one (cached before estimates were kept, or from a compressed copy) is a miss,
+    so the layer is walked and cached again once, by the same trust rule as any walk."""
     if index is None or verify:
         return None
-    cached = index.get(diff_id)
-    if cached is None and local is not None:
-        cached = index.get(local)
-    return cached
+    for key in (diff_id, local):
+        cached = index.get(key) if key is not None else None
+        if cached is not None and not (plain and cached.gzip_estimate_bytes is None):
+            return cached
+    return None
 
 
 def _settle(
@@ -286,7 +305,9 @@ def _settle(
         if ctx.verify:
             _verify(label, position, layer_ref.digest, diff_id, scan)
         return scan
-    contents = LayerContents(scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents)
+    contents = LayerContents(
+        scan.entries, scan.size_bytes, scan.tar_size_bytes, scan.contents, scan.gzip_estimate_bytes
+    )
     stored = layer_ref.digest or scan.digest
     if later:
         scanned.give((contents, stored))

@@ -43,6 +43,10 @@ def assemble_layers(
             entries=part.contents.entries,
             compression=part.compression,
             contents=part.contents.contents,
+            # a compressed blob's size is measured; a cached estimate is for plain copies only
+            gzip_estimate_bytes=(
+                part.contents.gzip_estimate_bytes if part.compression == "none" else None
+            ),
         )
         for position, part in enumerate(parts)
     )

@@ -229,6 +229,7 @@ class _Slice(io.RawIOBase):
 
     def __init__(self, fd: int, offset: int, size: int, *, owns_fd: bool = False) -> None:
         self._fd = fd
+        self._start = offset
         self._pos = offset
         self._end = offset + size
         self._owns_fd = owns_fd
@@ -240,6 +241,18 @@ class _Slice(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Positions are from the member's start (the gzip estimate reads chunks here and there)."""
+        base = {io.SEEK_SET: self._start, io.SEEK_CUR: self._pos, io.SEEK_END: self._end}[whence]
+        self._pos = min(self._end, max(self._start, base + offset))
+        return self._pos - self._start
+
+    def tell(self) -> int:
+        return self._pos - self._start
 
     def read(self, size: int = -1) -> bytes:
         left = self._end - self._pos

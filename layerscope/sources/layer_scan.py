@@ -1,4 +1,5 @@
-"""How sources read a layer: the walker, keeping the bytes of the package databases.
+"""How sources read a layer: the walker, keeping the bytes of the package databases; and the
+gzip size of a blob stored uncompressed (``gzip_estimate``).
 
 ``analysis.packages.PACKAGE_DATABASES`` is the one definition of those files; ``layers`` may
 not import analysis, so the sources hand it to the walker here (docs/architecture.md). Every
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import IO
 
 from ..analysis.packages import PACKAGE_DATABASES
-from ..layers import LayerScan
+from ..layers import LayerScan, estimate_gzip_bytes
 from ..layers import scan_layer as _scan_layer
 from ..model import Progress
 
@@ -31,3 +32,18 @@ def scan_layer(
         want_digest=want_digest,
         progress=progress,
     )
+
+
+def gzip_estimate(blob: IO[bytes], size: int) -> int:
+    """The estimated gzip size of an uncompressed blob (``layers.gzip_estimate``), read through
+    a seekable stream over it (a sample of chunks: a small share of the blob's bytes)."""
+
+    def read_at(offset: int, length: int) -> bytes:
+        blob.seek(offset)
+        parts: list[bytes] = []
+        while length > 0 and (part := blob.read(length)):
+            parts.append(part)
+            length -= len(part)
+        return b"".join(parts)
+
+    return estimate_gzip_bytes(read_at, size)

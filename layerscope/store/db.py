@@ -72,9 +72,15 @@ def _v2_kept_contents(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE layers ADD COLUMN kept BLOB")
 
 
+def _v3_gzip_estimate(conn: sqlite3.Connection) -> None:
+    # a layer stored uncompressed: its estimated gzip size (LayerContents.gzip_estimate_bytes)
+    conn.execute("ALTER TABLE layers ADD COLUMN gzip_estimate_bytes INTEGER")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "layer index", _v1_layer_index),
     Migration(2, "kept file contents", _v2_kept_contents),
+    Migration(3, "gzip size estimate", _v3_gzip_estimate),
 )
 """Version n is ``MIGRATIONS[n - 1]``; the list must stay contiguous from 1."""
 

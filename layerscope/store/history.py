@@ -127,6 +127,8 @@ def build_record(
             compressed_size_bytes=(
                 layer.compressed_size_bytes if layer.compression != "none" else None
             ),
+            # what a push of it would send instead, estimated from a sample (None when unknown)
+            gzip_estimate_bytes=layer.gzip_estimate_bytes if layer.compression == "none" else None,
             created_by=layer.created_by,
             instruction=" ".join(instruction_from_created_by(layer.created_by).split()),
             history_created=layer.history.created if layer.history else None,
@@ -147,7 +149,7 @@ def build_record(
 
 _LAYER_COLUMNS = (
     "idx, diff_id, chain_id, size_bytes, compressed_size_bytes, created_by, instruction, "
-    "history_created, is_base, log_cached, log_duration_s"
+    "history_created, is_base, log_cached, log_duration_s, gzip_estimate_bytes"
 )
 
 
@@ -315,12 +317,12 @@ def _write(session: Session, *, builds: Sequence[BuildRecord]) -> int:
         build_id = int(inserted[0][0])
         session.many(
             f"INSERT INTO build_layers (build_id, {_LAYER_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (build_id, layer.index, layer.diff_id, layer.chain_id, layer.size_bytes,
                  layer.compressed_size_bytes, layer.created_by, layer.instruction,
                  layer.history_created, _int(layer.is_base), _int(layer.log_cached),
-                 layer.log_duration_seconds)
+                 layer.log_duration_seconds, layer.gzip_estimate_bytes)
                 for layer in build.layers
             ],
         )  # fmt: skip
@@ -379,6 +381,7 @@ def _layer(r: Sequence[Any]) -> LayerRecord:
         None if r[8] is None else bool(r[8]),
         None if r[9] is None else bool(r[9]),
         None if r[10] is None else float(r[10]),
+        r[11],  # NULL in rows recorded before estimates were kept: the cost is then unknown
     )  # fmt: skip
 
 

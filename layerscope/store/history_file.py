@@ -8,11 +8,14 @@ The first line is the header, every other line one build:
      "layers": [{"index": 0, "diff_id": "sha256:...", "chain_id": "sha256:...",
                  "size_bytes": 5, "compressed_size_bytes": null, "created_by": "...",
                  "instruction": "...", "history_created": null, "is_base": true,
-                 "log_cached": null, "log_duration_seconds": null}, ...]}
+                 "log_cached": null, "log_duration_seconds": null,
+                 "gzip_estimate_bytes": 2}, ...]}
 
 Importing is recording: a build whose repository already has its image id adds nothing (its
 build-log data fills layers that have none), so importing a file twice, or files that overlap,
-merges them. A reader refuses a newer ``version`` than it knows.
+merges them. A reader refuses a newer ``version`` than it knows. ``gzip_estimate_bytes`` (a
+layer stored uncompressed: its estimated gzip size) came later within version 1: a line without
+it reads as unknown.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ _LAYER_FIELDS: dict[str, tuple[type, ...]] = {
     "log_cached": (bool, type(None)),
     "log_duration_seconds": (int, float, type(None)),
 }
+_OPTIONAL_LAYER_FIELDS: dict[str, tuple[type, ...]] = {
+    "gzip_estimate_bytes": (int, type(None)),
+}
+"""Layer keys added within version 1: absent in older files (None), checked when present."""
 _BUILD_FIELDS: dict[str, tuple[type, ...]] = {
     "repository": (str,),
     "tag": (str, type(None)),
@@ -58,7 +65,8 @@ def header() -> str:
 def build_line(build: BuildRecord) -> str:
     """One build as a JSON line (no newline): the fields the reader checks, in that order."""
     doc: dict[str, Any] = {key: getattr(build, key) for key in _BUILD_FIELDS if key != "layers"}
-    doc["layers"] = [{key: getattr(layer, key) for key in _LAYER_FIELDS} for layer in build.layers]
+    keys = (*_LAYER_FIELDS, *_OPTIONAL_LAYER_FIELDS)
+    doc["layers"] = [{key: getattr(layer, key) for key in keys} for layer in build.layers]
     return json.dumps(doc, ensure_ascii=False)
 
 
@@ -88,6 +96,8 @@ def _build(value: Any) -> BuildRecord:
     layers = []
     for i, raw in enumerate(doc["layers"]):
         layer = _checked(raw, _LAYER_FIELDS, f"layer {i}")
+        optional = {key: layer[key] for key in _OPTIONAL_LAYER_FIELDS if key in layer}
+        _checked(optional, {key: _OPTIONAL_LAYER_FIELDS[key] for key in optional}, f"layer {i}")
         duration = layer["log_duration_seconds"]
         layers.append(
             LayerRecord(
@@ -102,6 +112,7 @@ def _build(value: Any) -> BuildRecord:
                 is_base=layer["is_base"],
                 log_cached=layer["log_cached"],
                 log_duration_seconds=None if duration is None else float(duration),
+                gzip_estimate_bytes=optional.get("gzip_estimate_bytes"),
             )
         )
     if [layer.index for layer in layers] != list(range(len(layers))):

@@ -81,6 +81,11 @@ HISTORY_SCHEMA: tuple[SchemaStep, ...] = (
         "builds by repository and recording time (history NAME, prune)",
         ("CREATE INDEX builds_repository_recorded ON builds (repository, recorded_at)",),
     ),
+    SchemaStep(
+        4,
+        "gzip size estimate of layers stored uncompressed (history's push and pull cost)",
+        ("ALTER TABLE build_layers ADD COLUMN gzip_estimate_bytes {int}",),
+    ),
 )
 """Version n is ``HISTORY_SCHEMA[n - 1]``."""
 

@@ -32,8 +32,9 @@ from .db import Database
 TOUCH_INTERVAL_S = 60.0
 """``last_used_at`` is rewritten on a hit only when older than this (keeps reads read-only)."""
 
-_Row = tuple[str, int, int, int, int, bytes, float, bytes | None]
-"""diff_id, size_bytes, tar_size_bytes, entry_count, encoding, data, last_used_at, kept."""
+_Row = tuple[str, int, int, int, int, bytes, float, bytes | None, int | None]
+"""diff_id, size_bytes, tar_size_bytes, entry_count, encoding, data, last_used_at, kept,
+gzip_estimate_bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,13 +150,15 @@ class LayerCache:
             now,
             data,
             encode_kept(contents.contents),
+            contents.gzip_estimate_bytes,
         )
 
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
                 """INSERT INTO layers (diff_id, digest, size_bytes, tar_size_bytes, entry_count,
-                       encoding, encoded_bytes, created_at, last_used_at, data, kept)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       encoding, encoded_bytes, created_at, last_used_at, data, kept,
+                       gzip_estimate_bytes)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (diff_id) DO UPDATE SET
                        digest = coalesce(excluded.digest, layers.digest),
                        size_bytes = excluded.size_bytes,
@@ -166,7 +169,10 @@ class LayerCache:
                        created_at = excluded.created_at,
                        last_used_at = excluded.last_used_at,
                        data = excluded.data,
-                       kept = excluded.kept""",
+                       kept = excluded.kept,
+                       gzip_estimate_bytes = coalesce(
+                           excluded.gzip_estimate_bytes, layers.gzip_estimate_bytes
+                       )""",
                 row,
             )
             if digest is not None:
@@ -244,7 +250,7 @@ class LayerCache:
     def _read(self, where: str, key: str) -> _Row | None:
         sql = (
             "SELECT diff_id, size_bytes, tar_size_bytes, entry_count, encoding, data, "
-            f"last_used_at, kept FROM layers {where}"
+            f"last_used_at, kept, gzip_estimate_bytes FROM layers {where}"
         )
         try:
             row = self._db.run(lambda conn: conn.execute(sql, (key,)).fetchone())
@@ -254,9 +260,11 @@ class LayerCache:
         return None if row is None else cast(_Row, tuple(row))
 
     def _contents(
-        self, diff_id: Digest, row: tuple[int, int, int, int, bytes, float, bytes | None]
+        self,
+        diff_id: Digest,
+        row: tuple[int, int, int, int, bytes, float, bytes | None, int | None],
     ) -> LayerContents | None:
-        size_bytes, tar_size_bytes, count, encoding, data, last_used, kept_blob = row
+        size_bytes, tar_size_bytes, count, encoding, data, last_used, kept_blob, gzip = row
         if encoding != ENCODING_VERSION:
             self._forget(diff_id)
             return None
@@ -275,7 +283,7 @@ class LayerCache:
                     "UPDATE layers SET last_used_at = ? WHERE diff_id = ?", (now, diff_id)
                 ),
             )
-        return LayerContents(entries, size_bytes, tar_size_bytes, kept)
+        return LayerContents(entries, size_bytes, tar_size_bytes, kept, gzip)
 
     def _forget(self, diff_id: Digest) -> None:
         def delete(conn: sqlite3.Connection) -> None:

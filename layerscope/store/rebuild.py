@@ -26,6 +26,7 @@ def rebuild_image(build: BuildRecord, layers: LayerIndex) -> Image | None:
                 history=HistoryEntry(created_by=record.created_by),
                 entries=contents.entries,
                 contents=contents.contents,
+                gzip_estimate_bytes=record.gzip_estimate_bytes,
             )
         )
     return Image(

@@ -111,10 +111,11 @@ def test_migrate_a_version_1_database(store_url: str) -> None:
     v1.run(insert, write=True)
     v1.close()
     with HistoryStore(store_url) as store:
-        assert store.schema_version == len(HISTORY_SCHEMA) == 3
+        assert store.schema_version == len(HISTORY_SCHEMA) == 4
         (build,) = store.builds("old")
         assert build.tag == "1" and build.recorded_at == 5.0
         assert build.layers[0].log_cached is None and build.layers[0].size_bytes == 10
+        assert build.layers[0].gzip_estimate_bytes is None  # unknown, not 0
 
 
 WRITER = """

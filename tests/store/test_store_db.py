@@ -25,7 +25,7 @@ def test_default_path_is_in_the_cache_dir(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_new_database_is_at_the_newest_version_in_wal_mode(tmp_path: Path) -> None:
     with Database(tmp_path / "x.sqlite3") as db:
-        assert db.schema_version == len(MIGRATIONS) == 2  # layer index, kept contents
+        assert db.schema_version == len(MIGRATIONS) == 3  # layer index, kept, gzip estimate
         mode = db.connection.execute("PRAGMA journal_mode").fetchone()[0]
         assert mode == "wal"
     raw = sqlite3.connect(tmp_path / "x.sqlite3")
@@ -122,13 +122,38 @@ def test_a_v1_cache_is_migrated_and_kept_contents_round_trip(tmp_path: Path) -> 
         cache.put(diff_id(1), old)
     raw = sqlite3.connect(path)  # turn it into what a v1 layerscope left behind
     raw.execute("ALTER TABLE layers DROP COLUMN kept")
+    raw.execute("ALTER TABLE layers DROP COLUMN gzip_estimate_bytes")
     raw.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     raw.commit()
     raw.close()
     kept = (("/var/lib/dpkg/status", b"Package: a\nVersion: 1\n\n"), ("/x/METADATA", b"\xff\x00"))
     new = LayerContents(old.entries, old.size_bytes, old.tar_size_bytes, kept)
     with LayerCache(path) as cache:
-        assert cache.database.schema_version == 2
+        assert cache.database.schema_version == len(MIGRATIONS)
         assert cache.get(diff_id(1)) == old
         cache.put(diff_id(2), new)
         assert cache.get(diff_id(2)) == new
+
+
+def test_a_v2_cache_is_migrated_and_gzip_estimates_round_trip(tmp_path: Path) -> None:
+    """Layers cached before estimates were kept read back without one (the source walks such a
+    layer again once); a put without an estimate never erases one already known."""
+    import dataclasses
+
+    path = tmp_path / "db.sqlite3"
+    old = contents_of(realistic_entries(10))
+    with LayerCache(path) as cache:
+        cache.put(diff_id(1), old)
+    raw = sqlite3.connect(path)  # what a v2 layerscope left behind
+    raw.execute("ALTER TABLE layers DROP COLUMN gzip_estimate_bytes")
+    raw.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    raw.commit()
+    raw.close()
+    estimated = dataclasses.replace(old, gzip_estimate_bytes=1234)
+    with LayerCache(path) as cache:
+        assert cache.database.schema_version == 3
+        assert cache.get(diff_id(1)) == old and old.gzip_estimate_bytes is None
+        cache.put(diff_id(1), estimated)
+        assert cache.get(diff_id(1)) == estimated
+        cache.put(diff_id(1), old)  # e.g. the same layer read from a registry (gzip) later
+        assert cache.get(diff_id(1)) == estimated

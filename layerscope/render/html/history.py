@@ -4,12 +4,13 @@ timeline, as page sections; and the page of ``layerscope history --html``."""
 from __future__ import annotations
 
 from ...analysis.cache import BuildCache, CacheHistory, LayerState
-from ..history_text import SHORT_REASON
+from ..history_text import SHORT_REASON, push_figure
 from ..text import instruction, percent, size
 from .page import bar_chart, card, document, esc, kind_badge, page_header, panel, table
 
 TIMELINE_BUILDS = 40
 """Most recent builds shown in the timeline grid."""
+PUSH_NOTE = "to push and pull: the rebuilt blobs; ≈ a gzip size estimated from a sample"
 
 
 def _label(build: BuildCache, history: CacheHistory) -> str:
@@ -101,14 +102,16 @@ def _builds_table(history: CacheHistory) -> str:
                 str(b.build.layer_count),
                 esc(percent(b.hit_ratio)),
                 esc(size(b.rebuilt_bytes)),
+                esc(push_figure(b.rebuilt_push_cost) if b.hits is not None else "–"),
                 esc(cause),
             ]
         )
     return table(
-        ["#", "build", "created", "size", "layers", "hits", "rebuilt", "first miss"],
+        ["#", "build", "created", "size", "layers", "hits", "rebuilt", "to push and pull",
+         "first miss"],
         rows,
-        numeric=(0, 3, 4, 5, 6),
-    )
+        numeric=(0, 3, 4, 5, 6, 7),
+    )  # fmt: skip
 
 
 def history_sections(history: CacheHistory) -> str:
@@ -117,7 +120,7 @@ def history_sections(history: CacheHistory) -> str:
     return (
         panel("Build history", _charts(history), note)
         + panel("Cache hits per instruction", _timeline(history), "one column per build")
-        + panel("Builds", _builds_table(history))
+        + panel("Builds", _builds_table(history), PUSH_NOTE)
     )
 
 

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...analysis import Analysis, ChangeKind, FileChange
+from ...analysis.push import PushSource, image_cost
 from ...analysis.suggest import SIZE_KINDS, SuggestionReport
 from ...analysis.waste import WasteReason
-from ...model import EntryKind
+from ...model import EntryKind, Image
 from ..suggest_words import words
 from ..text import REASON_HELP, REASON_TEXT, instruction, percent, size
 from .fstree import DEFAULT_LEAF_LIMIT, HIDDEN, Leaf, Notes, build_treemap
@@ -48,12 +49,22 @@ def _reason_bytes(analysis: Analysis) -> list[dict[WasteReason, int]]:
     return per_layer
 
 
+def _stored(image: Image) -> str:
+    """The stored size is what a push sends only for compressed blobs: else the estimate."""
+    push = image_cost(image)
+    if push is not None and push.source is PushSource.ESTIMATE:
+        stored = size(image.compressed_size_bytes)
+        return card("To push", "≈" + size(push.size_bytes),
+                    f"gzip estimated from a sample; {stored} stored uncompressed")  # fmt: skip
+    return card("Stored", size(image.compressed_size_bytes), "as pushed and pulled")
+
+
 def _summary(analysis: Analysis) -> str:
     image, waste, dive, base = analysis.image, analysis.waste, analysis.dive, analysis.base
     layers = len(image.layers)
     cards = [
         card("Image size", size(image.size_bytes), "uncompressed, all layers"),
-        card("Stored", size(image.compressed_size_bytes), "as pushed and pulled"),
+        _stored(image),
         card("Layers", str(layers), f"{base.count} base · {layers - base.count} yours"),
         card("Final filesystem", size(waste.final_fs_bytes), "what a container sees"),
         card(
