@@ -219,3 +219,31 @@ def test_go_sort_sorts_and_keeps_pairs(seed: int) -> None:
     assert keys == sorted(keys)
     assert [k for _, k in values] == keys
     assert sorted(i for i, _ in values) == list(range(n))
+
+
+def _random_layer(rng: random.Random, names: list[str], whiteouts: bool) -> list[FileEntry]:
+    entries: list[FileEntry] = []
+    for _ in range(rng.randint(0, 40)):
+        path = "/" + "/".join(rng.choice(names) for _ in range(rng.randint(1, 3)))
+        roll = rng.random()
+        if whiteouts and roll < 0.15:
+            entries.append(wh(path))
+        elif whiteouts and roll < 0.2:
+            entries.append(opq(path))
+        elif roll < 0.4:
+            entries.append(d(path))
+        else:
+            entries.append(f(path, rng.randint(0, 50)))
+    return entries
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_short_first_layer_equals_the_exhaustive_walk(seed: int) -> None:
+    # layer 0 without whiteouts takes the short way (its tree is the stack, its leaves are
+    # counted without dive's ordered visit); every figure and the tie order must be the same
+    rng = random.Random(seed)
+    names = ["a", "b", "c", "-x", "é", "B"]
+    layers = [_random_layer(rng, names, False)]
+    layers += [_random_layer(rng, names, seed % 3 != 0) for _ in range(rng.randint(0, 4))]
+    img = image(*layers)
+    assert dive_metrics(img) == dive_metrics(img, exhaustive=True)
