@@ -388,22 +388,28 @@ class LayerStack:
 
     def __init__(self, layers: Sequence[Layer]) -> None:
         tree = FsTree()
-        # A node lives from the layer that placed it (its layer_index: implicit dirs carry the
-        # layer that implied them) until the layer that replaced or removed it.
-        spans: list[tuple[int, int, Placed]] = []
-        applied: list[LayerApplied] = []
-        for index, layer in enumerate(layers):
-            result = tree.apply_layer(index, layer.entries)
-            applied.append(result)
-            spans.extend((c.before.layer_index, index, c.before) for c in result.replaced)
-            spans.extend((r.before.layer_index, index, r.before) for r in result.removed)
-        end = len(layers)
-        spans.extend((node.layer_index, end, node) for node in tree.nodes().values())
-        self._count = end
-        self.applied: tuple[LayerApplied, ...] = tuple(applied)
-        self._spans = spans
+        self.applied: tuple[LayerApplied, ...] = tuple(
+            tree.apply_layer(index, layer.entries) for index, layer in enumerate(layers)
+        )
+        end = self._count = len(layers)
+        self._spans: list[tuple[int, int, Placed]] | None = None
         self.final = FsSnapshot(end - 1, dict(tree.nodes()))
         self._cache: dict[int, FsSnapshot] = {end - 1: self.final}
+
+    def _lifetimes(self) -> list[tuple[int, int, Placed]]:
+        """(first, stop, node) for every node ever placed: a node lives from the layer that
+        placed it (its layer_index: implicit dirs carry the layer that implied them) until the
+        layer that replaced or removed it. Made at the first ``at`` of an earlier layer (most
+        reports only read the final file system)."""
+        if self._spans is None:
+            spans: list[tuple[int, int, Placed]] = []
+            for index, result in enumerate(self.applied):
+                spans.extend((c.before.layer_index, index, c.before) for c in result.replaced)
+                spans.extend((r.before.layer_index, index, r.before) for r in result.removed)
+            end = self._count
+            spans.extend((node.layer_index, end, node) for node in self.final.values())
+            self._spans = spans
+        return self._spans
 
     def __len__(self) -> int:
         return self._count
@@ -416,7 +422,7 @@ class LayerStack:
         if cached is None:
             nodes = {
                 node.entry.path: node
-                for start, stop, node in self._spans
+                for start, stop, node in self._lifetimes()
                 if start <= layer_index < stop
             }
             cached = FsSnapshot(layer_index, nodes)
