@@ -25,6 +25,9 @@ HEAVY = ("textual", "rich", "docker", "humanize", "requests")
         ("layerscope.sources", ()),
         ("layerscope.sources.archive", ()),
         ("layerscope.sources.daemon", ("docker", "requests")),  # the SDK brings requests
+        # every command's parser is built at start-up: suggest's --prove options come from here
+        ("layerscope.commands.prove", ()),
+        ("layerscope.commands.inspect", ()),
     ],
 )
 def test_module_imports_no_presentation_or_daemon_libraries(
