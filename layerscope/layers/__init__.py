@@ -19,8 +19,10 @@ from .compression import decompressor, sniff_compression
 from .native import NATIVE_WALK
 from .scan import LayerScan, scan_layer
 from .streams import prefixed
+from .window import FileSpan
 
 __all__ = [
+    "FileSpan",
     "LayerScan",
     "NATIVE_WALK",
     "decompressor",

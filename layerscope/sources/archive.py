@@ -19,7 +19,7 @@ from ..errors import DigestMismatchError, ImageFormatError, LayerFormatError
 from ..layers import LayerScan, prefixed, sniff_compression
 from ..model import Digest, Image, ImageRef, LayerContents, LayerIndex, Progress, SourceKind
 from .assemble import LayerPart, assemble_image
-from .blobs import BlobStore, DirBlobStore, open_tar_store
+from .blobs import BlobStore, DirBlobStore, file_span, open_tar_store
 from .config import check_layer_count
 from .config import diff_ids as _diff_ids
 from .context import LoadContext
@@ -239,11 +239,16 @@ def _read_layer(
             defer(_Check(store, layer_ref, position, diff_id, local, index, scanned, big))
         if ctx.progress is not None:
             ctx.progress.stage(f"layer {position + 1}/{total}", store.size(layer_ref.path))
+        want_diff_id = verify or (index is not None and not later)
+        want_digest = unnamed or (verify and layer_ref.digest is not None)
+        # nothing to hash on the way: an uncompressed blob is walked in its file's page cache
+        plain = compression == "none" and not (want_diff_id or want_digest)
+        mapped = file_span(stream) if plain else None
         try:
             scan = scan_layer(
-                prefixed(head, stream),
-                want_diff_id=verify or (index is not None and not later),
-                want_digest=unnamed or (verify and layer_ref.digest is not None),
+                mapped or prefixed(head, stream),
+                want_diff_id=want_diff_id,
+                want_digest=want_digest,
                 progress=ctx.progress,
             )
         except LayerFormatError as exc:
