@@ -4,8 +4,9 @@ A tar is indexed once (member name -> offset, size); a member is then read with 
 large chunks, so memory stays flat however big the layers are (a memory map of the whole file
 would count every page of a multi-GB archive in the process's RSS). An uncompressed layer that
 needs no hash on the way is walked through maps of 16 MiB windows instead (``file_span``,
-``layers.FileSpan``): its bytes are not copied out of the page cache. A compressed outer archive (``docker save |
-gzip``) is first decompressed into a spool file in layerscope's cache directory, removed on close.
+``layers.FileSpan``): its bytes are not copied out of the page cache. A compressed outer
+archive (``docker save | gzip``) is first decompressed into a spool file in layerscope's cache
+directory, removed on close.
 """
 
 from __future__ import annotations
