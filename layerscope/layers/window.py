@@ -73,11 +73,16 @@ class Window:
             remaining -= step
             if not remaining:
                 return view, pos
-            data = self._pull(min(CHUNK * 4, max(remaining, CHUNK)))
-            if not data:
-                raise LayerFormatError("truncated tar stream: file data ends early")
-            self.base += pos
-            view, pos = memoryview(data), 0
+            view, pos = self._next(pos, remaining), 0
+
+    def _next(self, end: int, remaining: int) -> memoryview:
+        """The window after the current one (``end``: its length) for ``remaining`` more bytes
+        of file data; raises when the stream ends first."""
+        data = self._pull(min(CHUNK * 4, max(remaining, CHUNK)))
+        if not data:
+            raise LayerFormatError("truncated tar stream: file data ends early")
+        self.base += end
+        return memoryview(data)
 
     def skip(self, view: memoryview, pos: int, n: int) -> tuple[memoryview, int]:
         """Skip n bytes from pos (file data or padding nobody reads)."""
@@ -152,19 +157,11 @@ class MappedWindow(Window):
     def refill(self, view: memoryview, pos: int, need: int) -> tuple[memoryview, int]:
         return self._map(self.base + pos, need), 0
 
-    def consume(self, view: memoryview, pos: int, n: int, hasher: Any) -> tuple[memoryview, int]:
-        remaining = n
-        while True:
-            step = min(len(view) - pos, remaining)
-            if hasher is not None and step:
-                hasher.update(view[pos : pos + step])
-            pos += step
-            remaining -= step
-            if not remaining:
-                return view, pos
-            view, pos = self._map(self.base + pos, 0), 0
-            if not view:
-                raise LayerFormatError("truncated tar stream: file data ends early")
+    def _next(self, end: int, remaining: int) -> memoryview:
+        view = self._map(self.base + end, 0)
+        if not view:
+            raise LayerFormatError("truncated tar stream: file data ends early")
+        return view
 
     def skip(self, view: memoryview, pos: int, n: int) -> tuple[memoryview, int]:
         if len(view) - pos >= n:
