@@ -38,7 +38,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
 from layerscope.analysis.gosort import go_sort
@@ -257,19 +257,44 @@ def _visit_leaves(
             stack.pop()
 
 
-def _first_layer(layer: Layer, kinds: set[EntryKind]) -> tuple[_Node, dict[str, int]] | None:
-    """Layer 0 the short way, when no name in it is a whiteout's (``.wh.``): its tree, which is
-    then also the stack dive builds from it (a copy of tree 0 with tree 0 stacked on it again
-    changes nothing), and its leaves, each a path seen once (path -> size), in no order (the
-    order of the visit only matters from the second time a path is seen). None: the long way.
+def _first_layer(
+    layer: Layer, kinds: set[EntryKind], stacked: bool
+) -> tuple[_Node | None, dict[str, int]] | None:
+    """Layer 0 the short way, when no name in it is a whiteout's (``.wh.``): its leaves, each a
+    path seen once (path -> size), in no order (the order of the visit only matters from the
+    second time a path is seen), and, when later whiteouts need the ``stacked`` tree, its tree,
+    which is then also the stack dive builds from it (a copy of tree 0 with tree 0 stacked on it
+    again changes nothing). None: the long way.
     """
     if EntryKind.WHITEOUT in kinds:
         return None
-    if "/" + _WH in "\n".join(map(attrgetter("path"), layer.entries)):
+    paths = list(map(attrgetter("path"), layer.entries))
+    joined = "\n" + "\n".join(paths) + "\n"
+    if "/" + _WH in joined:
         return None  # a name dive would read as a whiteout
+    plain = EntryKind.OPAQUE not in kinds and joined.count("\n") == len(paths) + 1
+    if not stacked and plain and joined.count("/\n") == joined.count("\n/\n"):
+        return None, _leaves(paths, layer)
     made: list[tuple[str, _Node]] = []
     tree = _layer_tree(layer, made)
     return tree, {path: node[_SIZE] for path, node in made if not node[_KIDS]}
+
+
+def _leaves(paths: list[str], layer: Layer) -> dict[str, int]:
+    """The leaves of the tree of a layer of plain paths (no marker, no name ending in ``/``
+    but the root's, no newline) without the tree: every path but the ancestors of another."""
+    sizes = dict(zip(paths, map(attrgetter("size_bytes"), layer.entries), strict=True))
+    sizes.pop("/", None)  # the root is never a path of dive's
+    pending = list(set(map(itemgetter(0), map(methodcaller("rpartition", "/"), sizes))))
+    ancestors: set[str] = set()
+    while pending:
+        parent = pending.pop()
+        if parent and parent not in ancestors:
+            ancestors.add(parent)
+            pending.append(parent.rpartition("/")[0])
+    for parent in ancestors:
+        sizes.pop(parent, None)
+    return sizes
 
 
 def dive_metrics(image: Image, *, exhaustive: bool = False) -> DiveMetrics:
@@ -290,11 +315,12 @@ def dive_metrics(image: Image, *, exhaustive: bool = False) -> DiveMetrics:
     last_whiteouts = max((i for i, held in enumerate(kinds) if whiteout in held), default=-1)
     try:
         for index, layer in enumerate(image.layers):
-            short = _first_layer(layer, kinds[0]) if index == 0 and not exhaustive else None
+            short = None
+            if index == 0 and not exhaustive:
+                short = _first_layer(layer, kinds[0], last_whiteouts > 0)
             if short is not None:
-                tree, first = short
-                if last_whiteouts > 0:
-                    stacked = tree
+                first = short[1]
+                stacked = short[0] or stacked
                 continue
             tree = _layer_tree(layer)
             if index == 0 and last_whiteouts >= 0:

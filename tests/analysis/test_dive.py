@@ -221,14 +221,15 @@ def test_go_sort_sorts_and_keeps_pairs(seed: int) -> None:
     assert sorted(i for i, _ in values) == list(range(n))
 
 
-def _random_layer(rng: random.Random, names: list[str], whiteouts: bool) -> list[FileEntry]:
-    entries: list[FileEntry] = []
+def _random_layer(rng: random.Random, names: list[str], marks: str) -> list[FileEntry]:
+    """Up to 40 entries over a few names, 1-3 deep; ``marks``: none, opaque or all (whiteouts)."""
+    entries: list[FileEntry] = [d("/")] if rng.random() < 0.3 else []
     for _ in range(rng.randint(0, 40)):
         path = "/" + "/".join(rng.choice(names) for _ in range(rng.randint(1, 3)))
         roll = rng.random()
-        if whiteouts and roll < 0.15:
+        if marks == "all" and roll < 0.15:
             entries.append(wh(path))
-        elif whiteouts and roll < 0.2:
+        elif marks != "none" and roll < 0.2:
             entries.append(opq(path))
         elif roll < 0.4:
             entries.append(d(path))
@@ -237,13 +238,16 @@ def _random_layer(rng: random.Random, names: list[str], whiteouts: bool) -> list
     return entries
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(90))
 def test_short_first_layer_equals_the_exhaustive_walk(seed: int) -> None:
-    # layer 0 without whiteouts takes the short way (its tree is the stack, its leaves are
-    # counted without dive's ordered visit); every figure and the tie order must be the same
+    # layer 0 without whiteouts takes a short way (its tree is the stack, or no tree at all when
+    # no later layer whites anything out; its leaves are counted without dive's ordered visit);
+    # every figure and the tie order must be the same
     rng = random.Random(seed)
     names = ["a", "b", "c", "-x", "é", "B"]
-    layers = [_random_layer(rng, names, False)]
-    layers += [_random_layer(rng, names, seed % 3 != 0) for _ in range(rng.randint(0, 4))]
+    layers = [_random_layer(rng, names, "opaque" if seed % 2 else "none")]
+    layers += [
+        _random_layer(rng, names, "all" if seed % 3 else "none") for _ in range(rng.randint(0, 4))
+    ]
     img = image(*layers)
     assert dive_metrics(img) == dive_metrics(img, exhaustive=True)
