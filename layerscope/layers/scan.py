@@ -84,8 +84,8 @@ def _scan(
     if isinstance(blob, FileSpan):
         if want_diff_id or want_digest:
             raise ValueError("scan_layer: a FileSpan is walked without hashing it")
-        if sniff_compression(os.pread(blob.fd, 8, blob.offset)) != "none":
-            raise ValueError("scan_layer: a FileSpan holds an uncompressed blob")
+        if sniff_compression(os.pread(blob.fd, min(8, blob.size), blob.offset)) != "none":
+            raise ValueError("scan_layer: a FileSpan must hold an uncompressed blob")
         mapped = MappedWindow(blob, advance)
         entries, size, tar_size, kept = walk(memoryview(b""), mapped, rule, native)
         mapped.drain()
