@@ -18,10 +18,11 @@ from __future__ import annotations
 from .compression import decompressor, sniff_compression
 from .native import NATIVE_WALK
 from .scan import LayerScan, scan_layer
-from .streams import prefixed
+from .streams import BackgroundSha256, prefixed
 from .window import FileSpan
 
 __all__ = [
+    "BackgroundSha256",
     "FileSpan",
     "LayerScan",
     "NATIVE_WALK",
