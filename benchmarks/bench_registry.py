@@ -9,9 +9,10 @@ fresh child process with empty cache directories. Target: layerscope <= 1.3x the
 Then the local case (issue 17: "gzip layers, an OCI archive made with skopeo from a registry"):
 ``skopeo copy docker://HOST/bench:1 oci-archive:FILE``, and ``layerscope inspect FILE --json``
 (cold: fresh cache directories each run) against the igzip floor of the same blobs, ``--repeat``
-times interleaved, medians. Target: <= 1.3x igzip.
+times (at least 3) interleaved, medians. Target: <= 1.3x igzip.
 
     .venv/bin/python benchmarks/bench_registry.py [--size-gb 1.0] [--files 20000] [--keep]
+        [--repeat N] [--before DIR]   # DIR: another checkout's package dir, timed interleaved
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -93,6 +95,30 @@ def _start_registry(work: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("docker-registry did not start")
 
 
+def _run_layerscope(
+    work: Path, ref: str, concurrency: int, out: Path, pythonpath: str | None
+) -> Any:
+    """One cold pull and analysis in a child process (None when it failed)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # byte-compiled, as an installed package
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    with tempfile.TemporaryDirectory(prefix="ls-", dir=work) as cache:
+        env["LAYERSCOPE_CACHE_DIR"] = f"{cache}/cache"
+        env["LAYERSCOPE_DATA_DIR"] = f"{cache}/data"
+        ls = measure(
+            [sys.executable, "-c", LS_CODE, ref, str(concurrency)],
+            stdout=out,
+            env=env,
+            stderr=work / "layerscope.err",
+        )
+    if ls.returncode != 0:
+        print((work / "layerscope.err").read_text()[-3000:], file=sys.stderr)
+        return None
+    return ls
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-gb", type=float, default=1.0)
@@ -100,7 +126,14 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/layerscope-bench-registry"))
     parser.add_argument("--concurrency", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the built layout")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of the OCI-archive case")
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        help="also time another checkout's layerscope package (PYTHONPATH=DIR), interleaved",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="layerscope runs of each case (median)"
+    )
     args = parser.parse_args()
     for tool in ("docker-registry", "skopeo"):
         if shutil.which(tool) is None:
@@ -151,20 +184,19 @@ def main() -> int:
                 while f.read(1 << 24):
                     pass
         igzip = measure([sys.executable, "-c", IGZIP_CODE, *map(str, blobs)])
-        env = dict(os.environ)
-        cache = Path(tempfile.mkdtemp(prefix="ls-", dir=work))
-        env["LAYERSCOPE_CACHE_DIR"] = str(cache / "cache")
-        env["LAYERSCOPE_DATA_DIR"] = str(cache / "data")
         out = work / "layerscope.out"
-        ls = measure(
-            [sys.executable, "-c", LS_CODE, ref, str(args.concurrency)],
-            stdout=out,
-            env=env,
-            stderr=work / "layerscope.err",
-        )
-        if ls.returncode != 0:
-            print((work / "layerscope.err").read_text()[-3000:], file=sys.stderr)
-            return 2
+        runs: dict[str, list[Any]] = {"after": [], "before": []}
+        for i in range(args.repeat + 1):  # the first round writes the byte-code: not counted
+            for key, path in (("after", None), ("before", args.before)):
+                if key == "before" and not path:
+                    continue
+                ls = _run_layerscope(work, ref, args.concurrency, out, path)
+                if ls is None:
+                    return 2
+                if i:
+                    runs[key].append(ls)
+                    print(f"{key}: {ls.wall_s:.2f} s (cpu {ls.cpu_s or 0:.2f} s)", file=sys.stderr)
+        ls = sorted(runs["after"], key=lambda r: r.wall_s)[len(runs["after"]) // 2]
         floor = max(skopeo.wall_s, igzip.wall_s)
         result = {
             "blob_bytes": blob_bytes,
@@ -177,9 +209,11 @@ def main() -> int:
             "ratio_vs_floor": round(ls.wall_s / floor, 2),
             "target_ratio": 1.3,
             "layerscope_output": out.read_text().strip(),
+            "layerscope_runs": [[r.wall_s, r.cpu_s] for r in runs["after"]],
+            "before_runs": [[r.wall_s, r.cpu_s] for r in runs["before"]],
+            "loadavg_after": os.getloadavg(),
         }
-        shutil.rmtree(cache, ignore_errors=True)
-        result["oci_archive"] = _oci_archive(work, ref, blobs, args.repeat)
+        result["oci_archive"] = _oci_archive(work, ref, blobs, max(args.repeat, 3))
         print(json.dumps(result, indent=2))
         shutil.rmtree(copy_dir, ignore_errors=True)
         met = result["ratio_vs_floor"] <= 1.3 and result["oci_archive"]["ratio_vs_igzip"] <= 1.3
@@ -208,6 +242,8 @@ def _oci_archive(work: Path, ref: str, blobs: list[Path], repeat: int) -> dict[s
     for _ in range(repeat):
         cache = Path(tempfile.mkdtemp(prefix="ls-", dir=work))
         env = dict(os.environ)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # byte-compiled, as an installed package
+        env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
         env["LAYERSCOPE_CACHE_DIR"] = str(cache / "cache")
         env["LAYERSCOPE_DATA_DIR"] = str(cache / "data")
         run = measure(

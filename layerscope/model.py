@@ -364,6 +364,9 @@ class LayerIndex(Protocol):
     ) -> None:
         """Remember a layer's contents (``digest`` = its stored blob, when known)."""
 
+    def forget(self, diff_id: Digest) -> None:
+        """Drop what is cached under this key (nothing when there is nothing)."""
+
 
 class Progress(Protocol):
     """Receives progress from long operations; the CLI and TUI adapt it to their displays."""

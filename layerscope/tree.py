@@ -18,9 +18,12 @@ rather than resolved through the link, as real appliers would; builders do not w
 from __future__ import annotations
 
 import posixpath
+from collections import deque
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
 from enum import Enum
+from itertools import repeat
+from operator import attrgetter
 from types import MappingProxyType
 
 from layerscope.errors import LayerFormatError, UnsafePathError
@@ -157,6 +160,16 @@ class LayerApplied:
 # The mutable tree
 
 
+def _placed(layer_index: int, entries: list[FileEntry]) -> list[Placed]:
+    """``Placed(layer_index, entry)`` per entry, the slots filled column by column (faster)."""
+    made = list(map(object.__new__, repeat(Placed, len(entries))))
+    for slot, values in zip(
+        Placed.__slots__, (repeat(layer_index), entries, repeat(False)), strict=True
+    ):
+        deque(map(getattr(Placed, slot).__set__, made, values), 0)
+    return made
+
+
 def _implicit_dir(path: str, layer_index: int) -> Placed:
     entry = FileEntry(path, EntryKind.DIR, 0, 0o755, 0, 0, 0.0)
     return Placed(layer_index, entry, implicit=True)
@@ -193,14 +206,16 @@ class FsTree:
         """Apply one layer's entries on top of the tree and report what changed."""
         whiteouts: list[str] = []
         opaques: list[str] = []
-        regular: list[FileEntry] = []
-        for entry in entries:
-            if entry.kind is EntryKind.WHITEOUT:
-                whiteouts.append(entry.path)
-            elif entry.kind is EntryKind.OPAQUE:
-                opaques.append(entry.path)
-            else:
-                regular.append(entry)
+        regular = entries = list(entries)
+        if {EntryKind.WHITEOUT, EntryKind.OPAQUE} & set(map(attrgetter("kind"), entries)):
+            regular = []
+            for entry in entries:
+                if entry.kind is EntryKind.WHITEOUT:
+                    whiteouts.append(entry.path)
+                elif entry.kind is EntryKind.OPAQUE:
+                    opaques.append(entry.path)
+                else:
+                    regular.append(entry)
 
         removed: dict[str, Removal] = {}
         replaced: list[Replacement] = []
@@ -227,8 +242,7 @@ class FsTree:
 
         nodes = self._nodes
         children = self._children
-        for entry in regular:
-            new = Placed(layer_index, entry)
+        for new, entry in zip(_placed(layer_index, regular), regular, strict=True):
             path = entry.path
             if path not in nodes and path != ROOT:
                 # the common case, inlined: a new path whose parent exists
@@ -388,22 +402,26 @@ class LayerStack:
 
     def __init__(self, layers: Sequence[Layer]) -> None:
         tree = FsTree()
-        # A node lives from the layer that placed it (its layer_index: implicit dirs carry the
-        # layer that implied them) until the layer that replaced or removed it.
-        spans: list[tuple[int, int, Placed]] = []
-        applied: list[LayerApplied] = []
-        for index, layer in enumerate(layers):
-            result = tree.apply_layer(index, layer.entries)
-            applied.append(result)
-            spans.extend((c.before.layer_index, index, c.before) for c in result.replaced)
-            spans.extend((r.before.layer_index, index, r.before) for r in result.removed)
-        end = len(layers)
-        spans.extend((node.layer_index, end, node) for node in tree.nodes().values())
-        self._count = end
-        self.applied: tuple[LayerApplied, ...] = tuple(applied)
-        self._spans = spans
+        self.applied: tuple[LayerApplied, ...] = tuple(
+            tree.apply_layer(index, layer.entries) for index, layer in enumerate(layers)
+        )
+        end = self._count = len(layers)
+        self._spans: list[tuple[int, int, Placed]] | None = None
         self.final = FsSnapshot(end - 1, dict(tree.nodes()))
         self._cache: dict[int, FsSnapshot] = {end - 1: self.final}
+
+    def _lifetimes(self) -> list[tuple[int, int, Placed]]:
+        """(first, stop, node) per node ever placed: from the layer that placed (or implied) it
+        to the one that replaced or removed it; made at the first ``at`` of an earlier layer."""
+        if self._spans is None:
+            spans: list[tuple[int, int, Placed]] = []
+            for index, result in enumerate(self.applied):
+                spans.extend((c.before.layer_index, index, c.before) for c in result.replaced)
+                spans.extend((r.before.layer_index, index, r.before) for r in result.removed)
+            end = self._count
+            spans.extend((node.layer_index, end, node) for node in self.final.values())
+            self._spans = spans
+        return self._spans
 
     def __len__(self) -> int:
         return self._count
@@ -416,7 +434,7 @@ class LayerStack:
         if cached is None:
             nodes = {
                 node.entry.path: node
-                for start, stop, node in self._spans
+                for start, stop, node in self._lifetimes()
                 if start <= layer_index < stop
             }
             cached = FsSnapshot(layer_index, nodes)
@@ -430,13 +448,3 @@ class LayerStack:
 def stack_layers(image: Image) -> LayerStack:
     """Apply every layer of ``image`` in order."""
     return LayerStack(image.layers)
-
-
-def final_filesystem(image: Image) -> FsSnapshot:
-    """The file system the image's container starts with."""
-    return stack_layers(image).final
-
-
-def filesystem_at(image: Image, layer_index: int) -> FsSnapshot:
-    """The aggregated file system up to ``layer_index``; use a LayerStack for repeated queries."""
-    return stack_layers(image).at(layer_index)

@@ -25,6 +25,11 @@ HEAVY = ("textual", "rich", "docker", "humanize", "requests")
         ("layerscope.sources", ()),
         ("layerscope.sources.archive", ()),
         ("layerscope.sources.daemon", ("docker", "requests")),  # the SDK brings requests
+        # every command's parser is built at start-up: suggest's --prove options come from here
+        ("layerscope.commands.prove", ()),
+        ("layerscope.commands.inspect", ()),
+        # inspect --json words its suggestions with render.suggest: sizes, but no rich
+        ("layerscope.render.suggest", ("humanize",)),
     ],
 )
 def test_module_imports_no_presentation_or_daemon_libraries(

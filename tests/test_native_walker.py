@@ -13,6 +13,7 @@ import io
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ import xxhash
 
 from layerscope.analysis.packages import PACKAGE_DATABASES
 from layerscope.errors import LayerscopeError
-from layerscope.layers import native, scan_layer, sniff_compression
+from layerscope.layers import FileSpan, native, scan_layer, sniff_compression
+from layerscope.layers import window as window_module
+from layerscope.layers.window import MAP_BYTES
 from layerscope.testing import FORMATS, write_image
 from layerscope.testing.specs import chown_rewrite_spec, demo_spec
 
@@ -85,8 +88,24 @@ def native_count(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return counted
 
 
+def _mapped_outcome(blob: bytes, pure: bool) -> tuple[Any, ...]:
+    """The outcome of walking ``blob`` as a FileSpan of a file, at an offset that is not a
+    page boundary (no diff_id: a FileSpan is walked without hashing)."""
+    with tempfile.TemporaryFile() as handle:
+        handle.write(b"x" * 5000 + blob)
+        handle.flush()
+        span = FileSpan(handle.fileno(), 5000, len(blob))
+        try:
+            scan = scan_layer(span, keep=PACKAGE_DATABASES, pure_python=pure)
+        except LayerscopeError as exc:
+            return ("error", type(exc).__name__, str(exc))
+    return ([repr(e) for e in scan.entries], scan.size_bytes, scan.tar_size_bytes,
+            scan.compression, None, scan.contents)  # fmt: skip
+
+
 def _check(blob: bytes, name: str) -> bool:
-    """Compare both walkers on one blob in three reading modes; True when it is a tar layer."""
+    """Compare both walkers on one blob in three reading modes, and an uncompressed one mapped
+    from a file in small windows too; True when it is a tar layer."""
     results = set()
     for make in (
         lambda: memoryview(blob),
@@ -98,6 +117,13 @@ def _check(blob: bytes, name: str) -> bool:
         got = _outcome(make(), pure=False)
         assert got == want, name
         results.add(want[0] == "error")
+    if sniff_compression(blob[:8]) == "none":
+        unhashed = want if want[0] == "error" else (*want[:4], None, want[5])
+        for pure in (True, False):
+            for window in (MAP_BYTES, 5000, 512 * 3 + 7):
+                with pytest.MonkeyPatch.context() as patch:
+                    patch.setattr(window_module, "MAP_BYTES", window)
+                    assert _mapped_outcome(blob, pure) == unhashed, (name, pure, window)
     return results == {False}
 
 

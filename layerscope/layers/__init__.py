@@ -20,9 +20,12 @@ from .compression import decompressor, sniff_compression
 from .gzip_estimate import estimate_gzip_bytes
 from .native import NATIVE_WALK
 from .scan import LayerScan, scan_layer
-from .streams import prefixed
+from .streams import BackgroundSha256, prefixed
+from .window import FileSpan
 
 __all__ = [
+    "BackgroundSha256",
+    "FileSpan",
     "LayerScan",
     "NATIVE_WALK",
     "decompressor",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import lzma
+import os
 import sys
 from dataclasses import dataclass
 from typing import IO, cast
@@ -14,7 +16,7 @@ from . import native as _native
 from .compression import decompressor, sniff_compression
 from .streams import BackgroundSha256, CountingHashingReader, MemoryReader, peek
 from .walk import NOTHING_KEPT, walk
-from .window import Window, describe
+from .window import FileSpan, MappedWindow, Window, describe
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ class LayerScan:
 
 
 def scan_layer(
-    blob: IO[bytes] | memoryview,
+    blob: IO[bytes] | memoryview | FileSpan,
     *,
     keep: KeptFiles | None = None,
     want_diff_id: bool = False,
@@ -51,13 +53,45 @@ def scan_layer(
     """Read one layer blob (compressed or not) and return its entries.
 
     ``blob`` is a stream, or a memoryview of the whole blob (uncompressed blobs are then walked
-    without copying). ``keep`` names the files whose bytes the scan keeps (``contents``; None:
+    without copying), or a ``FileSpan``: an uncompressed blob in a file, walked through memory
+    maps of a window at a time (no hash of it is made there: ``want_*`` must be False).
+    ``keep`` names the files whose bytes the scan keeps (``contents``; None:
     none). ``want_diff_id`` / ``want_digest`` add sha256 of the uncompressed / stored bytes.
     ``pure_python`` skips the compiled walker (the oracle the tests compare it with).
     """
+    # The entries (100k+ for a big layer) hold no cycles: the cyclic collector's full passes
+    # over them, as they pile up, cost a third of the walk. Other threads may walk too, so it
+    # is switched back on only by a walk that switched it off.
+    stopped = gc.isenabled()
+    if stopped:
+        gc.disable()
+    try:
+        return _scan(blob, keep, want_diff_id, want_digest, progress, pure_python)
+    finally:
+        if stopped:
+            gc.enable()
+
+
+def _scan(
+    blob: IO[bytes] | memoryview | FileSpan,
+    keep: KeptFiles | None,
+    want_diff_id: bool,
+    want_digest: bool,
+    progress: Progress | None,
+    pure_python: bool,
+) -> LayerScan:
     native = None if pure_python else _native.native_walk(keep)
     rule = keep if keep is not None else NOTHING_KEPT
     advance = progress.advance if progress is not None else None
+    if isinstance(blob, FileSpan):
+        if want_diff_id or want_digest:
+            raise ValueError("scan_layer: a FileSpan is walked without hashing it")
+        if sniff_compression(os.pread(blob.fd, min(8, blob.size), blob.offset)) != "none":
+            raise ValueError("scan_layer: a FileSpan must hold an uncompressed blob")
+        mapped = MappedWindow(blob, advance)
+        entries, size, tar_size, kept = walk(memoryview(b""), mapped, rule, native)
+        mapped.drain()
+        return LayerScan(entries, size, tar_size, "none", blob.size, None, None, kept)
     if isinstance(blob, memoryview):
         compression = sniff_compression(blob[:8].tobytes())
         if compression == "none":

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
-from ..analysis import Analysis
+from ..analysis import Analysis, WasteReason
 from ..analysis.push import image_cost
 from ..analysis.suggest import SuggestionReport
 from ..model import Image, Layer, chain_ids
@@ -53,6 +53,23 @@ def _push(image: Image) -> dict[str, Any]:
     }
 
 
+def _reclaimable(analysis: Analysis) -> list[dict[str, Any]]:
+    # one layer reference object per layer and one word per reason, shared by every item
+    # (tens of thousands on a big image): the encoder writes each occurrence the same
+    refs = [_layer_ref(analysis.image, index) for index in range(len(analysis.image.layers))]
+    words = {reason: reason.value for reason in WasteReason}
+    return [
+        {
+            "path": item.path,
+            "reason": words[item.reason],
+            "size_bytes": item.size_bytes,
+            "writer": refs[item.writer_layer_index],
+            "hider": refs[item.hider_layer_index],
+        }
+        for item in analysis.waste.items
+    ]
+
+
 def image_summary(analysis: Analysis) -> dict[str, Any]:
     """The ``image`` object of the inspect document."""
     image = analysis.image
@@ -89,16 +106,7 @@ def image_summary(analysis: Analysis) -> dict[str, Any]:
             "base_bytes": base.base_bytes,
             "user_bytes": base.user_bytes,
         },
-        "reclaimable": [
-            {
-                "path": item.path,
-                "reason": item.reason.value,
-                "size_bytes": item.size_bytes,
-                "writer": _layer_ref(image, item.writer_layer_index),
-                "hider": _layer_ref(image, item.hider_layer_index),
-            }
-            for item in waste.items
-        ],
+        "reclaimable": _reclaimable(analysis),
         "config": {
             "env": list(image.config.env),
             "entrypoint": list(image.config.entrypoint)

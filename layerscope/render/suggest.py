@@ -15,7 +15,7 @@ from ..analysis.suggest import (
     SuggestionReport,
 )
 from .suggest_words import covered_titles, left_out_detail, note_words, notes_words, words
-from .text import counted, size
+from .units import counted, size
 
 SUGGEST_SCHEMA_VERSION = 1
 EVIDENCE_LIMIT = 50

@@ -26,7 +26,7 @@ from ..analysis.suggest.facts import (
     SuggestionFacts,
 )
 from ..analysis.suggest.notes import NoteKind, PatchNote
-from .text import counted
+from .units import counted
 
 
 class Words(NamedTuple):

@@ -17,6 +17,7 @@ from ..analysis.push import PushSource, image_cost
 from ..analysis.suggest import SuggestionReport
 from ..analysis.waste import WasteReason
 from ..dockerfile import instruction_from_created_by
+from .units import counted as counted  # re-exported: words without rich live in units
 from .units import size as size  # re-exported: the one byte formatter lives in units
 
 REASON_TEXT = {
@@ -31,11 +32,6 @@ REASON_HELP = {
     WasteReason.METADATA_REWRITE: "a later layer copied it again only to change mode or owner",
     WasteReason.IDENTICAL_REWRITE: "a later layer wrote the same bytes, mode and owner again",
 }
-
-
-def counted(n: int, noun: str) -> str:
-    """``1 layer``, ``2 layers``: a number with its noun in the right number."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def media_label(media_type: str | None, compression: str) -> str:

@@ -19,7 +19,7 @@ from ..errors import DigestMismatchError, ImageFormatError, LayerFormatError
 from ..layers import LayerScan, prefixed, sniff_compression
 from ..model import Digest, Image, ImageRef, LayerContents, LayerIndex, Progress, SourceKind
 from .assemble import LayerPart, assemble_image
-from .blobs import BlobStore, DirBlobStore, open_tar_store
+from .blobs import BlobStore, DirBlobStore, file_span, open_tar_store
 from .config import check_layer_count
 from .config import diff_ids as _diff_ids
 from .context import LoadContext
@@ -246,11 +246,16 @@ def _read_layer(
             defer(_Check(store, layer_ref, position, diff_id, local, index, scanned, big))
         if ctx.progress is not None:
             ctx.progress.stage(f"layer {position + 1}/{total}", store.size(layer_ref.path))
+        want_diff_id = verify or (index is not None and not later)
+        want_digest = unnamed or (verify and layer_ref.digest is not None)
+        # nothing to hash on the way: an uncompressed blob is walked in its file's page cache
+        plain = compression == "none" and not (want_diff_id or want_digest)
+        mapped = file_span(stream) if plain else None
         try:
             scan = scan_layer(
-                prefixed(head, stream),
-                want_diff_id=verify or (index is not None and not later),
-                want_digest=unnamed or (verify and layer_ref.digest is not None),
+                mapped or prefixed(head, stream),
+                want_diff_id=want_diff_id,
+                want_digest=want_digest,
                 progress=ctx.progress,
             )
             if compression == "none":
@@ -352,6 +357,9 @@ class _Handoff:
         self._ready.wait()
         return self._value
 
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
 
 class _Check:
     """Background work: hash the blob, wait for the walk, cache its result if the hash matches.
@@ -386,26 +394,42 @@ class _Check:
 
     def __call__(self) -> None:
         sha = hashlib.sha256()
-        finished = True
+        finished, early = True, False
         with self._detached as stream:
             while chunk := stream.read(4 << 20):
                 sha.update(chunk)
-                if self._stoppable and self._stopped.is_set():
-                    finished = False
-                    break
+                if self._stoppable:
+                    early = early or self._store_early()
+                    if self._stopped.is_set():
+                        finished = False
+                        break
         result = self._scanned.take()
         if result is None:
             return  # the walk failed: nothing to cache
         if not finished:
-            if self._local is not None:
+            if self._local is not None and not early:
                 self._index.put(self._local, result[0])
             return
         got = Digest("sha256:" + sha.hexdigest())
         if got != self._diff_id:
+            if early and self._local is not None:
+                self._index.forget(self._local)
             raise DigestMismatchError(
                 f"{self._label} hashes to {got}, but the config says {self._diff_id}; not cached"
             )
         self._index.put(self._diff_id, result[0], digest=result[1])
+        if early and self._local is not None:
+            self._index.forget(self._local)  # the diff_id entry serves this file too
+
+    def _store_early(self) -> bool:
+        """Once the walk is done, cache it under the local key while the hash goes on (so that
+        the end of the command has no layer index to encode and write); True once done."""
+        if self._local is None or not self._scanned.ready():
+            return False
+        result = self._scanned.take()
+        if result is not None:
+            self._index.put(self._local, result[0])
+        return True
 
 
 def _sha256_of(stream: IO[bytes]) -> Digest:

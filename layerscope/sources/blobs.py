@@ -1,9 +1,12 @@
 """Random access to the files of an image archive (a tar) or an image layout (a directory).
 
 A tar is indexed once (member name -> offset, size); a member is then read with ``pread`` in
-large chunks, so memory stays flat however big the layers are (a memory map would count every
-page of a multi-GB archive in the process's RSS). A compressed outer archive (``docker save |
-gzip``) is first decompressed into a spool file in layerscope's cache directory, removed on close.
+large chunks, so memory stays flat however big the layers are (a memory map of the whole file
+would count every page of a multi-GB archive in the process's RSS). An uncompressed layer that
+needs no hash on the way is walked through maps of 16 MiB windows instead (``file_span``,
+``layers.FileSpan``): its bytes are not copied out of the page cache. A compressed outer
+archive (``docker save | gzip``) is first decompressed into a spool file in layerscope's cache
+directory, removed on close.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ..errors import ImageFormatError, NotFoundError, UnsafePathError
-from ..layers import decompressor, sniff_compression
+from ..layers import FileSpan, decompressor, sniff_compression
 from ..model import Progress
 
 
@@ -234,6 +237,10 @@ class _Slice(io.RawIOBase):
         self._end = offset + size
         self._owns_fd = owns_fd
 
+    def span(self) -> FileSpan:
+        """The whole slice as a ``FileSpan`` (walked through memory maps; valid while open)."""
+        return FileSpan(self._fd, self._start, self._end - self._start)
+
     def close(self) -> None:
         if self._owns_fd and not self.closed:
             os.close(self._fd)
@@ -271,6 +278,16 @@ class _Slice(io.RawIOBase):
         got = os.preadv(self._fd, [view[:want]], self._pos)
         self._pos += got
         return got
+
+
+def file_span(stream: IO[bytes]) -> FileSpan | None:
+    """The blob a stream of ``open`` reads, as a ``FileSpan`` of its file (None for other
+    streams); valid while the stream is open."""
+    if isinstance(stream, _Slice):
+        return stream.span()
+    if isinstance(stream, io.FileIO):
+        return FileSpan(stream.fileno(), 0, os.fstat(stream.fileno()).st_size)
+    return None
 
 
 def default_spool_dir() -> Path:

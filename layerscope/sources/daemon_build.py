@@ -22,13 +22,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import docker
-import docker.errors
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DaemonUnavailableError, LayerscopeError, UsageError
-from .daemon import _unavailable, connect
+
+if TYPE_CHECKING:
+    import docker
+
+# The docker SDK (and requests under it, ~70 ms) is imported by the methods that talk to the
+# engine: ``suggest --help`` and every command's parser import this module for BUILDERS.
 
 BUILDERS = ("auto", "buildkit", "classic", "buildah")
 BUILD_TIMEOUT_SECONDS = 3600
@@ -82,6 +84,10 @@ class Builder:
                 raise DaemonUnavailableError("buildah is not installed (apt-get install buildah)")
             self.name = "buildah"
             return
+        import docker.errors
+
+        from .daemon import _unavailable, connect
+
         connect().close()  # the one place that turns "no engine" into DaemonUnavailableError
         try:
             self._client = docker.from_env(version="auto", timeout=BUILD_TIMEOUT_SECONDS)
@@ -142,6 +148,10 @@ class Builder:
         return [*argv, str(context)], env
 
     def _classic(self, context: Path, dockerfile: Path, tag: str, sink: LineSink) -> BuildOutcome:
+        import docker.errors
+
+        from .daemon import _unavailable
+
         assert self._client is not None
         lines: list[str] = []
         error: str | None = None
@@ -179,6 +189,8 @@ class Builder:
         """Id, size and per-layer sizes of a built image."""
         if self.name == "buildah":
             return _buildah_facts(tag)
+        import docker.errors
+
         assert self._client is not None
         try:
             info = self._client.api.inspect_image(tag)
@@ -197,6 +209,8 @@ class Builder:
 
     def remove(self, tags: list[str]) -> None:
         """Remove the images it tagged (best effort: a tag already gone is fine)."""
+        import docker.errors
+
         for tag in tags:
             if self.name == "buildah":
                 subprocess.run(["buildah", "rmi", "-f", tag], capture_output=True, timeout=300,
@@ -260,6 +274,8 @@ def _run_streaming(argv: list[str], env: dict[str, str], sink: LineSink) -> Buil
     if code == 0:
         return BuildOutcome(True, text, seconds)
     if any("Cannot connect to the Docker daemon" in line for line in lines[-5:]):
+        from .daemon import _unavailable
+
         raise _unavailable()
     error = next((line for line in reversed(lines) if line.strip()), f"exit {code}")
     return BuildOutcome(False, text, seconds, error.strip())

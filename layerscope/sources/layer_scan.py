@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import IO
 
 from ..analysis.packages import PACKAGE_DATABASES
-from ..layers import LayerScan, estimate_gzip_bytes
+from ..layers import FileSpan, LayerScan, estimate_gzip_bytes
 from ..layers import scan_layer as _scan_layer
 from ..model import Progress
 
 
 def scan_layer(
-    blob: IO[bytes] | memoryview,
+    blob: IO[bytes] | memoryview | FileSpan,
     *,
     want_diff_id: bool = False,
     want_digest: bool = False,

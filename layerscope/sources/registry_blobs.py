@@ -7,7 +7,6 @@ diff_id were checked.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import threading
 from collections.abc import Callable, Sequence
@@ -22,7 +21,7 @@ from ..errors import (
     LayerscopeError,
     RegistryUnavailableError,
 )
-from ..layers import LayerScan
+from ..layers import BackgroundSha256, LayerScan
 from ..model import Digest, LayerContents, LayerIndex, Progress
 from .layer_scan import scan_layer
 
@@ -90,7 +89,8 @@ class VerifyingStream(io.RawIOBase):
         self._transient = transient
         self._abort = abort
         self._advance = advance
-        self._sha = hashlib.sha256()
+        # on its own thread: the decompressor's thread reading this stream only decompresses
+        self._sha = BackgroundSha256()
         self.count = 0
         self._resumes = 0
         self._reader: BlobReader | None = None
@@ -166,6 +166,7 @@ class VerifyingStream(io.RawIOBase):
 
     def close(self) -> None:
         self._close_reader()
+        self._sha.abandon()  # (a no-op once finish() has the digest)
         super().close()
 
     def finish(self) -> None:

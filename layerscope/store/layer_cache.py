@@ -82,6 +82,7 @@ class LayerCache:
         self.max_bytes = cache_max_bytes() if max_bytes is None else max_bytes
         self._db = path if isinstance(path, Database) else Database(path)
         self._problems: list[str] = []
+        self._encoded: tuple[tuple[FileEntry, ...], bytes] | None = None
 
     @property
     def database(self) -> Database:
@@ -136,7 +137,14 @@ class LayerCache:
         """Remember a layer's contents (and, when given, the digest of its stored blob)."""
         if not all(type(entry) is FileEntry for entry in contents.entries):
             raise TypeError("LayerContents.entries must hold FileEntry objects")
-        data = encode_entries(contents.entries)
+        # the same walk cached under a second key (its local key, then its diff_id once its
+        # hash matched) is encoded once
+        memo = self._encoded
+        if memo is not None and memo[0] is contents.entries:
+            data = memo[1]
+        else:
+            data = encode_entries(contents.entries)
+            self._encoded = (contents.entries, data)
         now = time.time()
         row = (
             diff_id,
@@ -284,6 +292,10 @@ class LayerCache:
                 ),
             )
         return LayerContents(entries, size_bytes, tar_size_bytes, kept, gzip)
+
+    def forget(self, diff_id: Digest) -> None:
+        """Drop the layer cached under ``diff_id`` (a local key whose check failed)."""
+        self._forget(diff_id)
 
     def _forget(self, diff_id: Digest) -> None:
         def delete(conn: sqlite3.Connection) -> None:

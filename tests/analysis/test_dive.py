@@ -219,3 +219,35 @@ def test_go_sort_sorts_and_keeps_pairs(seed: int) -> None:
     assert keys == sorted(keys)
     assert [k for _, k in values] == keys
     assert sorted(i for i, _ in values) == list(range(n))
+
+
+def _random_layer(rng: random.Random, names: list[str], marks: str) -> list[FileEntry]:
+    """Up to 40 entries over a few names, 1-3 deep; ``marks``: none, opaque or all (whiteouts)."""
+    entries: list[FileEntry] = [d("/")] if rng.random() < 0.3 else []
+    for _ in range(rng.randint(0, 40)):
+        path = "/" + "/".join(rng.choice(names) for _ in range(rng.randint(1, 3)))
+        roll = rng.random()
+        if marks == "all" and roll < 0.15:
+            entries.append(wh(path))
+        elif marks != "none" and roll < 0.2:
+            entries.append(opq(path))
+        elif roll < 0.4:
+            entries.append(d(path))
+        else:
+            entries.append(f(path, rng.randint(0, 50)))
+    return entries
+
+
+@pytest.mark.parametrize("seed", range(90))
+def test_short_first_layer_equals_the_exhaustive_walk(seed: int) -> None:
+    # layer 0 without whiteouts takes a short way (its tree is the stack, or no tree at all when
+    # no later layer whites anything out; its leaves are counted without dive's ordered visit);
+    # every figure and the tie order must be the same
+    rng = random.Random(seed)
+    names = ["a", "b", "c", "-x", "é", "B"]
+    layers = [_random_layer(rng, names, "opaque" if seed % 2 else "none")]
+    layers += [
+        _random_layer(rng, names, "all" if seed % 3 else "none") for _ in range(rng.randint(0, 4))
+    ]
+    img = image(*layers)
+    assert dive_metrics(img) == dive_metrics(img, exhaustive=True)

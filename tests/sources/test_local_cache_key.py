@@ -161,3 +161,29 @@ def test_a_lying_archive_is_never_cached_under_its_claimed_diff_id(
     with pytest.raises(DigestMismatchError):
         deferred.run(stop_first=False)
     assert cache.get(keys[1][0]) is None
+
+
+def test_a_lying_archive_whose_walk_was_cached_early_is_dropped_when_its_check_fails(
+    image: Path, tmp_path: Path, cache: LayerCache
+) -> None:
+    # a stoppable check caches the walk under the local key as soon as the walk is done; the
+    # check then runs to the end here and finds another hash: nothing of the layer stays cached
+    keys = _keys(image)
+    store = open_tar_store(image)
+    try:
+        member = store._member(select_image(store, None, None).layers[1].path)
+    finally:
+        store.close()
+    raw = bytearray(image.read_bytes())
+    raw[member.offset + member.size - 1] = 1  # same entries, another sha256
+    liar = tmp_path / "liar.tar"
+    liar.write_bytes(bytes(raw))
+    deferred = _Deferred()
+    _load(liar, cache, deferred)
+    with pytest.raises(DigestMismatchError):
+        deferred.run(stop_first=False)
+    diff_id = keys[1][0]
+    assert cache.get(diff_id) is None
+    local = _keys(liar)[1][1]
+    assert local is not None and cache.get(local) is None
+    assert cache.get(_keys(liar)[0][0]) is not None  # the honest layer is cached
