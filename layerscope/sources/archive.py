@@ -23,7 +23,7 @@ from .blobs import BlobStore, DirBlobStore, file_span, open_tar_store
 from .config import check_layer_count
 from .config import diff_ids as _diff_ids
 from .context import LoadContext
-from .layer_scan import gzip_estimate, scan_layer
+from .layer_scan import scan_layer, with_gzip_estimate
 from .manifests import DOCKER_LAYER, LayerRef, Selected, select_image
 
 _Job = tuple[int, LayerRef, Digest]
@@ -258,10 +258,7 @@ def _read_layer(
                 want_digest=want_digest,
                 progress=ctx.progress,
             )
-            if compression == "none":
-                # what a push would send: the walk has just read these bytes (page cache)
-                estimate = gzip_estimate(stream, store.size(layer_ref.path))
-                scan = replace(scan, gzip_estimate_bytes=estimate)
+            scan = with_gzip_estimate(scan, stream, store.size(layer_ref.path))
         except LayerFormatError as exc:
             scanned.give(None)
             raise LayerFormatError(

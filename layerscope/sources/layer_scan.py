@@ -9,6 +9,7 @@ whichever source filled it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import IO
 
 from ..analysis.packages import PACKAGE_DATABASES
@@ -47,3 +48,11 @@ def gzip_estimate(blob: IO[bytes], size: int) -> int:
         return b"".join(parts)
 
     return estimate_gzip_bytes(read_at, size)
+
+
+def with_gzip_estimate(scan: LayerScan, blob: IO[bytes], size: int) -> LayerScan:
+    """``scan`` with the estimated gzip size of its blob when the blob is stored uncompressed:
+    what a push would send (the walk has just read these bytes: they are in the page cache)."""
+    if scan.compression != "none":
+        return scan
+    return replace(scan, gzip_estimate_bytes=gzip_estimate(blob, size))
