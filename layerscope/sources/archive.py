@@ -223,9 +223,14 @@ def _read_layer(
         unnamed = layer_ref.digest is None and compression != "none"
         later = index is not None and defer is not None and not verify and compression == "none"
         local = local_key(store, layer_ref.path, diff_id) if later else None
-        cached = _cached(index, diff_id, local, verify, plain=compression == "none")
+        cached = _cached(index, diff_id, local, verify)
         if cached is not None:
             digest = _sha256_of(prefixed(head, stream)) if unnamed else None
+            if compression == "none" and cached.gzip_estimate_bytes is None:
+                # cached before estimates were kept, or from a compressed copy: sampled from
+                # this blob, for this image only (its bytes did not earn the cache key)
+                estimate = gzip_estimate(stream, store.size(layer_ref.path))
+                cached = replace(cached, gzip_estimate_bytes=estimate)
             return LayerScan(
                 cached.entries,
                 cached.size_bytes,
@@ -271,25 +276,17 @@ def _read_layer(
 
 
 def _cached(
-    index: LayerIndex | None,
-    diff_id: Digest,
-    local: Digest | None,
-    verify: bool,
-    *,
-    plain: bool,
+    index: LayerIndex | None, diff_id: Digest, local: Digest | None, verify: bool
 ) -> LayerContents | None:
     """The cached walk of a layer: by diff_id, else (the same unchanged file) by its local key;
     a local hit is trusted for this file only and not hashed again (a walk costs less than a
-    sha256; --verify promotes it). A ``plain`` (uncompressed) blob needs its gzip estimate: an
-    entry without one (cached before estimates were kept, or from a compressed copy) is a miss,
-    so the layer is walked and cached again once, by the same trust rule as any walk."""
+    sha256; --verify promotes it)."""
     if index is None or verify:
         return None
-    for key in (diff_id, local):
-        cached = index.get(key) if key is not None else None
-        if cached is not None and not (plain and cached.gzip_estimate_bytes is None):
-            return cached
-    return None
+    cached = index.get(diff_id)
+    if cached is None and local is not None:
+        cached = index.get(local)
+    return cached
 
 
 def _settle(
