@@ -226,12 +226,7 @@ def _read_layer(
         cached = _cached(index, diff_id, local, verify)
         if cached is not None:
             digest = _sha256_of(prefixed(head, stream)) if unnamed else None
-            if compression == "none" and cached.gzip_estimate_bytes is None:
-                # cached before estimates were kept, or from a compressed copy: sampled from
-                # this blob, for this image only (its bytes did not earn the cache key)
-                estimate = gzip_estimate(stream, store.size(layer_ref.path))
-                cached = replace(cached, gzip_estimate_bytes=estimate)
-            return LayerScan(
+            scan = LayerScan(
                 cached.entries,
                 cached.size_bytes,
                 cached.tar_size_bytes,
@@ -242,6 +237,11 @@ def _read_layer(
                 cached.contents,
                 cached.gzip_estimate_bytes if compression == "none" else None,
             )
+            if scan.gzip_estimate_bytes is None:
+                # cached before estimates were kept, or from a compressed copy: sampled from
+                # this blob, for this image only (its bytes did not earn the cache key)
+                scan = with_gzip_estimate(scan, stream, store.size(layer_ref.path))
+            return scan
         scanned = _Handoff()
         if later and index is not None and defer is not None:
             # hashed from its own file handle on another thread, from now on: in parallel with
