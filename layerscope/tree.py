@@ -163,9 +163,8 @@ class LayerApplied:
 def _placed(layer_index: int, entries: list[FileEntry]) -> list[Placed]:
     """``Placed(layer_index, entry)`` per entry, the slots filled column by column (faster)."""
     made = list(map(object.__new__, repeat(Placed, len(entries))))
-    for slot, values in zip(
-        Placed.__slots__, (repeat(layer_index), entries, repeat(False)), strict=True
-    ):
+    columns: tuple[Iterable[object], ...] = (repeat(layer_index), entries, repeat(False))
+    for slot, values in zip(Placed.__slots__, columns, strict=True):
         deque(map(getattr(Placed, slot).__set__, made, values), 0)
     return made
 

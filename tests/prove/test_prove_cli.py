@@ -47,7 +47,7 @@ def test_prove_on_the_ml_shape(
     monkeypatch.chdir(ctx)
     monkeypatch.setenv("LAYERSCOPE_DOCKER_CLI", docker_cli)
     monkeypatch.setenv("LAYERSCOPE_DATA_DIR", str(tmp_path / "data"))
-    base = ["suggest", f"docker://{tag}", "--dockerfile", "Dockerfile", "--prove=each",
+    base = ["suggest", f"docker://{tag}", "--dockerfile", "Dockerfile", "--prove",
             "--network", "host", "--builder", "buildkit"]  # fmt: skip
     code, text, err = _layerscope([*base, "--output", str(tmp_path / "proof.json"), "--json"])
     assert code == 0, err
@@ -87,16 +87,8 @@ def test_prove_on_the_ml_shape(
         assert 0 < run_doc["layers_rebuilt"] <= run_doc["layers"]
         assert run_doc["steps_hit"] + len(run_doc["steps_run"]) == run_doc["steps"]
 
-    # each suggestion built alone (--prove=each) saves what its estimate says: its edit
-    # carries exactly what the estimate counts (issue 16, bench_prove)
-    by_kind = {s["id"]: s for s in proof["suggestions"]}
-    for s in by_kind.values():
-        if s["estimated_saving_bytes"] > 0:
-            estimate, measured = s["estimated_saving_bytes"], s["measured_saving_bytes"]
-            assert measured is not None and s["builds"] is True, s
-            assert abs(measured - estimate) <= 0.10 * estimate, s
-    kinds = {s["kind"] for s in by_kind.values()}
-    assert {"same_layer_cleanup", "no_install_recommends", "merge_run"} <= kinds, kinds
+    # each suggestion alone (--prove=each) is measured by benchmarks/bench_prove.py, not here:
+    # on the vfs engine of the suite its nine extra Debian builds cost minutes and gigabytes
 
     # the final patch builds, checked independently: apply it with GNU patch and build it
     check = write_context(ML, tmp_path / "check")
