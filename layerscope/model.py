@@ -179,6 +179,12 @@ class Layer:
     estimated from a sample (``layers.gzip_estimate``); None for a compressed blob."""
 
     @property
+    def pushed_blob_bytes(self) -> int | None:
+        """The stored blob's size when it is what a push sends (a compressed blob); None for a
+        blob stored uncompressed (docker save, an engine export), which a push gzips first."""
+        return self.compressed_size_bytes if self.compression != "none" else None
+
+    @property
     def created_by(self) -> str:
         return self.history.created_by if self.history else ""
 

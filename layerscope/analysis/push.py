@@ -45,8 +45,7 @@ def record_cost(layer: LayerRecord) -> PushCost | None:
 
 def layer_cost(layer: Layer) -> PushCost | None:
     """A loaded layer's: an uncompressed blob's own size is not what a push sends."""
-    compressed = layer.compressed_size_bytes if layer.compression != "none" else None
-    return cost(compressed, layer.gzip_estimate_bytes)
+    return cost(layer.pushed_blob_bytes, layer.gzip_estimate_bytes)
 
 
 def total(costs: Iterable[PushCost | None]) -> PushCost | None:

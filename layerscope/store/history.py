@@ -124,9 +124,7 @@ def build_record(
             size_bytes=layer.size_bytes,
             # A layer stored uncompressed (docker save, the engine's export) has no
             # compressed size: its blob size is not what a push sends, so it stays unknown.
-            compressed_size_bytes=(
-                layer.compressed_size_bytes if layer.compression != "none" else None
-            ),
+            compressed_size_bytes=layer.pushed_blob_bytes,
             # what a push of it would send instead, estimated from a sample (None when unknown)
             gzip_estimate_bytes=layer.gzip_estimate_bytes if layer.compression == "none" else None,
             created_by=layer.created_by,
