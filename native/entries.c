@@ -6,6 +6,7 @@
  * descriptor call per field and entry (1.6 million calls for a 137k-file layer, about 60% of
  * its decode); here it is a loop of pointer stores. The pure-Python build in codec.py stays
  * the definition and the fallback (no compiler, LAYERSCOPE_PURE_PYTHON=1); tests compare them.
+ * The entries it makes are not tracked by the cyclic garbage collector (see build()).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -13,7 +14,8 @@
 
 /* build(cls, descriptors, columns) -> tuple: cls objects whose slots (the member descriptors
  * in `descriptors`, one per column) hold the columns' values, row by row. Every column is a
- * list of the same length; cls must be a plain slotted class (what object.__new__ makes). */
+ * list of the same length; cls must be a plain slotted class (what object.__new__ makes).
+ * The objects are not tracked by the cyclic collector: no value may refer back to them. */
 static PyObject *build(PyObject *self, PyObject *args)
 {
     PyTypeObject *type;
@@ -60,7 +62,7 @@ static PyObject *build(PyObject *self, PyObject *args)
     PyObject *out = PyTuple_New(count);
     if (out == NULL) goto fail;
     for (Py_ssize_t row = 0; row < count; row++) {
-        PyObject *obj = type->tp_alloc(type, 0); /* zeroed slots; tracked by the collector */
+        PyObject *obj = type->tp_alloc(type, 0); /* zeroed slots */
         if (obj == NULL) {
             Py_DECREF(out);
             goto fail;
@@ -72,6 +74,12 @@ static PyObject *build(PyObject *self, PyObject *args)
             Py_INCREF(value);
             *(PyObject **)((char *)obj + offsets[i]) = value;
         }
+        /* Not tracked by the collector: the values are strings, numbers, None, enum members
+         * and tuples of those (what the decoder makes), which can never lead back to the
+         * entry, so the entry is never part of a cycle. Every collection then skips it: a
+         * 137k-file layer decoded into tracked objects cost a 0.1 s young collection right
+         * after the decode, and each later full one walked them all again. */
+        if (PyType_IS_GC(type)) PyObject_GC_UnTrack(obj);
         PyTuple_SET_ITEM(out, row, obj);
     }
     PyMem_Free(offsets);
@@ -83,7 +91,8 @@ fail:
 
 static PyMethodDef methods[] = {
     {"build", build, METH_VARARGS,
-     "build(cls, descriptors, columns) -> tuple of cls objects, slots filled row by row."},
+     "build(cls, descriptors, columns) -> tuple of cls objects, slots filled row by row "
+     "(untracked by the cyclic collector: no value may refer back to them)."},
     {NULL, NULL, 0, NULL},
 };
 

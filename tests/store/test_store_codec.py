@@ -185,6 +185,7 @@ def test_decoding_restores_garbage_collection() -> None:
 def test_compiled_build_makes_the_entries_the_python_build_makes() -> None:
     """native/entries.c against the pure-Python build (its definition), on every column form:
     equal entries, the same types, the very value objects, and references counted right."""
+    import gc
     import sys
 
     from layerscope.store import codec
@@ -208,6 +209,7 @@ def test_compiled_build_makes_the_entries_the_python_build_makes() -> None:
     for a, b in zip(native, python, strict=True):
         assert type(a) is FileEntry
         assert all(getattr(a, n) is getattr(b, n) for n in FIELD_NAMES)
+        assert not gc.is_tracked(a)  # acyclic by construction: no collection walks them
     assert sys.getrefcount(marker) == before + 2  # one reference per built entry, no leak
     del native, python
     assert sys.getrefcount(marker) == before
