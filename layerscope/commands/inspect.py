@@ -215,10 +215,17 @@ def _run_tui(
             from ..dockerfile import base_layer_count
 
             count = base_layer_count(dockerfile, image)
-        analysis = analyze(image, base_image=base[0], dockerfile_base_count=count)
-        # out of the collector's generations before more is made: a full collection of the
-        # fresh analysis (while the history is recorded, say) cost up to 0.3 s of a warm start
-        gc.freeze()
+        # No collections while the analysis is made (it lives as long as the app), and out of
+        # the collector's generations before more is made: collections of the fresh analysis
+        # (a full one while the history was recorded, say) cost up to 0.3 s of a warm start.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            analysis = analyze(image, base_image=base[0], dockerfile_base_count=count)
+            gc.freeze()
+        finally:
+            if enabled:
+                gc.enable()
         quiet = io.StringIO()  # a warning must not scribble on the screen
         base_count = analysis.base.count if analysis.base.method.value != "default" else None
         history.record(image, quiet, ref=settings.ref, base_layer_count=base_count)
