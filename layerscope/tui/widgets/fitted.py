@@ -48,7 +48,8 @@ class FittedTable(DataTable[Any]):
     def _size_updated(self, *args: Any, **kwargs: Any) -> bool:
         # Textual's layout sets the new size here, before it draws the frame; the Resize event
         # comes after that frame. Filled here, the first frame shows the table laid out for
-        # its width (not an empty or width-0 table, then a second frame).
+        # its width (not an empty or width-0 table, then a second frame). A Textual without
+        # this private hook still fills the table on the Resize event, one frame later.
         changed: bool = super()._size_updated(*args, **kwargs)
         if changed and self.size.width and self.size.width != self._filled_width:
             self.refill()
