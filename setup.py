@@ -2,7 +2,9 @@
 
 ``layerscope._tarwalk`` is the tar walker's hot loop in C (native/tarwalk.c). It is optional:
 without a C compiler or Python headers the build prints a warning, skips it, and layerscope
-uses its pure-Python walker (same results, slower).
+uses its pure-Python walker (same results, slower). ``layerscope._entries`` (native/entries.c)
+builds a cached layer index's entries from its columns; without it store/codec.py does so in
+Python.
 """
 
 from setuptools import Extension, setup
@@ -16,6 +18,13 @@ setup(
             include_dirs=["native"],
             extra_compile_args=["-O3"],
             optional=True,
-        )
+        ),
+        # the objects of a cached layer index, built from its decoded columns (store/codec.py)
+        Extension(
+            "layerscope._entries",
+            sources=["native/entries.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
     ]
 )

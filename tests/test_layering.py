@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "sources": BASE
     | {"refs", "platforms", "layers", "tree", "config_paths", "credentials"}
     | {"analysis.packages"},  # the package-database predicate, handed to the walker
-    "store": BASE | {"config_paths", "refs", "dockerfile"},
+    "store": BASE | {"config_paths", "refs", "dockerfile", "_entries"},  # codec: native/
     "analysis": BASE | {"tree", "dockerfile", "platforms", "refs"},
     "render": BASE | {"analysis", "dockerfile", "tree"},
     "tui": BASE | {"analysis", "render", "tree", "dockerfile"},

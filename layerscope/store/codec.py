@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import struct
 import sys
 from array import array
@@ -205,9 +206,12 @@ def _decode_column(tag: bytes, data: memoryview, count: int, name: str) -> list[
         strings = _split_strings(data[4 + index_len :], len(present))
         if len(strings) != len(present):
             raise CodecError(f"column {name}: {len(strings)} values for {len(present)} slots")
-        values = [None] * count
-        for i, value in zip(present, strings, strict=True):
-            values[i] = value
+        if len(present) == count:  # every entry has one (as every file has a content hash)
+            values = strings
+        else:
+            values = [None] * count
+            for i, value in zip(present, strings, strict=True):
+                values[i] = value
     elif tag == b"Q":
         values = _read_array("q", data).tolist()
     elif tag == b"D":
@@ -218,7 +222,11 @@ def _decode_column(tag: bytes, data: memoryview, count: int, name: str) -> list[
         typecode = chr(data[4 + table_len])
         if typecode not in "BHI":
             raise CodecError(f"column {name}: bad index type {typecode!r}")
-        values = list(map(distinct.__getitem__, _read_array(typecode, data[5 + table_len :])))
+        index = _read_array(typecode, data[5 + table_len :])
+        if len(distinct) == 1 and len(index) == count and not any(index):
+            values = distinct * count  # one value for all (owner, mtime, xattrs of a layer)
+        else:
+            values = list(map(distinct.__getitem__, index))
     elif tag == b"J":
         values = json.loads(bytes(data))
         if convert is not None:
@@ -253,7 +261,33 @@ def _slots_are_fields() -> bool:
 _FAST_BUILD = _slots_are_fields()
 
 
+def _native_build() -> Callable[[list[list[Any]]], tuple[FileEntry, ...]] | None:
+    """The compiled build (native/entries.c), or None: not built (no compiler at install),
+    LAYERSCOPE_PURE_PYTHON=1, or slots that are not exactly the fields."""
+    if not _FAST_BUILD or os.environ.get("LAYERSCOPE_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from .. import _entries  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    descriptors = tuple(getattr(FileEntry, name) for name in FIELD_NAMES)
+    build: Callable[[type, tuple[Any, ...], tuple[list[Any], ...]], tuple[FileEntry, ...]]
+    build = _entries.build
+    return lambda columns: build(FileEntry, descriptors, tuple(columns))
+
+
+NATIVE_BUILD = _native_build()
+"""The entries made from their columns in C (None: ``_build`` does it in Python)."""
+
+
 def _build(columns: list[list[Any]], count: int) -> tuple[FileEntry, ...]:
+    if NATIVE_BUILD is not None:
+        return NATIVE_BUILD(columns)
+    return _python_build(columns, count)
+
+
+def _python_build(columns: list[list[Any]], count: int) -> tuple[FileEntry, ...]:
+    """The definition of the build (and its fallback)."""
     if not _FAST_BUILD:
         return tuple(map(FileEntry, *columns))
     new = object.__new__

@@ -100,10 +100,16 @@ class InspectApp(LayerscopeApp):
         # (over a 135k-file image one took up to 150 ms, paid by whichever key press did it).
         gc.freeze()
         cache = self.cache_states(analysis.image) if self.cache_states else None
-        screen = InspectScreen(
-            analysis, cache, suggestions=self.suggestions, words=self.suggestion_words
-        )
-        gc.freeze()  # the first view too
+        enabled = gc.isenabled()
+        gc.disable()  # frozen before the collector could first walk the view's 137k nodes
+        try:
+            screen = InspectScreen(
+                analysis, cache, suggestions=self.suggestions, words=self.suggestion_words
+            )
+            gc.freeze()  # the first view too
+        finally:
+            if enabled:
+                gc.enable()
         self.show_main(screen)
         # the screen asks for screen_drawn once it is on the terminal, and for prefetch_views
         # once it has been on a layer for a moment

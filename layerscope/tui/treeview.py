@@ -164,21 +164,29 @@ class TreeView:
         # are created on the way.
         pending = [node for node in nodes.values() if node is not root]
         parents: list[PathNode] = []
+        find = nodes.get
         while pending:
             orphans: list[PathNode] = []
+            # paths come in archive order, where siblings follow each other: the previous
+            # parent is the likely one (a string compare, not a lookup)
+            last_key, last_kids = "", []
             for node in pending:
                 path = node.path
                 parent_key = path[: path.rfind("/")] or ROOT
-                parent = nodes.get(parent_key)
+                if parent_key == last_key:
+                    last_kids.append(node)
+                    continue
+                parent = find(parent_key)
                 if parent is None:
                     parent = nodes[parent_key] = PathNode(parent_key, None, _UNCHANGED)
                     orphans.append(parent)
                 kids = parent.kids
                 if kids is None:
-                    parent.kids = [node]
+                    kids = parent.kids = [node]
                     parents.append(parent)
                 else:
                     kids.append(node)
+                last_key, last_kids = parent_key, kids
             pending = orphans
         # Sizes rolled up, deepest directories first (list comprehensions: the sums run over
         # every path of the view, and a generator costs a resumption per item).

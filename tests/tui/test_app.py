@@ -319,3 +319,82 @@ async def test_at_80x24_the_instruction_gets_the_room(small: Analysis) -> None:
         widths = {str(c.key.value): c.get_render_width(table) for c in table.columns.values()}
         assert "stored" not in widths  # in the layer details below instead
         assert widths["instruction"] >= 20, widths
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def stage(self, text: str, total_bytes: int | None = None) -> None:
+        self.calls.append(("stage", (text, total_bytes)))
+
+    def advance(self, done_bytes: int) -> None:
+        self.calls.append(("advance", done_bytes))
+
+
+def test_early_load_starts_at_once_and_hands_over_its_progress(small: Analysis) -> None:
+    """run_inspect's EarlyLoad: the loader runs before any display asks; the stage under way
+    is replayed to the display that attaches, later progress forwarded to it."""
+    import threading
+
+    from layerscope.tui import EarlyLoad
+
+    started, go_on = threading.Event(), threading.Event()
+    analysed: list[Image] = []
+
+    def loader(progress: Progress) -> Image:
+        progress.stage("Reading layer 1 of 2", 300)
+        progress.advance(100)
+        progress.advance(50)
+        started.set()
+        assert go_on.wait(10)
+        progress.stage("Reading layer 2 of 2", 10)
+        return small.image
+
+    def analyzer(image: Image) -> Analysis:
+        analysed.append(image)
+        return small
+
+    early = EarlyLoad(loader, analyzer)
+    assert started.wait(10)  # running, though nobody asked for the image yet
+    shown = _Recorder()
+    go_on.set()
+    assert early.image(shown) is small.image
+    assert early.analysis(small.image) is small
+    assert analysed == [small.image]
+    assert shown.calls == [
+        ("stage", ("Reading layer 1 of 2", 300)),
+        ("advance", 150),
+        ("stage", ("Reading layer 2 of 2", 10)),
+    ]
+
+
+def test_early_load_raises_its_error_where_the_result_is_asked_for() -> None:
+    from layerscope.tui import EarlyLoad
+
+    def loader(progress: Progress) -> Image:
+        raise LayerscopeError("missing.tar: no such file")
+
+    early = EarlyLoad(loader, None)
+    for ask in (lambda: early.image(_Recorder()), lambda: early.analysis(None)):  # type: ignore[arg-type]
+        try:
+            ask()
+        except LayerscopeError as exc:
+            assert "no such file" in str(exc)
+        else:
+            raise AssertionError("no error")
+
+
+@run_async
+async def test_early_loaded_image_opens_the_inspect_screen(small: Analysis) -> None:
+    from layerscope.tui import EarlyLoad
+
+    early = EarlyLoad(lambda progress: small.image, lambda image: small)
+    app = InspectApp(early.image, "small.tar", analyzer=early.analysis)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(500):
+            if isinstance(app.screen, InspectScreen):
+                break
+            await pilot.pause()
+        assert isinstance(app.screen, InspectScreen)
+        assert app.analysis is small

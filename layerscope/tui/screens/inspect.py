@@ -67,6 +67,19 @@ class InspectScreen(FilteredTreeScreen):
         self.words = words or default_words
         self.model = FileTreeModel(analysis)
         self._prefetch_timer: Timer | None = None
+        self._width_class()
+
+    def _width_class(self) -> None:
+        """The breakpoint class of the terminal's width from the start: left to the screen's
+        first resize, it came after the first layout, which was then done again (and the
+        tables filled again) before the first frame."""
+        try:
+            width = self.app.size.width
+        except Exception:  # no running app (a screen made outside one): the resize sets it
+            return
+        names = [name for at, name in self.HORIZONTAL_BREAKPOINTS if width >= at]
+        for _, name in self.HORIZONTAL_BREAKPOINTS:
+            self.set_class(bool(names) and name == names[-1], name)
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="title")

@@ -30,7 +30,10 @@ class FittedTable(DataTable[Any]):
         raise NotImplementedError
 
     def refill(self) -> None:
-        """Lay the table out again for its current width, the cursor on the same row."""
+        """Lay the table out again for its current width, the cursor on the same row (a table
+        not laid out yet is filled once the layout gives it a width)."""
+        if not self.size.width:
+            return
         row = self.cursor_row
         self._filled_width = self.size.width
         self.clear(columns=True)
@@ -41,6 +44,16 @@ class FittedTable(DataTable[Any]):
     def on_resize(self) -> None:
         if self.size.width != self._filled_width:
             self.refill()
+
+    def _size_updated(self, *args: Any, **kwargs: Any) -> bool:
+        # Textual's layout sets the new size here, before it draws the frame; the Resize event
+        # comes after that frame. Filled here, the first frame shows the table laid out for
+        # its width (not an empty or width-0 table, then a second frame). A Textual without
+        # this private hook still fills the table on the Resize event, one frame later.
+        changed: bool = super()._size_updated(*args, **kwargs)
+        if changed and self.size.width and self.size.width != self._filled_width:
+            self.refill()
+        return changed
 
     def room(self) -> int:
         """Width for one more column: what the columns added so far and its padding leave."""
