@@ -2,7 +2,8 @@
 
 ``layerscope._tarwalk`` is the tar walker's hot loop in C (native/tarwalk.c). It is optional:
 without a C compiler or Python headers the build prints a warning, skips it, and layerscope
-uses its pure-Python walker (same results, slower).
+uses its pure-Python walker (same results, slower). ``layerscope._stack`` (native/stack.c),
+the common case of stacking layers (tree.py), is optional the same way.
 """
 
 from setuptools import Extension, setup
@@ -16,6 +17,12 @@ setup(
             include_dirs=["native"],
             extra_compile_args=["-O3"],
             optional=True,
-        )
+        ),
+        Extension(
+            "layerscope._stack",
+            sources=["native/stack.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
     ]
 )
