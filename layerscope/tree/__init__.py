@@ -17,10 +17,7 @@ rather than resolved through the link, as real appliers would; builders do not w
 
 from __future__ import annotations
 
-import os
-from collections import deque
 from collections.abc import (
-    Callable,
     ItemsView,
     Iterable,
     Iterator,
@@ -37,6 +34,7 @@ from types import MappingProxyType
 
 from layerscope.errors import LayerFormatError
 from layerscope.model import EntryKind, FileEntry, Image, Layer
+from layerscope.tree.fast import made_by_columns, native_place
 from layerscope.tree.paths import ROOT, check_link_target, normalize_member_path, parent_path
 
 __all__ = [
@@ -52,6 +50,7 @@ __all__ = [
     "Removal",
     "RemovalCause",
     "Replacement",
+    "made_by_columns",
     "stack_layers",
 ]
 
@@ -127,29 +126,20 @@ class LayerApplied:
 
 
 def _placed(layer_index: int, entries: list[FileEntry]) -> list[Placed]:
-    """``Placed(layer_index, entry)`` per entry, the slots filled column by column (faster)."""
-    made = list(map(object.__new__, repeat(Placed, len(entries))))
-    columns: tuple[Iterable[object], ...] = (repeat(layer_index), entries, repeat(False))
-    for slot, values in zip(Placed.__slots__, columns, strict=True):
-        deque(map(getattr(Placed, slot).__set__, made, values), 0)
-    return made
+    """``Placed(layer_index, entry)`` per entry."""
+    return made_by_columns(Placed, len(entries), (repeat(layer_index), entries, repeat(False)))
 
 
-def _native_place() -> Callable[..., int] | None:
-    """``place`` of ``layerscope._stack`` (native/stack.c: apply_layer's common case compiled,
-    this module its oracle); None when not built or ``LAYERSCOPE_PURE_PYTHON=1``."""
-    if os.environ.get("LAYERSCOPE_PURE_PYTHON", "") not in ("", "0"):
-        return None
-    try:
-        from layerscope import _stack  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    _stack.configure(Placed, *(getattr(Placed, slot) for slot in Placed.__slots__))
-    place: Callable[..., int] = _stack.place
-    return place
+def _removals(nodes: list[Placed], cause: RemovalCause) -> Iterator[tuple[str, Removal]]:
+    """(path, ``Removal(node, cause)``) per node."""
+    made = made_by_columns(Removal, len(nodes), (nodes, repeat(cause)))
+    return zip(map(_entry_path, nodes), made, strict=True)
 
 
-NATIVE_PLACE = _native_place()
+_entry_path = attrgetter("entry.path")
+
+
+NATIVE_PLACE = native_place(Placed)
 """place(layer_index, entries, start, nodes, children, added, removed) -> the index of the first
 entry from ``start`` that is not a new path under an existing parent (it placed those before)."""
 
@@ -208,13 +198,11 @@ class FsTree:
         implied: list[Placed] = []
 
         for directory in opaques:
-            for node in self._drop_descendants(directory):
-                removed[node.entry.path] = Removal(node, RemovalCause.OPAQUE)
+            removed.update(_removals(self._drop_descendants(directory), RemovalCause.OPAQUE))
         for target in whiteouts:
             if target == ROOT or target not in self._nodes:
                 continue
-            for node in self._drop_descendants(target):
-                removed[node.entry.path] = Removal(node, RemovalCause.WHITEOUT)
+            removed.update(_removals(self._drop_descendants(target), RemovalCause.WHITEOUT))
             node = self._unlink(target)
             removed[target] = Removal(node, RemovalCause.WHITEOUT)
         # The markers live inside their directory, so that directory is implied.
@@ -295,8 +283,8 @@ class FsTree:
                 replaced.append(Replacement(prior.before, new))
             return
         if not (old.entry.is_dir and new.entry.is_dir):
-            for node in self._drop_descendants(path):
-                removed[node.entry.path] = Removal(node, RemovalCause.PARENT_REPLACED)
+            dropped = self._drop_descendants(path)
+            removed.update(_removals(dropped, RemovalCause.PARENT_REPLACED))
         self._nodes[path] = new
         replaced.append(Replacement(old, new))
 
