@@ -59,9 +59,25 @@ static PyObject *make_placed(PyObject *layer_index, PyObject *entry)
     return placed;
 }
 
+/* The parent directory of the entry placed last and its set of children: tar writers list
+ * siblings together, so most entries reuse both instead of slicing their path and looking the
+ * parent up twice. Both stay valid for one place() call: it only adds to nodes and children. */
+typedef struct {
+    PyObject *parent; /* owned, or NULL */
+    PyObject *kids;   /* owned, or NULL */
+} Last;
+
+static int same_parent(Last *last, PyObject *path, Py_ssize_t slash)
+{
+    if (last->parent == NULL || PyUnicode_GET_LENGTH(last->parent) != slash) return 0;
+    if (PyUnicode_KIND(last->parent) != PyUnicode_KIND(path)) return 0;
+    return memcmp(PyUnicode_DATA(last->parent), PyUnicode_DATA(path),
+                  (size_t)slash * PyUnicode_KIND(path)) == 0;
+}
+
 /* 1: placed; 0: not the common case (nothing changed); -1: error. */
 static int place_one(PyObject *layer_index, PyObject *entry, PyObject *nodes,
-                     PyObject *children, PyObject *added, PyObject *removed)
+                     PyObject *children, PyObject *added, PyObject *removed, Last *last)
 {
     PyObject *path = PyObject_GetAttr(entry, path_name);
     if (path == NULL) return -1;
@@ -79,32 +95,37 @@ static int place_one(PyObject *layer_index, PyObject *entry, PyObject *nodes,
     Py_ssize_t slash = PyUnicode_FindChar(path, '/', 0, length, -1);
     if (slash == -2) { outcome = -1; goto done; }
     if (slash < 0) goto done; /* not absolute: tree.py decides */
-    if (slash == 0) {
-        parent = Py_NewRef(root);
+    PyObject *kids = NULL; /* borrowed */
+    if (slash > 0 && same_parent(last, path, slash)) {
+        kids = last->kids; /* the parent is in nodes: it was when it was cached */
     } else {
-        parent = PyUnicode_Substring(path, 0, slash);
-        if (parent == NULL) { outcome = -1; goto done; }
-        int present = PyDict_Contains(nodes, parent);
-        if (present <= 0) { outcome = present; goto done; } /* a missing parent: tree.py */
+        if (slash == 0) {
+            parent = Py_NewRef(root);
+        } else {
+            parent = PyUnicode_Substring(path, 0, slash);
+            if (parent == NULL) { outcome = -1; goto done; }
+            int present = PyDict_Contains(nodes, parent);
+            if (present <= 0) { outcome = present; goto done; } /* a missing parent: tree.py */
+        }
+        kids = PyDict_GetItemWithError(children, parent);
+        if (kids == NULL) {
+            if (PyErr_Occurred()) { outcome = -1; goto done; }
+            PyObject *fresh = PySet_New(NULL);
+            if (fresh == NULL) { outcome = -1; goto done; }
+            int stored = PyDict_SetItem(children, parent, fresh);
+            Py_DECREF(fresh); /* children holds it */
+            if (stored < 0) { outcome = -1; goto done; }
+            kids = fresh;
+        }
+        Py_INCREF(kids);
+        Py_XSETREF(last->kids, kids);
+        Py_XSETREF(last->parent, parent); /* the reference moves to last */
+        parent = NULL;
     }
     placed = make_placed(layer_index, entry);
     if (placed == NULL) { outcome = -1; goto done; }
-    PyObject *kids = PyDict_GetItemWithError(children, parent); /* borrowed */
-    if (kids == NULL) {
-        if (PyErr_Occurred()) { outcome = -1; goto done; }
-        PyObject *fresh = PySet_New(NULL);
-        if (fresh == NULL) { outcome = -1; goto done; }
-        if (PySet_Add(fresh, path) < 0 || PyDict_SetItem(children, parent, fresh) < 0) {
-            Py_DECREF(fresh);
-            outcome = -1;
-            goto done;
-        }
-        Py_DECREF(fresh);
-    } else if (PySet_Add(kids, path) < 0) {
-        outcome = -1;
-        goto done;
-    }
-    if (PyDict_SetItem(nodes, path, placed) < 0 || PyList_Append(added, placed) < 0) {
+    if (PySet_Add(kids, path) < 0 || PyDict_SetItem(nodes, path, placed) < 0 ||
+        PyList_Append(added, placed) < 0) {
         outcome = -1;
         goto done;
     }
@@ -128,15 +149,19 @@ static PyObject *place(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "place: configure() was not called");
         return NULL;
     }
+    Last last = {NULL, NULL};
     Py_ssize_t i = start < 0 ? 0 : start;
+    int outcome = 1;
     for (; i < PyList_GET_SIZE(entries); i++) {
         PyObject *entry = PyList_GET_ITEM(entries, i);
         Py_INCREF(entry);
-        int outcome = place_one(layer_index, entry, nodes, children, added, removed);
+        outcome = place_one(layer_index, entry, nodes, children, added, removed, &last);
         Py_DECREF(entry);
-        if (outcome < 0) return NULL;
-        if (outcome == 0) break;
+        if (outcome <= 0) break;
     }
+    Py_XDECREF(last.parent);
+    Py_XDECREF(last.kids);
+    if (outcome < 0) return NULL;
     return PyLong_FromSsize_t(i);
 }
 
