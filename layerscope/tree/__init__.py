@@ -387,7 +387,7 @@ class LayerStack:
         )
         end = self._count = len(layers)
         self._spans: list[tuple[int, int, Placed]] | None = None
-        self.final = FsSnapshot(end - 1, dict(tree.nodes()))
+        self.final = FsSnapshot(end - 1, tree._nodes)  # the tree ends here: no copy
         self._cache: dict[int, FsSnapshot] = {end - 1: self.final}
 
     def _lifetimes(self) -> list[tuple[int, int, Placed]]:
