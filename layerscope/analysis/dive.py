@@ -276,12 +276,13 @@ def _first_layer(
         return None  # a name dive would read as a whiteout
     plain = EntryKind.OPAQUE not in kinds and joined.count("\n") == len(paths) + 1
     if plain and joined.count("/\n") == joined.count("\n/\n"):
-        parents = list(map(itemgetter(0), map(methodcaller("rpartition", "/"), paths)))
+        each_parent = map(itemgetter(0), map(methodcaller("rpartition", "/"), paths))
+        parents = list(each_parent) if stacked and targets is not None else each_parent
         leaves = _leaves(paths, parents, layer)
         if not stacked:
             return None, leaves
         if targets is not None:
-            return _layer_tree(_near(paths, parents, layer, targets)), leaves
+            return _layer_tree(_near(paths, list(parents), layer, targets)), leaves
     made: list[tuple[str, _Node]] = []
     tree = _layer_tree(layer.entries, made)
     return tree, {path: node[_SIZE] for path, node in made if not node[_KIDS]}
@@ -304,7 +305,7 @@ def _near(paths: list[str], parents: list[str], layer: Layer, targets: set[str])
     return list(compress(layer.entries, near))
 
 
-def _leaves(paths: list[str], parents: list[str], layer: Layer) -> dict[str, int]:
+def _leaves(paths: list[str], parents: Iterable[str], layer: Layer) -> dict[str, int]:
     """The leaves of the tree of a layer of plain paths (no marker, no name ending in ``/``
     but the root's, no newline) without the tree: every path but the ancestors of another
     (``parents``: the parent of each path)."""
