@@ -1,10 +1,11 @@
-"""Build hook for the optional C walker; the project's metadata lives in pyproject.toml.
+"""Build hook for the optional C extensions; the project's metadata lives in pyproject.toml.
 
 ``layerscope._tarwalk`` is the tar walker's hot loop in C (native/tarwalk.c). It is optional:
 without a C compiler or Python headers the build prints a warning, skips it, and layerscope
 uses its pure-Python walker (same results, slower). ``layerscope._entries`` (native/entries.c)
 builds a cached layer index's entries from its columns; without it store/codec.py does so in
-Python.
+Python. ``layerscope._stack`` (native/stack.c), the common case of stacking layers (tree), is
+optional the same way.
 """
 
 from setuptools import Extension, setup
@@ -23,6 +24,13 @@ setup(
         Extension(
             "layerscope._entries",
             sources=["native/entries.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
+        # the common case of applying a layer's entries to the stacked tree (tree/fast.py)
+        Extension(
+            "layerscope._stack",
+            sources=["native/stack.c"],
             extra_compile_args=["-O3"],
             optional=True,
         ),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +65,31 @@ def test_public_names_load_no_presentation_or_daemon_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_inspect_json_imports_only_its_own_command(tmp_path: Path) -> None:
+    """A run builds the parser of its own command alone: ``inspect --json`` does not import the
+    other commands, nor what only ``--prove`` needs (builds, build logs)."""
+    demo = Path(__file__).resolve().parents[1] / "fixtures" / "demo" / "demo-app.tar"
+    code = (
+        "import json, sys; from layerscope.cli import main; "
+        f"code = main(['inspect', {str(demo)!r}, '--json', '-q', '--output', "
+        f"{str(tmp_path / 'out.json')!r}]); "
+        "print(json.dumps([code, sorted(sys.modules)]))"
+    )
+    env = {
+        **os.environ,
+        "LAYERSCOPE_CACHE_DIR": str(tmp_path / "cache"),
+        "LAYERSCOPE_DATA_DIR": str(tmp_path / "data"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    code_, modules = json.loads(out.stdout)
+    assert code_ == 0 and json.loads((tmp_path / "out.json").read_text())["layers"]
+    commands = {m for m in modules if m.startswith("layerscope.commands.")}
+    others = {f"layerscope.commands.{name}" for name in ("diff", "suggest", "history", "check")}
+    others |= {f"layerscope.commands.{name}" for name in ("cache", "report", "scan", "prove")}
+    assert "layerscope.commands.inspect" in commands and not commands & others
+    for prove_only in ("layerscope.analysis.prove", "layerscope.buildlogs"):
+        assert prove_only not in modules

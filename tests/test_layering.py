@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "config_paths": {"errors"},
     "platforms": BASE,
     "refs": BASE,
-    "tree": BASE,
+    "tree": BASE | {"_stack"},  # _stack: its compiled common case (native/)
     "layers": BASE | {"tree", "_tarwalk"},  # _tarwalk: its compiled hot loop (native/)
     "dockerfile": BASE,
     "buildlogs": BASE | {"dockerfile"},

@@ -36,13 +36,14 @@ for an archive without manifest.json it orders layers at random.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter, methodcaller
+from itertools import compress, repeat
+from operator import attrgetter, is_, itemgetter, methodcaller, or_
 from typing import Any
 
 from layerscope.analysis.gosort import go_sort
-from layerscope.model import EntryKind, Image, Layer
+from layerscope.model import EntryKind, FileEntry, Image, Layer
 
 __all__ = ["DiveInefficiency", "DiveMetrics", "dive_metrics"]
 
@@ -102,7 +103,7 @@ def _sorted_keys(node: _Node) -> list[str]:
     return keys
 
 
-def _layer_tree(layer: Layer, made: list[tuple[str, _Node]] | None = None) -> _Node:
+def _layer_tree(entries: Iterable[FileEntry], made: list[tuple[str, _Node]] | None = None) -> _Node:
     """The tree dive builds from one layer tar (``FileTree.AddPath`` for every entry).
 
     ``made`` (when given) gets every node but the root with its path (``/a/b``)."""
@@ -130,7 +131,7 @@ def _layer_tree(layer: Layer, made: list[tuple[str, _Node]] | None = None) -> _N
             dirs[sub_path] = node = child
         return node
 
-    for entry in layer.entries:
+    for entry in entries:
         path = entry.path.rstrip("/")
         if not path:
             continue  # "/" never gets a payload in dive
@@ -258,13 +259,14 @@ def _visit_leaves(
 
 
 def _first_layer(
-    layer: Layer, kinds: set[EntryKind], stacked: bool
+    layer: Layer, kinds: set[EntryKind], stacked: bool, targets: set[str] | None
 ) -> tuple[_Node | None, dict[str, int]] | None:
     """Layer 0 the short way, when no name in it is a whiteout's (``.wh.``): its leaves, each a
     path seen once (path -> size), in no order (the order of the visit only matters from the
     second time a path is seen), and, when later whiteouts need the ``stacked`` tree, its tree,
-    which is then also the stack dive builds from it (a copy of tree 0 with tree 0 stacked on it
-    again changes nothing). None: the long way.
+    which is then also the stack dive builds from it (a copy of tree 0 with tree 0 stacked on
+    it again changes nothing): only its nodes near ``targets`` (the paths those whiteouts look
+    up) when given. None: the long way.
     """
     if EntryKind.WHITEOUT in kinds:
         return None
@@ -273,19 +275,43 @@ def _first_layer(
     if "/" + _WH in joined:
         return None  # a name dive would read as a whiteout
     plain = EntryKind.OPAQUE not in kinds and joined.count("\n") == len(paths) + 1
-    if not stacked and plain and joined.count("/\n") == joined.count("\n/\n"):
-        return None, _leaves(paths, layer)
+    if plain and joined.count("/\n") == joined.count("\n/\n"):
+        each_parent = map(itemgetter(0), map(methodcaller("rpartition", "/"), paths))
+        parents = list(each_parent) if stacked and targets is not None else each_parent
+        leaves = _leaves(paths, parents, layer)
+        if not stacked:
+            return None, leaves
+        if targets is not None:
+            return _layer_tree(_near(paths, list(parents), layer, targets)), leaves
     made: list[tuple[str, _Node]] = []
-    tree = _layer_tree(layer, made)
+    tree = _layer_tree(layer.entries, made)
     return tree, {path: node[_SIZE] for path, node in made if not node[_KIDS]}
 
 
-def _leaves(paths: list[str], layer: Layer) -> dict[str, int]:
+def _near(paths: list[str], parents: list[str], layer: Layer, targets: set[str]) -> list[FileEntry]:
+    """The entries of a layer of plain paths (as ``_leaves``) at a target or below one, in
+    their order: the whiteouts of ``targets`` read only those nodes of the stacked tree
+    (whether the target is there, whether it is a directory, the sizes below it). Its parents
+    need not be: a missing one is made (implied) as the tree is built whenever the target is
+    there, and when it is not, a lookup fails at the parent as it would at the target."""
+    below: set[str] = set()
+    for directory in set(parents):
+        ancestor = directory
+        while ancestor and ancestor not in targets:
+            ancestor = ancestor.rpartition("/")[0]
+        if ancestor:
+            below.add(directory)
+    near = map(or_, map(below.__contains__, parents), map(targets.__contains__, paths))
+    return list(compress(layer.entries, near))
+
+
+def _leaves(paths: list[str], parents: Iterable[str], layer: Layer) -> dict[str, int]:
     """The leaves of the tree of a layer of plain paths (no marker, no name ending in ``/``
-    but the root's, no newline) without the tree: every path but the ancestors of another."""
+    but the root's, no newline) without the tree: every path but the ancestors of another
+    (``parents``: the parent of each path)."""
     sizes = dict(zip(paths, map(attrgetter("size_bytes"), layer.entries), strict=True))
     sizes.pop("/", None)  # the root is never a path of dive's
-    pending = list(set(map(itemgetter(0), map(methodcaller("rpartition", "/"), sizes))))
+    pending = list(set(parents))
     ancestors: set[str] = set()
     while pending:
         parent = pending.pop()
@@ -295,6 +321,20 @@ def _leaves(paths: list[str], layer: Layer) -> dict[str, int]:
     for parent in ancestors:
         sizes.pop(parent, None)
     return sizes
+
+
+def _targets(layers: Sequence[Layer]) -> set[str] | None:
+    """The paths the whiteouts of ``layers`` look up in the stacked tree; None (keep the whole
+    tree) when a name of theirs starts with ``.wh.`` (dive would read it as a whiteout too)."""
+    targets: set[str] = set()
+    for layer in layers:
+        if "/" + _WH in "\n".join(map(attrgetter("path"), layer.entries)):
+            return None
+        kinds = map(attrgetter("kind"), layer.entries)
+        whiteouts = compress(layer.entries, map(is_, kinds, repeat(EntryKind.WHITEOUT)))
+        targets.update(path.rstrip("/") for path in map(attrgetter("path"), whiteouts))
+    targets.discard("")
+    return targets
 
 
 def dive_metrics(image: Image, *, exhaustive: bool = False) -> DiveMetrics:
@@ -317,12 +357,13 @@ def dive_metrics(image: Image, *, exhaustive: bool = False) -> DiveMetrics:
         for index, layer in enumerate(image.layers):
             short = None
             if index == 0 and not exhaustive:
-                short = _first_layer(layer, kinds[0], last_whiteouts > 0)
+                wanted = _targets(image.layers[1 : last_whiteouts + 1])
+                short = _first_layer(layer, kinds[0], last_whiteouts > 0, wanted)
             if short is not None:
                 first = short[1]
                 stacked = short[0] or stacked
                 continue
-            tree = _layer_tree(layer)
+            tree = _layer_tree(layer.entries)
             if index == 0 and last_whiteouts >= 0:
                 _stack(stacked, tree, copy=True)  # StackTreeRange starts from a copy of tree 0
             _visit_leaves(tree, stacked, paths, matches, first)

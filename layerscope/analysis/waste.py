@@ -7,7 +7,7 @@ from enum import Enum
 
 from layerscope.analysis.changes import ModifyDetail, modify_detail
 from layerscope.model import EntryKind, FileEntry, Image
-from layerscope.tree import LayerStack, Placed, stack_layers
+from layerscope.tree import LayerStack, Placed, made_by_columns, stack_layers
 
 __all__ = ["WasteReason", "WasteItem", "WasteReport", "find_waste"]
 
@@ -23,6 +23,8 @@ class WasteReason(Enum):
     """Rewritten with the same content; mode, owner or xattrs changed."""
     IDENTICAL_REWRITE = "identical_rewrite"
     """Rewritten with the same content, mode and owner (mtime may differ)."""
+
+    __hash__ = object.__hash__  # as EntryKind's: singletons, so the C identity hash will do
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,23 @@ def _rewrite_reason(before: FileEntry, after: FileEntry) -> WasteReason:
     return _REWRITE_REASON[modify_detail(before, after)]
 
 
+def _items(
+    rows: list[tuple[int, str, int, int, WasteReason, int]], created_by: tuple[str, ...]
+) -> list[WasteItem]:
+    """A WasteItem per row (made column by column: there can be tens of thousands)."""
+    negated, paths, writers, _, reasons, hiders = zip(*rows, strict=True) if rows else [()] * 6
+    columns = (
+        paths,
+        reasons,
+        [-size for size in negated],
+        writers,
+        [created_by[index] for index in writers],
+        hiders,
+        [created_by[index] for index in hiders],
+    )
+    return made_by_columns(WasteItem, len(rows), columns)
+
+
 def find_waste(image: Image, *, stack: LayerStack | None = None) -> WasteReport:
     """Every copy of a file that some layer stores and the final file system does not show."""
     if stack is None:
@@ -112,7 +131,8 @@ def find_waste(image: Image, *, stack: LayerStack | None = None) -> WasteReport:
     totals = dict.fromkeys(WasteReason, 0)
     by_writer = [0] * count
     by_hider = [0] * count
-    items: list[WasteItem] = []
+    # rows sort as the items do (largest first, then path, writer; ties in the order found)
+    rows: list[tuple[int, str, int, int, WasteReason, int]] = []
     for before, reason, hider in hidden:
         size = _stored_bytes(before.entry)
         if size == 0 or before.implicit:
@@ -123,18 +143,9 @@ def find_waste(image: Image, *, stack: LayerStack | None = None) -> WasteReport:
         totals[reason] += size
         by_writer[before.layer_index] += size
         by_hider[hider] += size
-        items.append(
-            WasteItem(
-                path=before.entry.path,
-                reason=reason,
-                size_bytes=size,
-                writer_layer_index=before.layer_index,
-                writer_created_by=created_by[before.layer_index],
-                hider_layer_index=hider,
-                hider_created_by=created_by[hider],
-            )
-        )
-    items.sort(key=lambda item: (-item.size_bytes, item.path, item.writer_layer_index))
+        rows.append((-size, before.entry.path, before.layer_index, len(rows), reason, hider))
+    rows.sort()
+    items = _items(rows, created_by)
     reclaimable = sum(totals.values())
     image_bytes = image.size_bytes
     return WasteReport(

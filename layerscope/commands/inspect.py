@@ -33,7 +33,7 @@ from .common import (
 from .htmlout import add_html_option, html_plan
 from .output import add_format_options, render_output
 from .recording import HistoryAccess
-from .settings import ImageSettings, ProveSettings
+from .settings import ImageSettings, ProveSettings, add_prove_options
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -68,8 +68,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="the build context of --dockerfile (default: the Dockerfile's folder): its "
         ".dockerignore is read, and --prove builds in a copy of it",
     )
-    from .prove import add_prove_options
-
     add_prove_options(parser)
 
 

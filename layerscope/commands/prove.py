@@ -11,7 +11,6 @@ runs the builds in order and reads their logs.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -41,7 +40,7 @@ from ..buildlogs import BuildLogError, BuildStep, parse_build_log
 from ..dockerfile import Dockerfile
 from ..errors import LayerscopeError, UsageError
 from ..sources.build_scratch import BuildScratch
-from ..sources.daemon_build import BUILDERS, Builder, BuildOutcome, ImageFacts
+from ..sources.daemon_build import Builder, BuildOutcome, ImageFacts
 from .settings import ProveSettings
 
 LOG_TAIL_LINES = 15
@@ -54,36 +53,6 @@ MANIFEST_NAMES = re.compile(
     r"\.dockerignore)$"
 )
 """Files the default ``--touch`` never picks: it edits a source file, not a dependency manifest."""
-
-
-def add_prove_options(parser: argparse.ArgumentParser) -> None:
-    """--prove[=each], --context, --touch, --builder, --network."""
-    group = parser.add_argument_group("proof (real builds)")
-    group.add_argument(
-        "--prove",
-        nargs="?",
-        const="patch",
-        choices=("patch", "each"),
-        help="build the original and the patched Dockerfile with the real engine and report "
-        "estimated vs measured bytes, that the patch builds (dropping a suggestion that breaks "
-        "it), and a cache experiment; =each also builds every suggestion on its own",
-    )
-    group.add_argument(
-        "--touch",
-        metavar="PATH",
-        help="the file (relative to the context) the cache experiment appends a line to "
-        "(default: the most recently modified source file a COPY/ADD brings in)",
-    )
-    group.add_argument(
-        "--builder",
-        choices=BUILDERS,
-        default="auto",
-        help="auto (BuildKit through the docker client when there is one, else the classic "
-        "builder), buildkit, classic (docker SDK) or buildah (daemonless)",
-    )
-    group.add_argument(
-        "--network", metavar="MODE", help="network for RUN steps during the builds (e.g. host)"
-    )
 
 
 @dataclass(frozen=True, slots=True)

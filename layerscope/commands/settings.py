@@ -11,6 +11,8 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..sources.daemon_build import BUILDERS
+
 if TYPE_CHECKING:
     from ..credentials import Credentials
 
@@ -151,3 +153,33 @@ class DiffSettings:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> DiffSettings:
         return cls(args.old, args.new, args.semantic, args.store, SourceSettings.from_args(args))
+
+
+def add_prove_options(parser: argparse.ArgumentParser) -> None:
+    """--prove[=each], --context, --touch, --builder, --network."""
+    group = parser.add_argument_group("proof (real builds)")
+    group.add_argument(
+        "--prove",
+        nargs="?",
+        const="patch",
+        choices=("patch", "each"),
+        help="build the original and the patched Dockerfile with the real engine and report "
+        "estimated vs measured bytes, that the patch builds (dropping a suggestion that breaks "
+        "it), and a cache experiment; =each also builds every suggestion on its own",
+    )
+    group.add_argument(
+        "--touch",
+        metavar="PATH",
+        help="the file (relative to the context) the cache experiment appends a line to "
+        "(default: the most recently modified source file a COPY/ADD brings in)",
+    )
+    group.add_argument(
+        "--builder",
+        choices=BUILDERS,
+        default="auto",
+        help="auto (BuildKit through the docker client when there is one, else the classic "
+        "builder), buildkit, classic (docker SDK) or buildah (daemonless)",
+    )
+    group.add_argument(
+        "--network", metavar="MODE", help="network for RUN steps during the builds (e.g. host)"
+    )

@@ -23,7 +23,7 @@ from .common import (
 )
 from .output import add_format_options, render_output
 from .recording import HistoryAccess, history_context
-from .settings import SuggestSettings
+from .settings import SuggestSettings, add_prove_options
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -60,8 +60,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "directory: apply it with patch -p1 or git apply)",
     )
     add_format_options(parser, SUGGEST_FORMATS)
-    from .prove import add_prove_options
-
     add_prove_options(parser)
     add_source_options(parser)
     add_store_option(parser)

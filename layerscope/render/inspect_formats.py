@@ -41,16 +41,17 @@ def _text(subject: InspectSubject, target: Target) -> str:
 
 
 def _json(subject: InspectSubject, target: Target) -> str:
-    from .json import dumps, inspect_document
+    from .json import dumps_inspect
 
     # pretty for a person at a terminal, compact (C encoder, much faster) for pipes and files
-    document = inspect_document(subject.analysis, subject.suggestions)
+    extra = {}
     proof = subject.suggestions.proof if subject.suggestions is not None else None
     if proof is not None:
         from .prove import proof_document
 
-        document["proof"] = proof_document(proof)
-    return dumps(document, indent=2 if target.terminal else None)
+        extra["proof"] = proof_document(proof)
+    indent = 2 if target.terminal else None
+    return dumps_inspect(subject.analysis, subject.suggestions, indent=indent, extra=extra)
 
 
 def _html(subject: InspectSubject, target: Target) -> str:

@@ -67,8 +67,8 @@ ensure_venv() {
     local spec="$repo"
     [ -n "$extras" ] && spec="$repo[$extras]"
     local stamp="$venv/.layerscope-install-stamp" want
-    # (setup.py and the C walker too: a change to them must rebuild the extension)
-    want="$(cat "$repo/pyproject.toml" "$repo/setup.py" "$repo/native/tarwalk.c" "$repo/native/entries.c" 2>/dev/null |
+    # (setup.py and the C sources too: a change to them must rebuild the extensions)
+    want="$(cat "$repo/pyproject.toml" "$repo/setup.py" "$repo/native/"*.c 2>/dev/null |
         sha256sum | cut -d' ' -f1) $extras"
     # A test-extras install also satisfies a plain one (scripts/demo after scripts/test).
     if [ -f "$stamp" ] && { [ "$(cat "$stamp")" = "$want" ] ||

@@ -17,77 +17,42 @@ rather than resolved through the link, as real appliers would; builders do not w
 
 from __future__ import annotations
 
-import posixpath
-from collections import deque
-from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
+from collections.abc import (
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    Sequence,
+    ValuesView,
+)
 from dataclasses import dataclass
 from enum import Enum
 from itertools import repeat
 from operator import attrgetter
 from types import MappingProxyType
 
-from layerscope.errors import LayerFormatError, UnsafePathError
+from layerscope.errors import LayerFormatError
 from layerscope.model import EntryKind, FileEntry, Image, Layer
+from layerscope.tree.fast import made_by_columns, native_place
+from layerscope.tree.paths import ROOT, check_link_target, normalize_member_path, parent_path
 
-ROOT = "/"
-
-# Path safety
-
-
-def normalize_member_path(name: str) -> str:
-    """Turn a tar member name into an absolute normalised path (``./etc/`` -> ``/etc``).
-
-    A leading ``/`` is read as relative to the image root, as Docker's and containerd's
-    appliers do (they join the name under the root; kaniko writes such names). Raises
-    UnsafePathError for names that climb out of the root with ``..``.
-    """
-    if not name:
-        raise LayerFormatError("tar member with an empty name")
-    normal = posixpath.normpath(name.lstrip("/") or ".")
-    if normal == ".." or normal.startswith("../"):
-        raise UnsafePathError(f"tar member {name!r} escapes the image root")
-    return ROOT if normal == "." else "/" + normal
-
-
-def check_link_target(path: str, target: str, kind: EntryKind) -> str:
-    """Validate a link target; return what ``FileEntry.link_target`` should hold.
-
-    Hardlink targets are archive paths: returned as a normalised absolute path (a leading ``/``
-    is tolerated, as go-archive joins it under the root); ``..`` escapes are rejected.
-    Symlink targets are returned verbatim: absolute ones are fine; relative ones that climb
-    above ``/`` when resolved from the link's directory are rejected.
-    """
-    if kind is EntryKind.HARDLINK:
-        stripped = target.lstrip("/")
-        if not stripped:
-            raise UnsafePathError(f"hardlink {path!r} points at the image root")
-        try:
-            return normalize_member_path(stripped)
-        except UnsafePathError:
-            raise UnsafePathError(
-                f"hardlink {path!r} -> {target!r} escapes the image root"
-            ) from None
-    if kind is EntryKind.SYMLINK:
-        if target.startswith("/"):
-            return target
-        depth = [part for part in parent_path(path).split("/") if part]
-        for part in target.split("/"):
-            if part in ("", "."):
-                continue
-            if part == "..":
-                if not depth:
-                    raise UnsafePathError(f"symlink {path!r} -> {target!r} escapes the image root")
-                depth.pop()
-            else:
-                depth.append(part)
-        return target
-    raise ValueError(f"check_link_target: {kind} is not a link kind")
-
-
-def parent_path(path: str) -> str:
-    """The parent of a normalised absolute path (``/`` for top-level paths and the root)."""
-    return path[: path.rfind("/")] or ROOT
-
+__all__ = [
+    "ROOT",
+    "check_link_target",
+    "normalize_member_path",
+    "parent_path",
+    "FsSnapshot",
+    "FsTree",
+    "LayerApplied",
+    "LayerStack",
+    "Placed",
+    "Removal",
+    "RemovalCause",
+    "Replacement",
+    "made_by_columns",
+    "stack_layers",
+]
 
 # Results of applying a layer
 
@@ -161,12 +126,22 @@ class LayerApplied:
 
 
 def _placed(layer_index: int, entries: list[FileEntry]) -> list[Placed]:
-    """``Placed(layer_index, entry)`` per entry, the slots filled column by column (faster)."""
-    made = list(map(object.__new__, repeat(Placed, len(entries))))
-    columns: tuple[Iterable[object], ...] = (repeat(layer_index), entries, repeat(False))
-    for slot, values in zip(Placed.__slots__, columns, strict=True):
-        deque(map(getattr(Placed, slot).__set__, made, values), 0)
-    return made
+    """``Placed(layer_index, entry)`` per entry."""
+    return made_by_columns(Placed, len(entries), (repeat(layer_index), entries, repeat(False)))
+
+
+def _removals(nodes: list[Placed], cause: RemovalCause) -> Iterator[tuple[str, Removal]]:
+    """(path, ``Removal(node, cause)``) per node."""
+    made = made_by_columns(Removal, len(nodes), (nodes, repeat(cause)))
+    return zip(map(_entry_path, nodes), made, strict=True)
+
+
+_entry_path = attrgetter("entry.path")
+
+
+NATIVE_PLACE = native_place(Placed)
+"""place(layer_index, entries, start, nodes, children, added, removed) -> the index of the first
+entry from ``start`` that is not a new path under an existing parent (it placed those before)."""
 
 
 def _implicit_dir(path: str, layer_index: int) -> Placed:
@@ -177,11 +152,12 @@ def _implicit_dir(path: str, layer_index: int) -> Placed:
 class FsTree:
     """A mutable overlay file system: path -> Placed, with a children index."""
 
-    __slots__ = ("_nodes", "_children")
+    __slots__ = ("_nodes", "_children", "_place")
 
-    def __init__(self) -> None:
+    def __init__(self, *, pure_python: bool = False) -> None:
         self._nodes: dict[str, Placed] = {}
         self._children: dict[str, set[str]] = {}
+        self._place = None if pure_python else NATIVE_PLACE
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -222,13 +198,11 @@ class FsTree:
         implied: list[Placed] = []
 
         for directory in opaques:
-            for node in self._drop_descendants(directory):
-                removed[node.entry.path] = Removal(node, RemovalCause.OPAQUE)
+            removed.update(_removals(self._drop_descendants(directory), RemovalCause.OPAQUE))
         for target in whiteouts:
             if target == ROOT or target not in self._nodes:
                 continue
-            for node in self._drop_descendants(target):
-                removed[node.entry.path] = Removal(node, RemovalCause.WHITEOUT)
+            removed.update(_removals(self._drop_descendants(target), RemovalCause.WHITEOUT))
             node = self._unlink(target)
             removed[target] = Removal(node, RemovalCause.WHITEOUT)
         # The markers live inside their directory, so that directory is implied.
@@ -241,6 +215,13 @@ class FsTree:
 
         nodes = self._nodes
         children = self._children
+        place = self._place
+        if place is not None:  # the compiled common case; tree.py applies what it stops at
+            start = place(layer_index, regular, 0, nodes, children, added, removed)
+            while start < len(regular):
+                self._put(Placed(layer_index, regular[start]), removed, replaced, added, implied)
+                start = place(layer_index, regular, start + 1, nodes, children, added, removed)
+            regular = []
         for new, entry in zip(_placed(layer_index, regular), regular, strict=True):
             path = entry.path
             if path not in nodes and path != ROOT:
@@ -302,8 +283,8 @@ class FsTree:
                 replaced.append(Replacement(prior.before, new))
             return
         if not (old.entry.is_dir and new.entry.is_dir):
-            for node in self._drop_descendants(path):
-                removed[node.entry.path] = Removal(node, RemovalCause.PARENT_REPLACED)
+            dropped = self._drop_descendants(path)
+            removed.update(_removals(dropped, RemovalCause.PARENT_REPLACED))
         self._nodes[path] = new
         replaced.append(Replacement(old, new))
 
@@ -406,7 +387,7 @@ class LayerStack:
         )
         end = self._count = len(layers)
         self._spans: list[tuple[int, int, Placed]] | None = None
-        self.final = FsSnapshot(end - 1, dict(tree.nodes()))
+        self.final = FsSnapshot(end - 1, tree._nodes)  # the tree ends here: no copy
         self._cache: dict[int, FsSnapshot] = {end - 1: self.final}
 
     def _lifetimes(self) -> list[tuple[int, int, Placed]]:

@@ -1,0 +1,37 @@
+"""What makes stacking fast: the compiled common case of ``FsTree.apply_layer`` and making
+many frozen slotted objects at once. Pure: no I/O."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from itertools import repeat
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+
+def made_by_columns(cls: type[_T], count: int, columns: Sequence[Iterable[object]]) -> list[_T]:
+    """``count`` instances of the slotted dataclass ``cls``, each slot (in ``__slots__`` order)
+    filled from its column without running ``__init__``: several times faster for 10k objects
+    than calling ``cls`` (a frozen ``__init__`` sets every field through object.__setattr__)."""
+    made = list(map(object.__new__, repeat(cls, count)))
+    for slot, values in zip(cls.__dict__["__slots__"], columns, strict=True):
+        deque(map(getattr(cls, slot).__set__, made, values), 0)
+    return made
+
+
+def native_place(placed: type[Any]) -> Callable[..., int] | None:
+    """``place`` of ``layerscope._stack`` (native/stack.c: apply_layer's common case compiled,
+    tree/__init__.py its oracle), making ``placed`` objects; None when it is not built or
+    ``LAYERSCOPE_PURE_PYTHON=1``."""
+    if os.environ.get("LAYERSCOPE_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from layerscope import _stack  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    _stack.configure(placed, *(getattr(placed, slot) for slot in placed.__slots__))
+    place: Callable[..., int] = _stack.place
+    return place

@@ -1,0 +1,191 @@
+/*
+ * layerscope._stack: the common case of FsTree.apply_layer (layerscope/tree.py) in C.
+ *
+ * place() walks a layer's regular entries (markers already taken out) from `start` and, for
+ * each entry at a path that is new to the tree, under a parent that exists, and not one this
+ * layer just removed, does what the Python loop does: makes Placed(layer_index, entry), files
+ * the path under its parent in `children`, sets nodes[path] and appends to `added`. It stops,
+ * having changed nothing for it, at the first entry that needs more (a path already in the
+ * tree, the root, a missing parent, a path in `removed`, anything not a plain str) and returns
+ * its index; tree.py then applies that one entry with its general code (FsTree._put) and calls
+ * back. So tree.py stays the definition of every overlay rule, and this file only has to agree
+ * with it on the common case (tests/test_native_stack.py checks that on the test corpus and on
+ * random layer sequences with whiteouts, opaque directories and type changes).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* Set by configure(): the Placed class and its slot descriptors (layer_index, entry,
+ * implicit), in that order. */
+static PyTypeObject *placed_type = NULL;
+static PyObject *placed_slots[3];
+static PyObject *empty_tuple = NULL;
+static PyObject *root = NULL;      /* "/" */
+static PyObject *path_name = NULL; /* "path" */
+
+static PyObject *configure(PyObject *self, PyObject *args)
+{
+    PyObject *type, *layer_index, *entry, *implicit;
+    if (!PyArg_ParseTuple(args, "O!OOO:configure", &PyType_Type, &type, &layer_index, &entry,
+                          &implicit))
+        return NULL;
+    PyObject *found[3] = {layer_index, entry, implicit};
+    for (int i = 0; i < 3; i++) {
+        if (Py_TYPE(found[i])->tp_descr_set == NULL) {
+            PyErr_SetString(PyExc_TypeError, "configure: a slot descriptor has no setter");
+            return NULL;
+        }
+    }
+    Py_INCREF(type);
+    Py_XSETREF(placed_type, (PyTypeObject *)type);
+    for (int i = 0; i < 3; i++) {
+        Py_INCREF(found[i]);
+        Py_XSETREF(placed_slots[i], found[i]);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *make_placed(PyObject *layer_index, PyObject *entry)
+{
+    PyObject *placed = placed_type->tp_new(placed_type, empty_tuple, NULL);
+    if (placed == NULL) return NULL;
+    PyObject *values[3] = {layer_index, entry, Py_False};
+    for (int i = 0; i < 3; i++) {
+        if (Py_TYPE(placed_slots[i])->tp_descr_set(placed_slots[i], placed, values[i]) < 0) {
+            Py_DECREF(placed);
+            return NULL;
+        }
+    }
+    return placed;
+}
+
+/* The parent directory of the entry placed last and its set of children: tar writers list
+ * siblings together, so most entries reuse both instead of slicing their path and looking the
+ * parent up twice. Both stay valid for one place() call: it only adds to nodes and children. */
+typedef struct {
+    PyObject *parent; /* owned, or NULL */
+    PyObject *kids;   /* owned, or NULL */
+} Last;
+
+static int same_parent(Last *last, PyObject *path, Py_ssize_t slash)
+{
+    if (last->parent == NULL || PyUnicode_GET_LENGTH(last->parent) != slash) return 0;
+    if (PyUnicode_KIND(last->parent) != PyUnicode_KIND(path)) return 0;
+    return memcmp(PyUnicode_DATA(last->parent), PyUnicode_DATA(path),
+                  (size_t)slash * PyUnicode_KIND(path)) == 0;
+}
+
+/* 1: placed; 0: not the common case (nothing changed); -1: error. */
+static int place_one(PyObject *layer_index, PyObject *entry, PyObject *nodes,
+                     PyObject *children, PyObject *added, PyObject *removed, Last *last)
+{
+    PyObject *path = PyObject_GetAttr(entry, path_name);
+    if (path == NULL) return -1;
+    int outcome = 0;
+    PyObject *parent = NULL, *placed = NULL;
+    if (!PyUnicode_CheckExact(path)) goto done;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(path);
+    if (length < 2) goto done; /* the root (or not a normalised path) */
+    int known = PyDict_Contains(nodes, path);
+    if (known != 0) { outcome = known < 0 ? -1 : 0; goto done; }
+    if (PyDict_GET_SIZE(removed)) {
+        int hidden = PyDict_Contains(removed, path);
+        if (hidden != 0) { outcome = hidden < 0 ? -1 : 0; goto done; }
+    }
+    Py_ssize_t slash = PyUnicode_FindChar(path, '/', 0, length, -1);
+    if (slash == -2) { outcome = -1; goto done; }
+    if (slash < 0) goto done; /* not absolute: tree.py decides */
+    PyObject *kids = NULL; /* borrowed */
+    if (slash > 0 && same_parent(last, path, slash)) {
+        kids = last->kids; /* the parent is in nodes: it was when it was cached */
+    } else {
+        if (slash == 0) {
+            parent = Py_NewRef(root);
+        } else {
+            parent = PyUnicode_Substring(path, 0, slash);
+            if (parent == NULL) { outcome = -1; goto done; }
+            int present = PyDict_Contains(nodes, parent);
+            if (present <= 0) { outcome = present; goto done; } /* a missing parent: tree.py */
+        }
+        kids = PyDict_GetItemWithError(children, parent);
+        if (kids == NULL) {
+            if (PyErr_Occurred()) { outcome = -1; goto done; }
+            PyObject *fresh = PySet_New(NULL);
+            if (fresh == NULL) { outcome = -1; goto done; }
+            int stored = PyDict_SetItem(children, parent, fresh);
+            Py_DECREF(fresh); /* children holds it */
+            if (stored < 0) { outcome = -1; goto done; }
+            kids = fresh;
+        }
+        Py_INCREF(kids);
+        Py_XSETREF(last->kids, kids);
+        Py_XSETREF(last->parent, parent); /* the reference moves to last */
+        parent = NULL;
+    }
+    placed = make_placed(layer_index, entry);
+    if (placed == NULL) { outcome = -1; goto done; }
+    if (PySet_Add(kids, path) < 0 || PyDict_SetItem(nodes, path, placed) < 0 ||
+        PyList_Append(added, placed) < 0) {
+        outcome = -1;
+        goto done;
+    }
+    outcome = 1;
+done:
+    Py_XDECREF(placed);
+    Py_XDECREF(parent);
+    Py_DECREF(path);
+    return outcome;
+}
+
+static PyObject *place(PyObject *self, PyObject *args)
+{
+    PyObject *layer_index, *entries, *nodes, *children, *added, *removed;
+    Py_ssize_t start;
+    if (!PyArg_ParseTuple(args, "OO!nO!O!O!O!:place", &layer_index, &PyList_Type, &entries,
+                          &start, &PyDict_Type, &nodes, &PyDict_Type, &children, &PyList_Type,
+                          &added, &PyDict_Type, &removed))
+        return NULL;
+    if (placed_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "place: configure() was not called");
+        return NULL;
+    }
+    Last last = {NULL, NULL};
+    Py_ssize_t i = start < 0 ? 0 : start;
+    int outcome = 1;
+    for (; i < PyList_GET_SIZE(entries); i++) {
+        PyObject *entry = PyList_GET_ITEM(entries, i);
+        Py_INCREF(entry);
+        outcome = place_one(layer_index, entry, nodes, children, added, removed, &last);
+        Py_DECREF(entry);
+        if (outcome <= 0) break;
+    }
+    Py_XDECREF(last.parent);
+    Py_XDECREF(last.kids);
+    if (outcome < 0) return NULL;
+    return PyLong_FromSsize_t(i);
+}
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS,
+     "configure(Placed, layer_index_slot, entry_slot, implicit_slot): the class place() makes."},
+    {"place", place, METH_VARARGS,
+     "place(layer_index, entries, start, nodes, children, added, removed) -> index of the "
+     "first entry from start that is not a new path under an existing parent (len: none)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "layerscope._stack",
+    "The common case of layerscope's overlay stacking in C (optional; tree.py falls back to "
+    "Python).",
+    -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__stack(void)
+{
+    empty_tuple = PyTuple_New(0);
+    root = PyUnicode_InternFromString("/");
+    path_name = PyUnicode_InternFromString("path");
+    if (empty_tuple == NULL || root == NULL || path_name == NULL) return NULL;
+    return PyModule_Create(&module);
+}
