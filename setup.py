@@ -14,7 +14,8 @@ setup(
             sources=["native/tarwalk.c"],
             depends=["native/xxhash/xxhash.h"],
             include_dirs=["native"],
-            extra_compile_args=["-O3"],
+            extra_compile_args=["-O3", "-pthread"],
+            extra_link_args=["-pthread"],
             optional=True,
         )
     ]

@@ -12,13 +12,16 @@
  * on every archive of the test corpus and the dive fixtures).
  *
  * File contents are hashed with xxh3-64 from the vendored reference header (the one the
- * `xxhash` PyPI package compiles in), with the GIL released for large files so that two
- * layers walked on two threads hash on two cores.
+ * `xxhash` PyPI package compiles in). Files of WORKER_BYTES and more are hashed on a worker
+ * thread, without the GIL, while this loop parses the next headers and builds entries (the
+ * second core works inside one layer too); walk() stores their hashes and joins the worker
+ * before it returns, so its caller only ever sees finished entries.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 
 #define XXH_INLINE_ALL
@@ -28,6 +31,11 @@
 #define NFIELDS 12
 #define PYC_HEADER_BYTES 16
 #define GIL_FREE_BYTES (256 * 1024)
+/* Regular files at least this big are hashed on a worker thread while the walker goes on
+ * (measured in benchmarks/README.md, "the walker's worker thread") ... */
+#define WORKER_BYTES (64 * 1024)
+/* ... at most this many at once (then the walker waits for them and starts over). */
+#define WORKER_JOBS 1024
 
 /* Set by configure() (again when a scan keeps more files): the FileEntry class, its slot
  * descriptors in field order, the EntryKind members, the suffixes of kept files and the root
@@ -39,6 +47,8 @@ static PyObject *kept_suffixes = NULL;  /* tuple of bytes */
 static PyObject *meta_names = NULL;     /* tuple of bytes */
 static Py_ssize_t kept_max_bytes = 0;
 static PyObject *empty_tuple = NULL;
+
+static Py_ssize_t slot_offset[NFIELDS]; /* where each slot lives in a FileEntry */
 
 static const char *FIELDS[NFIELDS] = {
     "path", "kind", "size_bytes", "mode", "uid", "gid", "mtime",
@@ -58,8 +68,7 @@ typedef struct {
 static void hash_into(const unsigned char *data, Py_ssize_t size, int pyc, FileHashes *out)
 {
     out->xxh3 = XXH3_64bits(data, (size_t)size);
-    if (pyc)
-        out->body = XXH3_64bits(data + PYC_HEADER_BYTES, (size_t)(size - PYC_HEADER_BYTES));
+    out->body = pyc ? XXH3_64bits(data + PYC_HEADER_BYTES, (size_t)(size - PYC_HEADER_BYTES)) : 0;
 }
 
 /* pyc: also hash the bytes after the header (the caller checked size >= PYC_HEADER_BYTES). */
@@ -76,13 +85,15 @@ static void file_hashes(const unsigned char *data, Py_ssize_t size, int pyc, Fil
 
 static PyObject *hex64(uint64_t value)
 {
-    char text[17];
     static const char digits[] = "0123456789abcdef";
+    PyObject *text = PyUnicode_New(16, 127);
+    if (text == NULL) return NULL;
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
     for (int i = 15; i >= 0; i--) {
-        text[i] = digits[value & 0xF];
+        out[i] = (Py_UCS1)digits[value & 0xF];
         value >>= 4;
     }
-    return PyUnicode_FromStringAndSize(text, 16);
+    return text;
 }
 
 /* ---- header fields ------------------------------------------------------------------- */
@@ -136,6 +147,7 @@ static int contains(const char *s, Py_ssize_t n, const char *needle)
  * climb that normpath resolves), or a name that normalises to the root. */
 static Py_ssize_t normalize(const char *name, Py_ssize_t n, char *out)
 {
+    if (n <= 0 || n > BLOCK) return -1; /* (never: names come from one header) */
     int general = name[0] == '.' || name[0] == '/' || contains(name, n, "//")
         || contains(name, n, "/.");
     Py_ssize_t len = 0;
@@ -187,22 +199,166 @@ static int is_meta_name(const char *path, Py_ssize_t n)
 
 static PyObject *decode(const char *s, Py_ssize_t n)
 {
-    return PyUnicode_DecodeUTF8(s, n, "surrogateescape");
+    for (Py_ssize_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) return PyUnicode_DecodeUTF8(s, n, "surrogateescape");
+    PyObject *text = PyUnicode_New(n, 127); /* ASCII, the usual case: a copy */
+    if (text != NULL) memcpy(PyUnicode_1BYTE_DATA(text), s, (size_t)n);
+    return text;
 }
 
-/* A FileEntry with its slots set directly (the dataclass is frozen and slotted; its __init__
- * only assigns the fields). Steals nothing; returns a new reference or NULL. */
+/* Replace one slot of an entry this file made (its __init__ only assigns the fields; the
+ * dataclass is frozen, which only its __setattr__ enforces). Steals value. */
+static void put_slot(PyObject *entry, int field, PyObject *value)
+{
+    PyObject **at = (PyObject **)((char *)entry + slot_offset[field]);
+    PyObject *old = *at;
+    *at = value;
+    Py_XDECREF(old);
+}
+
+/* A FileEntry with its slots stored directly. Steals nothing; a new reference or NULL. */
 static PyObject *make_entry(PyObject *values[NFIELDS])
 {
-    PyObject *entry = entry_type->tp_new(entry_type, empty_tuple, NULL);
+    PyObject *entry = entry_type->tp_alloc(entry_type, 0);
     if (entry == NULL) return NULL;
     for (int i = 0; i < NFIELDS; i++) {
-        if (Py_TYPE(slots[i])->tp_descr_set(slots[i], entry, values[i]) < 0) {
-            Py_DECREF(entry);
-            return NULL;
-        }
+        Py_INCREF(values[i]);
+        put_slot(entry, i, values[i]);
     }
     return entry;
+}
+
+/* ---- the worker thread --------------------------------------------------------------- */
+
+/* Big files are hashed on a worker thread (no GIL, pure C) while the walker parses the next
+ * headers and builds entries; their entries get their hashes when the worker is done, which
+ * walk() waits for before it returns (so the buffer is still there and no caller ever sees an
+ * entry without its hash). One worker per walk() call: layers walked on two threads each
+ * have their own. */
+typedef struct {
+    const unsigned char *data;
+    Py_ssize_t size;
+    int pyc;
+    PyObject *entry; /* owned until its hashes are stored */
+    FileHashes hashes;
+} Job;
+
+typedef struct {
+    Job *jobs;
+    Py_ssize_t cap, published, done; /* published and done: under lock */
+    int started, closing;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* the worker waits for jobs */
+    pthread_cond_t idle; /* the walker waits for the worker */
+} Hasher;
+
+static void *hasher_main(void *arg)
+{
+    Hasher *h = arg;
+    pthread_mutex_lock(&h->lock);
+    for (;;) {
+        while (h->done == h->published && !h->closing) pthread_cond_wait(&h->wake, &h->lock);
+        if (h->done == h->published) break;
+        Job *job = &h->jobs[h->done];
+        pthread_mutex_unlock(&h->lock);
+        hash_into(job->data, job->size, job->pyc, &job->hashes);
+        pthread_mutex_lock(&h->lock);
+        h->done++;
+        if (h->done == h->published) pthread_cond_signal(&h->idle);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+/* Wait for the worker, then store every finished job's hashes in its entry. -1: a Python
+ * error (every job is released all the same). */
+static int hasher_drain(Hasher *h)
+{
+    if (!h->started) return 0;
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&h->lock);
+    while (h->done < h->published) pthread_cond_wait(&h->idle, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+    Py_END_ALLOW_THREADS
+    int status = 0;
+    for (Py_ssize_t i = 0; i < h->published; i++) {
+        Job *job = &h->jobs[i];
+        if (status == 0) {
+            PyObject *hex = hex64(job->hashes.xxh3);
+            PyObject *body = job->pyc && hex != NULL ? hex64(job->hashes.body) : NULL;
+            if (hex == NULL || (job->pyc && body == NULL)) {
+                Py_XDECREF(hex);
+                status = -1;
+            } else {
+                put_slot(job->entry, 8, hex);
+                if (job->pyc) put_slot(job->entry, 11, body);
+            }
+        }
+        Py_DECREF(job->entry);
+    }
+    pthread_mutex_lock(&h->lock);
+    h->published = h->done = 0;
+    pthread_mutex_unlock(&h->lock);
+    return status;
+}
+
+/* Hand a file's bytes to the worker (started on first use); 0: not taken (hash it here). */
+static int hasher_take(Hasher *h, Py_ssize_t buffer_len, const unsigned char *data,
+                       Py_ssize_t size, int pyc, PyObject *entry)
+{
+    if (!h->started) {
+        h->cap = buffer_len / WORKER_BYTES + 1;
+        if (h->cap > WORKER_JOBS) h->cap = WORKER_JOBS;
+        h->jobs = PyMem_RawMalloc((size_t)h->cap * sizeof(Job));
+        if (h->jobs == NULL) return 0;
+        h->published = h->done = 0;
+        h->closing = 0;
+        pthread_mutex_init(&h->lock, NULL);
+        pthread_cond_init(&h->wake, NULL);
+        pthread_cond_init(&h->idle, NULL);
+        if (pthread_create(&h->thread, NULL, hasher_main, h) != 0) {
+            pthread_mutex_destroy(&h->lock);
+            pthread_cond_destroy(&h->wake);
+            pthread_cond_destroy(&h->idle);
+            PyMem_RawFree(h->jobs);
+            h->jobs = NULL;
+            return 0;
+        }
+        h->started = 1;
+    }
+    if (h->published == h->cap && hasher_drain(h) < 0) return -1;
+    Job *job = &h->jobs[h->published];
+    job->data = data;
+    job->size = size;
+    job->pyc = pyc;
+    job->entry = entry;
+    Py_INCREF(entry);
+    pthread_mutex_lock(&h->lock);
+    h->published++;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+    return 1;
+}
+
+/* Every job done and stored, the worker gone. */
+static int hasher_finish(Hasher *h)
+{
+    if (!h->started) return 0;
+    int status = hasher_drain(h);
+    pthread_mutex_lock(&h->lock);
+    h->closing = 1;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+    Py_BEGIN_ALLOW_THREADS
+    pthread_join(h->thread, NULL);
+    Py_END_ALLOW_THREADS
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->wake);
+    pthread_cond_destroy(&h->idle);
+    PyMem_RawFree(h->jobs);
+    h->started = 0;
+    return status;
 }
 
 /* ---- the walk ------------------------------------------------------------------------ */
@@ -212,6 +368,7 @@ typedef struct {
     Py_ssize_t len;
     PyObject *entries;  /* list of FileEntry */
     PyObject *index_of; /* dict path -> position in entries */
+    Hasher hasher;
 } Walk;
 
 /* One entry at pos. Returns the bytes it used (> 0), 0 to hand it to Python, -1 on error. */
@@ -268,13 +425,14 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
         link_norm_len = normalize(link + skip, link_len - skip, link_norm);
         if (link_norm_len < 0) return 0;
     }
-    FileHashes hashes;
+    FileHashes hashes = {0, 0};
     int is_file = kind == kind_file;
     int pyc = is_file && size >= PYC_HEADER_BYTES && path_len >= 4
               && memcmp(path + path_len - 4, ".pyc", 4) == 0;
+    int later = is_file && size >= WORKER_BYTES; /* for the worker thread */
     if (is_file) {
         if (size <= kept_max_bytes && ends_with_any(path, path_len, kept_suffixes)) return 0;
-        file_hashes(h + BLOCK, (Py_ssize_t)size, pyc, &hashes);
+        if (!later) file_hashes(h + BLOCK, (Py_ssize_t)size, pyc, &hashes);
     }
 
     /* committed: build the entry */
@@ -301,7 +459,7 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
     Py_INCREF(Py_None);
     for (int i = 0; i < 7; i++)
         if (values[i] == NULL) goto done;
-    if (is_file) {
+    if (is_file && !later) {
         Py_SETREF(values[8], hex64(hashes.xxh3));
         if (values[8] == NULL) goto done;
         if (pyc) {
@@ -314,6 +472,7 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
     } else if (kind == kind_hardlink) {
         Py_SETREF(values[7], decode(link_norm, link_norm_len));
         if (values[7] == NULL) goto done;
+        if (hasher_drain(&w->hasher) < 0) goto done; /* the target may be waiting for its hash */
         PyObject *at = PyDict_GetItemWithError(w->index_of, values[7]);
         if (at != NULL) {
             PyObject *target = PyList_GetItem(w->entries, PyLong_AsSsize_t(at));
@@ -330,6 +489,20 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
     }
     entry = make_entry(values);
     if (entry == NULL) goto done;
+    if (later) {
+        int took = hasher_take(&w->hasher, w->len, h + BLOCK, (Py_ssize_t)size, pyc, entry);
+        if (took < 0) goto done;
+        if (!took) { /* no thread: hash it here */
+            file_hashes(h + BLOCK, (Py_ssize_t)size, pyc, &hashes);
+            PyObject *hex = hex64(hashes.xxh3);
+            if (hex == NULL) goto done;
+            put_slot(entry, 8, hex);
+            if (pyc) {
+                if ((hex = hex64(hashes.body)) == NULL) goto done;
+                put_slot(entry, 11, hex);
+            }
+        }
+    }
     {
         Py_ssize_t count = PyList_GET_SIZE(w->entries);
         PyObject *next = PyLong_FromSsize_t(count);
@@ -367,6 +540,7 @@ static PyObject *walk(PyObject *self, PyObject *args)
         return NULL;
     w.buf = view.buf;
     w.len = view.len;
+    w.hasher.started = 0;
     int64_t total = 0;
     Py_ssize_t count = 0;
     if (pos < 0 || pos > w.len) {
@@ -374,17 +548,15 @@ static PyObject *walk(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "position outside the buffer");
         return NULL;
     }
-    for (;;) {
-        Py_ssize_t used = walk_one(&w, pos, &total);
-        if (used < 0) {
-            PyBuffer_Release(&view);
-            return NULL;
-        }
-        if (used == 0) break;
+    Py_ssize_t used;
+    while ((used = walk_one(&w, pos, &total)) > 0) {
         pos += used;
         count++;
     }
+    /* the worker is done with the buffer before it is released (also after an error) */
+    int finished = hasher_finish(&w.hasher);
     PyBuffer_Release(&view);
+    if (used < 0 || finished < 0) return NULL;
     return Py_BuildValue("nLn", pos, (long long)total, count);
 }
 
@@ -417,6 +589,15 @@ static PyObject *configure(PyObject *self, PyObject *args)
             PyErr_Format(PyExc_TypeError, "%s is not a slot of the entry class", FIELDS[i]);
             return NULL;
         }
+    }
+    for (int i = 0; i < NFIELDS; i++) {
+        PyMemberDef *member = ((PyMemberDescrObject *)found[i])->d_member;
+        if (member->type != T_OBJECT_EX || (member->flags & READONLY)) {
+            for (int j = 0; j < NFIELDS; j++) Py_DECREF(found[j]);
+            PyErr_Format(PyExc_TypeError, "%s is not a writable object slot", FIELDS[i]);
+            return NULL;
+        }
+        slot_offset[i] = member->offset;
     }
     for (int i = 0; i < NFIELDS; i++) Py_XSETREF(slots[i], found[i]);
     Py_INCREF(type);
@@ -484,6 +665,10 @@ PyMODINIT_FUNC PyInit__tarwalk(void)
         Py_DECREF(names);
         goto fail;
     }
+    /* for the tests: files from this size on are hashed on the worker, this many at once */
+    if (PyModule_AddIntConstant(mod, "WORKER_BYTES", WORKER_BYTES) < 0
+        || PyModule_AddIntConstant(mod, "WORKER_JOBS", WORKER_JOBS) < 0)
+        goto fail;
     return mod;
 fail:
     Py_DECREF(mod);
