@@ -245,7 +245,10 @@ typedef struct {
 
 typedef struct {
     Job *jobs;
-    Py_ssize_t cap, published, done; /* published and done: under lock */
+    Py_ssize_t cap;
+    /* under lock: jobs [0, published) were handed in; the worker takes them from `taken` on,
+     * the walker (waiting in hasher_drain) from `limit` down; `finished` are hashed */
+    Py_ssize_t published, taken, limit, finished;
     int started, closing;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -258,27 +261,34 @@ static void *hasher_main(void *arg)
     Hasher *h = arg;
     pthread_mutex_lock(&h->lock);
     for (;;) {
-        while (h->done == h->published && !h->closing) pthread_cond_wait(&h->wake, &h->lock);
-        if (h->done == h->published) break;
-        Job *job = &h->jobs[h->done];
+        while (h->taken == h->limit && !h->closing) pthread_cond_wait(&h->wake, &h->lock);
+        if (h->taken == h->limit) break;
+        Job *job = &h->jobs[h->taken++];
         pthread_mutex_unlock(&h->lock);
         hash_into(job->data, job->size, job->pyc, &job->hashes);
         pthread_mutex_lock(&h->lock);
-        h->done++;
-        if (h->done == h->published) pthread_cond_signal(&h->idle);
+        if (++h->finished == h->published) pthread_cond_signal(&h->idle);
     }
     pthread_mutex_unlock(&h->lock);
     return NULL;
 }
 
-/* Wait for the worker, then store every finished job's hashes in its entry. -1: a Python
- * error (every job is released all the same). */
+/* Hash the jobs the worker has not taken yet here, from the last one back (the worker goes on
+ * from the first), wait for the one it is on, then store every job's hashes in its entry. -1:
+ * a Python error (every job is released all the same). */
 static int hasher_drain(Hasher *h)
 {
     if (!h->started) return 0;
     Py_BEGIN_ALLOW_THREADS
     pthread_mutex_lock(&h->lock);
-    while (h->done < h->published) pthread_cond_wait(&h->idle, &h->lock);
+    while (h->taken < h->limit) {
+        Job *job = &h->jobs[--h->limit];
+        pthread_mutex_unlock(&h->lock);
+        hash_into(job->data, job->size, job->pyc, &job->hashes);
+        pthread_mutex_lock(&h->lock);
+        h->finished++;
+    }
+    while (h->finished < h->published) pthread_cond_wait(&h->idle, &h->lock);
     pthread_mutex_unlock(&h->lock);
     Py_END_ALLOW_THREADS
     int status = 0;
@@ -298,7 +308,7 @@ static int hasher_drain(Hasher *h)
         Py_DECREF(job->entry);
     }
     pthread_mutex_lock(&h->lock);
-    h->published = h->done = 0;
+    h->published = h->taken = h->limit = h->finished = 0;
     pthread_mutex_unlock(&h->lock);
     return status;
 }
@@ -312,7 +322,7 @@ static int hasher_take(Hasher *h, Py_ssize_t buffer_len, const unsigned char *da
         if (h->cap > WORKER_JOBS) h->cap = WORKER_JOBS;
         h->jobs = PyMem_RawMalloc((size_t)h->cap * sizeof(Job));
         if (h->jobs == NULL) return 0;
-        h->published = h->done = 0;
+        h->published = h->taken = h->limit = h->finished = 0;
         h->closing = 0;
         pthread_mutex_init(&h->lock, NULL);
         pthread_cond_init(&h->wake, NULL);
@@ -335,7 +345,7 @@ static int hasher_take(Hasher *h, Py_ssize_t buffer_len, const unsigned char *da
     job->entry = entry;
     Py_INCREF(entry);
     pthread_mutex_lock(&h->lock);
-    h->published++;
+    h->limit = ++h->published;
     pthread_cond_signal(&h->wake);
     pthread_mutex_unlock(&h->lock);
     return 1;
@@ -489,6 +499,9 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
     }
     entry = make_entry(values);
     if (entry == NULL) goto done;
+    /* an entry holds strs, ints, None, an empty tuple and an enum member: it can be in no
+     * reference cycle, so the cyclic collector need never look at the 100k of a big layer */
+    if (PyType_IS_GC(entry_type)) PyObject_GC_UnTrack(entry);
     if (later) {
         int took = hasher_take(&w->hasher, w->len, h + BLOCK, (Py_ssize_t)size, pyc, entry);
         if (took < 0) goto done;
