@@ -385,7 +385,26 @@ typedef struct {
     PyObject *entries;  /* list of FileEntry */
     PyObject *index_of; /* dict path -> position in entries */
     Hasher hasher;
+    /* the last mode, uid, gid and mtime as ints: the entries of a layer mostly share them, and
+     * sharing one int object is invisible (ints are immutable) and saves an allocation each */
+    int64_t last[4];
+    PyObject *last_int[4];
 } Walk;
+
+/* The int value of field `which` (0 mode, 1 uid, 2 gid, 3 mtime): a new reference. */
+static PyObject *shared_int(Walk *w, int which, int64_t value)
+{
+    if (w->last_int[which] != NULL && w->last[which] == value) {
+        Py_INCREF(w->last_int[which]);
+        return w->last_int[which];
+    }
+    PyObject *made = PyLong_FromLongLong(value);
+    if (made == NULL) return NULL;
+    Py_INCREF(made);
+    Py_XSETREF(w->last_int[which], made);
+    w->last[which] = value;
+    return made;
+}
 
 /* One entry at pos. Returns the bytes it used (> 0), 0 to hand it to Python, -1 on error. */
 static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
@@ -459,10 +478,10 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
     values[1] = kind;
     Py_INCREF(kind);
     values[2] = PyLong_FromLongLong(is_file ? size : 0);
-    values[3] = PyLong_FromLongLong(mode & 07777);
-    values[4] = PyLong_FromLongLong(uid);
-    values[5] = PyLong_FromLongLong(gid);
-    values[6] = PyLong_FromLongLong(mtime);
+    values[3] = shared_int(w, 0, mode & 07777);
+    values[4] = shared_int(w, 1, uid);
+    values[5] = shared_int(w, 2, gid);
+    values[6] = shared_int(w, 3, mtime);
     values[7] = Py_None;
     values[8] = Py_None;
     Py_INCREF(Py_None);
@@ -560,6 +579,7 @@ static PyObject *walk(PyObject *self, PyObject *args)
     w.buf = view.buf;
     w.len = view.len;
     w.hasher.started = 0;
+    for (int i = 0; i < 4; i++) w.last_int[i] = NULL;
     int64_t total = 0;
     Py_ssize_t count = 0;
     if (pos < 0 || pos > w.len) {
@@ -575,6 +595,7 @@ static PyObject *walk(PyObject *self, PyObject *args)
     /* the worker is done with the buffer before it is released (also after an error) */
     int finished = hasher_finish(&w.hasher);
     PyBuffer_Release(&view);
+    for (int i = 0; i < 4; i++) Py_XDECREF(w.last_int[i]);
     if (used < 0 || finished < 0) return NULL;
     return Py_BuildValue("nLn", pos, (long long)total, count);
 }
