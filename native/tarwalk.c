@@ -30,7 +30,9 @@
 #define BLOCK 512
 #define NFIELDS 12
 #define PYC_HEADER_BYTES 16
+#ifndef GIL_FREE_BYTES
 #define GIL_FREE_BYTES (256 * 1024)
+#endif
 /* Regular files at least this big are hashed on a worker thread while the walker goes on
  * (measured in benchmarks/README.md, "the walker's worker thread") ... */
 #ifndef WORKER_BYTES
