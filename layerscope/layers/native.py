@@ -16,8 +16,11 @@ from typing import Any, cast
 from ..model import EntryKind, FileEntry, KeptFiles
 from .rare import FORMAT_METADATA_NAMES
 
-NativeWalk = Callable[[memoryview, int, list[FileEntry], dict[str, int]], tuple[int, int, int]]
-"""walk(view, pos, entries, index_of) -> (pos, regular-file bytes added, entries added)."""
+NativeWalk = Callable[
+    [memoryview, int, list[FileEntry], dict[str, int], bool], tuple[int, int, int]
+]
+"""walk(view, pos, entries, index_of, populate) -> (pos, regular-file bytes added, entries
+added); populate: the view is a file mapped without its page-table entries (map them ahead)."""
 
 
 def _load() -> Any | None:

@@ -54,10 +54,11 @@ def walk(
     index_of: dict[str, int] = {}
     kept: dict[str, bytes] = {}
     total, pos, first, meta = 0, 0, True, None
+    populate = source.populates
     unpack, adler, kinds = HEADER.unpack_from, zlib.adler32, KIND_BY_TYPE
     while True:
         if native is not None and meta is None:
-            pos, added, count = native(view, pos, entries, index_of)
+            pos, added, count = native(view, pos, entries, index_of, populate)
             if count:
                 total, first = total + added, False
         if len(view) - pos < BLOCK:

@@ -6,7 +6,7 @@ import lzma
 import mmap
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -20,6 +20,8 @@ class Window:
     """Hands the walker windows of the tar stream: a memoryview (zero copy) or stream chunks."""
 
     __slots__ = ("stream", "base", "sha", "progress")
+    populates = False
+    """Whether windows come without their page-table entries (the walker may map them ahead)."""
 
     def __init__(
         self, stream: IO[bytes] | None, sha: Any, progress: Callable[[int], None] | None
@@ -100,16 +102,8 @@ class Window:
 
 
 MAP_BYTES = 16 << 20
-"""Bytes of a mapped blob in view at once: the pages of at most about three windows (the one
-walked, the next one being mapped, the last one being unmapped) are in the process's RSS,
-however big the layer (a whole-file map would count every page)."""
-
-AHEAD_OVERLAP = 64 << 10
-"""The next window is mapped from this many bytes before the current one ends: the walker asks
-for its next window at the end of the current one, or at a header that straddles it."""
-
-_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-"""MAP_POPULATE (Linux) maps a window's cached pages in one call instead of a fault each."""
+"""Bytes of a mapped blob in view at once: the pages of at most about two windows are in the
+process's RSS, however big the layer (a whole-file map would count every page)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,62 +116,26 @@ class FileSpan:
     size: int
 
 
-class _Mapping:
-    """One read-only map of ``[start, end)`` of a blob (``view``), made on the mapper thread."""
-
-    __slots__ = ("start", "end", "map", "error", "skip")
-
-    def __init__(self, span: FileSpan, start: int, end: int) -> None:
-        self.start, self.end = start, end
-        self.map: mmap.mmap | None = None
-        self.error: LayerFormatError | None = None
-        at = span.offset + start
-        aligned = at - at % mmap.ALLOCATIONGRANULARITY
-        try:
-            if os.fstat(span.fd).st_size < span.offset + end:
-                raise LayerFormatError("the file was truncated while it was read")
-            self.map = mmap.mmap(
-                span.fd, span.offset + end - aligned, _MAP_FLAGS, mmap.PROT_READ, offset=aligned
-            )
-        except OSError as exc:
-            self.error = LayerFormatError(f"cannot map the layer ({describe(exc)})")
-        except LayerFormatError as exc:
-            self.error = exc
-        self.skip = at - aligned
-
-    def view(self, start: int) -> memoryview:
-        """The mapped bytes from blob offset ``start`` on."""
-        if self.error is not None:
-            raise self.error
-        assert self.map is not None
-        return memoryview(self.map)[self.skip + start - self.start :]
-
-
-def _unmap(mapping: _Mapping) -> None:
+def _unmap(mapped: mmap.mmap) -> None:
     """Unmap now unless the walker still holds a view of it (then it goes with its last view)."""
-    if mapping.map is not None:
-        try:
-            mapping.map.close()
-        except BufferError:
-            pass
-
-
-def _drop(done: Future[_Mapping]) -> None:
-    """Unmap a window mapped ahead that the walker did not ask for."""
-    if done.exception() is None:
-        _unmap(done.result())
+    try:
+        mapped.close()
+    except BufferError:
+        pass
 
 
 class MappedWindow(Window):
     """Hands the walker windows of a ``FileSpan``, each a fresh read-only map of the file.
 
-    Mapping a window (``MAP_POPULATE``: its page-table entries) and unmapping it cost about as
-    much as hashing its bytes, so both run on a mapper thread (``mmap`` releases the GIL): while
-    the walker walks one window, the next one, from ``AHEAD_OVERLAP`` before the current one's
-    end, is mapped, and the one before is unmapped. A window asked for elsewhere (after a
-    skipped file) is mapped on the spot. ``close()`` waits for the mapper."""
+    A window is mapped without its page-table entries (``populates``): mapping them costs about
+    as much as hashing the bytes, and the compiled walker has a thread map them ahead of it
+    while it walks (native/tarwalk.c, ``MADV_POPULATE_READ``; the pure-Python walker's reads
+    fault them in). Unmapping a window costs a third of that: the window before last is
+    unmapped on an unmapper thread (``munmap`` runs without the GIL). ``close()`` waits for it.
+    """
 
-    __slots__ = ("span", "seen", "_map_bytes", "_mapper", "_ahead", "_held")
+    __slots__ = ("span", "seen", "_map_bytes", "_unmapper", "_held")
+    populates = True
 
     def __init__(
         self,
@@ -188,9 +146,8 @@ class MappedWindow(Window):
         self.span = span
         self.seen = 0  # blob bytes reported to progress
         self._map_bytes = MAP_BYTES
-        self._mapper: ThreadPoolExecutor | None = None
-        self._ahead: tuple[int, int, Future[_Mapping]] | None = None
-        self._held: list[_Mapping] = []  # handed to the walker, newest last
+        self._unmapper: ThreadPoolExecutor | None = None
+        self._held: list[mmap.mmap] = []  # handed to the walker, newest last
 
     def _map(self, start: int, need: int) -> memoryview:
         """The blob from offset ``start``: at least ``need`` bytes unless it ends first."""
@@ -199,49 +156,33 @@ class MappedWindow(Window):
         end = min(span.size, start + max(self._map_bytes, need))
         if end <= start:
             return memoryview(b"")
-        mapping = self._take_ahead(start, need)
-        if mapping is None:
-            mapping = _Mapping(span, start, end)
-        view = mapping.view(start)
-        self._held.append(mapping)
+        at = span.offset + start
+        aligned = at - at % mmap.ALLOCATIONGRANULARITY
+        try:
+            if os.fstat(span.fd).st_size < span.offset + end:
+                raise LayerFormatError("the file was truncated while it was read")
+            mapped = mmap.mmap(
+                span.fd, span.offset + end - aligned, mmap.MAP_SHARED, mmap.PROT_READ,
+                offset=aligned,
+            )  # fmt: skip
+        except OSError as exc:
+            raise LayerFormatError(f"cannot map the layer ({describe(exc)})") from exc
+        self._held.append(mapped)
         if len(self._held) > 2:  # the walker is done with all but the last two windows
-            self._run(_unmap, self._held.pop(0))
-        if mapping.end < span.size:
-            ahead = max(start, mapping.end - min(AHEAD_OVERLAP, self._map_bytes // 4))
-            stop = min(span.size, ahead + self._map_bytes)
-            self._ahead = (ahead, stop, self._run(_Mapping, span, ahead, stop))
-        if self.progress is not None and mapping.end > self.seen:
-            self.progress(mapping.end - self.seen)
-            self.seen = mapping.end
-        return view
-
-    def _take_ahead(self, start: int, need: int) -> _Mapping | None:
-        """The window mapped ahead when it holds ``need`` bytes from ``start`` (or the rest of
-        the blob); it is dropped otherwise."""
-        if self._ahead is None:
-            return None
-        ahead, stop, future = self._ahead
-        self._ahead = None
-        if ahead <= start < stop and (start + need <= stop or stop == self.span.size):
-            return future.result()
-        future.add_done_callback(_drop)
-        return None
-
-    def _run(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        if self._mapper is None:
-            self._mapper = ThreadPoolExecutor(1, thread_name_prefix="layerscope-map")
-        return self._mapper.submit(fn, *args)
+            if self._unmapper is None:
+                self._unmapper = ThreadPoolExecutor(1, thread_name_prefix="layerscope-unmap")
+            self._unmapper.submit(_unmap, self._held.pop(0))
+        if self.progress is not None and end > self.seen:
+            self.progress(end - self.seen)
+            self.seen = end
+        return memoryview(mapped)[at - aligned :]
 
     def close(self) -> None:
-        """Wait for the mapper thread and unmap what it mapped ahead (the walker's windows go
-        with its views)."""
-        if self._ahead is not None:
-            self._ahead[2].add_done_callback(_drop)
-            self._ahead = None
+        """Wait for the unmapper thread (the walker's last windows go with its views)."""
         self._held.clear()
-        if self._mapper is not None:
-            self._mapper.shutdown(wait=True)
-            self._mapper = None
+        if self._unmapper is not None:
+            self._unmapper.shutdown(wait=True)
+            self._unmapper = None
 
     def refill(self, view: memoryview, pos: int, need: int) -> tuple[memoryview, int]:
         return self._map(self.base + pos, need), 0
