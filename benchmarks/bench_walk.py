@@ -9,7 +9,8 @@ Beside it, the floor: xxh3 of the whole uncompressed tar, the hashing no walk ca
 The ``span`` cases walk the tar as a ``FileSpan`` of its file (mapped windows: the path of a
 local ``docker save`` archive), through ``sources.scan_layer`` (which also samples the gzip
 estimate), with wall time beside CPU time: that walk uses helper threads (a hashing worker, a
-mapper, the estimate), so its CPU time counts every thread and its wall time is what it saves.
+populater, an unmapper, the estimate), so its CPU time counts every thread and its wall time is
+what they save.
 ``--archive FILE`` walks the biggest member of a ``docker save`` archive there instead (e.g.
 the 2 GiB image of bench_inspect.py) and runs only the ``span`` cases.
 
