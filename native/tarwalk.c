@@ -398,6 +398,7 @@ typedef struct {
     const unsigned char *start;
     Py_ssize_t len;
     int started;
+    int stop; /* set (atomically) once the walker is past the window: the rest is not needed */
     pthread_t thread;
 } Populater;
 
@@ -407,7 +408,7 @@ static void *populate_main(void *arg)
     Populater *p = arg;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t at = (uintptr_t)p->start & ~(page - 1), end = (uintptr_t)p->start + (uintptr_t)p->len;
-    while (at < end) {
+    while (at < end && !__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
         size_t step = end - at < POPULATE_STEP ? end - at : POPULATE_STEP;
         if (madvise((void *)at, step, MADV_POPULATE_READ) != 0) break;
         at += step;
@@ -424,12 +425,14 @@ static void populater_start(Populater *p, const unsigned char *start, Py_ssize_t
     if (len < POPULATE_MIN_BYTES) return;
     p->start = start;
     p->len = len;
+    p->stop = 0;
     p->started = pthread_create(&p->thread, NULL, populate_main, p) == 0;
 }
 
 static void populater_join(Populater *p)
 {
     if (!p->started) return;
+    __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
     Py_BEGIN_ALLOW_THREADS
     pthread_join(p->thread, NULL);
     Py_END_ALLOW_THREADS
@@ -633,7 +636,7 @@ static PyObject *walk(PyObject *self, PyObject *args)
         return NULL;
     }
     int populate = 0;
-    Populater populater = {NULL, 0, 0};
+    Populater populater = {NULL, 0, 0, 0};
     if (!PyArg_ParseTuple(args, "y*nO!O!|p", &view, &pos, &PyList_Type, &w.entries, &PyDict_Type,
                           &w.index_of, &populate))
         return NULL;
