@@ -241,14 +241,18 @@ static PyObject *make_entry(PyObject *values[NFIELDS])
 /* ---- the worker thread --------------------------------------------------------------- */
 
 /* Big files are hashed on a worker thread (no GIL, pure C) while the walker parses the next
- * headers and builds entries; their entries get their hashes when the worker is done, which
- * walk() waits for before it returns (so the buffer is still there and no caller ever sees an
- * entry without its hash). One worker per walk() call: layers walked on two threads each
- * have their own. */
+ * headers and builds entries; their entries get their hashes when the worker is done. Without
+ * a Pending object walk() waits for that before it returns; with one (a whole layer's walk:
+ * layers/walk.py), the jobs of a window may run on while the walker maps and walks the next
+ * one: walk() keeps the window's buffer until they are done (waiting for them at the end of
+ * the next window with jobs), and Pending.finish() stores the rest before the layer's entries
+ * are used (and before the Python walker looks up a hard link's target). One worker per
+ * layer: layers walked on two threads each have their own. */
 typedef struct {
     const unsigned char *data;
     Py_ssize_t size;
     int pyc;
+    int done;        /* under lock */
     PyObject *entry; /* owned until its hashes are stored */
     FileHashes hashes;
 } Job;
@@ -259,7 +263,12 @@ typedef struct {
     /* under lock: jobs [0, published) were handed in; the worker takes them from `taken` on,
      * the walker (waiting in hasher_drain) from `limit` down; `finished` are hashed */
     Py_ssize_t published, taken, limit, finished;
+    Py_ssize_t stored;  /* jobs [0, stored) have their hashes in their entries (walker only) */
+    Py_ssize_t current; /* jobs handed in by this walk() call since the last full drain */
     int started, closing;
+    int holding;             /* a window's buffer kept for its jobs ... */
+    Py_buffer held;          /* ... this one ... */
+    Py_ssize_t held_jobs;    /* ... until jobs [0, held_jobs) are done */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake; /* the worker waits for jobs */
@@ -277,32 +286,20 @@ static void *hasher_main(void *arg)
         pthread_mutex_unlock(&h->lock);
         hash_into(job->data, job->size, job->pyc, &job->hashes);
         pthread_mutex_lock(&h->lock);
-        if (++h->finished == h->published) pthread_cond_signal(&h->idle);
+        job->done = 1;
+        h->finished++;
+        pthread_cond_broadcast(&h->idle);
     }
     pthread_mutex_unlock(&h->lock);
     return NULL;
 }
 
-/* Hash the jobs the worker has not taken yet here, from the last one back (the worker goes on
- * from the first), wait for the one it is on, then store every job's hashes in its entry. -1:
- * a Python error (every job is released all the same). */
-static int hasher_drain(Hasher *h)
+/* Store the hashes of jobs [stored, upto) (all done) in their entries. -1: a Python error
+ * (every job is released all the same). */
+static int hasher_store(Hasher *h, Py_ssize_t upto)
 {
-    if (!h->started) return 0;
-    Py_BEGIN_ALLOW_THREADS
-    pthread_mutex_lock(&h->lock);
-    while (h->taken < h->limit) {
-        Job *job = &h->jobs[--h->limit];
-        pthread_mutex_unlock(&h->lock);
-        hash_into(job->data, job->size, job->pyc, &job->hashes);
-        pthread_mutex_lock(&h->lock);
-        h->finished++;
-    }
-    while (h->finished < h->published) pthread_cond_wait(&h->idle, &h->lock);
-    pthread_mutex_unlock(&h->lock);
-    Py_END_ALLOW_THREADS
     int status = 0;
-    for (Py_ssize_t i = 0; i < h->published; i++) {
+    for (Py_ssize_t i = h->stored; i < upto; i++) {
         Job *job = &h->jobs[i];
         if (status == 0) {
             PyObject *hex = hex64(job->hashes.xxh3);
@@ -317,22 +314,76 @@ static int hasher_drain(Hasher *h)
         }
         Py_DECREF(job->entry);
     }
+    if (upto > h->stored) h->stored = upto;
+    return status;
+}
+
+/* Jobs [0, upto) done (the walker hashes the ones the worker has not taken, from the front)
+ * and stored. */
+static int hasher_settle(Hasher *h, Py_ssize_t upto)
+{
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&h->lock);
+    while (h->taken < upto && h->taken < h->limit) {
+        Job *job = &h->jobs[h->taken++];
+        pthread_mutex_unlock(&h->lock);
+        hash_into(job->data, job->size, job->pyc, &job->hashes);
+        pthread_mutex_lock(&h->lock);
+        job->done = 1;
+        h->finished++;
+    }
+    for (Py_ssize_t i = h->stored; i < upto; i++)
+        while (!h->jobs[i].done) pthread_cond_wait(&h->idle, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+    Py_END_ALLOW_THREADS
+    return hasher_store(h, upto);
+}
+
+static void hasher_release_held(Hasher *h)
+{
+    if (h->holding) {
+        h->holding = 0;
+        PyBuffer_Release(&h->held);
+    }
+}
+
+/* Hash the jobs the worker has not taken yet here, from the last one back (the worker goes on
+ * from the first), wait for the one it is on, store every job's hashes in its entry and let go
+ * of the kept buffer. */
+static int hasher_drain(Hasher *h)
+{
+    if (!h->started) return 0;
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&h->lock);
+    while (h->taken < h->limit) {
+        Job *job = &h->jobs[--h->limit];
+        pthread_mutex_unlock(&h->lock);
+        hash_into(job->data, job->size, job->pyc, &job->hashes);
+        pthread_mutex_lock(&h->lock);
+        job->done = 1;
+        h->finished++;
+    }
+    while (h->finished < h->published) pthread_cond_wait(&h->idle, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+    Py_END_ALLOW_THREADS
+    int status = hasher_store(h, h->published);
     pthread_mutex_lock(&h->lock);
     h->published = h->taken = h->limit = h->finished = 0;
     pthread_mutex_unlock(&h->lock);
+    h->stored = h->current = 0;
+    hasher_release_held(h);
     return status;
 }
 
 /* Hand a file's bytes to the worker (started on first use); 0: not taken (hash it here). */
-static int hasher_take(Hasher *h, Py_ssize_t buffer_len, const unsigned char *data,
-                       Py_ssize_t size, int pyc, PyObject *entry)
+static int hasher_take(Hasher *h, const unsigned char *data, Py_ssize_t size, int pyc,
+                       PyObject *entry)
 {
     if (!h->started) {
-        h->cap = buffer_len / WORKER_BYTES + 1;
-        if (h->cap > WORKER_JOBS) h->cap = WORKER_JOBS;
+        h->cap = WORKER_JOBS;
         h->jobs = PyMem_RawMalloc((size_t)h->cap * sizeof(Job));
         if (h->jobs == NULL) return 0;
-        h->published = h->taken = h->limit = h->finished = 0;
+        h->published = h->taken = h->limit = h->finished = h->stored = 0;
         h->closing = 0;
         pthread_mutex_init(&h->lock, NULL);
         pthread_cond_init(&h->wake, NULL);
@@ -352,8 +403,10 @@ static int hasher_take(Hasher *h, Py_ssize_t buffer_len, const unsigned char *da
     job->data = data;
     job->size = size;
     job->pyc = pyc;
+    job->done = 0;
     job->entry = entry;
     Py_INCREF(entry);
+    h->current++;
     pthread_mutex_lock(&h->lock);
     h->limit = ++h->published;
     pthread_cond_signal(&h->wake);
@@ -361,7 +414,7 @@ static int hasher_take(Hasher *h, Py_ssize_t buffer_len, const unsigned char *da
     return 1;
 }
 
-/* Every job done and stored, the worker gone. */
+/* Every job done and stored, the kept buffer let go, the worker gone. */
 static int hasher_finish(Hasher *h)
 {
     if (!h->started) return 0;
@@ -380,6 +433,70 @@ static int hasher_finish(Hasher *h)
     h->started = 0;
     return status;
 }
+
+/* End of a walk() call whose buffer is `view`: with jobs of this call still running, keep the
+ * buffer (after settling the jobs of the one kept before); else let it go. */
+static int hasher_end_call(Hasher *h, Py_buffer *view)
+{
+    int status = 0;
+    if (h->started && h->current > 0) {
+        if (h->holding) {
+            status = hasher_settle(h, h->held_jobs);
+            hasher_release_held(h);
+        }
+        h->held = *view; /* the buffer is the hasher's now */
+        h->held_jobs = h->published;
+        h->holding = 1;
+    } else {
+        PyBuffer_Release(view);
+    }
+    h->current = 0;
+    return status;
+}
+
+/* Pending: a layer's hasher across walk() calls (layers/walk.py). */
+typedef struct {
+    PyObject_HEAD
+    Hasher hasher;
+} Pending;
+
+static PyObject *pending_finish(PyObject *self, PyObject *unused)
+{
+    if (hasher_finish(&((Pending *)self)->hasher) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static void pending_dealloc(PyObject *self)
+{
+    PyObject *type, *value, *trace;
+    PyErr_Fetch(&type, &value, &trace);
+    if (hasher_finish(&((Pending *)self)->hasher) < 0) PyErr_Clear();
+    PyErr_Restore(type, value, trace);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyObject *pending_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    Pending *self = (Pending *)type->tp_alloc(type, 0); /* zeroed: not started, holding nothing */
+    return (PyObject *)self;
+}
+
+static PyMethodDef pending_methods[] = {
+    {"finish", pending_finish, METH_NOARGS,
+     "Wait for every big file's hash, store it in its entry, stop the worker thread."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject PendingType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "layerscope._tarwalk.Pending",
+    .tp_basicsize = sizeof(Pending),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The hash worker of one layer's walk, shared by its walk() calls.",
+    .tp_new = pending_new,
+    .tp_dealloc = pending_dealloc,
+    .tp_methods = pending_methods,
+};
 
 /* ---- the populater thread ----------------------------------------------------------- */
 
@@ -446,7 +563,7 @@ typedef struct {
     Py_ssize_t len;
     PyObject *entries;  /* list of FileEntry */
     PyObject *index_of; /* dict path -> position in entries */
-    Hasher hasher;
+    Hasher *hasher; /* the Pending object's, or the call's own */
     /* the last mode, uid, gid and mtime as ints: the entries of a layer mostly share them, and
      * sharing one int object is invisible (ints are immutable) and saves an allocation each */
     int64_t last[4];
@@ -569,7 +686,7 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
     } else if (kind == kind_hardlink) {
         Py_SETREF(values[7], decode(link_norm, link_norm_len));
         if (values[7] == NULL) goto done;
-        if (hasher_drain(&w->hasher) < 0) goto done; /* the target may be waiting for its hash */
+        if (hasher_drain(w->hasher) < 0) goto done; /* the target may be waiting for its hash */
         PyObject *at = PyDict_GetItemWithError(w->index_of, values[7]);
         if (at != NULL) {
             PyObject *target = PyList_GetItem(w->entries, PyLong_AsSsize_t(at));
@@ -590,7 +707,7 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
      * reference cycle, so the cyclic collector need never look at the 100k of a big layer */
     if (PyType_IS_GC(entry_type)) PyObject_GC_UnTrack(entry);
     if (later) {
-        int took = hasher_take(&w->hasher, w->len, h + BLOCK, (Py_ssize_t)size, pyc, entry);
+        int took = hasher_take(w->hasher, h + BLOCK, (Py_ssize_t)size, pyc, entry);
         if (took < 0) goto done;
         if (!took) { /* no thread: hash it here */
             file_hashes(h + BLOCK, (Py_ssize_t)size, pyc, &hashes);
@@ -636,31 +753,47 @@ static PyObject *walk(PyObject *self, PyObject *args)
         return NULL;
     }
     int populate = 0;
+    PyObject *pending = Py_None;
     Populater populater = {NULL, 0, 0, 0};
-    if (!PyArg_ParseTuple(args, "y*nO!O!|p", &view, &pos, &PyList_Type, &w.entries, &PyDict_Type,
-                          &w.index_of, &populate))
+    Hasher own;
+    if (!PyArg_ParseTuple(args, "y*nO!O!|pO", &view, &pos, &PyList_Type, &w.entries,
+                          &PyDict_Type, &w.index_of, &populate, &pending))
         return NULL;
-    w.buf = view.buf;
-    w.len = view.len;
-    w.hasher.started = 0;
-    for (int i = 0; i < 4; i++) w.last_int[i] = NULL;
-    int64_t total = 0;
-    Py_ssize_t count = 0;
-    if (pos < 0 || pos > w.len) {
+    if (pending != Py_None && !PyObject_TypeCheck(pending, &PendingType)) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_TypeError, "pending must be a layerscope._tarwalk.Pending or None");
+        return NULL;
+    }
+    if (pos < 0 || pos > view.len) {
         PyBuffer_Release(&view);
         PyErr_SetString(PyExc_ValueError, "position outside the buffer");
         return NULL;
     }
+    memset(&own, 0, sizeof own);
+    w.hasher = pending == Py_None ? &own : &((Pending *)pending)->hasher;
+    w.hasher->current = 0;
+    w.buf = view.buf;
+    w.len = view.len;
+    for (int i = 0; i < 4; i++) w.last_int[i] = NULL;
+    int64_t total = 0;
+    Py_ssize_t count = 0;
     if (populate) populater_start(&populater, w.buf + pos, w.len - pos);
     Py_ssize_t used;
     while ((used = walk_one(&w, pos, &total)) > 0) {
         pos += used;
         count++;
     }
-    /* the worker is done with the buffer before it is released (also after an error) */
-    int finished = hasher_finish(&w.hasher);
     populater_join(&populater);
-    PyBuffer_Release(&view);
+    int finished;
+    if (w.hasher == &own) {
+        /* the worker is done with the buffer before it is released (also after an error) */
+        finished = hasher_finish(&own);
+        PyBuffer_Release(&view);
+    } else {
+        /* the Pending object keeps the buffer while its jobs run (also after an error: the
+         * caller's Pending.finish() waits for them) */
+        finished = hasher_end_call(w.hasher, &view);
+    }
     for (int i = 0; i < 4; i++) Py_XDECREF(w.last_int[i]);
     if (used < 0 || finished < 0) return NULL;
     return Py_BuildValue("nLn", pos, (long long)total, count);
@@ -737,9 +870,11 @@ static PyMethodDef methods[] = {
      "configure(FileEntry, (FILE, DIR, SYMLINK, HARDLINK, FIFO), kept_suffixes, meta_names, "
      "kept_max_bytes): tell the walker the classes it builds."},
     {"walk", walk, METH_VARARGS,
-     "walk(buffer, pos, entries, index_of, populate=False) -> (pos, file_bytes, count): append "
-     "the ordinary entries from pos on; stop at the first one the Python walker must handle. "
-     "populate: the buffer is a file mapped without its page-table entries; map them ahead."},
+     "walk(buffer, pos, entries, index_of, populate=False, pending=None) -> (pos, file_bytes, "
+     "count): append the ordinary entries from pos on; stop at the first one the Python walker "
+     "must handle. populate: the buffer is a file mapped without its page-table entries; map "
+     "them ahead. pending: a Pending shared by the calls of one layer's walk (its big files' "
+     "hashes may then arrive after the call: Pending.finish() waits for them)."},
     {"xxh3_hex", xxh3_hex, METH_O, "xxh3-64 hex digest of a buffer, as the walker records it."},
     {NULL, NULL, 0, NULL},
 };
@@ -754,8 +889,14 @@ PyMODINIT_FUNC PyInit__tarwalk(void)
 {
     empty_tuple = PyTuple_New(0);
     if (empty_tuple == NULL) return NULL;
+    if (PyType_Ready(&PendingType) < 0) return NULL;
     PyObject *mod = PyModule_Create(&module);
     if (mod == NULL) return NULL;
+    Py_INCREF(&PendingType);
+    if (PyModule_AddObject(mod, "Pending", (PyObject *)&PendingType) < 0) {
+        Py_DECREF(&PendingType);
+        goto fail;
+    }
     /* FIELDS: the FileEntry fields this walker sets, in order; layers/native.py uses the compiled
      * walker only when FileEntry has exactly these (a new field means this file must learn it) */
     PyObject *names = PyTuple_New(NFIELDS);
