@@ -14,8 +14,8 @@
  * File contents are hashed with xxh3-64 from the vendored reference header (the one the
  * `xxhash` PyPI package compiles in). Files of WORKER_BYTES and more are hashed on a worker
  * thread, without the GIL, while this loop parses the next headers and builds entries (the
- * second core works inside one layer too); walk() stores their hashes and joins the worker
- * before it returns, so its caller only ever sees finished entries.
+ * second core works inside one layer too); their hashes are stored before walk() returns, or,
+ * with a Pending object (one layer's walk), before Pending.finish() returns.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

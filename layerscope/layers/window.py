@@ -102,8 +102,9 @@ class Window:
 
 
 MAP_BYTES = 16 << 20
-"""Bytes of a mapped blob in view at once: the pages of at most about two windows are in the
-process's RSS, however big the layer (a whole-file map would count every page)."""
+"""Bytes of a mapped blob in view at once: the pages of at most about four windows (the one
+walked, the one before, one whose big files are still being hashed, one being unmapped) are in
+the process's RSS, however big the layer (a whole-file map would count every page)."""
 
 
 @dataclass(frozen=True, slots=True)
