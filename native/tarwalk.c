@@ -275,6 +275,16 @@ typedef struct {
     pthread_cond_t idle; /* the walker waits for the worker */
 } Hasher;
 
+/* Hash a job taken under the lock (released meanwhile; held again on return). */
+static void run_job(Hasher *h, Job *job)
+{
+    pthread_mutex_unlock(&h->lock);
+    hash_into(job->data, job->size, job->pyc, &job->hashes);
+    pthread_mutex_lock(&h->lock);
+    job->done = 1;
+    h->finished++;
+}
+
 static void *hasher_main(void *arg)
 {
     Hasher *h = arg;
@@ -282,12 +292,7 @@ static void *hasher_main(void *arg)
     for (;;) {
         while (h->taken == h->limit && !h->closing) pthread_cond_wait(&h->wake, &h->lock);
         if (h->taken == h->limit) break;
-        Job *job = &h->jobs[h->taken++];
-        pthread_mutex_unlock(&h->lock);
-        hash_into(job->data, job->size, job->pyc, &job->hashes);
-        pthread_mutex_lock(&h->lock);
-        job->done = 1;
-        h->finished++;
+        run_job(h, &h->jobs[h->taken++]);
         pthread_cond_broadcast(&h->idle);
     }
     pthread_mutex_unlock(&h->lock);
@@ -324,14 +329,7 @@ static int hasher_settle(Hasher *h, Py_ssize_t upto)
 {
     Py_BEGIN_ALLOW_THREADS
     pthread_mutex_lock(&h->lock);
-    while (h->taken < upto && h->taken < h->limit) {
-        Job *job = &h->jobs[h->taken++];
-        pthread_mutex_unlock(&h->lock);
-        hash_into(job->data, job->size, job->pyc, &job->hashes);
-        pthread_mutex_lock(&h->lock);
-        job->done = 1;
-        h->finished++;
-    }
+    while (h->taken < upto && h->taken < h->limit) run_job(h, &h->jobs[h->taken++]);
     for (Py_ssize_t i = h->stored; i < upto; i++)
         while (!h->jobs[i].done) pthread_cond_wait(&h->idle, &h->lock);
     pthread_mutex_unlock(&h->lock);
@@ -355,14 +353,7 @@ static int hasher_drain(Hasher *h)
     if (!h->started) return 0;
     Py_BEGIN_ALLOW_THREADS
     pthread_mutex_lock(&h->lock);
-    while (h->taken < h->limit) {
-        Job *job = &h->jobs[--h->limit];
-        pthread_mutex_unlock(&h->lock);
-        hash_into(job->data, job->size, job->pyc, &job->hashes);
-        pthread_mutex_lock(&h->lock);
-        job->done = 1;
-        h->finished++;
-    }
+    while (h->taken < h->limit) run_job(h, &h->jobs[--h->limit]);
     while (h->finished < h->published) pthread_cond_wait(&h->idle, &h->lock);
     pthread_mutex_unlock(&h->lock);
     Py_END_ALLOW_THREADS
