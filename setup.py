@@ -17,7 +17,8 @@ setup(
             sources=["native/tarwalk.c"],
             depends=["native/xxhash/xxhash.h"],
             include_dirs=["native"],
-            extra_compile_args=["-O3"],
+            extra_compile_args=["-O3", "-pthread"],
+            extra_link_args=["-pthread"],
             optional=True,
         ),
         # the objects of a cached layer index, built from its decoded columns (store/codec.py)

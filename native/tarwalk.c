@@ -12,14 +12,19 @@
  * on every archive of the test corpus and the dive fixtures).
  *
  * File contents are hashed with xxh3-64 from the vendored reference header (the one the
- * `xxhash` PyPI package compiles in), with the GIL released for large files so that two
- * layers walked on two threads hash on two cores.
+ * `xxhash` PyPI package compiles in). Files of WORKER_BYTES and more are hashed on a worker
+ * thread, without the GIL, while this loop parses the next headers and builds entries (the
+ * second core works inside one layer too); their hashes are stored before walk() returns, or,
+ * with a Pending object (one layer's walk), before Pending.finish() returns.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define XXH_INLINE_ALL
 #include "xxhash/xxhash.h"
@@ -27,7 +32,16 @@
 #define BLOCK 512
 #define NFIELDS 12
 #define PYC_HEADER_BYTES 16
+#ifndef GIL_FREE_BYTES
 #define GIL_FREE_BYTES (256 * 1024)
+#endif
+/* Regular files at least this big are hashed on a worker thread while the walker goes on
+ * (measured in benchmarks/README.md, "the walker's worker thread") ... */
+#ifndef WORKER_BYTES
+#define WORKER_BYTES (64 * 1024)
+#endif
+/* ... at most this many at once (then the walker waits for them and starts over). */
+#define WORKER_JOBS 1024
 
 /* Set by configure() (again when a scan keeps more files): the FileEntry class, its slot
  * descriptors in field order, the EntryKind members, the suffixes of kept files and the root
@@ -39,6 +53,8 @@ static PyObject *kept_suffixes = NULL;  /* tuple of bytes */
 static PyObject *meta_names = NULL;     /* tuple of bytes */
 static Py_ssize_t kept_max_bytes = 0;
 static PyObject *empty_tuple = NULL;
+
+static Py_ssize_t slot_offset[NFIELDS]; /* where each slot lives in a FileEntry */
 
 static const char *FIELDS[NFIELDS] = {
     "path", "kind", "size_bytes", "mode", "uid", "gid", "mtime",
@@ -58,8 +74,7 @@ typedef struct {
 static void hash_into(const unsigned char *data, Py_ssize_t size, int pyc, FileHashes *out)
 {
     out->xxh3 = XXH3_64bits(data, (size_t)size);
-    if (pyc)
-        out->body = XXH3_64bits(data + PYC_HEADER_BYTES, (size_t)(size - PYC_HEADER_BYTES));
+    out->body = pyc ? XXH3_64bits(data + PYC_HEADER_BYTES, (size_t)(size - PYC_HEADER_BYTES)) : 0;
 }
 
 /* pyc: also hash the bytes after the header (the caller checked size >= PYC_HEADER_BYTES). */
@@ -76,13 +91,15 @@ static void file_hashes(const unsigned char *data, Py_ssize_t size, int pyc, Fil
 
 static PyObject *hex64(uint64_t value)
 {
-    char text[17];
     static const char digits[] = "0123456789abcdef";
+    PyObject *text = PyUnicode_New(16, 127);
+    if (text == NULL) return NULL;
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
     for (int i = 15; i >= 0; i--) {
-        text[i] = digits[value & 0xF];
+        out[i] = (Py_UCS1)digits[value & 0xF];
         value >>= 4;
     }
-    return PyUnicode_FromStringAndSize(text, 16);
+    return text;
 }
 
 /* ---- header fields ------------------------------------------------------------------- */
@@ -107,13 +124,17 @@ static int checksum_ok(const unsigned char *h)
 {
     int64_t stored = plain_octal(h + 148, 8);
     if (stored < 0) return 0;
-    int64_t unsigned_sum = 256, signed_sum = 256;
-    for (int i = 0; i < BLOCK; i++) {
-        if (i >= 148 && i < 156) continue;
-        unsigned_sum += h[i];
-        signed_sum += (signed char)h[i];
-    }
-    return unsigned_sum == stored || signed_sum == stored;
+    /* the sum of the header with its checksum field counted as eight spaces; one plain loop
+     * over the block (the compiler vectorises it), the field's own bytes taken back out */
+    uint32_t total = 0, field = 0;
+    for (int i = 0; i < BLOCK; i++) total += h[i];
+    for (int i = 148; i < 156; i++) field += h[i];
+    int64_t unsigned_sum = (int64_t)total - field + 8 * ' ';
+    if (unsigned_sum == stored) return 1;
+    int64_t signed_sum = 8 * ' '; /* old tars summed signed chars */
+    for (int i = 0; i < BLOCK; i++)
+        if (i < 148 || i >= 156) signed_sum += (signed char)h[i];
+    return signed_sum == stored;
 }
 
 static Py_ssize_t cstrlen(const unsigned char *field, Py_ssize_t len)
@@ -136,6 +157,7 @@ static int contains(const char *s, Py_ssize_t n, const char *needle)
  * climb that normpath resolves), or a name that normalises to the root. */
 static Py_ssize_t normalize(const char *name, Py_ssize_t n, char *out)
 {
+    if (n <= 0 || n > BLOCK) return -1; /* (never: names come from one header) */
     int general = name[0] == '.' || name[0] == '/' || contains(name, n, "//")
         || contains(name, n, "/.");
     Py_ssize_t len = 0;
@@ -187,22 +209,342 @@ static int is_meta_name(const char *path, Py_ssize_t n)
 
 static PyObject *decode(const char *s, Py_ssize_t n)
 {
-    return PyUnicode_DecodeUTF8(s, n, "surrogateescape");
+    for (Py_ssize_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) return PyUnicode_DecodeUTF8(s, n, "surrogateescape");
+    PyObject *text = PyUnicode_New(n, 127); /* ASCII, the usual case: a copy */
+    if (text != NULL) memcpy(PyUnicode_1BYTE_DATA(text), s, (size_t)n);
+    return text;
 }
 
-/* A FileEntry with its slots set directly (the dataclass is frozen and slotted; its __init__
- * only assigns the fields). Steals nothing; returns a new reference or NULL. */
+/* Replace one slot of an entry this file made (its __init__ only assigns the fields; the
+ * dataclass is frozen, which only its __setattr__ enforces). Steals value. */
+static void put_slot(PyObject *entry, int field, PyObject *value)
+{
+    PyObject **at = (PyObject **)((char *)entry + slot_offset[field]);
+    PyObject *old = *at;
+    *at = value;
+    Py_XDECREF(old);
+}
+
+/* A FileEntry with its slots stored directly. Steals nothing; a new reference or NULL. */
 static PyObject *make_entry(PyObject *values[NFIELDS])
 {
-    PyObject *entry = entry_type->tp_new(entry_type, empty_tuple, NULL);
+    PyObject *entry = entry_type->tp_alloc(entry_type, 0);
     if (entry == NULL) return NULL;
     for (int i = 0; i < NFIELDS; i++) {
-        if (Py_TYPE(slots[i])->tp_descr_set(slots[i], entry, values[i]) < 0) {
-            Py_DECREF(entry);
-            return NULL;
-        }
+        Py_INCREF(values[i]);
+        put_slot(entry, i, values[i]);
     }
     return entry;
+}
+
+/* ---- the worker thread --------------------------------------------------------------- */
+
+/* Big files are hashed on a worker thread (no GIL, pure C) while the walker parses the next
+ * headers and builds entries; their entries get their hashes when the worker is done. Without
+ * a Pending object walk() waits for that before it returns; with one (a whole layer's walk:
+ * layers/walk.py), the jobs of a window may run on while the walker maps and walks the next
+ * one: walk() keeps the window's buffer until they are done (waiting for them at the end of
+ * the next window with jobs), and Pending.finish() stores the rest before the layer's entries
+ * are used (and before the Python walker looks up a hard link's target). One worker per
+ * layer: layers walked on two threads each have their own. */
+typedef struct {
+    const unsigned char *data;
+    Py_ssize_t size;
+    int pyc;
+    int done;        /* under lock */
+    PyObject *entry; /* owned until its hashes are stored */
+    FileHashes hashes;
+} Job;
+
+typedef struct {
+    Job *jobs;
+    Py_ssize_t cap;
+    /* under lock: jobs [0, published) were handed in; the worker takes them from `taken` on,
+     * the walker (waiting in hasher_drain) from `limit` down; `finished` are hashed */
+    Py_ssize_t published, taken, limit, finished;
+    Py_ssize_t stored;  /* jobs [0, stored) have their hashes in their entries (walker only) */
+    Py_ssize_t current; /* jobs handed in by this walk() call since the last full drain */
+    int started, closing;
+    int holding;             /* a window's buffer kept for its jobs ... */
+    Py_buffer held;          /* ... this one ... */
+    Py_ssize_t held_jobs;    /* ... until jobs [0, held_jobs) are done */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* the worker waits for jobs */
+    pthread_cond_t idle; /* the walker waits for the worker */
+} Hasher;
+
+/* Hash a job taken under the lock (released meanwhile; held again on return). */
+static void run_job(Hasher *h, Job *job)
+{
+    pthread_mutex_unlock(&h->lock);
+    hash_into(job->data, job->size, job->pyc, &job->hashes);
+    pthread_mutex_lock(&h->lock);
+    job->done = 1;
+    h->finished++;
+}
+
+static void *hasher_main(void *arg)
+{
+    Hasher *h = arg;
+    pthread_mutex_lock(&h->lock);
+    for (;;) {
+        while (h->taken == h->limit && !h->closing) pthread_cond_wait(&h->wake, &h->lock);
+        if (h->taken == h->limit) break;
+        run_job(h, &h->jobs[h->taken++]);
+        pthread_cond_broadcast(&h->idle);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+/* Store the hashes of jobs [stored, upto) (all done) in their entries. -1: a Python error
+ * (every job is released all the same). */
+static int hasher_store(Hasher *h, Py_ssize_t upto)
+{
+    int status = 0;
+    for (Py_ssize_t i = h->stored; i < upto; i++) {
+        Job *job = &h->jobs[i];
+        if (status == 0) {
+            PyObject *hex = hex64(job->hashes.xxh3);
+            PyObject *body = job->pyc && hex != NULL ? hex64(job->hashes.body) : NULL;
+            if (hex == NULL || (job->pyc && body == NULL)) {
+                Py_XDECREF(hex);
+                status = -1;
+            } else {
+                put_slot(job->entry, 8, hex);
+                if (job->pyc) put_slot(job->entry, 11, body);
+            }
+        }
+        Py_DECREF(job->entry);
+    }
+    if (upto > h->stored) h->stored = upto;
+    return status;
+}
+
+/* Jobs [0, upto) done (the walker hashes the ones the worker has not taken, from the front)
+ * and stored. */
+static int hasher_settle(Hasher *h, Py_ssize_t upto)
+{
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&h->lock);
+    while (h->taken < upto && h->taken < h->limit) run_job(h, &h->jobs[h->taken++]);
+    for (Py_ssize_t i = h->stored; i < upto; i++)
+        while (!h->jobs[i].done) pthread_cond_wait(&h->idle, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+    Py_END_ALLOW_THREADS
+    return hasher_store(h, upto);
+}
+
+static void hasher_release_held(Hasher *h)
+{
+    if (h->holding) {
+        h->holding = 0;
+        PyBuffer_Release(&h->held);
+    }
+}
+
+/* Hash the jobs the worker has not taken yet here, from the last one back (the worker goes on
+ * from the first), wait for the one it is on, store every job's hashes in its entry and let go
+ * of the kept buffer. */
+static int hasher_drain(Hasher *h)
+{
+    if (!h->started) return 0;
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&h->lock);
+    while (h->taken < h->limit) run_job(h, &h->jobs[--h->limit]);
+    while (h->finished < h->published) pthread_cond_wait(&h->idle, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+    Py_END_ALLOW_THREADS
+    int status = hasher_store(h, h->published);
+    pthread_mutex_lock(&h->lock);
+    h->published = h->taken = h->limit = h->finished = 0;
+    pthread_mutex_unlock(&h->lock);
+    h->stored = h->current = 0;
+    hasher_release_held(h);
+    return status;
+}
+
+/* Hand a file's bytes to the worker (started on first use); 0: not taken (hash it here). */
+static int hasher_take(Hasher *h, const unsigned char *data, Py_ssize_t size, int pyc,
+                       PyObject *entry)
+{
+    if (!h->started) {
+        h->cap = WORKER_JOBS;
+        h->jobs = PyMem_RawMalloc((size_t)h->cap * sizeof(Job));
+        if (h->jobs == NULL) return 0;
+        h->published = h->taken = h->limit = h->finished = h->stored = 0;
+        h->closing = 0;
+        pthread_mutex_init(&h->lock, NULL);
+        pthread_cond_init(&h->wake, NULL);
+        pthread_cond_init(&h->idle, NULL);
+        if (pthread_create(&h->thread, NULL, hasher_main, h) != 0) {
+            pthread_mutex_destroy(&h->lock);
+            pthread_cond_destroy(&h->wake);
+            pthread_cond_destroy(&h->idle);
+            PyMem_RawFree(h->jobs);
+            h->jobs = NULL;
+            return 0;
+        }
+        h->started = 1;
+    }
+    if (h->published == h->cap && hasher_drain(h) < 0) return -1;
+    Job *job = &h->jobs[h->published];
+    job->data = data;
+    job->size = size;
+    job->pyc = pyc;
+    job->done = 0;
+    job->entry = entry;
+    Py_INCREF(entry);
+    h->current++;
+    pthread_mutex_lock(&h->lock);
+    h->limit = ++h->published;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+    return 1;
+}
+
+/* Every job done and stored, the kept buffer let go, the worker gone. */
+static int hasher_finish(Hasher *h)
+{
+    if (!h->started) return 0;
+    int status = hasher_drain(h);
+    pthread_mutex_lock(&h->lock);
+    h->closing = 1;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+    Py_BEGIN_ALLOW_THREADS
+    pthread_join(h->thread, NULL);
+    Py_END_ALLOW_THREADS
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->wake);
+    pthread_cond_destroy(&h->idle);
+    PyMem_RawFree(h->jobs);
+    h->started = 0;
+    return status;
+}
+
+/* End of a walk() call whose buffer is `view`: with jobs of this call still running, keep the
+ * buffer (after settling the jobs of the one kept before); else let it go. */
+static int hasher_end_call(Hasher *h, Py_buffer *view)
+{
+    int status = 0;
+    if (h->started && h->current > 0) {
+        if (h->holding) {
+            status = hasher_settle(h, h->held_jobs);
+            hasher_release_held(h);
+        }
+        h->held = *view; /* the buffer is the hasher's now */
+        h->held_jobs = h->published;
+        h->holding = 1;
+    } else {
+        PyBuffer_Release(view);
+    }
+    h->current = 0;
+    return status;
+}
+
+/* Pending: a layer's hasher across walk() calls (layers/walk.py). */
+typedef struct {
+    PyObject_HEAD
+    Hasher hasher;
+} Pending;
+
+static PyObject *pending_finish(PyObject *self, PyObject *unused)
+{
+    if (hasher_finish(&((Pending *)self)->hasher) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static void pending_dealloc(PyObject *self)
+{
+    PyObject *type, *value, *trace;
+    PyErr_Fetch(&type, &value, &trace);
+    if (hasher_finish(&((Pending *)self)->hasher) < 0) PyErr_Clear();
+    PyErr_Restore(type, value, trace);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyObject *pending_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    Pending *self = (Pending *)type->tp_alloc(type, 0); /* zeroed: not started, holding nothing */
+    return (PyObject *)self;
+}
+
+static PyMethodDef pending_methods[] = {
+    {"finish", pending_finish, METH_NOARGS,
+     "Wait for every big file's hash, store it in its entry, stop the worker thread."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject PendingType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "layerscope._tarwalk.Pending",
+    .tp_basicsize = sizeof(Pending),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The hash worker of one layer's walk, shared by its walk() calls.",
+    .tp_new = pending_new,
+    .tp_dealloc = pending_dealloc,
+    .tp_methods = pending_methods,
+};
+
+/* ---- the populater thread ----------------------------------------------------------- */
+
+/* A window mapped from a file (walk(..., populate=1)) comes without its page-table entries:
+ * mapping them costs about as much as hashing the bytes. A populater thread maps them ahead
+ * of the walker (MADV_POPULATE_READ, Linux 5.14+; elsewhere, or on an older kernel, it stops at
+ * once and the walker's reads fault the pages in as before). It needs no GIL, so it starts
+ * at once; walk() joins it before it returns. */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#define POPULATE_MIN_BYTES (1 << 20) /* smaller windows: not worth a thread */
+#define POPULATE_STEP (1 << 20)
+
+typedef struct {
+    const unsigned char *start;
+    Py_ssize_t len;
+    int started;
+    int stop; /* set (atomically) once the walker is past the window: the rest is not needed */
+    pthread_t thread;
+} Populater;
+
+static void *populate_main(void *arg)
+{
+#ifdef __linux__
+    Populater *p = arg;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t at = (uintptr_t)p->start & ~(page - 1), end = (uintptr_t)p->start + (uintptr_t)p->len;
+    while (at < end && !__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
+        size_t step = end - at < POPULATE_STEP ? end - at : POPULATE_STEP;
+        if (madvise((void *)at, step, MADV_POPULATE_READ) != 0) break;
+        at += step;
+    }
+#else
+    (void)arg;
+#endif
+    return NULL;
+}
+
+static void populater_start(Populater *p, const unsigned char *start, Py_ssize_t len)
+{
+    p->started = 0;
+    if (len < POPULATE_MIN_BYTES) return;
+    p->start = start;
+    p->len = len;
+    p->stop = 0;
+    p->started = pthread_create(&p->thread, NULL, populate_main, p) == 0;
+}
+
+static void populater_join(Populater *p)
+{
+    if (!p->started) return;
+    __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
+    Py_BEGIN_ALLOW_THREADS
+    pthread_join(p->thread, NULL);
+    Py_END_ALLOW_THREADS
+    p->started = 0;
 }
 
 /* ---- the walk ------------------------------------------------------------------------ */
@@ -212,7 +554,27 @@ typedef struct {
     Py_ssize_t len;
     PyObject *entries;  /* list of FileEntry */
     PyObject *index_of; /* dict path -> position in entries */
+    Hasher *hasher; /* the Pending object's, or the call's own */
+    /* the last mode, uid, gid and mtime as ints: the entries of a layer mostly share them, and
+     * sharing one int object is invisible (ints are immutable) and saves an allocation each */
+    int64_t last[4];
+    PyObject *last_int[4];
 } Walk;
+
+/* The int value of field `which` (0 mode, 1 uid, 2 gid, 3 mtime): a new reference. */
+static PyObject *shared_int(Walk *w, int which, int64_t value)
+{
+    if (w->last_int[which] != NULL && w->last[which] == value) {
+        Py_INCREF(w->last_int[which]);
+        return w->last_int[which];
+    }
+    PyObject *made = PyLong_FromLongLong(value);
+    if (made == NULL) return NULL;
+    Py_INCREF(made);
+    Py_XSETREF(w->last_int[which], made);
+    w->last[which] = value;
+    return made;
+}
 
 /* One entry at pos. Returns the bytes it used (> 0), 0 to hand it to Python, -1 on error. */
 static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
@@ -268,13 +630,14 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
         link_norm_len = normalize(link + skip, link_len - skip, link_norm);
         if (link_norm_len < 0) return 0;
     }
-    FileHashes hashes;
+    FileHashes hashes = {0, 0};
     int is_file = kind == kind_file;
     int pyc = is_file && size >= PYC_HEADER_BYTES && path_len >= 4
               && memcmp(path + path_len - 4, ".pyc", 4) == 0;
+    int later = is_file && size >= WORKER_BYTES; /* for the worker thread */
     if (is_file) {
         if (size <= kept_max_bytes && ends_with_any(path, path_len, kept_suffixes)) return 0;
-        file_hashes(h + BLOCK, (Py_ssize_t)size, pyc, &hashes);
+        if (!later) file_hashes(h + BLOCK, (Py_ssize_t)size, pyc, &hashes);
     }
 
     /* committed: build the entry */
@@ -285,10 +648,10 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
     values[1] = kind;
     Py_INCREF(kind);
     values[2] = PyLong_FromLongLong(is_file ? size : 0);
-    values[3] = PyLong_FromLongLong(mode & 07777);
-    values[4] = PyLong_FromLongLong(uid);
-    values[5] = PyLong_FromLongLong(gid);
-    values[6] = PyLong_FromLongLong(mtime);
+    values[3] = shared_int(w, 0, mode & 07777);
+    values[4] = shared_int(w, 1, uid);
+    values[5] = shared_int(w, 2, gid);
+    values[6] = shared_int(w, 3, mtime);
     values[7] = Py_None;
     values[8] = Py_None;
     Py_INCREF(Py_None);
@@ -301,7 +664,7 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
     Py_INCREF(Py_None);
     for (int i = 0; i < 7; i++)
         if (values[i] == NULL) goto done;
-    if (is_file) {
+    if (is_file && !later) {
         Py_SETREF(values[8], hex64(hashes.xxh3));
         if (values[8] == NULL) goto done;
         if (pyc) {
@@ -314,6 +677,7 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
     } else if (kind == kind_hardlink) {
         Py_SETREF(values[7], decode(link_norm, link_norm_len));
         if (values[7] == NULL) goto done;
+        if (hasher_drain(w->hasher) < 0) goto done; /* the target may be waiting for its hash */
         PyObject *at = PyDict_GetItemWithError(w->index_of, values[7]);
         if (at != NULL) {
             PyObject *target = PyList_GetItem(w->entries, PyLong_AsSsize_t(at));
@@ -330,6 +694,23 @@ static Py_ssize_t walk_one(Walk *w, Py_ssize_t pos, int64_t *total)
     }
     entry = make_entry(values);
     if (entry == NULL) goto done;
+    /* an entry holds strs, ints, None, an empty tuple and an enum member: it can be in no
+     * reference cycle, so the cyclic collector need never look at the 100k of a big layer */
+    if (PyType_IS_GC(entry_type)) PyObject_GC_UnTrack(entry);
+    if (later) {
+        int took = hasher_take(w->hasher, h + BLOCK, (Py_ssize_t)size, pyc, entry);
+        if (took < 0) goto done;
+        if (!took) { /* no thread: hash it here */
+            file_hashes(h + BLOCK, (Py_ssize_t)size, pyc, &hashes);
+            PyObject *hex = hex64(hashes.xxh3);
+            if (hex == NULL) goto done;
+            put_slot(entry, 8, hex);
+            if (pyc) {
+                if ((hex = hex64(hashes.body)) == NULL) goto done;
+                put_slot(entry, 11, hex);
+            }
+        }
+    }
     {
         Py_ssize_t count = PyList_GET_SIZE(w->entries);
         PyObject *next = PyLong_FromSsize_t(count);
@@ -362,29 +743,50 @@ static PyObject *walk(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "layerscope._tarwalk.configure() was not called");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "y*nO!O!", &view, &pos, &PyList_Type, &w.entries, &PyDict_Type,
-                          &w.index_of))
+    int populate = 0;
+    PyObject *pending = Py_None;
+    Populater populater = {NULL, 0, 0, 0};
+    Hasher own;
+    if (!PyArg_ParseTuple(args, "y*nO!O!|pO", &view, &pos, &PyList_Type, &w.entries,
+                          &PyDict_Type, &w.index_of, &populate, &pending))
         return NULL;
-    w.buf = view.buf;
-    w.len = view.len;
-    int64_t total = 0;
-    Py_ssize_t count = 0;
-    if (pos < 0 || pos > w.len) {
+    if (pending != Py_None && !PyObject_TypeCheck(pending, &PendingType)) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_TypeError, "pending must be a layerscope._tarwalk.Pending or None");
+        return NULL;
+    }
+    if (pos < 0 || pos > view.len) {
         PyBuffer_Release(&view);
         PyErr_SetString(PyExc_ValueError, "position outside the buffer");
         return NULL;
     }
-    for (;;) {
-        Py_ssize_t used = walk_one(&w, pos, &total);
-        if (used < 0) {
-            PyBuffer_Release(&view);
-            return NULL;
-        }
-        if (used == 0) break;
+    memset(&own, 0, sizeof own);
+    w.hasher = pending == Py_None ? &own : &((Pending *)pending)->hasher;
+    w.hasher->current = 0;
+    w.buf = view.buf;
+    w.len = view.len;
+    for (int i = 0; i < 4; i++) w.last_int[i] = NULL;
+    int64_t total = 0;
+    Py_ssize_t count = 0;
+    if (populate) populater_start(&populater, w.buf + pos, w.len - pos);
+    Py_ssize_t used;
+    while ((used = walk_one(&w, pos, &total)) > 0) {
         pos += used;
         count++;
     }
-    PyBuffer_Release(&view);
+    populater_join(&populater);
+    int finished;
+    if (w.hasher == &own) {
+        /* the worker is done with the buffer before it is released (also after an error) */
+        finished = hasher_finish(&own);
+        PyBuffer_Release(&view);
+    } else {
+        /* the Pending object keeps the buffer while its jobs run (also after an error: the
+         * caller's Pending.finish() waits for them) */
+        finished = hasher_end_call(w.hasher, &view);
+    }
+    for (int i = 0; i < 4; i++) Py_XDECREF(w.last_int[i]);
+    if (used < 0 || finished < 0) return NULL;
     return Py_BuildValue("nLn", pos, (long long)total, count);
 }
 
@@ -418,6 +820,15 @@ static PyObject *configure(PyObject *self, PyObject *args)
             return NULL;
         }
     }
+    for (int i = 0; i < NFIELDS; i++) {
+        PyMemberDef *member = ((PyMemberDescrObject *)found[i])->d_member;
+        if (member->type != T_OBJECT_EX || (member->flags & READONLY)) {
+            for (int j = 0; j < NFIELDS; j++) Py_DECREF(found[j]);
+            PyErr_Format(PyExc_TypeError, "%s is not a writable object slot", FIELDS[i]);
+            return NULL;
+        }
+        slot_offset[i] = member->offset;
+    }
     for (int i = 0; i < NFIELDS; i++) Py_XSETREF(slots[i], found[i]);
     Py_INCREF(type);
     Py_XSETREF(entry_type, (PyTypeObject *)type);
@@ -450,8 +861,11 @@ static PyMethodDef methods[] = {
      "configure(FileEntry, (FILE, DIR, SYMLINK, HARDLINK, FIFO), kept_suffixes, meta_names, "
      "kept_max_bytes): tell the walker the classes it builds."},
     {"walk", walk, METH_VARARGS,
-     "walk(buffer, pos, entries, index_of) -> (pos, file_bytes, count): append the ordinary "
-     "entries from pos on; stop at the first one the Python walker must handle."},
+     "walk(buffer, pos, entries, index_of, populate=False, pending=None) -> (pos, file_bytes, "
+     "count): append the ordinary entries from pos on; stop at the first one the Python walker "
+     "must handle. populate: the buffer is a file mapped without its page-table entries; map "
+     "them ahead. pending: a Pending shared by the calls of one layer's walk (its big files' "
+     "hashes may then arrive after the call: Pending.finish() waits for them)."},
     {"xxh3_hex", xxh3_hex, METH_O, "xxh3-64 hex digest of a buffer, as the walker records it."},
     {NULL, NULL, 0, NULL},
 };
@@ -466,8 +880,14 @@ PyMODINIT_FUNC PyInit__tarwalk(void)
 {
     empty_tuple = PyTuple_New(0);
     if (empty_tuple == NULL) return NULL;
+    if (PyType_Ready(&PendingType) < 0) return NULL;
     PyObject *mod = PyModule_Create(&module);
     if (mod == NULL) return NULL;
+    Py_INCREF(&PendingType);
+    if (PyModule_AddObject(mod, "Pending", (PyObject *)&PendingType) < 0) {
+        Py_DECREF(&PendingType);
+        goto fail;
+    }
     /* FIELDS: the FileEntry fields this walker sets, in order; layers/native.py uses the compiled
      * walker only when FileEntry has exactly these (a new field means this file must learn it) */
     PyObject *names = PyTuple_New(NFIELDS);
@@ -484,6 +904,10 @@ PyMODINIT_FUNC PyInit__tarwalk(void)
         Py_DECREF(names);
         goto fail;
     }
+    /* for the tests: files from this size on are hashed on the worker, this many at once */
+    if (PyModule_AddIntConstant(mod, "WORKER_BYTES", WORKER_BYTES) < 0
+        || PyModule_AddIntConstant(mod, "WORKER_JOBS", WORKER_JOBS) < 0)
+        goto fail;
     return mod;
 fail:
     Py_DECREF(mod);

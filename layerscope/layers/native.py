@@ -16,8 +16,13 @@ from typing import Any, cast
 from ..model import EntryKind, FileEntry, KeptFiles
 from .rare import FORMAT_METADATA_NAMES
 
-NativeWalk = Callable[[memoryview, int, list[FileEntry], dict[str, int]], tuple[int, int, int]]
-"""walk(view, pos, entries, index_of) -> (pos, regular-file bytes added, entries added)."""
+NativeWalk = Callable[
+    [memoryview, int, list[FileEntry], dict[str, int], bool, Any], tuple[int, int, int]
+]
+"""walk(view, pos, entries, index_of, populate, pending) -> (pos, regular-file bytes added,
+entries added); populate: the view is a file mapped without its page-table entries (map them
+ahead); pending: ``new_pending()``'s object for the whole layer (its ``finish()`` stores the
+big files' hashes, which may arrive after the call), or None (they arrive before it returns)."""
 
 
 def _load() -> Any | None:
@@ -57,6 +62,12 @@ if _TARWALK is not None:
 
 NATIVE_WALK: NativeWalk | None = cast(NativeWalk, _TARWALK.walk) if _TARWALK is not None else None
 """The compiled walker's entry point, or None when the pure-Python walker does all the work."""
+
+
+def new_pending() -> Any:
+    """The compiled walker's hash worker for one layer's walk (``finish()`` it before the
+    entries are used), or None without the compiled walker."""
+    return _TARWALK.Pending() if _TARWALK is not None else None
 
 
 def native_walk(keep: KeptFiles | None) -> NativeWalk | None:

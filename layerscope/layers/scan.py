@@ -89,8 +89,11 @@ def _scan(
         if sniff_compression(os.pread(blob.fd, min(8, blob.size), blob.offset)) != "none":
             raise ValueError("scan_layer: a FileSpan must hold an uncompressed blob")
         mapped = MappedWindow(blob, advance)
-        entries, size, tar_size, kept = walk(memoryview(b""), mapped, rule, native)
-        mapped.drain()
+        try:
+            entries, size, tar_size, kept = walk(memoryview(b""), mapped, rule, native)
+            mapped.drain()
+        finally:
+            mapped.close()
         return LayerScan(entries, size, tar_size, "none", blob.size, None, None, kept)
     if isinstance(blob, memoryview):
         compression = sniff_compression(blob[:8].tobytes())

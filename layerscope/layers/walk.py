@@ -11,6 +11,7 @@ this loop sees them.
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 import xxhash
 
@@ -29,7 +30,7 @@ from .headers import (
     num,
     numbers,
 )
-from .native import NativeWalk
+from .native import NativeWalk, new_pending
 from .rare import FORMAT_METADATA_NAMES, Fields, link_or_device, put_marker, read_meta
 from .window import Window
 
@@ -49,15 +50,28 @@ def walk(
 ) -> Walked:
     """Walk tar headers until end-of-archive; return entries, regular-file bytes, tar length and
     the contents of the files ``keep`` selects. ``native`` (the compiled walker) takes every run
-    of plain entries in the current window and stops at the first one it is unsure of."""
+    of plain entries in the current window and stops at the first one it is unsure of; the big
+    files it hands to its hash worker get their hashes by the time this returns (or raises)."""
+    pending = new_pending() if native is not None else None
+    try:
+        return _walk(view, source, keep, native, pending)
+    finally:
+        if pending is not None:
+            pending.finish()
+
+
+def _walk(
+    view: memoryview, source: Window, keep: KeptFiles, native: NativeWalk | None, pending: Any
+) -> Walked:
     entries: list[FileEntry] = []
     index_of: dict[str, int] = {}
     kept: dict[str, bytes] = {}
     total, pos, first, meta = 0, 0, True, None
+    populate = source.populates
     unpack, adler, kinds = HEADER.unpack_from, zlib.adler32, KIND_BY_TYPE
     while True:
         if native is not None and meta is None:
-            pos, added, count = native(view, pos, entries, index_of)
+            pos, added, count = native(view, pos, entries, index_of, populate, pending)
             if count:
                 total, first = total + added, False
         if len(view) - pos < BLOCK:
@@ -106,6 +120,8 @@ def walk(
             fields = meta.apply(name, link, size, uid, gid, mtime)
             meta = meta if meta.pax_global else None
         kind = kinds.get(typeflag)
+        if kind is EntryKind.HARDLINK and pending is not None:
+            pending.finish()  # its target's hash may be on the way
         view, pos, added = _entry(
             kind, typeflag, header, fields, mode, view, pos, source, entries, index_of, keep, kept
         )

@@ -6,6 +6,7 @@ import lzma
 import mmap
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -19,6 +20,8 @@ class Window:
     """Hands the walker windows of the tar stream: a memoryview (zero copy) or stream chunks."""
 
     __slots__ = ("stream", "base", "sha", "progress")
+    populates = False
+    """Whether windows come without their page-table entries (the walker may map them ahead)."""
 
     def __init__(
         self, stream: IO[bytes] | None, sha: Any, progress: Callable[[int], None] | None
@@ -99,11 +102,9 @@ class Window:
 
 
 MAP_BYTES = 16 << 20
-"""Bytes of a mapped blob in view at once: the pages of at most about two windows are in the
-process's RSS, however big the layer (a whole-file map would count every page)."""
-
-_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-"""MAP_POPULATE (Linux) maps a window's cached pages in one call instead of a fault each."""
+"""Bytes of a mapped blob in view at once: the pages of at most about four windows (the one
+walked, the one before, one whose big files are still being hashed, one being unmapped) are in
+the process's RSS, however big the layer (a whole-file map would count every page)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +117,26 @@ class FileSpan:
     size: int
 
 
-class MappedWindow(Window):
-    """Hands the walker windows of a ``FileSpan``, each a fresh read-only map of the file; a
-    window is unmapped once the walker holds no view of it."""
+def _unmap(mapped: mmap.mmap) -> None:
+    """Unmap now unless the walker still holds a view of it (then it goes with its last view)."""
+    try:
+        mapped.close()
+    except BufferError:
+        pass
 
-    __slots__ = ("span", "seen", "_map_bytes")
+
+class MappedWindow(Window):
+    """Hands the walker windows of a ``FileSpan``, each a fresh read-only map of the file.
+
+    A window is mapped without its page-table entries (``populates``): mapping them costs about
+    as much as hashing the bytes, and the compiled walker has a thread map them ahead of it
+    while it walks (native/tarwalk.c, ``MADV_POPULATE_READ``; the pure-Python walker's reads
+    fault them in). Unmapping a window costs a third of that: the window before last is
+    unmapped on an unmapper thread (``munmap`` runs without the GIL). ``close()`` waits for it.
+    """
+
+    __slots__ = ("span", "seen", "_map_bytes", "_unmapper", "_held")
+    populates = True
 
     def __init__(
         self,
@@ -131,6 +147,8 @@ class MappedWindow(Window):
         self.span = span
         self.seen = 0  # blob bytes reported to progress
         self._map_bytes = MAP_BYTES
+        self._unmapper: ThreadPoolExecutor | None = None
+        self._held: list[mmap.mmap] = []  # handed to the walker, newest last
 
     def _map(self, start: int, need: int) -> memoryview:
         """The blob from offset ``start``: at least ``need`` bytes unless it ends first."""
@@ -145,14 +163,27 @@ class MappedWindow(Window):
             if os.fstat(span.fd).st_size < span.offset + end:
                 raise LayerFormatError("the file was truncated while it was read")
             mapped = mmap.mmap(
-                span.fd, span.offset + end - aligned, _MAP_FLAGS, mmap.PROT_READ, offset=aligned
-            )
+                span.fd, span.offset + end - aligned, mmap.MAP_SHARED, mmap.PROT_READ,
+                offset=aligned,
+            )  # fmt: skip
         except OSError as exc:
             raise LayerFormatError(f"cannot map the layer ({describe(exc)})") from exc
+        self._held.append(mapped)
+        if len(self._held) > 2:  # the walker is done with all but the last two windows
+            if self._unmapper is None:
+                self._unmapper = ThreadPoolExecutor(1, thread_name_prefix="layerscope-unmap")
+            self._unmapper.submit(_unmap, self._held.pop(0))
         if self.progress is not None and end > self.seen:
             self.progress(end - self.seen)
             self.seen = end
         return memoryview(mapped)[at - aligned :]
+
+    def close(self) -> None:
+        """Wait for the unmapper thread (the walker's last windows go with its views)."""
+        self._held.clear()
+        if self._unmapper is not None:
+            self._unmapper.shutdown(wait=True)
+            self._unmapper = None
 
     def refill(self, view: memoryview, pos: int, need: int) -> tuple[memoryview, int]:
         return self._map(self.base + pos, need), 0
