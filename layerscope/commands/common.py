@@ -118,10 +118,13 @@ class SourceSession:
         background: Background | None = None,
         platform: str | None = None,
         verify: bool = False,
+        lasting: bool = False,
         **options: Any,
     ) -> None:
         self.layer_cache = layer_cache
-        self.options = LoadContext(index=layer_cache, defer=self.defer, verify=verify, **options)
+        self.options = LoadContext(
+            index=layer_cache, defer=self.defer, verify=verify, lasting=lasting, **options
+        )
         self.platform = platform
         self.verify = verify
         self.progress: Progress | None = None
@@ -178,9 +181,13 @@ class SourceSession:
             self.layer_cache.close()
 
 
-def open_sources(settings: SourceSettings, background: Background | None) -> SourceSession:
+def open_sources(
+    settings: SourceSettings, background: Background | None, *, lasting: bool = False
+) -> SourceSession:
     """A session for ``settings``, with the layer cache opened unless --no-cache; work it
-    leaves running at ``close`` is kept by ``background``."""
+    leaves running at ``close`` is kept by ``background``. ``lasting``: the command stays open
+    after loading (a TUI), so a big local layer's sha256 is worth starting
+    (``LoadContext.lasting``)."""
     from ..errors import StoreError
     from ..store import BlobCache, LayerCache
 
@@ -197,6 +204,7 @@ def open_sources(settings: SourceSettings, background: Background | None) -> Sou
         background=background,
         platform=settings.platform,
         verify=settings.verify,
+        lasting=lasting,
         insecure_registries=settings.insecure_registries,
         credentials=settings.credentials,
         blob_cache=blobs,

@@ -102,7 +102,8 @@ def _run_tui(settings: DiffSettings, background: Background) -> int:
     history = HistoryAccess(settings.store)
 
     def load(progress: Progress) -> ImageDiff:
-        session = open_sources(settings.sources, background)  # opened in the worker thread
+        # opened in the worker thread; a TUI stays open: big local layers are worth hashing
+        session = open_sources(settings.sources, background, lasting=True)
         try:
             images = []
             for which, ref in (("old", settings.old), ("new", settings.new)):

@@ -197,7 +197,8 @@ def _run_tui(
     def load(progress: Progress) -> Image:
         if ready is not None:
             return ready[0].image
-        session = open_sources(settings.sources, background)  # opened in the worker thread
+        # opened in the worker thread; a TUI stays open: big local layers are worth hashing
+        session = open_sources(settings.sources, background, lasting=True)
         try:
             image = session.load(settings.ref, progress=progress)
             if settings.base:

@@ -23,6 +23,7 @@ from .blobs import BlobStore, DirBlobStore, file_span, open_tar_store
 from .config import check_layer_count
 from .config import diff_ids as _diff_ids
 from .context import LoadContext
+from .layer_check import Check, Handoff, KeepLocal, local_key
 from .layer_scan import scan_layer, with_gzip_estimate
 from .manifests import DOCKER_LAYER, LayerRef, Selected, select_image
 
@@ -209,48 +210,43 @@ def _read_layer(
     The cache rule (docs/architecture.md, "The layer cache and trust"): an entry keyed by the
     diff_id is served to any image, and is written only once the layer's uncompressed bytes
     hashed to that diff_id. A local uncompressed layer is walked without waiting for that hash:
-    ``_Check`` hashes it from its own file handle on another thread; if the command ends first,
+    ``Check`` hashes it from its own file handle on another thread; if the command ends first,
     the walk is cached under ``local_key`` (this archive's identity and the claimed diff_id),
-    which only a later read of the same unchanged file can hit. For a compressed blob the
-    sha256 runs on a second thread while the tar is walked.
+    which only a later read of the same unchanged file can hit. A one-shot command
+    (``ctx.lasting`` False) does not hash a big local layer at all, compressed or not
+    (``KeepLocal``: the local key only). For another compressed blob the sha256 runs on a
+    second thread while the tar is walked.
     """
     index, defer, verify = ctx.index, ctx.defer, ctx.verify
+    size = store.size(layer_ref.path)
     with store.open(layer_ref.path) as stream:
         head = stream.read(8)
         compression = sniff_compression(head)
         # A compressed blob named by no descriptor (crane, containerd's manifest.json) gets its
         # digest computed: cheap next to decompressing it.
         unnamed = layer_ref.digest is None and compression != "none"
-        later = index is not None and defer is not None and not verify and compression == "none"
-        local = local_key(store, layer_ref.path, diff_id) if later else None
+        deferring = index is not None and defer is not None and not verify
+        local = local_key(store, layer_ref.path, diff_id) if deferring else None
+        # a one-shot command hashes no big local layer, compressed or not: the hash would be
+        # stopped at its end anyway, and on two cores it slows the walk and the analysis
+        unhashed = local is not None and size >= STOPPABLE_CHECK_BYTES and not ctx.lasting
+        later = deferring and (compression == "none" or unhashed)
         cached = _cached(index, diff_id, local, verify)
         if cached is not None:
             digest = _sha256_of(prefixed(head, stream)) if unnamed else None
-            scan = LayerScan(
-                cached.entries,
-                cached.size_bytes,
-                cached.tar_size_bytes,
-                compression,
-                None,
-                None,
-                digest,
-                cached.contents,
-                cached.gzip_estimate_bytes if compression == "none" else None,
-            )
-            if scan.gzip_estimate_bytes is None:
-                # cached before estimates were kept, or from a compressed copy: sampled from
-                # this blob, for this image only (its bytes did not earn the cache key)
-                scan = with_gzip_estimate(scan, stream, store.size(layer_ref.path))
-            return scan
-        scanned = _Handoff()
+            return _served(cached, compression, digest, stream, size)
+        scanned = Handoff()
         if later and index is not None and defer is not None:
-            # hashed from its own file handle on another thread, from now on: in parallel with
-            # the walk and what follows, not after it; a check the command may stop at its end
-            # only for a big layer that has a local key
-            big = local is not None and store.size(layer_ref.path) >= STOPPABLE_CHECK_BYTES
-            defer(_Check(store, layer_ref, position, diff_id, local, index, scanned, big))
+            if unhashed and local is not None:
+                defer(KeepLocal(local, index, scanned))
+            else:
+                # hashed from its own file handle on another thread, from now on: in parallel
+                # with the walk and what follows, not after it; a check the command may stop at
+                # its end only for a big layer that has a local key
+                big = local is not None and size >= STOPPABLE_CHECK_BYTES
+                defer(Check(store, layer_ref, position, diff_id, local, index, scanned, big))
         if ctx.progress is not None:
-            ctx.progress.stage(f"layer {position + 1}/{total}", store.size(layer_ref.path))
+            ctx.progress.stage(f"layer {position + 1}/{total}", size)
         want_diff_id = verify or (index is not None and not later)
         want_digest = unnamed or (verify and layer_ref.digest is not None)
         # nothing to hash on the way: an uncompressed blob is walked in its file's page cache
@@ -263,7 +259,7 @@ def _read_layer(
                 want_digest=want_digest,
                 progress=ctx.progress,
             )
-            scan = with_gzip_estimate(scan, stream, store.size(layer_ref.path))
+            scan = with_gzip_estimate(scan, stream, size)
         except LayerFormatError as exc:
             scanned.give(None)
             raise LayerFormatError(
@@ -273,6 +269,28 @@ def _read_layer(
             scanned.give(None)
             raise
     return _settle(store.label, position, layer_ref, diff_id, scan, ctx, scanned, later)
+
+
+def _served(
+    cached: LayerContents, compression: str, digest: Digest | None, stream: IO[bytes], size: int
+) -> LayerScan:
+    """A layer's scan from its cached walk (``digest``: of the stored blob, when needed)."""
+    scan = LayerScan(
+        cached.entries,
+        cached.size_bytes,
+        cached.tar_size_bytes,
+        compression,
+        None,
+        None,
+        digest,
+        cached.contents,
+        cached.gzip_estimate_bytes if compression == "none" else None,
+    )
+    if scan.gzip_estimate_bytes is None:
+        # cached before estimates were kept, or from a compressed copy: sampled from this
+        # blob, for this image only (its bytes did not earn the cache key)
+        scan = with_gzip_estimate(scan, stream, size)
+    return scan
 
 
 def _cached(
@@ -296,7 +314,7 @@ def _settle(
     diff_id: Digest,
     scan: LayerScan,
     ctx: LoadContext,
-    scanned: _Handoff,
+    scanned: Handoff,
     later: bool,
 ) -> LayerScan:
     """After a walk: verify it and put it in the cache, or hand it to the background check."""
@@ -316,114 +334,10 @@ def _settle(
     return scan
 
 
-def local_key(store: BlobStore, name: str, diff_id: Digest) -> Digest | None:
-    """The cache key of a layer read from this file but not yet hashed to its diff_id: the
-    file's identity (device, inode, size, mtime, ctime), the member's offset and size, and the
-    claimed diff_id. None when the store has no lasting file (a spooled export)."""
-    identity = getattr(store, "identity", None)
-    ident = identity(name) if identity is not None else None
-    if ident is None:
-        return None
-    key = hashlib.sha256(f"{ident}|{diff_id}".encode()).hexdigest()
-    return Digest(LOCAL_KEY_PREFIX + key)
-
-
 STOPPABLE_CHECK_BYTES = 64 << 20
-"""Layers at least this big are not waited for at the end of a command (sha256 of 64 MiB takes
-about 50 ms here); smaller ones are always verified before the command exits."""
-
-LOCAL_KEY_PREFIX = "local-unverified:"
-"""Prefix of layer cache keys that only the same unchanged archive file may hit."""
-
-
-class _Handoff:
-    """What the walk found, handed to the background check once the walk is done."""
-
-    def __init__(self) -> None:
-        self._ready = threading.Event()
-        self._value: tuple[LayerContents, Digest | None] | None = None
-
-    def give(self, value: tuple[LayerContents, Digest | None] | None) -> None:
-        self._value = value
-        self._ready.set()
-
-    def take(self) -> tuple[LayerContents, Digest | None] | None:
-        self._ready.wait()
-        return self._value
-
-    def ready(self) -> bool:
-        return self._ready.is_set()
-
-
-class _Check:
-    """Background work: hash the blob, wait for the walk, cache its result if the hash matches.
-
-    ``stop()`` (the command is done) ends the hashing early when ``stoppable``: the walk is then
-    cached under the ``local`` key only, if there is one. A check that is not stoppable (a
-    spooled export, which has no lasting identity) runs to the end and the command waits for it.
-    """
-
-    def __init__(
-        self,
-        store: BlobStore,
-        layer_ref: LayerRef,
-        position: int,
-        diff_id: Digest,
-        local: Digest | None,
-        index: LayerIndex,
-        scanned: _Handoff,
-        stoppable: bool,
-    ) -> None:
-        self._stoppable = stoppable
-        self._detached = store.open_detached(layer_ref.path)
-        self._label = f"{store.label}: layer {position}"
-        self._diff_id = diff_id
-        self._local = local
-        self._index = index
-        self._scanned = scanned
-        self._stopped = threading.Event()
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-    def __call__(self) -> None:
-        sha = hashlib.sha256()
-        finished, early = True, False
-        with self._detached as stream:
-            while chunk := stream.read(4 << 20):
-                sha.update(chunk)
-                if self._stoppable:
-                    early = early or self._store_early()
-                    if self._stopped.is_set():
-                        finished = False
-                        break
-        result = self._scanned.take()
-        if result is None:
-            return  # the walk failed: nothing to cache
-        if not finished:
-            if self._local is not None and not early:
-                self._index.put(self._local, result[0])
-            return
-        got = Digest("sha256:" + sha.hexdigest())
-        if got != self._diff_id:
-            if early and self._local is not None:
-                self._index.forget(self._local)
-            raise DigestMismatchError(
-                f"{self._label} hashes to {got}, but the config says {self._diff_id}; not cached"
-            )
-        self._index.put(self._diff_id, result[0], digest=result[1])
-        if early and self._local is not None:
-            self._index.forget(self._local)  # the diff_id entry serves this file too
-
-    def _store_early(self) -> bool:
-        """Once the walk is done, cache it under the local key while the hash goes on (so that
-        the end of the command has no layer index to encode and write); True once done."""
-        if self._local is None or not self._scanned.ready():
-            return False
-        result = self._scanned.take()
-        if result is not None:
-            self._index.put(self._local, result[0])
-        return True
+"""Local layers at least this big are not hashed by a one-shot command, and a lasting one does
+not wait for their hash at its end (sha256 of 64 MiB takes about 50 ms here); smaller ones are
+always verified before the command exits."""
 
 
 def _sha256_of(stream: IO[bytes]) -> Digest:

@@ -41,6 +41,11 @@ class LoadContext:
     defer: Defer | None = None
     """Runs work in the background (the caller waits for it later); None: at once. Used to
     check a local layer against its diff_id before it enters the cache, off the critical path."""
+    lasting: bool = False
+    """The command stays open after its loads (the TUI), so a big local layer's sha256 has time
+    to finish in the background and is started; a one-shot command hashes no big local layer
+    (it would be stopped at the command's end) and caches its walk under the file's identity
+    (docs/architecture.md, "The layer cache and trust")."""
     insecure_registries: Sequence[str] = ()
     """Registry hosts the user trusts over plain HTTP or unverified TLS."""
     credentials: Credentials | None = None
