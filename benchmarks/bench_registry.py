@@ -48,6 +48,11 @@ result = analysis.analyze(image)
 print(len(image.layers), sum(len(l.entries) for l in image.layers), image.size_bytes)
 """
 
+NO_CWD = ("-P",)
+"""``-c`` and ``-m`` put the current directory first on ``sys.path``: run from a checkout's
+root, the child imported that checkout's package whatever ``--before`` put on PYTHONPATH (the
+"before" runs timed the same code as "after"). ``-P`` (Python 3.11+) leaves it out."""
+
 IGZIP_CODE = """
 import sys
 from pathlib import Path
@@ -110,7 +115,7 @@ def _run_layerscope(
         env["LAYERSCOPE_CACHE_DIR"] = f"{cache}/cache"
         env["LAYERSCOPE_DATA_DIR"] = f"{cache}/data"
         ls = measure(
-            [sys.executable, "-c", LS_CODE, ref, str(concurrency)],
+            [sys.executable, *NO_CWD, "-c", LS_CODE, ref, str(concurrency)],
             stdout=out,
             env=env,
             stderr=work / "layerscope.err",
@@ -299,7 +304,7 @@ def _inspect_cold(work: Path, archive: Path, pythonpath: str | None) -> Any:
     env["LAYERSCOPE_CACHE_DIR"] = str(cache / "cache")
     env["LAYERSCOPE_DATA_DIR"] = str(cache / "data")
     run = measure(
-        [sys.executable, "-m", "layerscope", "inspect", str(archive), "--json", "--quiet",
+        [sys.executable, *NO_CWD, "-m", "layerscope", "inspect", str(archive), "--json", "--quiet",
          "--output", str(cache / "out.json")],
         env=env, stderr=work / "layerscope.err",
     )  # fmt: skip
