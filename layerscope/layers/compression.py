@@ -69,10 +69,12 @@ def decompress_ahead(kind: str, raw: IO[bytes]) -> Ahead:
     ``igzip_threaded`` (``Ahead`` is that thread).
     """
     if kind == "gzip":
-        try:
+        try:  # isal's C reader (private; public igzip wraps it in a buffer that copies)
             from isal.isal_zlib import _GzipReader
-        except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
+
+            reader = _GzipReader(cast(BinaryIO, raw), GZIP_INPUT_BYTES)
+        except (ImportError, TypeError):  # pragma: no cover - an isal without it: the public way
             pass
         else:
-            return Ahead(_GzipReader(cast(BinaryIO, raw), GZIP_INPUT_BYTES))
+            return Ahead(reader)
     return Ahead(cast(ReadsInto, decompressor(kind, raw)))
