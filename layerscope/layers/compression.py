@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import bz2
 import lzma
-from typing import IO, cast
+from typing import IO, BinaryIO, cast
+
+from .streams import Ahead, ReadsInto
+
+GZIP_INPUT_BYTES = 8 << 20
+"""Compressed bytes isal's reader takes from the blob at a time: each read costs the
+decompressing thread the GIL twice, which the walk may hold."""
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -53,3 +59,22 @@ def decompressor(kind: str, raw: IO[bytes]) -> IO[bytes]:
     if kind == "xz":
         return lzma.LZMAFile(raw)
     return raw
+
+
+def decompress_ahead(kind: str, raw: IO[bytes]) -> Ahead:
+    """The decompressed bytes of ``raw`` (compressed with ``kind``), decompressed on a thread of
+    their own ahead of the reader (``streams.Ahead``; close it).
+
+    gzip is read by isal's reader object directly, without the thread and copies of
+    ``igzip_threaded`` (``Ahead`` is that thread).
+    """
+    if kind == "gzip":
+        try:  # isal's C reader (private; public igzip wraps it in a buffer that copies)
+            from isal.isal_zlib import _GzipReader
+
+            reader = _GzipReader(cast(BinaryIO, raw), GZIP_INPUT_BYTES)
+        except (ImportError, TypeError):  # pragma: no cover - an isal without it: the public way
+            pass
+        else:
+            return Ahead(reader)
+    return Ahead(cast(ReadsInto, decompressor(kind, raw)))

@@ -13,7 +13,7 @@ from typing import IO, cast
 from ..errors import LayerFormatError
 from ..model import Digest, FileEntry, KeptFiles, Progress
 from . import native as _native
-from .compression import decompressor, sniff_compression
+from .compression import decompress_ahead, sniff_compression
 from .streams import BackgroundSha256, CountingHashingReader, MemoryReader, peek
 from .walk import NOTHING_KEPT, walk
 from .window import FileSpan, MappedWindow, Window, describe
@@ -118,7 +118,9 @@ def _scan(
         head, raw_reader = peek(blob)
         compression = sniff_compression(head)
     counter = CountingHashingReader(raw_reader, want_digest)
-    stream = decompressor(compression, counter)  # type: ignore[arg-type]
+    stream: IO[bytes] = counter  # type: ignore[assignment]
+    if compression != "none":  # decompressed on a thread of its own, ahead of the walk
+        stream = decompress_ahead(compression, stream)  # type: ignore[assignment]
     sha = BackgroundSha256() if want_diff_id else None
     source = Window(stream, sha, advance if compression == "none" else None)
     try:

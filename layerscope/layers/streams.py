@@ -1,5 +1,6 @@
 """Byte streams around a layer blob: counting and hashing what is read, reading a memoryview,
-putting back peeked bytes, and a sha256 on a second thread."""
+putting back peeked bytes, a sha256 on a second thread, and decompression running ahead of the
+walk on a thread of its own."""
 
 from __future__ import annotations
 
@@ -7,7 +8,30 @@ import hashlib
 import io
 import queue
 import threading
-from typing import IO, Any
+from typing import IO, Any, Protocol, cast
+
+AHEAD_CHUNK = 4 << 20
+"""Bytes of decompressed stream per chunk handed from the decompressing thread to the walker:
+a multiple of the tar block size, so that a chunk boundary never splits a tar header and the
+walker takes each chunk without copying it."""
+
+AHEAD_DEPTH = 3
+"""Chunks decompressed ahead of the walk, at most (about 12 MB per layer being read)."""
+
+
+class ReadsInto(Protocol):
+    """A stream that decompresses into the caller's buffer (isal's reader, BZ2File, ...)."""
+
+    def readinto(self, buffer: Any, /) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def has_readinto(stream: IO[bytes]) -> bool:
+    """Whether ``stream`` reads into a buffer itself (a stream with only ``read`` has
+    RawIOBase's ``readinto``, which raises)."""
+    method = getattr(type(stream), "readinto", io.RawIOBase.readinto)
+    return method not in (io.RawIOBase.readinto, io.BufferedIOBase.readinto)
 
 
 class BackgroundSha256:
@@ -39,11 +63,69 @@ class BackgroundSha256:
             self._thread.join()
 
 
+class Ahead:
+    """The decompressed bytes of ``stream``, read on a thread of its own into chunks of
+    ``AHEAD_CHUNK`` bytes, at most ``AHEAD_DEPTH`` of them ahead of the reader.
+
+    The decompressors release the GIL while they inflate, so decompression runs on one core
+    while the walk (and the diff_id sha256) run on the other. ``read`` returns a whole chunk
+    (whatever size is asked for), ``b""`` at the end; an exception raised by the decompressor
+    is raised again, unchanged, by the ``read`` that reaches it. ``close`` stops and joins the
+    thread (it must be called, also when the reader stops early or fails).
+    """
+
+    def __init__(self, stream: ReadsInto) -> None:
+        self._stream = stream
+        self._chunk = AHEAD_CHUNK
+        self._queue: queue.Queue[memoryview | BaseException] = queue.Queue(maxsize=AHEAD_DEPTH)
+        self._stop = False
+        self._done = False
+        self._thread = threading.Thread(target=self._run, name="layer-decompress", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        readinto, put = self._stream.readinto, self._queue.put
+        while not self._stop:
+            view = memoryview(bytearray(self._chunk))
+            n = 0
+            try:  # fill the chunk: only the last one is short
+                while n < self._chunk and (got := readinto(view[n:])):
+                    n += got
+            except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+                put(exc)
+                return
+            put(view[:n] if n < self._chunk else view)
+            if not n:
+                return
+
+    def read(self, size: int = -1) -> memoryview | bytes:
+        if self._done:
+            return b""
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            self._done = True
+            raise item
+        if not item:
+            self._done = True
+        return item
+
+    def close(self) -> None:
+        """Stop the thread (it ends after the chunk it is decompressing) and wait for it."""
+        self._stop = True
+        while self._thread.is_alive():
+            try:  # make room for the one chunk the thread may still put
+                self._queue.get_nowait()
+            except queue.Empty:
+                self._thread.join(0.05)
+        self._stream.close()
+
+
 class CountingHashingReader(io.RawIOBase):
     """Wraps a binary stream; counts the bytes read through it and optionally sha256s them."""
 
     def __init__(self, raw: IO[bytes], want_hash: bool) -> None:
         self._raw = raw
+        self._direct = has_readinto(raw)
         self.count = 0
         self._hash = hashlib.sha256() if want_hash else None
 
@@ -51,13 +133,16 @@ class CountingHashingReader(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
-        view = memoryview(b)
-        data = self._raw.read(len(view))
-        n = len(data)
-        view[:n] = data
+        view = memoryview(b).cast("B")
+        if self._direct:  # straight into the caller's buffer: no bytes object, no copy
+            n = cast(ReadsInto, self._raw).readinto(view)
+        else:
+            data = self._raw.read(len(view))
+            n = len(data)
+            view[:n] = data
         self.count += n
         if self._hash is not None and n:
-            self._hash.update(data)
+            self._hash.update(view[:n])
         return n
 
     def read(self, size: int = -1) -> bytes:
@@ -121,6 +206,8 @@ class _Prefixed(io.RawIOBase):
         return self._rest.read(size)
 
     def readinto(self, b: Any) -> int:
+        if not self._prefix and has_readinto(self._rest):
+            return cast(ReadsInto, self._rest).readinto(b)
         view = memoryview(b)
         data = self.read(len(view))
         view[: len(data)] = data

@@ -54,7 +54,14 @@ class Window:
         """A window whose unread part starts at 0 and holds ``need`` bytes, or fewer at the end."""
         if self.stream is None:
             return view, pos
-        parts = [view[pos:].tobytes()]
+        if pos == len(view):  # the usual case: the next chunk, as it is (no copy)
+            data = self._pull(max(CHUNK, need))
+            if len(data) >= need or not data:
+                self.base += pos
+                return memoryview(data), 0
+            parts = [data]
+        else:
+            parts = [view[pos:].tobytes()]
         avail = len(parts[0])
         while avail < need:
             data = self._pull(max(CHUNK, need - avail))
