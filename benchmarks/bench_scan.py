@@ -208,7 +208,7 @@ def main() -> None:
         procs.append(registry)
         host, fig, listing, unique = _fill(work, args)
         owner: dict[str, str] = fig["_owner"]
-        addresses = {}
+        addresses: dict[str, str] = {}
         for suffix, tree in {"": None, " (before)": args.before}.items():
             if suffix and not tree:
                 continue
