@@ -97,6 +97,8 @@ def _env(cache: Path, tree: str | None = None) -> dict[str, str]:
 
 
 Result = tuple[float, float, dict[str, Any]]
+# Every child runs in the work directory: ``-m`` and ``-c`` put the current directory first on
+# sys.path, and from the checkout it would shadow ``--before``'s PYTHONPATH.
 """(wall s, client CPU s, the scan's JSON document)."""
 
 
@@ -105,10 +107,13 @@ def _scan(work: Path, host: str, name: str, *extra: str, tree: str | None = None
     shutil.rmtree(cache, ignore_errors=True)  # every timed scan starts cold
     out = work / f"{name}.json"
     run = measure([*LS, "scan", f"registry://{host}", "--json", "-o", str(out), *extra],
-                  env=_env(cache, tree))  # fmt: skip
+                  env=_env(cache, tree), cwd=work)  # fmt: skip
     if run.returncode not in (0, 1):
         raise SystemExit(f"scan {name} failed: {run.returncode}")
-    return run.wall_s, run.cpu_s or 0.0, json.loads(out.read_text())
+    doc = json.loads(out.read_text())
+    if doc["failures"]:  # a timed run that did not read everything says nothing
+        raise SystemExit(f"scan {name} {' '.join(extra)}: {doc['failures'][0]['message']}")
+    return run.wall_s, run.cpu_s or 0.0, doc
 
 
 def _dask(work: Path, tree: str | None) -> tuple[list[subprocess.Popen[bytes]], str]:
@@ -174,8 +179,8 @@ def _rounds(
     runs: dict[str, list[Result]] = {}
     for _round in range(args.repeat):
         floor = measure([sys.executable, "-c", FLOOR_CODE, host, str(listing)],
-                        env=_env(work / "cache-floor"))  # fmt: skip
-        raw = measure([sys.executable, "-c", RAW_CODE, host, str(listing)])
+                        env=_env(work / "cache-floor"), cwd=work)  # fmt: skip
+        raw = measure([sys.executable, "-c", RAW_CODE, host, str(listing)], cwd=work)
         runs.setdefault("floor", []).append((floor.wall_s, floor.cpu_s or 0.0, {}))
         runs.setdefault("raw floor", []).append((raw.wall_s, raw.cpu_s or 0.0, {}))
         for label, extra in (("workers-1", ["--workers", "1"]),
@@ -219,9 +224,11 @@ def main() -> None:
             _scan(work, host, "warm-up", "--dask", addresses[suffix], tree=tree)
         load_before = os.getloadavg()
         runs = _rounds(work, host, listing, args, addresses)
-        # a re-scan: the cache of the last cold run kept
+        # a re-scan: a second scan into one cache
+        _scan(work, host, "rescan")
         rescan = measure([*LS, "scan", f"registry://{host}", "--json", "-o",
-                          str(work / "rescan.json")], env=_env(work / "cache-warm-up"))  # fmt: skip
+                          str(work / "rescan.json")], env=_env(work / "cache-rescan"),
+                         cwd=work)  # fmt: skip
         runs["re-scan (cached)"] = [
             (rescan.wall_s, rescan.cpu_s or 0.0, json.loads((work / "rescan.json").read_text()))
         ]
@@ -232,8 +239,9 @@ def main() -> None:
             plat = _platform(host, repo, man_digest)
             cmd = [*LS, "inspect", ref, "--json", "-o", str(work / "inspect.json"),
                    "--platform", plat]  # fmt: skip
-            cold += measure([*cmd, "--no-cache"], env=_env(work / "cache-inspect-cold")).wall_s
-            shared += measure(cmd, env=_env(work / "cache-inspect-shared")).wall_s
+            cold += measure([*cmd, "--no-cache"], env=_env(work / "cache-inspect-cold"),
+                            cwd=work).wall_s  # fmt: skip
+            shared += measure(cmd, env=_env(work / "cache-inspect-shared"), cwd=work).wall_s
         _print(runs, unique, cold, shared, len(owner), (load_before, load_after), args)
         first = runs["workers-1"][0][2]
         assert first["stored_compressed_bytes"] == fig["stored_compressed_bytes"]

@@ -31,11 +31,15 @@ RELAY_EXIT_WAIT_S = 60.0
 """How long the relay is given to cancel its tasks and end before it is killed."""
 
 
+HERE = str(Path(__file__).resolve().parents[2])
+"""Where this layerscope is imported from: the relay runs there (``-m`` puts the current
+directory first on its path) and its PYTHONPATH starts with it."""
+
+
 def _relay_env() -> dict[str, str]:
     """The environment of the relay: this process's, with this layerscope first on the path."""
     env = dict(os.environ)
-    here = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, env.get("PYTHONPATH")) if p)
     return env
 
 
@@ -66,6 +70,7 @@ class RelayBackend(Backend[T, R]):
                 stdout=subprocess.DEVNULL,
                 pass_fds=(theirs,),
                 env=_relay_env(),
+                cwd=HERE,
             )  # fmt: skip
         finally:
             os.close(theirs)
