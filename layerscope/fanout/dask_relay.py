@@ -58,7 +58,7 @@ class RelayBackend(Backend[T, R]):
     ) -> None:
         super().__init__(on_result)
         self._lost = lost
-        self._name = name or (lambda _task: "")
+        self._name = name
         self._weight = weight or (lambda _task: 1 << 62)
         self._ended = False
         answers, theirs = os.pipe()  # not its stdout: nothing a library prints gets mixed in
@@ -99,7 +99,8 @@ class RelayBackend(Backend[T, R]):
 
     def submit(self, i: int, task: T) -> None:
         data = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
-        self._say(("task", (data, self._name(task), self._weight(task))))
+        key = self._name(task) if self._name is not None else str(i)  # unique per task
+        self._say(("task", (data, key, self._weight(task))))
 
     def ended(self) -> None:
         self._ended = True
