@@ -3,14 +3,14 @@
 Items are submitted under unique keys as soon as they arrive (the scan is still listing: the
 import of ``distributed`` and the connection overlap the listing too), as long as fewer than
 two per worker thread are out. Items that arrive while that many are out wait, and go out
-together as one task (``run_batch``) when one comes back, up to ``MAX_BATCH_WEIGHT`` (the
-caller's weight: a layer's bytes) or ``MAX_BATCH_ITEMS``: a heavy item is a task of its own,
-light ones do not each pay the scheduler's round trip between two tasks, during which a
-worker idles. Finished tasks are gathered together: each that lands takes every other one
-finished by then in the same round trip, and the scheduler forgets a task once its result is
-here. A worker that dies mid-task is the scheduler's to handle: it runs the task on another
-worker (up to its ``allowed-failures``), after which its items are answered with ``lost``.
-Ctrl+C cancels every task still queued or running.
+together as one task (``run_batch``, three at a time on the worker) when one comes back, up to
+``MAX_BATCH_WEIGHT`` (the caller's weight: a layer's bytes) or ``MAX_BATCH_ITEMS``: a heavy
+item is a task of its own, light ones do not each pay the scheduler's round trip between two
+tasks, during which a worker idles. Finished tasks are gathered together: each that lands takes
+every other one finished by then in the same round trip, and the scheduler forgets a task once
+its result is here. A worker that dies mid-task is the scheduler's to handle: it runs the task
+on another worker (up to its ``allowed-failures``), after which its items are answered with
+``lost``. Ctrl+C cancels every task still queued or running.
 
 The scan runs this in a relay process (``relay_main``, started by ``dask_relay``): the items
 are pickled tasks, the answers the workers' pickled results, forwarded unopened.
@@ -57,9 +57,17 @@ class _Failed:
         self.why = why
 
 
+BATCH_THREADS = 3
+"""Items of one batch run at once on a worker (as ``--workers 1`` reads three layers at a time:
+a download waits on the network, and decompressing and hashing it release the GIL)."""
+
+
 def run_batch(fn: Callable[[T], R], items: list[T]) -> list[R]:
-    """The task on a worker: ``fn`` over a batch of items, one after the other."""
-    return [fn(item) for item in items]
+    """The task on a worker: ``fn`` over a batch of items, ``BATCH_THREADS`` at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(BATCH_THREADS, len(items))) as pool:
+        return list(pool.map(fn, items))
 
 
 class DaskBackend(Backend[T, R]):
