@@ -16,13 +16,16 @@ Targets: bytes read == the unique layer bytes; scan wall <= 1.2x the floor; two 
 not slower than ``--workers 1``.
 
     .venv/bin/python benchmarks/bench_scan.py [--apps 50] [--bases 10] [--file-kb 1500] [--keep]
-        [--skip-inspect]
+        [--skip-inspect] [--repeat N] [--before DIR]
 
 ``--file-kb`` sets the size of each layer's one big file (random: the compressed layer is as
 big). The default 1.5 MB keeps the run short but lets fixed costs (start-up, listing, one
 request per layer) weigh more than they do on real images; ``--file-kb 8000`` (about 0.5 GB
 stored) is closer to a registry of real images. ``--skip-inspect`` leaves out the 2 x N single
-``inspect`` runs. The load average is printed before and after the runs.
+``inspect`` runs. ``--repeat N`` runs every scan and both floors N times, in turn, and prints
+medians, the ratios taken round by round (paired: on a shared machine the load drifts);
+``--before DIR`` times another checkout's scans (``PYTHONPATH=DIR``, its own Dask cluster) in
+the same rounds. The load average is printed before and after the runs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,34 +84,49 @@ PYCACHE: Path | None = None
 """Byte-compiled modules for every child (PYTHONDONTWRITEBYTECODE would recompile each time)."""
 
 
-def _env(cache: Path) -> dict[str, str]:
+def _env(cache: Path, tree: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if PYCACHE is not None:
         env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    if tree is not None:
+        env["PYTHONPATH"] = tree
     env["LAYERSCOPE_CACHE_DIR"] = str(cache)
     env["LAYERSCOPE_DATA_DIR"] = str(cache / "data")
     return env
 
 
-def _scan(work: Path, host: str, name: str, *extra: str) -> tuple[float, float, dict[str, Any]]:
+Result = tuple[float, float, dict[str, Any]]
+# Every child runs in the work directory: ``-m`` and ``-c`` put the current directory first on
+# sys.path, and from the checkout it would shadow ``--before``'s PYTHONPATH.
+"""(wall s, client CPU s, the scan's JSON document)."""
+
+
+def _scan(work: Path, host: str, name: str, *extra: str, tree: str | None = None) -> Result:
     cache = work / f"cache-{name}"
+    shutil.rmtree(cache, ignore_errors=True)  # every timed scan starts cold
     out = work / f"{name}.json"
     run = measure([*LS, "scan", f"registry://{host}", "--json", "-o", str(out), *extra],
-                  env=_env(cache))  # fmt: skip
+                  env=_env(cache, tree), cwd=work)  # fmt: skip
     if run.returncode not in (0, 1):
         raise SystemExit(f"scan {name} failed: {run.returncode}")
-    return run.wall_s, run.cpu_s or 0.0, json.loads(out.read_text())
+    doc = json.loads(out.read_text())
+    if doc["failures"]:  # a timed run that did not read everything says nothing
+        raise SystemExit(f"scan {name} {' '.join(extra)}: {doc['failures'][0]['message']}")
+    return run.wall_s, run.cpu_s or 0.0, doc
 
 
-def _dask(work: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
+def _dask(work: Path, tree: str | None) -> tuple[list[subprocess.Popen[bytes]], str]:
+    """A scheduler and two single-thread workers (importing layerscope from ``tree``)."""
     dask = str(Path(sys.executable).parent / "dask")
+    work.mkdir(parents=True, exist_ok=True)
     sched_file = work / "scheduler.json"
+    env = _env(work, tree)
     procs = [
         subprocess.Popen(
             [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
              "--scheduler-file", str(sched_file)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work, env=_env(work),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work, env=env,
         )
     ]  # fmt: skip
     import distributed
@@ -119,7 +138,7 @@ def _dask(work: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
                 [dask, "worker", "--scheduler-file", str(sched_file), "--nthreads", "1",
                  "--no-nanny", "--no-dashboard", "--host", "127.0.0.1",
                  "--local-directory", str(work / f"w{i}")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work, env=_env(work),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work, env=env,
             )
         )  # fmt: skip
     client.wait_for_workers(2, timeout=120)
@@ -128,11 +147,60 @@ def _dask(work: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
     return procs, address
 
 
+def _fill(work: Path, args: argparse.Namespace) -> tuple[str, dict[str, Any], Path, int]:
+    """The registry filled: its host, the API's figures, the unique blobs' list and bytes."""
+    t0 = time.monotonic()
+    plan = scanfill.build(
+        work / "images", apps=args.apps, families=args.bases, size=args.file_kb * 1000
+    )
+    host = args.host
+    scanfill.push_all(plan, host, scanfill.skopeo_push(host))
+    fig = scanfill.api_figures(host)
+    print(f"filled in {time.monotonic() - t0:.1f} s: {fig['images']} images, "
+          f"{fig['repositories']} repositories, {fig['unique_layers']} unique layers, "
+          f"{fig['stored_compressed_bytes'] / 1e6:.1f} MB stored, "
+          f"{fig['referenced_compressed_bytes'] / 1e6:.1f} MB referenced")  # fmt: skip
+    blobs: dict[str, tuple[str, int, str]] = {}
+    for man_digest, repo in fig["_owner"].items():
+        man = _manifest(host, repo, man_digest)
+        config = _config(host, repo, man["config"]["digest"])
+        for layer, diff_id in zip(man["layers"], config["rootfs"]["diff_ids"], strict=True):
+            blobs.setdefault(layer["digest"], (repo, layer["size"], diff_id))
+    listing = work / "blobs.json"
+    listing.write_text(json.dumps([[r, d, s, i] for d, (r, s, i) in blobs.items()]))
+    return host, fig, listing, sum(s for _r, s, _i in blobs.values())
+
+
+def _rounds(
+    work: Path, host: str, listing: Path, args: argparse.Namespace, addresses: dict[str, str]
+) -> dict[str, list[Result]]:
+    """``--repeat`` rounds; in each, every run once, in turn (the floors first)."""
+    trees = {"": None, " (before)": args.before} if args.before else {"": None}
+    runs: dict[str, list[Result]] = {}
+    for _round in range(args.repeat):
+        floor = measure([sys.executable, "-c", FLOOR_CODE, host, str(listing)],
+                        env=_env(work / "cache-floor"), cwd=work)  # fmt: skip
+        raw = measure([sys.executable, "-c", RAW_CODE, host, str(listing)], cwd=work)
+        runs.setdefault("floor", []).append((floor.wall_s, floor.cpu_s or 0.0, {}))
+        runs.setdefault("raw floor", []).append((raw.wall_s, raw.cpu_s or 0.0, {}))
+        for label, extra in (("workers-1", ["--workers", "1"]),
+                             ("dask 2 workers", ["--dask", "@"]),
+                             ("workers-2", ["--workers", "2"])):  # fmt: skip
+            for suffix, tree in trees.items():
+                how = [addresses[suffix] if e == "@" else e for e in extra]
+                runs.setdefault(label + suffix, []).append(
+                    _scan(work, host, "run", *how, tree=tree)
+                )
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--apps", type=int, default=50)
     parser.add_argument("--bases", type=int, default=10)
     parser.add_argument("--file-kb", type=int, default=1500, help="size of each image's own file")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of every run, interleaved")
+    parser.add_argument("--before", metavar="DIR", help="also time another checkout, in turn")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--skip-inspect", action="store_true", help="no single inspect runs")
     args = parser.parse_args()
@@ -141,49 +209,29 @@ def main() -> None:
     PYCACHE = work / "pycache"
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        registry, host = _start_registry(work / "registry")
+        registry, args.host = _start_registry(work / "registry")
         procs.append(registry)
-        t0 = time.monotonic()
-        plan = scanfill.build(
-            work / "images", apps=args.apps, families=args.bases, size=args.file_kb * 1000
-        )
-        scanfill.push_all(plan, host, scanfill.skopeo_push(host))
-        fig = scanfill.api_figures(host)
-        print(f"filled in {time.monotonic() - t0:.1f} s: {fig['images']} images, "
-              f"{fig['repositories']} repositories, {fig['unique_layers']} unique layers, "
-              f"{fig['stored_compressed_bytes'] / 1e6:.1f} MB stored, "
-              f"{fig['referenced_compressed_bytes'] / 1e6:.1f} MB referenced")  # fmt: skip
+        host, fig, listing, unique = _fill(work, args)
         owner: dict[str, str] = fig["_owner"]
-        blobs: dict[str, tuple[str, int, str]] = {}
-        for man_digest, repo in owner.items():
-            man = _manifest(host, repo, man_digest)
-            config = _config(host, repo, man["config"]["digest"])
-            for layer, diff_id in zip(man["layers"], config["rootfs"]["diff_ids"], strict=True):
-                blobs.setdefault(layer["digest"], (repo, layer["size"], diff_id))
-        listing = work / "blobs.json"
-        listing.write_text(json.dumps([[r, d, s, i] for d, (r, s, i) in blobs.items()]))
-        unique = sum(s for _r, s, _i in blobs.values())
-
-        # warm-up (untimed): byte-compile everything the runs import, workers included
-        _scan(work, host, "warm-up", "--workers", "2")
+        addresses: dict[str, str] = {}
+        for suffix, tree in {"": None, " (before)": args.before}.items():
+            if suffix and not tree:
+                continue
+            # warm-up (untimed): byte-compile everything the runs import, workers included
+            _scan(work, host, "warm-up", "--workers", "2", tree=tree)
+            dask_procs, addresses[suffix] = _dask(work / f"dask{len(addresses)}", tree)
+            procs += dask_procs
+            _scan(work, host, "warm-up", "--dask", addresses[suffix], tree=tree)
         load_before = os.getloadavg()
-        floor = measure([sys.executable, "-c", FLOOR_CODE, host, str(listing)],
-                        env=_env(work / "cache-floor"))  # fmt: skip
-        raw = measure([sys.executable, "-c", RAW_CODE, host, str(listing)])
-        rows: list[tuple[str, tuple[float, float, dict[str, Any]]]] = []
-        for name, extra in (("workers-1", ["--workers", "1"]), ("workers-2", ["--workers", "2"])):
-            rows.append((name, _scan(work, host, name, *extra)))
-        dask_procs, address = _dask(work)
-        procs += dask_procs
-        rows.append(
-            ("dask 2 workers (fresh workers)", _scan(work, host, "dask-2", "--dask", address))
-        )
-        rows.append(
-            ("dask 2 workers (warm workers)", _scan(work, host, "dask-2-again", "--dask", address))
-        )
-        # the cache is warm now
-        rows.append(("re-scan (cached)", _scan(work, host, "workers-1", "--workers", "1")))
-
+        runs = _rounds(work, host, listing, args, addresses)
+        # a re-scan: a second scan into one cache
+        _scan(work, host, "rescan")
+        rescan = measure([*LS, "scan", f"registry://{host}", "--json", "-o",
+                          str(work / "rescan.json")], env=_env(work / "cache-rescan"),
+                         cwd=work)  # fmt: skip
+        runs["re-scan (cached)"] = [
+            (rescan.wall_s, rescan.cpu_s or 0.0, json.loads((work / "rescan.json").read_text()))
+        ]
         load_after = os.getloadavg()
         cold = shared = 0.0
         for man_digest, repo in [] if args.skip_inspect else owner.items():
@@ -191,34 +239,11 @@ def main() -> None:
             plat = _platform(host, repo, man_digest)
             cmd = [*LS, "inspect", ref, "--json", "-o", str(work / "inspect.json"),
                    "--platform", plat]  # fmt: skip
-            cold += measure([*cmd, "--no-cache"], env=_env(work / "cache-inspect-cold")).wall_s
-            shared += measure(cmd, env=_env(work / "cache-inspect-shared")).wall_s
-
-        print()
-        print(f"unique layer bytes {unique:,}; floor (layerscope reads each unique layer once) "
-              f"{floor.wall_s:.2f} s ({floor.cpu_s or 0:.2f} s CPU); raw floor (HTTP + igzip) "
-              f"{raw.wall_s:.2f} s")  # fmt: skip
-        if not args.skip_inspect:
-            print(f"sum of {len(owner)} single inspect runs: cold {cold:.1f} s, "
-                  f"one shared cache {shared:.1f} s")  # fmt: skip
-        print("load average (1, 5, 15 min) before the timed runs "
-              + " ".join(f"{x:.2f}" for x in load_before) + "; after "
-              + " ".join(f"{x:.2f}" for x in load_after))  # fmt: skip
-        print()
-        print("| run | wall s | listing / reading / report s | bytes read | read / unique "
-              "| wall / floor | inspect sum / wall | client CPU s |")  # fmt: skip
-        print("|---|---|---|---|---|---|---|---|")
-        for name, (wall, cpu, doc) in rows:
-            read = doc["scan"]["bytes_read"]
-            st = doc["scan"]["stages"]
-            stages = f"{st['listing']:.2f} / {st['reading']:.2f} / {st['report']:.2f}"
-            versus = f"{cold / wall:.1f}x" if cold else "-"
-            print(f"| {name} | {wall:.2f} | {stages} | {read:,} | {read / unique:.3f} | "
-                  f"{wall / floor.wall_s:.2f}x | {versus} | {cpu:.2f} |")  # fmt: skip
-        one = rows[0][1][0]
-        print(f"dask (fresh, warm) / workers-1: {rows[2][1][0] / one:.2f}x, "
-              f"{rows[3][1][0] / one:.2f}x")  # fmt: skip
-        first = rows[0][1][2]
+            cold += measure([*cmd, "--no-cache"], env=_env(work / "cache-inspect-cold"),
+                            cwd=work).wall_s  # fmt: skip
+            shared += measure(cmd, env=_env(work / "cache-inspect-shared"), cwd=work).wall_s
+        _print(runs, unique, cold, shared, len(owner), (load_before, load_after), args)
+        first = runs["workers-1"][0][2]
         assert first["stored_compressed_bytes"] == fig["stored_compressed_bytes"]
         assert first["images"] == fig["images"]
     finally:
@@ -232,6 +257,59 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
         else:
             print(f"kept {work}")
+
+
+def _print(
+    runs: dict[str, list[Result]],
+    unique: int,
+    cold: float,
+    shared: float,
+    images: int,
+    load: tuple[tuple[float, ...], tuple[float, ...]],
+    args: argparse.Namespace,
+) -> None:
+    """Medians over the rounds; the ratios are taken round by round (paired), then medians."""
+    med = statistics.median
+    floors = [w for w, _c, _d in runs["floor"]]
+    print()
+    print(f"unique layer bytes {unique:,}; floor (layerscope reads each unique layer once) "
+          f"{med(floors):.2f} s ({med(c for _w, c, _d in runs['floor']):.2f} s CPU); raw floor "
+          f"(HTTP + igzip) {med(w for w, _c, _d in runs['raw floor']):.2f} s; medians of "
+          f"{args.repeat} interleaved round(s)")  # fmt: skip
+    if not args.skip_inspect:
+        print(f"sum of {images} single inspect runs: cold {cold:.1f} s, "
+              f"one shared cache {shared:.1f} s")  # fmt: skip
+    print("load average (1, 5, 15 min) before the timed runs "
+          + " ".join(f"{x:.2f}" for x in load[0]) + "; after "
+          + " ".join(f"{x:.2f}" for x in load[1]))  # fmt: skip
+    print()
+    print("| run | wall s | listing / reading / report s | bytes read | read / unique "
+          "| wall / floor (paired) | inspect sum / wall | client CPU s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    for name, results in runs.items():
+        if "floor" in name:
+            continue
+        wall = med(w for w, _c, _d in results)
+        doc = results[-1][2]
+        read = doc["scan"]["bytes_read"]
+        st = doc["scan"]["stages"]
+        stages = f"{st['listing']:.2f} / {st['reading']:.2f} / {st['report']:.2f}"
+        versus = f"{cold / wall:.1f}x" if cold else "-"
+        paired = med(w / f for (w, _c, _d), f in zip(results, floors, strict=False))
+        print(f"| {name} | {wall:.2f} | {stages} | {read:,} | {read / unique:.3f} | "
+              f"{paired:.2f}x | {versus} | {med(c for _w, c, _d in results):.2f} |")  # fmt: skip
+    for suffix in ("", " (before)"):
+        if "workers-1" + suffix in runs:
+            pairs = zip(runs["dask 2 workers" + suffix], runs["workers-1" + suffix], strict=True)
+            ratios = sorted(d[0] / w[0] for d, w in pairs)
+            print(f"dask / workers-1{suffix}: median {med(ratios):.2f}x (per round: "
+                  + ", ".join(f"{r:.2f}" for r in ratios) + ")")  # fmt: skip
+    if args.before:
+        for name in ("workers-1", "dask 2 workers", "workers-2"):
+            both = list(zip(runs[name], runs[name + " (before)"], strict=True))
+            ratios = sorted(a[0] / b[0] for a, b in both)
+            cpu = sorted(a[1] / b[1] for a, b in both)
+            print(f"{name} after / before: wall {med(ratios):.2f}x, client CPU {med(cpu):.2f}x")
 
 
 def _get(url: str, accept: str | None = None) -> Any:

@@ -136,9 +136,9 @@ def run_tasks(
     which are light enough to go there several in one task."""
     feed = tasks if isinstance(tasks, TaskFeed) else TaskFeed(tasks)
     if dask is not None:
-        from .on_dask import DaskBackend
+        from .dask_relay import RelayBackend
 
-        return drive(feed, DaskBackend(fn, dask, feed, on_result, lost, name, weight))
+        return drive(feed, RelayBackend(fn, dask, feed, on_result, lost, name, weight))
     if workers < 1:
         raise UsageError("--workers must be at least 1")
     if workers == 1:

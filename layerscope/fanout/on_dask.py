@@ -3,14 +3,17 @@
 Items are submitted under unique keys as soon as they arrive (the scan is still listing: the
 import of ``distributed`` and the connection overlap the listing too), as long as fewer than
 two per worker thread are out. Items that arrive while that many are out wait, and go out
-together as one task (``run_batch``) when one comes back, up to ``MAX_BATCH_WEIGHT`` (the
-caller's weight: a layer's bytes) or ``MAX_BATCH_ITEMS``: a heavy item is a task of its own,
-light ones do not each pay the scheduler's round trip between two tasks, during which a
-worker idles. Finished tasks are gathered together: each that lands takes every other one
-finished by then in the same round trip, and the scheduler forgets a task once its result is
-here. A worker that dies mid-task is the scheduler's to handle: it runs the task on another
-worker (up to its ``allowed-failures``), after which its items are answered with ``lost``.
-Ctrl+C cancels every task still queued or running.
+together as one task (``run_batch``, three at a time on the worker) when one comes back, up to
+``MAX_BATCH_WEIGHT`` (the caller's weight: a layer's bytes) or ``MAX_BATCH_ITEMS``: a heavy
+item is a task of its own, light ones do not each pay the scheduler's round trip between two
+tasks, during which a worker idles. Finished tasks are gathered together: each that lands takes
+every other one finished by then in the same round trip, and the scheduler forgets a task once
+its result is here. A worker that dies mid-task is the scheduler's to handle: it runs the task
+on another worker (up to its ``allowed-failures``), after which its items are answered with
+``lost``. Ctrl+C cancels every task still queued or running.
+
+The scan runs this in a relay process (``relay_main``, started by ``dask_relay``): the items
+are pickled tasks, the answers the workers' pickled results, forwarded unopened.
 """
 
 from __future__ import annotations
@@ -54,9 +57,17 @@ class _Failed:
         self.why = why
 
 
+BATCH_THREADS = 3
+"""Items of one batch run at once on a worker (as ``--workers 1`` reads three layers at a time:
+a download waits on the network, and decompressing and hashing it release the GIL)."""
+
+
 def run_batch(fn: Callable[[T], R], items: list[T]) -> list[R]:
-    """The task on a worker: ``fn`` over a batch of items, one after the other."""
-    return [fn(item) for item in items]
+    """The task on a worker: ``fn`` over a batch of items, ``BATCH_THREADS`` at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(BATCH_THREADS, len(items))) as pool:
+        return list(pool.map(fn, items))
 
 
 class DaskBackend(Backend[T, R]):
@@ -98,6 +109,20 @@ class DaskBackend(Backend[T, R]):
         self._waiting: deque[int] = deque()
         self._out: dict[str, tuple[Any, list[int]]] = {}
         """Tasks submitted and not yet gathered (what Ctrl+C cancels): key -> future, items."""
+
+    def warm(self, module: str) -> None:
+        """Have every worker import ``module`` now (a fresh worker's import of the task's module
+        then overlaps the listing instead of delaying its first task)."""
+        import importlib
+        import threading
+
+        def run() -> None:
+            try:
+                self._client.run(importlib.import_module, module, on_error="ignore")
+            except Exception:  # noqa: BLE001 - only a head start: the first task imports it too
+                pass
+
+        threading.Thread(target=run, name="layerscope-warm", daemon=True).start()
 
     def submit(self, i: int, task: T) -> None:
         self._waiting.append(i)
@@ -173,3 +198,112 @@ class DaskBackend(Backend[T, R]):
         finally:
             self._out.clear()
             self._client.close()
+
+
+# --- the relay: the Dask client in a process of its own (``dask_relay`` starts it) ----------
+
+
+class Remote:
+    """The task a Dask worker runs for the relay: ``item`` is (pickled task, name, weight);
+    the function is named (``module:name``) and imported there, and the answer goes back
+    pickled, so the relay forwards bytes without importing what they hold."""
+
+    def __init__(self, function: str) -> None:
+        self.function = function
+
+    def __call__(self, item: tuple[bytes, str, int]) -> bytes:
+        import importlib
+        import pickle
+
+        module, _, name = self.function.partition(":")
+        fn = getattr(importlib.import_module(module), name)
+        return pickle.dumps(fn(pickle.loads(item[0])), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _Cancelled(Exception):
+    """The scan ended the relay early (Ctrl+C, an error, or its pipe closed)."""
+
+
+def _relay_requests(feed: TaskFeed[tuple[bytes, str, int]], stream: Any) -> None:
+    """The relay's input thread: the scan's messages into ``feed``."""
+    import pickle
+
+    while True:
+        try:
+            message = pickle.load(stream)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            feed.fail(_Cancelled())  # the scan is gone: what is still out is cancelled
+            return
+        if message[0] == "task":
+            feed.put(message[1])
+        elif message[0] == "end":
+            feed.close()
+        else:
+            feed.fail(_Cancelled())
+            return
+
+
+def relay_main(address: str, function: str, answers: int) -> int:
+    """The relay process: tasks from stdin to the scheduler at ``address``, answers to the
+    file descriptor ``answers`` (``("result", i, pickled answer)``, ``("lost", i, why)``,
+    ``("error", kind, message)``, ``("done",)``)."""
+    import os
+    import pickle
+    import signal
+    import sys
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl+C is the scan's to hand on
+    out = os.fdopen(answers, "wb")
+    lock = threading.Lock()
+
+    def send(message: tuple[Any, ...]) -> None:
+        try:
+            with lock:
+                pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+                out.flush()
+        except OSError as exc:  # the scan is gone
+            raise _Cancelled() from exc
+
+    feed: TaskFeed[tuple[bytes, str, int]] = TaskFeed()
+    threading.Thread(target=_relay_requests, args=(feed, sys.stdin.buffer), daemon=True).start()
+    from . import drive
+
+    try:
+        backend: DaskBackend[tuple[bytes, str, int], Any] = DaskBackend(
+            Remote(function),
+            address,
+            feed,
+            lambda i, answer: send(
+                ("lost", i, answer.why) if isinstance(answer, _Failed) else ("result", i, answer)
+            ),
+            lambda _i, why: _Failed(why),
+            lambda item: item[1],
+            lambda item: item[2],
+        )
+        backend.warm(function.partition(":")[0])
+        drive(feed, backend)
+    except _Cancelled:
+        return 0
+    except UsageError as exc:
+        send(("error", "usage", exc.message))
+        return 2
+    except SourceUnavailableError as exc:
+        send(("error", "unavailable", exc.message))
+        return 3
+    except Exception as exc:  # noqa: BLE001 - told to the scan, which raises it
+        send(("error", "other", f"{type(exc).__name__}: {exc}"))
+        return 1
+    send(("done",))
+    return 0
+
+
+if __name__ == "__main__":  # the relay, run by dask_relay (as the module, not as __main__:
+    import os  # Remote must pickle by its importable name)
+    import sys
+
+    from layerscope.fanout.on_dask import relay_main as _main
+
+    code = _main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    sys.stderr.flush()
+    os._exit(code)  # not a shutdown that waits on the thread still reading stdin

@@ -52,7 +52,9 @@ class BlobKeeper(Protocol):
 
     def open(self, digest: Digest) -> BinaryIO | None: ...
 
-    def writer(self, digest: Digest) -> AbstractContextManager[BlobSink]: ...
+    def writer(
+        self, digest: Digest, *, durable: bool = True
+    ) -> AbstractContextManager[BlobSink]: ...
 
 
 Opener = Callable[[Digest, int], BlobReader]

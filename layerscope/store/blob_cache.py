@@ -108,9 +108,11 @@ class BlobCache:
         return handle
 
     @contextlib.contextmanager
-    def writer(self, digest: Digest) -> Iterator[BlobWriter]:
+    def writer(self, digest: Digest, *, durable: bool = True) -> Iterator[BlobWriter]:
         """Write a blob; it is kept only if the block ends normally and the bytes hash to
-        ``digest`` (else DigestMismatchError, and nothing is left behind)."""
+        ``digest`` (else DigestMismatchError, and nothing is left behind). ``durable=False``
+        skips the fsync, for blobs whose reader checks their hash anyway (a crash may then
+        leave a torn file under the final name, which that check turns away)."""
         final = self.path_for(digest)
         algorithm = final.parent.name
         try:
@@ -126,7 +128,8 @@ class BlobCache:
                 sink = BlobWriter(handle, algorithm)
                 yield sink
                 handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    os.fsync(handle.fileno())
             got = sink.digest()
             if got != digest:
                 raise DigestMismatchError(

@@ -517,6 +517,26 @@ def test_a_dask_worker_killed_mid_layer_is_retried_elsewhere(
     assert gets == [held, held]  # begun on the killed worker, read again on the other
 
 
+def test_the_dask_relay_runs_any_named_function(dask_cluster: DaskCluster) -> None:
+    """The fan-out's relay, without a scan: tasks without names get keys of their own, answers
+    come back in task order, and ``on_result`` sees each once."""
+    import math
+
+    from layerscope.fanout import run_tasks
+
+    seen: dict[int, float] = {}
+    squares = [float(n * n) for n in range(40)]
+    out = run_tasks(
+        math.sqrt,
+        squares,
+        on_result=seen.__setitem__,
+        lost=lambda _i, why: pytest.fail(why),
+        dask=dask_cluster.address,
+    )
+    assert out == [float(n) for n in range(40)]
+    assert seen == dict(enumerate(out))
+
+
 def test_dask_unreachable_is_exit_3(filled: Filled, tmp_path: Path) -> None:
     with refused_port() as port:
         rc, _doc, err = scan(
