@@ -183,8 +183,14 @@ def test_ctrl_c_in_the_walk_stops_the_decompressing_thread(
         return False
 
     assert threading.current_thread() is threading.main_thread()
-    with pytest.raises(KeyboardInterrupt):
-        scan_layer(io.BytesIO(blob), keep=KeptFiles((".conf",), 1 << 20, interrupt))
+    # Python's own handler, whatever pytest inherited: a run started in the background (CI,
+    # nohup) inherits SIGINT ignored, and the signal would then do nothing
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            scan_layer(io.BytesIO(blob), keep=KeptFiles((".conf",), 1 << 20, interrupt))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert alive == [1]
     assert _decompressing() == []
 
