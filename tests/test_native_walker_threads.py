@@ -21,7 +21,7 @@ import xxhash
 
 from layerscope.layers import FileSpan, native, scan_layer
 from layerscope.layers import window as window_module
-from layerscope.model import EntryKind
+from layerscope.model import EntryKind, KeptFiles
 
 Member = tuple[str, bytes, str]
 """name, data (regular files), hard-link target ('' for a regular file)."""
@@ -131,3 +131,38 @@ def test_data_skipped_past_the_window() -> None:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(window_module, "MAP_BYTES", 1 << 20)
             assert _got(FileSpan(handle.fileno(), 0, len(blob))) == _expected(members)
+
+
+def test_a_mapped_layer_keeps_only_a_few_windows_mapped(tmp_path: Any) -> None:
+    """However long the layer, only the last few windows of a ``FileSpan`` stay mapped (their
+    pages count in the RSS): windows handed to the unmapper thread must not pile up while the
+    compiled walker holds the GIL. Counted in /proc/self/maps whenever the walk asks about a
+    kept file, every tenth window or so."""
+    _tarwalk()
+    rng = random.Random(5)
+    pool = rng.randbytes(1 << 20)
+    members: list[Member] = []
+    for i in range(600):  # about 48 MiB: 48 windows of 1 MiB
+        size = 80_000 + rng.randrange(0, 8000)
+        start = rng.randrange(0, len(pool) - size)
+        members.append((f"data/f{i:04d}.bin", pool[start : start + size], ""))
+        if i % 120 == 119:
+            members.append((f"etc/c{i:04d}.conf", b"k=v\n", ""))
+    path = tmp_path / "layer.tar"
+    path.write_bytes(_tar(members))
+    mapped: list[int] = []
+
+    def wants(name: str) -> bool:
+        with open("/proc/self/maps") as maps:
+            mapped.append(sum(1 for line in maps if line.rstrip().endswith(str(path))))
+        return True
+
+    with open(path, "rb") as handle, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(window_module, "MAP_BYTES", 1 << 20)
+        scan = scan_layer(
+            FileSpan(handle.fileno(), 0, path.stat().st_size),
+            keep=KeptFiles((".conf",), 1 << 10, wants),
+        )
+    assert len(scan.contents) == len(mapped) == 5
+    # the window walked, the two before it, two being unmapped, and one still viewed
+    assert max(mapped) <= 6, mapped
