@@ -68,10 +68,15 @@ def _walk(
     kept: dict[str, bytes] = {}
     total, pos, first, meta = 0, 0, True, None
     populate = source.populates
+    populated: memoryview | None = None
     unpack, adler, kinds = HEADER.unpack_from, zlib.adler32, KIND_BY_TYPE
     while True:
         if native is not None and meta is None:
-            pos, added, count = native(view, pos, entries, index_of, populate, pending)
+            # pages are mapped ahead (a pthread) by the first call in a window only: a layer of
+            # whiteouts comes back here once per entry, and a thread each time cost 50 us each
+            fresh = populate and view is not populated
+            populated = view
+            pos, added, count = native(view, pos, entries, index_of, fresh, pending)
             if count:
                 total, first = total + added, False
         if len(view) - pos < BLOCK:
