@@ -19,8 +19,8 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
-from itertools import repeat
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, is_not
 from typing import Any
 
 import zstandard
@@ -88,8 +88,9 @@ def _encode_column(values: Sequence[Any], style: str) -> tuple[bytes, bytes]:
         if data is not None:
             return b"S", data
     elif style == "O":
-        present = [i for i, v in enumerate(values) if v is not None]
-        data = _strings([values[i] for i in present])
+        flags = list(map(is_not, values, repeat(None)))
+        present = list(compress(range(len(values)), flags))
+        data = _strings(list(compress(values, flags)))
         if data is not None:
             slots = _array_bytes("I", present)
             return b"O", _U32.pack(len(slots)) + slots + data
@@ -105,6 +106,9 @@ def _encode_column(values: Sequence[Any], style: str) -> tuple[bytes, bytes]:
         index: list[int]
         if set(map(type, values)) <= _PLAIN_TYPES:
             distinct = list(dict.fromkeys(values))
+            if len(distinct) == 1:  # one value (uid, gid, xattrs...): every index is 0
+                table = _json(distinct)
+                return b"D", _U32.pack(len(table)) + table + b"B" + bytes(len(values))
             index = list(map({v: i for i, v in enumerate(distinct)}.__getitem__, values))
         else:
             positions: dict[Any, int] = {}
