@@ -3,9 +3,9 @@
 ``layerscope._tarwalk`` is the tar walker's hot loop in C (native/tarwalk.c). It is optional:
 without a C compiler or Python headers the build prints a warning, skips it, and layerscope
 uses its pure-Python walker (same results, slower). ``layerscope._entries`` (native/entries.c)
-builds a cached layer index's entries from its columns; without it store/codec.py does so in
-Python. ``layerscope._stack`` (native/stack.c), the common case of stacking layers (tree), is
-optional the same way.
+builds a cached layer index's entries from its columns and encodes the common columns of one;
+without it store/codec.py does both in Python. ``layerscope._stack`` (native/stack.c), the
+common case of stacking layers (tree), is optional the same way.
 """
 
 from setuptools import Extension, setup
@@ -21,7 +21,7 @@ setup(
             extra_link_args=["-pthread"],
             optional=True,
         ),
-        # the objects of a cached layer index, built from its decoded columns (store/codec.py)
+        # a cached layer index: its common columns encoded, its entries built (store/codec.py)
         Extension(
             "layerscope._entries",
             sources=["native/entries.c"],

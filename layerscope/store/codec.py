@@ -107,8 +107,7 @@ def _encode_column(values: Sequence[Any], style: str) -> tuple[bytes, bytes]:
         if set(map(type, values)) <= _PLAIN_TYPES:
             distinct = list(dict.fromkeys(values))
             if len(distinct) == 1:  # one value (uid, gid, xattrs...): every index is 0
-                table = _json(distinct)
-                return b"D", _U32.pack(len(table)) + table + b"B" + bytes(len(values))
+                return b"D", _dictionary(distinct, b"B" + bytes(len(values)))
             index = list(map({v: i for i, v in enumerate(distinct)}.__getitem__, values))
         else:
             positions: dict[Any, int] = {}
@@ -120,12 +119,15 @@ def _encode_column(values: Sequence[Any], style: str) -> tuple[bytes, bytes]:
                     at = positions[key] = len(distinct)
                     distinct.append(value)
                 index.append(at)
-        table = _json(distinct)
         typecode = _index_typecode(len(distinct))
-        return b"D", _U32.pack(len(table)) + table + typecode.encode() + _array_bytes(
-            typecode, index
-        )
+        return b"D", _dictionary(distinct, typecode.encode() + _array_bytes(typecode, index))
     return b"J", _json(values)
+
+
+def _dictionary(distinct: list[Any], index: bytes) -> bytes:
+    """A D column's data from its distinct values and its typecode + index bytes."""
+    table = _json(distinct)
+    return _U32.pack(len(table)) + table + index
 
 
 _STYLES = {
@@ -151,14 +153,48 @@ def _column_values(entries: Sequence[FileEntry], name: str) -> list[Any]:
     return values
 
 
-def encode_entries(entries: Sequence[FileEntry]) -> bytes:
-    """The zstd-compressed columnar payload for ``entries`` (order kept)."""
+_Column = bytes | tuple[list[Any], bytes] | None
+"""What the compiled encoder gives for one column (None: not handled, Python encodes it)."""
+NativeColumns = Callable[[Sequence[FileEntry]], list[_Column] | None]
+
+
+def _native_encode() -> NativeColumns | None:
+    """The compiled column encoder (native/entries.c), or None (as ``_native_build``)."""
+    _entries = _native_module()
+    if _entries is None:
+        return None
+    descriptors = tuple(getattr(FileEntry, name) for name in FIELD_NAMES)
+    styles = "".join(_STYLES.get(name, "J") for name in FIELD_NAMES).encode("ascii")
+    kinds = tuple(EntryKind)
+    kind_values = (kinds, tuple(kind._value_ for kind in kinds))
+    unwraps = tuple(kind_values if name == "kind" else None for name in FIELD_NAMES)
+    encode: Callable[..., list[_Column] | None]
+    encode = _entries.encode_columns
+    return lambda entries: encode(entries, FileEntry, descriptors, styles, unwraps)
+
+
+def _payload(entries: Sequence[FileEntry], native: NativeColumns | None) -> bytes:
+    """The uncompressed payload; ``native`` encodes the columns it can, Python the rest."""
+    done = native(entries) if native is not None else None
     parts = [_HEAD.pack(MAGIC, len(entries), len(FIELD_NAMES))]
-    for name in FIELD_NAMES:
-        tag, data = _encode_column(_column_values(entries, name), _STYLES.get(name, "J"))
+    for i, name in enumerate(FIELD_NAMES):
+        style = _STYLES.get(name, "J")
+        column = None if done is None else done[i]
+        if column is None:
+            tag, data = _encode_column(_column_values(entries, name), style)
+        elif isinstance(column, tuple):
+            tag, data = b"D", _dictionary(*column)
+        else:
+            tag, data = style.encode("ascii"), column
         parts.append(_SECTION.pack(tag, len(data)))
         parts.append(data)
-    return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(b"".join(parts))
+    return b"".join(parts)
+
+
+def encode_entries(entries: Sequence[FileEntry]) -> bytes:
+    """The zstd-compressed columnar payload for ``entries`` (order kept)."""
+    payload = _payload(entries, NATIVE_ENCODE)
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(payload)
 
 
 # ---------------------------------------------------------------------------------- decoding
@@ -265,14 +301,23 @@ def _slots_are_fields() -> bool:
 _FAST_BUILD = _slots_are_fields()
 
 
-def _native_build() -> Callable[[list[list[Any]]], tuple[FileEntry, ...]] | None:
-    """The compiled build (native/entries.c), or None: not built (no compiler at install),
-    LAYERSCOPE_PURE_PYTHON=1, or slots that are not exactly the fields."""
+def _native_module() -> Any:
+    """``layerscope._entries``, or None: not built, LAYERSCOPE_PURE_PYTHON=1, or FileEntry's
+    slots are not exactly its fields."""
     if not _FAST_BUILD or os.environ.get("LAYERSCOPE_PURE_PYTHON", "") not in ("", "0"):
         return None
     try:
         from .. import _entries  # type: ignore[attr-defined]
     except ImportError:
+        return None
+    return _entries
+
+
+def _native_build() -> Callable[[list[list[Any]]], tuple[FileEntry, ...]] | None:
+    """The compiled build (native/entries.c), or None: not built (no compiler at install),
+    LAYERSCOPE_PURE_PYTHON=1, or slots that are not exactly the fields."""
+    _entries = _native_module()
+    if _entries is None:
         return None
     descriptors = tuple(getattr(FileEntry, name) for name in FIELD_NAMES)
     build: Callable[[type, tuple[Any, ...], tuple[list[Any], ...]], tuple[FileEntry, ...]]
@@ -282,6 +327,9 @@ def _native_build() -> Callable[[list[list[Any]]], tuple[FileEntry, ...]] | None
 
 NATIVE_BUILD = _native_build()
 """The entries made from their columns in C (None: ``_build`` does it in Python)."""
+
+NATIVE_ENCODE = _native_encode()
+"""The common columns encoded in C (None: ``_encode_column`` encodes every column)."""
 
 
 def _build(columns: list[list[Any]], count: int) -> tuple[FileEntry, ...]:
