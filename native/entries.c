@@ -118,7 +118,8 @@ typedef struct {
     Py_ssize_t len, cap;
 } buf_t;
 
-static int buf_put(buf_t *b, const void *p, Py_ssize_t n)
+/* room for n more bytes */
+static int buf_reserve(buf_t *b, Py_ssize_t n)
 {
     if (b->len + n > b->cap) {
         Py_ssize_t cap = b->cap ? b->cap : 4096;
@@ -137,6 +138,12 @@ static int buf_put(buf_t *b, const void *p, Py_ssize_t n)
         b->data = data;
         b->cap = cap;
     }
+    return 0;
+}
+
+static int buf_put(buf_t *b, const void *p, Py_ssize_t n)
+{
+    if (buf_reserve(b, n) < 0) return -1;
     if (n > 0) memcpy(b->data + b->len, p, (size_t)n);
     b->len += n;
     return 0;
@@ -144,9 +151,9 @@ static int buf_put(buf_t *b, const void *p, Py_ssize_t n)
 
 static int buf_put_le(buf_t *b, unsigned long long v, int width)
 {
-    unsigned char le[8];
-    for (int i = 0; i < width; i++) le[i] = (unsigned char)(v >> (8 * i));
-    return buf_put(b, le, width);
+    if (buf_reserve(b, width) < 0) return -1;
+    for (int i = 0; i < width; i++) b->data[b->len++] = (char)(unsigned char)(v >> (8 * i));
+    return 0;
 }
 
 /* One string as UTF-8 (surrogatepass, as codec._strings): 0 done, 1 not handled, -1 error */
@@ -290,26 +297,40 @@ static PyObject *encode_column(char style, PyObject **vals, Py_ssize_t n)
     return out;
 }
 
-/* vals[i] = column `offset` of entry i (unwrapped), new references; 1: a member to unwrap
- * is not one of `unwrap`'s */
-static int gather(PyObject **vals, PyObject **items, Py_ssize_t n, Py_ssize_t offset,
-                  PyObject *unwrap)
+/* The value of `member` in `unwrap` (None or (members, values)), matched by identity; NULL:
+ * not one of its members */
+static PyObject *unwrapped(PyObject *member, PyObject *unwrap)
+{
+    if (unwrap == Py_None) return member;
+    PyObject *members = PyTuple_GET_ITEM(unwrap, 0);
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(members); j++)
+        if (PyTuple_GET_ITEM(members, j) == member) return PyTuple_GET_ITEM(PyTuple_GET_ITEM(unwrap, 1), j);
+    return NULL;
+}
+
+/* vals[f * n + i] = field f of entry i (unwrapped), new references, in one pass over the
+ * entries (each is read once, not once per field); skip[f] = 1 where a member to unwrap is not
+ * one of unwraps[f]'s (its values are then None). Returns how many entries it did: fewer than
+ * n when entry i is not exactly `type` or has an unset slot. */
+static Py_ssize_t gather(PyObject **vals, char *skip, PyObject **items, Py_ssize_t n,
+                         PyTypeObject *type, const Py_ssize_t *offsets, Py_ssize_t nfields,
+                         PyObject *unwraps)
 {
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *v = *(PyObject **)((char *)items[i] + offset);
-        if (unwrap != Py_None) {
-            PyObject *members = PyTuple_GET_ITEM(unwrap, 0), *values = PyTuple_GET_ITEM(unwrap, 1);
-            Py_ssize_t j = 0, m = PyTuple_GET_SIZE(members);
-            while (j < m && PyTuple_GET_ITEM(members, j) != v) j++;
-            if (j == m) {
-                for (Py_ssize_t k = 0; k < i; k++) Py_DECREF(vals[k]);
-                return 1;
+        if (Py_TYPE(items[i]) != type) return i;
+        for (Py_ssize_t f = 0; f < nfields; f++)
+            if (*(PyObject **)((char *)items[i] + offsets[f]) == NULL) return i;
+        for (Py_ssize_t f = 0; f < nfields; f++) {
+            PyObject *v = unwrapped(*(PyObject **)((char *)items[i] + offsets[f]),
+                                    PyTuple_GET_ITEM(unwraps, f));
+            if (v == NULL) {
+                skip[f] = 1;
+                v = Py_None;
             }
-            v = PyTuple_GET_ITEM(values, j);
+            vals[f * n + i] = Py_NewRef(v);
         }
-        vals[i] = Py_NewRef(v);
     }
-    return 0;
+    return n;
 }
 
 static PyObject *encode_columns(PyObject *self, PyObject *args)
@@ -322,8 +343,8 @@ static PyObject *encode_columns(PyObject *self, PyObject *args)
                           &descriptors, &styles, &nstyles, &PyTuple_Type, &unwraps))
         return NULL;
     Py_ssize_t nfields = PyTuple_GET_SIZE(descriptors);
-    if (nstyles != nfields || PyTuple_GET_SIZE(unwraps) != nfields) {
-        PyErr_SetString(PyExc_ValueError, "one style and one unwrap per descriptor");
+    if (nstyles != nfields || PyTuple_GET_SIZE(unwraps) != nfields || nfields == 0) {
+        PyErr_SetString(PyExc_ValueError, "one style and one unwrap per descriptor, at least one");
         return NULL;
     }
     for (Py_ssize_t i = 0; i < nfields; i++) {
@@ -340,34 +361,33 @@ static PyObject *encode_columns(PyObject *self, PyObject *args)
     Py_ssize_t *offsets = PyMem_New(Py_ssize_t, nfields > 0 ? nfields : 1);
     if (offsets == NULL) return PyErr_NoMemory();
     PyObject *out = NULL, *rows = NULL, **vals = NULL;
+    char *skip = NULL;
+    Py_ssize_t gathered = 0;
+    Py_ssize_t n = 0;
     if (slot_offsets(type, descriptors, offsets) < 0) goto done;
     /* a tuple of our own: Python code a dict runs (a tuple's items' __eq__) cannot change it */
     rows = PySequence_Tuple(entries);
     if (rows == NULL) goto done;
-    Py_ssize_t n = PyTuple_GET_SIZE(rows);
+    n = PyTuple_GET_SIZE(rows);
     PyObject **items = &PyTuple_GET_ITEM(rows, 0);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int ok = Py_TYPE(items[i]) == type;
-        for (Py_ssize_t f = 0; ok && f < nfields; f++)
-            ok = *(PyObject **)((char *)items[i] + offsets[f]) != NULL;
-        if (!ok) {
-            out = Py_NewRef(Py_None);
-            goto done;
-        }
-    }
-    vals = PyMem_New(PyObject *, n > 0 ? n : 1);
-    if (vals == NULL || (out = PyList_New(nfields)) == NULL) {
-        if (vals == NULL) PyErr_NoMemory();
+    if (n > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(PyObject *) / nfields) {
+        PyErr_NoMemory();
         goto done;
     }
+    vals = PyMem_New(PyObject *, n > 0 ? n * nfields : 1);
+    skip = PyMem_Calloc((size_t)nfields, 1);
+    if (vals == NULL || skip == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    gathered = gather(vals, skip, items, n, type, offsets, nfields, unwraps);
+    if (gathered < n) {
+        out = Py_NewRef(Py_None);
+        goto done;
+    }
+    if ((out = PyList_New(nfields)) == NULL) goto done;
     for (Py_ssize_t f = 0; f < nfields; f++) {
-        PyObject *column;
-        if (gather(vals, items, n, offsets[f], PyTuple_GET_ITEM(unwraps, f)) != 0) {
-            column = Py_NewRef(Py_None);
-        } else {
-            column = encode_column(styles[f], vals, n);
-            for (Py_ssize_t i = 0; i < n; i++) Py_DECREF(vals[i]);
-        }
+        PyObject *column = skip[f] ? Py_NewRef(Py_None) : encode_column(styles[f], vals + f * n, n);
         if (column == NULL) {
             Py_CLEAR(out);
             goto done;
@@ -375,7 +395,10 @@ static PyObject *encode_columns(PyObject *self, PyObject *args)
         PyList_SET_ITEM(out, f, column);
     }
 done:
+    for (Py_ssize_t f = 0; f < nfields; f++)
+        for (Py_ssize_t i = 0; i < gathered; i++) Py_DECREF(vals[f * n + i]);
     PyMem_Free(vals);
+    PyMem_Free(skip);
     PyMem_Free(offsets);
     Py_XDECREF(rows);
     return out;
