@@ -17,15 +17,16 @@ ALLOWED: dict[str, set[str]] = {
     "config_paths": {"errors"},
     "platforms": BASE,
     "refs": BASE,
-    "tree": BASE | {"_stack"},  # _stack: its compiled common case (native/)
-    "layers": BASE | {"tree", "_tarwalk"},  # _tarwalk: its compiled hot loop (native/)
+    "compiled": set(),
+    "tree": BASE | {"_stack", "compiled"},  # _stack: its compiled common case (native/)
+    "layers": BASE | {"tree", "_tarwalk", "compiled"},  # _tarwalk: its compiled hot loop
     "dockerfile": BASE,
     "buildlogs": BASE | {"dockerfile"},
     "credentials": BASE,
     "sources": BASE
     | {"refs", "platforms", "layers", "tree", "config_paths", "credentials"}
     | {"analysis.packages"},  # the package-database predicate, handed to the walker
-    "store": BASE | {"config_paths", "refs", "dockerfile", "_entries"},  # codec: native/
+    "store": BASE | {"config_paths", "refs", "dockerfile", "_entries", "compiled"},  # codec
     "analysis": BASE | {"tree", "dockerfile", "platforms", "refs"},
     "render": BASE | {"analysis", "dockerfile", "tree"},
     "tui": BASE | {"analysis", "render", "tree", "dockerfile"},

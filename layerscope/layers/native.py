@@ -8,11 +8,11 @@ not set yet. The pure-Python walk is its definition and oracle (tests/test_nativ
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 from collections.abc import Callable
 from typing import Any, cast
 
+from ..compiled import pure_python
 from ..model import EntryKind, FileEntry, KeptFiles
 from .rare import FORMAT_METADATA_NAMES
 
@@ -26,7 +26,7 @@ big files' hashes, which may arrive after the call), or None (they arrive before
 
 
 def _load() -> Any | None:
-    if os.environ.get("LAYERSCOPE_PURE_PYTHON", "") not in ("", "0"):
+    if pure_python():
         return None
     try:
         from .. import _tarwalk  # type: ignore[attr-defined]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import struct
 import sys
 from array import array
@@ -25,6 +24,7 @@ from typing import Any
 
 import zstandard
 
+from ..compiled import pure_python
 from ..model import EntryKind, FileEntry
 
 ENCODING_VERSION = 2
@@ -304,7 +304,7 @@ _FAST_BUILD = _slots_are_fields()
 def _native_module() -> Any:
     """``layerscope._entries``, or None: not built, LAYERSCOPE_PURE_PYTHON=1, or FileEntry's
     slots are not exactly its fields."""
-    if not _FAST_BUILD or os.environ.get("LAYERSCOPE_PURE_PYTHON", "") not in ("", "0"):
+    if not _FAST_BUILD or pure_python():
         return None
     try:
         from .. import _entries  # type: ignore[attr-defined]

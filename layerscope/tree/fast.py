@@ -3,11 +3,12 @@ many frozen slotted objects at once. Pure: no I/O."""
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 from typing import Any, TypeVar
+
+from layerscope.compiled import pure_python
 
 _T = TypeVar("_T")
 
@@ -26,7 +27,7 @@ def native_place(placed: type[Any]) -> Callable[..., int] | None:
     """``place`` of ``layerscope._stack`` (native/stack.c: apply_layer's common case compiled,
     tree/__init__.py its oracle), making ``placed`` objects; None when it is not built or
     ``LAYERSCOPE_PURE_PYTHON=1``."""
-    if os.environ.get("LAYERSCOPE_PURE_PYTHON", "") not in ("", "0"):
+    if pure_python():
         return None
     try:
         from layerscope import _stack  # type: ignore[attr-defined]
