@@ -139,10 +139,9 @@ def analyse(
         from ..dockerfile import base_layer_count
 
         count = base_layer_count(dockerfile, image)
-    analysis = analyze(image, base_image=base, dockerfile_base_count=count)
     # The image and analysis live until the output is written: out of the collector's
     # generations, the full collections that rendering triggers need not walk every entry.
-    gc.freeze()
+    analysis = _made_frozen(lambda: analyze(image, base_image=base, dockerfile_base_count=count))
     base_count = analysis.base.count if analysis.base.method.value != "default" else None
     history.record(image, streams.err, ref=settings.ref, base_layer_count=base_count)
     return analysis, _suggestions(analysis, settings, dockerfile, context, streams, prove)
@@ -253,8 +252,9 @@ def _run_tui(
 
 def _made_frozen(make: Callable[[], Analysis]) -> Analysis:
     """``make()`` with no collections meanwhile, its result out of the collector's generations
-    before they run again: the TUI's analysis lives as long as the app, and collections of it
-    (a full one while the history was recorded, say) cost up to 0.3 s of a warm start."""
+    before they run again: an analysis lives until the output is written (the TUI's as long as
+    the app), and collections of it (a full one while the history was recorded, say) cost up
+    to 0.3 s of a warm start."""
     enabled = gc.isenabled()
     gc.disable()
     try:
