@@ -165,7 +165,196 @@ static PyObject *place(PyObject *self, PyObject *args)
     return PyLong_FromSsize_t(i);
 }
 
+/* ---- whiteouts ------------------------------------------------------------------------
+ *
+ * whiteout() does what tree.py's FsTree._whited_out and _removals do for a layer's whiteouts:
+ * for each target (in order) that is in the tree and not the root, it removes everything below
+ * it (children.pop of each directory met, depth first, kids in their set's order, as
+ * _drop_descendants), then the target itself (as _unlink), and files a Removal(node, cause)
+ * for each removed node in `removed` under its entry's path (the target's under the target),
+ * descendants first. A layer of thousands of whiteouts spent most of its stacking there. */
+
+static PyTypeObject *removal_type = NULL;
+static PyObject *removal_slots[2]; /* before, cause */
+static PyObject *entry_name = NULL; /* "entry" */
+
+static PyObject *configure_removal(PyObject *self, PyObject *args)
+{
+    PyObject *type, *before, *cause;
+    if (!PyArg_ParseTuple(args, "O!OO:configure_removal", &PyType_Type, &type, &before, &cause))
+        return NULL;
+    PyObject *found[2] = {before, cause};
+    for (int i = 0; i < 2; i++) {
+        if (Py_TYPE(found[i])->tp_descr_set == NULL) {
+            PyErr_SetString(PyExc_TypeError, "configure_removal: a slot descriptor has no setter");
+            return NULL;
+        }
+    }
+    Py_INCREF(type);
+    Py_XSETREF(removal_type, (PyTypeObject *)type);
+    for (int i = 0; i < 2; i++) {
+        Py_INCREF(found[i]);
+        Py_XSETREF(removal_slots[i], found[i]);
+    }
+    Py_RETURN_NONE;
+}
+
+/* removed[key or node.entry.path] = Removal(node, cause); 0 or -1. */
+static int file_removal(PyObject *removed, PyObject *key, PyObject *node, PyObject *cause)
+{
+    PyObject *path = NULL;
+    if (key == NULL) {
+        PyObject *entry = PyObject_GetAttr(node, entry_name);
+        if (entry == NULL) return -1;
+        path = PyObject_GetAttr(entry, path_name);
+        Py_DECREF(entry);
+        if (path == NULL) return -1;
+        key = path;
+    }
+    int outcome = -1;
+    PyObject *removal = removal_type->tp_new(removal_type, empty_tuple, NULL);
+    if (removal == NULL) goto done;
+    PyObject *values[2] = {node, cause};
+    for (int i = 0; i < 2; i++) {
+        if (Py_TYPE(removal_slots[i])->tp_descr_set(removal_slots[i], removal, values[i]) < 0)
+            goto done;
+    }
+    outcome = PyDict_SetItem(removed, key, removal);
+done:
+    Py_XDECREF(removal);
+    Py_XDECREF(path);
+    return outcome;
+}
+
+/* nodes.pop(key), raising KeyError as dict.pop does: a new reference, or NULL. */
+static PyObject *pop_node(PyObject *nodes, PyObject *key)
+{
+    PyObject *node = PyDict_GetItemWithError(nodes, key);
+    if (node == NULL) {
+        if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    Py_INCREF(node);
+    if (PyDict_DelItem(nodes, key) < 0) {
+        Py_DECREF(node);
+        return NULL;
+    }
+    return node;
+}
+
+/* Everything below `top` (not `top`): removed from nodes and children, filed in removed. */
+static int drop_below(PyObject *top, PyObject *nodes, PyObject *children, PyObject *removed,
+                      PyObject *cause)
+{
+    PyObject *pending = PyList_New(0);
+    if (pending == NULL) return -1;
+    int outcome = -1;
+    if (PyList_Append(pending, top) < 0) goto done;
+    while (PyList_GET_SIZE(pending)) {
+        Py_ssize_t last = PyList_GET_SIZE(pending) - 1;
+        PyObject *directory = Py_NewRef(PyList_GET_ITEM(pending, last));
+        int cut = PyList_SetSlice(pending, last, last + 1, NULL);
+        PyObject *kids = cut < 0 ? NULL : PyDict_GetItemWithError(children, directory);
+        if (kids == NULL) {
+            Py_DECREF(directory);
+            if (cut < 0 || PyErr_Occurred()) goto done;
+            continue;
+        }
+        Py_INCREF(kids);
+        int gone = PyDict_DelItem(children, directory);
+        Py_DECREF(directory);
+        if (gone < 0) { Py_DECREF(kids); goto done; }
+        /* an empty set is popped and yields nothing, as in tree.py */
+        PyObject *each = PyObject_GetIter(kids);
+        Py_DECREF(kids);
+        if (each == NULL) goto done;
+        PyObject *kid;
+        while ((kid = PyIter_Next(each)) != NULL) {
+            PyObject *node = pop_node(nodes, kid);
+            int ok = node != NULL && file_removal(removed, NULL, node, cause) == 0
+                     && PyList_Append(pending, kid) == 0;
+            Py_XDECREF(node);
+            Py_DECREF(kid);
+            if (!ok) { Py_DECREF(each); goto done; }
+        }
+        Py_DECREF(each);
+        if (PyErr_Occurred()) goto done;
+    }
+    outcome = 0;
+done:
+    Py_DECREF(pending);
+    return outcome;
+}
+
+/* The target itself, as FsTree._unlink: out of nodes and out of its parent's children. */
+static int unlink_target(PyObject *target, PyObject *nodes, PyObject *children,
+                         PyObject *removed, PyObject *cause)
+{
+    PyObject *node = pop_node(nodes, target);
+    if (node == NULL) return -1;
+    int outcome = -1;
+    PyObject *parent = NULL;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(target);
+    Py_ssize_t slash = PyUnicode_FindChar(target, '/', 0, length, -1);
+    if (slash == -2) goto done;
+    /* parent_path: target[:target.rfind("/")] or "/" (rfind's -1 drops the last character) */
+    Py_ssize_t end = slash >= 0 ? slash : length - 1;
+    parent = end > 0 ? PyUnicode_Substring(target, 0, end) : Py_NewRef(root);
+    if (parent == NULL) goto done;
+    PyObject *siblings = PyDict_GetItemWithError(children, parent);
+    if (siblings == NULL) {
+        if (PyErr_Occurred()) goto done;
+    } else {
+        Py_INCREF(siblings);
+        int bad = PySet_Discard(siblings, target) < 0
+                  || (PySet_GET_SIZE(siblings) == 0 && PyDict_DelItem(children, parent) < 0);
+        Py_DECREF(siblings);
+        if (bad) goto done;
+    }
+    outcome = file_removal(removed, target, node, cause);
+done:
+    Py_XDECREF(parent);
+    Py_DECREF(node);
+    return outcome;
+}
+
+static PyObject *whiteout(PyObject *self, PyObject *args)
+{
+    PyObject *targets, *nodes, *children, *removed, *cause;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O:whiteout", &PyList_Type, &targets, &PyDict_Type,
+                          &nodes, &PyDict_Type, &children, &PyDict_Type, &removed, &cause))
+        return NULL;
+    if (removal_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "whiteout: configure_removal() was not called");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(targets); i++) {
+        PyObject *target = Py_NewRef(PyList_GET_ITEM(targets, i));
+        int outcome = 0;
+        if (!PyUnicode_CheckExact(target)) {
+            PyErr_SetString(PyExc_TypeError, "whiteout: a target is not a str");
+            outcome = -1;
+        } else if (PyUnicode_Compare(target, root) != 0) {
+            int known = PyDict_Contains(nodes, target);
+            if (known < 0) outcome = -1;
+            else if (known)
+                outcome = drop_below(target, nodes, children, removed, cause) < 0
+                          || unlink_target(target, nodes, children, removed, cause) < 0 ? -1 : 0;
+        } else if (PyErr_Occurred()) {
+            outcome = -1;
+        }
+        Py_DECREF(target);
+        if (outcome < 0) return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"configure_removal", configure_removal, METH_VARARGS,
+     "configure_removal(Removal, before_slot, cause_slot): the class whiteout() makes."},
+    {"whiteout", whiteout, METH_VARARGS,
+     "whiteout(targets, nodes, children, removed, cause): remove each target in the tree (and "
+     "everything below it), filing Removal(node, cause) per removed node in removed."},
     {"configure", configure, METH_VARARGS,
      "configure(Placed, layer_index_slot, entry_slot, implicit_slot): the class place() makes."},
     {"place", place, METH_VARARGS,
@@ -186,6 +375,8 @@ PyMODINIT_FUNC PyInit__stack(void)
     empty_tuple = PyTuple_New(0);
     root = PyUnicode_InternFromString("/");
     path_name = PyUnicode_InternFromString("path");
-    if (empty_tuple == NULL || root == NULL || path_name == NULL) return NULL;
+    entry_name = PyUnicode_InternFromString("entry");
+    if (empty_tuple == NULL || root == NULL || path_name == NULL || entry_name == NULL)
+        return NULL;
     return PyModule_Create(&module);
 }

@@ -1,7 +1,8 @@
 """The compiled common case of stacking (native/stack.c, ``layerscope._stack``) against its
 oracle, the pure-Python FsTree.
 
-The layers of the dive fixtures, the demo fixture and the project's builder images, and random
+``place`` (new paths) and ``whiteout`` (a layer's whiteouts) are both checked. The layers of
+the dive fixtures, the demo fixture and the project's builder images, and random
 layer sequences (new paths, rewrites, missing parents, whiteouts of files and directories,
 opaque directories, a file over a directory and a directory over a file, markers of absent
 paths, a non-directory root) are applied both ways: every LayerApplied, the final nodes in their
@@ -39,7 +40,10 @@ def native_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             "layerscope._stack is not used: not built (no C compiler when `pip install -e .` "
             "ran?) or LAYERSCOPE_PURE_PYTHON is set"
         )
-    placed = [0]
+    whiteout = tree.NATIVE_WHITEOUT
+    if whiteout is None:
+        pytest.fail("layerscope._stack has no whiteout(): rebuild it (setup.py build_ext)")
+    placed = [0, 0]  # entries placed, removals filed by whiteout()
 
     def counting(*args: Any) -> int:
         added: list[Any] = args[5]
@@ -48,7 +52,14 @@ def native_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         placed[0] += len(added) - before
         return stop
 
+    def counting_whiteouts(*args: Any) -> None:
+        removed: dict[str, Any] = args[3]
+        before = len(removed)
+        whiteout(*args)
+        placed[1] += len(removed) - before
+
     monkeypatch.setattr(tree, "NATIVE_PLACE", counting)
+    monkeypatch.setattr(tree, "NATIVE_WHITEOUT", counting_whiteouts)
     return placed
 
 
@@ -85,7 +96,7 @@ def test_dive_fixtures_and_builder_images(
     for name, spec in specs.items():
         write_image(spec, tmp_path / f"{name}.tar")
         _check(_layers(load_image(str(tmp_path / f"{name}.tar"))), name)
-    assert native_calls[0] > 100
+    assert native_calls[0] > 100 and native_calls[1] > 300
 
 
 _NAMES = ["a", "b", "c", "d"]
@@ -120,7 +131,7 @@ def test_random_layer_sequences(native_calls: list[int]) -> None:
             by_path = {entry.path: entry for entry in entries}  # one entry per path, as tars
             layers.append(list(by_path.values()))
         _check(layers, f"case {case}")
-    assert native_calls[0] > 1000
+    assert native_calls[0] > 1000 and native_calls[1] > 1000
 
 
 def test_a_wide_tree_then_whiteouts_and_rewrites(native_calls: list[int]) -> None:
@@ -134,7 +145,7 @@ def test_a_wide_tree_then_whiteouts_and_rewrites(native_calls: list[int]) -> Non
     upper += [opaque_entry(f"/d{i}") for i in range(5, 50, 13)]
     upper += [file_entry(f"/d0/f{j}", 4) for j in range(5)]  # rewritten after a whiteout
     _check([base, upper, list(reversed(upper))], "wide")
-    assert native_calls[0] >= len(base)
+    assert native_calls[0] >= len(base) and native_calls[1] >= 8 * 41
 
 
 def test_the_compiled_loop_places_plain_paths_itself() -> None:
@@ -153,3 +164,19 @@ def test_the_compiled_loop_places_plain_paths_itself() -> None:
     assert place(1, [entries[2]], 0, nodes, children, added, {}) == 0
     assert nodes["/c"] == tree.Placed(0, entries[3]) and not nodes["/c"].implicit
     assert EntryKind.DIR is nodes["/a"].entry.kind
+
+
+def test_whiteout_removes_below_then_the_target() -> None:
+    """whiteout() files the removals of each target's descendants, then the target, and skips
+    the root and absent targets (tree.py's order; the random sequences check the rest)."""
+    whiteout = tree.NATIVE_WHITEOUT
+    assert whiteout is not None, "layerscope._stack is not built"
+    fs = tree.FsTree(pure_python=True)
+    layer = [dir_entry("/a"), dir_entry("/a/b"), file_entry("/a/b/c", 1), file_entry("/d", 2)]
+    fs.apply_layer(0, layer)
+    nodes, children = dict(fs.nodes()), {p: set(fs.children(p)) for p in ["/", "/a", "/a/b"]}
+    removed: dict[str, tree.Removal] = {}
+    whiteout(["/", "/zz", "/a", "/d"], nodes, children, removed, tree.RemovalCause.WHITEOUT)
+    assert list(removed) == ["/a/b", "/a/b/c", "/a", "/d"]
+    assert removed["/a/b/c"] == tree.Removal(tree.Placed(0, layer[2]), tree.RemovalCause.WHITEOUT)
+    assert nodes == {} and children == {}

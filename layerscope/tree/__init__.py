@@ -34,7 +34,7 @@ from types import MappingProxyType
 
 from layerscope.errors import LayerFormatError
 from layerscope.model import EntryKind, FileEntry, Image, Layer
-from layerscope.tree.fast import made_by_columns, native_place
+from layerscope.tree.fast import made_by_columns, native_place, native_whiteout
 from layerscope.tree.paths import ROOT, check_link_target, normalize_member_path, parent_path
 
 __all__ = [
@@ -144,6 +144,11 @@ NATIVE_PLACE = native_place(Placed)
 entry from ``start`` that is not a new path under an existing parent (it placed those before)."""
 
 
+NATIVE_WHITEOUT = native_whiteout(Removal)
+"""whiteout(targets, nodes, children, removed, cause): ``_whited_out`` and ``_removals`` of a
+layer's whiteouts, compiled; None without ``layerscope._stack``."""
+
+
 def _implicit_dir(path: str, layer_index: int) -> Placed:
     entry = FileEntry(path, EntryKind.DIR, 0, 0o755, 0, 0, 0.0)
     return Placed(layer_index, entry, implicit=True)
@@ -152,12 +157,13 @@ def _implicit_dir(path: str, layer_index: int) -> Placed:
 class FsTree:
     """A mutable overlay file system: path -> Placed, with a children index."""
 
-    __slots__ = ("_nodes", "_children", "_place")
+    __slots__ = ("_nodes", "_children", "_place", "_whiteout")
 
     def __init__(self, *, pure_python: bool = False) -> None:
         self._nodes: dict[str, Placed] = {}
         self._children: dict[str, set[str]] = {}
         self._place = None if pure_python else NATIVE_PLACE
+        self._whiteout = None if pure_python else NATIVE_WHITEOUT
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -199,12 +205,10 @@ class FsTree:
 
         for directory in opaques:
             removed.update(_removals(self._drop_descendants(directory), RemovalCause.OPAQUE))
-        for target in whiteouts:
-            if target == ROOT or target not in self._nodes:
-                continue
-            removed.update(_removals(self._drop_descendants(target), RemovalCause.WHITEOUT))
-            node = self._unlink(target)
-            removed[target] = Removal(node, RemovalCause.WHITEOUT)
+        if whiteouts and self._whiteout is not None:  # the same, compiled
+            self._whiteout(whiteouts, self._nodes, self._children, removed, RemovalCause.WHITEOUT)
+        elif whiteouts:
+            removed.update(_removals(self._whited_out(whiteouts), RemovalCause.WHITEOUT))
         # The markers live inside their directory, so that directory is implied.
         for directory in opaques:
             if directory != ROOT and directory not in self._nodes:
@@ -284,7 +288,8 @@ class FsTree:
             return
         if not (old.entry.is_dir and new.entry.is_dir):
             dropped = self._drop_descendants(path)
-            removed.update(_removals(dropped, RemovalCause.PARENT_REPLACED))
+            if dropped:  # (most rewrites are of a file: nothing below it)
+                removed.update(_removals(dropped, RemovalCause.PARENT_REPLACED))
         self._nodes[path] = new
         replaced.append(Replacement(old, new))
 
@@ -311,6 +316,19 @@ class FsTree:
                     dropped.append(self._nodes.pop(kid))
                     pending.append(kid)
         return dropped
+
+    def _whited_out(self, whiteouts: list[str]) -> list[Placed]:
+        """Remove each whiteout's target and everything below it; return the removed nodes in
+        the order removed (a target's descendants, then the target): one ``_removals`` for all
+        of them, as a layer of thousands of whiteouts would pay its per-call cost each time."""
+        gone: list[Placed] = []
+        nodes = self._nodes
+        for target in whiteouts:
+            if target == ROOT or target not in nodes:
+                continue
+            gone += self._drop_descendants(target)
+            gone.append(self._unlink(target))
+        return gone
 
     def _unlink(self, path: str) -> Placed:
         node = self._nodes.pop(path)

@@ -23,16 +23,36 @@ def made_by_columns(cls: type[_T], count: int, columns: Sequence[Iterable[object
     return made
 
 
-def native_place(placed: type[Any]) -> Callable[..., int] | None:
-    """``place`` of ``layerscope._stack`` (native/stack.c: apply_layer's common case compiled,
-    tree/__init__.py its oracle), making ``placed`` objects; None when it is not built or
-    ``LAYERSCOPE_PURE_PYTHON=1``."""
+def _native_stack() -> Any | None:
+    """``layerscope._stack``, or None when it is not built or ``LAYERSCOPE_PURE_PYTHON=1``."""
     if pure_python():
         return None
     try:
         from layerscope import _stack  # type: ignore[attr-defined]
     except ImportError:
         return None
-    _stack.configure(placed, *(getattr(placed, slot) for slot in placed.__slots__))
-    place: Callable[..., int] = _stack.place
+    return _stack
+
+
+def native_place(placed: type[Any]) -> Callable[..., int] | None:
+    """``place`` of ``layerscope._stack`` (native/stack.c: apply_layer's common case compiled,
+    tree/__init__.py its oracle), making ``placed`` objects; None when it is not built or
+    ``LAYERSCOPE_PURE_PYTHON=1``."""
+    stack = _native_stack()
+    if stack is None:
+        return None
+    stack.configure(placed, *(getattr(placed, slot) for slot in placed.__slots__))
+    place: Callable[..., int] = stack.place
     return place
+
+
+def native_whiteout(removal: type[Any]) -> Callable[..., None] | None:
+    """``whiteout`` of ``layerscope._stack`` (a layer's whiteouts applied as
+    ``FsTree._whited_out`` and ``_removals`` do, its oracle), making ``removal`` objects;
+    None when it is not built or ``LAYERSCOPE_PURE_PYTHON=1``."""
+    stack = _native_stack()
+    if stack is None or not hasattr(stack, "whiteout"):
+        return None  # an extension built before whiteout() was added
+    stack.configure_removal(removal, *(getattr(removal, slot) for slot in removal.__slots__))
+    whiteout: Callable[..., None] = stack.whiteout
+    return whiteout
