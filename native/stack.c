@@ -349,7 +349,126 @@ static PyObject *whiteout(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- the leaves of a layer of plain paths ----------------------------------------------
+ *
+ * plain_leaves(entries) is the short way of analysis/dive.py's _first_layer (its _leaves and
+ * the lists it is computed from) in one pass: when every entry's path is plain (a str that
+ * starts with "/", does not end with "/", holds no newline and no "/.wh."), it returns
+ * (leaves, paths, parents): path -> size_bytes for every path that is not an ancestor of
+ * another (in the order of the entries; a repeated path keeps its first place and its last
+ * size, as dict(zip(...)) does), and each entry's path and parent (path[:path.rfind("/")]),
+ * in the order of the entries. Otherwise (and for no entries) None: dive.py decides with its
+ * Python code. */
+
+static PyObject *size_name = NULL; /* "size_bytes" */
+
+/* A path dive.py's short way takes as it is; -1 on error. */
+static int plain_path(PyObject *path)
+{
+    if (!PyUnicode_CheckExact(path)) return 0;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(path);
+    if (length == 0 || PyUnicode_READ_CHAR(path, 0) != '/'
+        || PyUnicode_READ_CHAR(path, length - 1) == '/')
+        return 0;
+    Py_ssize_t newline = PyUnicode_FindChar(path, '\n', 0, length, 1);
+    if (newline != -1) return newline == -2 ? -1 : 0;
+    static PyObject *marker = NULL; /* "/.wh." */
+    if (marker == NULL && (marker = PyUnicode_InternFromString("/.wh.")) == NULL) return -1;
+    Py_ssize_t at = PyUnicode_Find(path, marker, 0, length, 1);
+    if (at != -1) return at == -2 ? -1 : 0;
+    return 1;
+}
+
+/* Adds `parent` and its own ancestors (down to, not including, "") to `ancestors`. */
+static int add_ancestors(PyObject *ancestors, PyObject *parent)
+{
+    PyObject *current = Py_NewRef(parent);
+    int outcome = 0;
+    while (PyUnicode_GET_LENGTH(current) > 0) {
+        int known = PySet_Contains(ancestors, current);
+        if (known != 0) { outcome = known < 0 ? -1 : 0; break; }
+        if (PySet_Add(ancestors, current) < 0) { outcome = -1; break; }
+        Py_ssize_t length = PyUnicode_GET_LENGTH(current);
+        Py_ssize_t slash = PyUnicode_FindChar(current, '/', 0, length, -1);
+        if (slash == -2) { outcome = -1; break; }
+        /* rpartition("/")[0]: "" when there is no "/" */
+        PyObject *up = PyUnicode_Substring(current, 0, slash < 0 ? 0 : slash);
+        if (up == NULL) { outcome = -1; break; }
+        Py_SETREF(current, up);
+    }
+    Py_DECREF(current);
+    return outcome;
+}
+
+static PyObject *plain_leaves(PyObject *self, PyObject *arg)
+{
+    PyObject *seq = PySequence_Fast(arg, "plain_leaves: entries must be a sequence");
+    if (seq == NULL) return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    if (count == 0) { /* dive.py's short way does not take an empty layer either */
+        Py_DECREF(seq);
+        Py_RETURN_NONE;
+    }
+    PyObject *leaves = PyDict_New(), *paths = PyList_New(count), *parents = PyList_New(count);
+    PyObject *ancestors = PySet_New(NULL), *result = NULL, *last = NULL;
+    if (leaves == NULL || paths == NULL || parents == NULL || ancestors == NULL) goto done;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *entry = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *path = PyObject_GetAttr(entry, path_name);
+        if (path == NULL) goto done;
+        PyList_SET_ITEM(paths, i, path); /* the list owns it */
+        int plain = plain_path(path);
+        if (plain <= 0) {
+            if (plain == 0) result = Py_NewRef(Py_None);
+            goto done;
+        }
+        PyObject *size = PyObject_GetAttr(entry, size_name);
+        if (size == NULL) goto done;
+        int stored = PyDict_SetItem(leaves, path, size);
+        Py_DECREF(size);
+        if (stored < 0) goto done;
+        Py_ssize_t slash = PyUnicode_FindChar(path, '/', 0, PyUnicode_GET_LENGTH(path), -1);
+        if (slash < 0) goto done; /* -2: an error (a plain path has a "/") */
+        int same = last != NULL && PyUnicode_GET_LENGTH(last) == slash
+                   && PyUnicode_KIND(last) == PyUnicode_KIND(path)
+                   && memcmp(PyUnicode_DATA(last), PyUnicode_DATA(path),
+                             (size_t)slash * PyUnicode_KIND(path)) == 0;
+        if (!same) {
+            PyObject *parent = PyUnicode_Substring(path, 0, slash);
+            if (parent == NULL) goto done;
+            Py_XSETREF(last, parent);
+            if (add_ancestors(ancestors, parent) < 0) goto done;
+        }
+        PyList_SET_ITEM(parents, i, Py_NewRef(last));
+    }
+    {
+        PyObject *each = PyObject_GetIter(ancestors), *ancestor;
+        if (each == NULL) goto done;
+        while ((ancestor = PyIter_Next(each)) != NULL) {
+            int known = PyDict_Contains(leaves, ancestor);
+            int bad = known < 0 || (known && PyDict_DelItem(leaves, ancestor) < 0);
+            Py_DECREF(ancestor);
+            if (bad) { Py_DECREF(each); goto done; }
+        }
+        Py_DECREF(each);
+        if (PyErr_Occurred()) goto done;
+    }
+    result = PyTuple_Pack(3, leaves, paths, parents);
+done:
+    /* a list cut short still has NULL items: PyList's dealloc skips them */
+    Py_XDECREF(last);
+    Py_XDECREF(ancestors);
+    Py_XDECREF(parents);
+    Py_XDECREF(paths);
+    Py_XDECREF(leaves);
+    Py_DECREF(seq);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"plain_leaves", plain_leaves, METH_O,
+     "plain_leaves(entries) -> (leaves, paths, parents) when every path is plain, else None: "
+     "the short way of dive.py's first layer."},
     {"configure_removal", configure_removal, METH_VARARGS,
      "configure_removal(Removal, before_slot, cause_slot): the class whiteout() makes."},
     {"whiteout", whiteout, METH_VARARGS,
@@ -376,7 +495,9 @@ PyMODINIT_FUNC PyInit__stack(void)
     root = PyUnicode_InternFromString("/");
     path_name = PyUnicode_InternFromString("path");
     entry_name = PyUnicode_InternFromString("entry");
-    if (empty_tuple == NULL || root == NULL || path_name == NULL || entry_name == NULL)
+    size_name = PyUnicode_InternFromString("size_bytes");
+    if (empty_tuple == NULL || root == NULL || path_name == NULL || entry_name == NULL
+        || size_name == NULL)
         return NULL;
     return PyModule_Create(&module);
 }

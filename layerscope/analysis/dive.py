@@ -44,6 +44,7 @@ from typing import Any
 
 from layerscope.analysis.gosort import go_sort
 from layerscope.model import EntryKind, FileEntry, Image, Layer
+from layerscope.tree.fast import native_plain_leaves
 
 __all__ = ["DiveInefficiency", "DiveMetrics", "dive_metrics"]
 
@@ -83,6 +84,12 @@ _KIDS, _SIZE, _DIR, _KEYS = 0, 1, 2, 3
 # Per path of the efficiency pass: [cumulative size, minimum size (-1: none yet), count, path].
 _PathData = list[Any]
 _CUM, _MIN, _COUNT, _PATH = 0, 1, 2, 3
+
+PLAIN_LEAVES = native_plain_leaves()
+"""The compiled short way of ``_first_layer`` for a layer whose paths are all plain (start
+with "/", no trailing "/", no newline, no ``/.wh.``): (its leaves, paths, parents), else None;
+None itself without ``layerscope._stack``. tests/analysis/test_dive_native.py holds it to the
+Python code below."""
 
 
 def _go_order_key(name: str) -> bytes:
@@ -270,6 +277,15 @@ def _first_layer(
     """
     if EntryKind.WHITEOUT in kinds:
         return None
+    compiled = PLAIN_LEAVES if EntryKind.OPAQUE not in kinds else None
+    plain_way = compiled(layer.entries) if compiled is not None else None
+    if plain_way is not None:
+        leaves, paths, parent_list = plain_way
+        if not stacked:
+            return None, leaves
+        if targets is not None:
+            return _layer_tree(_near(paths, parent_list, layer, targets)), leaves
+        return _whole_tree(layer)
     paths = list(map(attrgetter("path"), layer.entries))
     joined = "\n" + "\n".join(paths) + "\n"
     if "/" + _WH in joined:
@@ -283,6 +299,11 @@ def _first_layer(
             return None, leaves
         if targets is not None:
             return _layer_tree(_near(paths, list(parents), layer, targets)), leaves
+    return _whole_tree(layer)
+
+
+def _whole_tree(layer: Layer) -> tuple[_Node, dict[str, int]]:
+    """Layer 0's tree and its leaves (path -> size)."""
     made: list[tuple[str, _Node]] = []
     tree = _layer_tree(layer.entries, made)
     return tree, {path: node[_SIZE] for path, node in made if not node[_KIDS]}

@@ -56,3 +56,18 @@ def native_whiteout(removal: type[Any]) -> Callable[..., None] | None:
     stack.configure_removal(removal, *(getattr(removal, slot) for slot in removal.__slots__))
     whiteout: Callable[..., None] = stack.whiteout
     return whiteout
+
+
+PlainLeaves = Callable[[Sequence[Any]], "tuple[dict[str, int], list[str], list[str]] | None"]
+"""plain_leaves(entries) -> (leaves, paths, parents), or None when a path is not plain."""
+
+
+def native_plain_leaves() -> PlainLeaves | None:
+    """``plain_leaves`` of ``layerscope._stack``: the short way of the dive figures' first
+    layer (``analysis/dive.py``, ``_first_layer``, whose Python code is its oracle) in one
+    pass over the entries; None when it is not built or ``LAYERSCOPE_PURE_PYTHON=1``."""
+    stack = _native_stack()
+    if stack is None or not hasattr(stack, "plain_leaves"):
+        return None
+    leaves: PlainLeaves = stack.plain_leaves
+    return leaves
