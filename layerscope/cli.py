@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import IO
 
 from . import __version__
-from .commands.common import Background, Streams
+from .commands.common import Background, Outliving, Streams
 from .errors import LayerscopeError, UsageError
 
 EXIT_OK = 0
@@ -90,6 +92,7 @@ def main(
 
 def main_entry() -> None:
     """Console-script entry point."""
+    Outliving.ends_with_command = True
     code = main()
     try:
         sys.stdout.flush()
@@ -97,6 +100,12 @@ def main_entry() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if code == 130:
         # Interrupted: do not wait for a worker thread still reading the image at exit.
+        sys.stderr.flush()
+        os._exit(code)
+    if Outliving.kept and threading.active_count() == 1:
+        # what the command kept is freed with the process, at once (commands.common.Outliving)
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     raise SystemExit(code)

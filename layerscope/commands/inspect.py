@@ -27,6 +27,7 @@ from .common import (
     emit,
     layer_files,
     open_sources,
+    outlive,
     read_dockerfile,
     sources_for,
 )
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
     )
     text = render_output(args, streams, INSPECT_FORMATS, subject)
     emit(text, args.output, streams.out)
+    outlive(analysis, suggestions, subject, text)  # freed with the process (the console script)
     return 0
 
 
