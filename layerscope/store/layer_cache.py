@@ -8,6 +8,7 @@ database from a newer layerscope).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
 import time
@@ -29,6 +30,8 @@ from .codec import (
 )
 from .db import Database
 
+SETTLE_BYTES = 1 << 20
+"""An entry encoded to at least this many bytes is checkpointed out of the WAL by ``put``."""
 TOUCH_INTERVAL_S = 60.0
 """``last_used_at`` is rewritten on a hit only when older than this (keeps reads read-only)."""
 
@@ -193,6 +196,12 @@ class LayerCache:
                 _evict(conn, self.max_bytes, keep=diff_id)
 
         self._attempt(f"could not cache layer {diff_id[:19]}", write)
+        if len(data) >= SETTLE_BYTES:
+            # into the database file now, by the thread that wrote it (for a big local layer, a
+            # background thread while the command analyses), not by the close at the end of
+            # the command: copying a 100k-entry layer out of the WAL took ~6 ms there
+            with contextlib.suppress(StoreError):
+                self._db.run_outside_transaction("PRAGMA wal_checkpoint(PASSIVE)")
 
     # ------------------------------------------------------------------------- maintenance
 
