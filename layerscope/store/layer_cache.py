@@ -138,7 +138,7 @@ class LayerCache:
         self, diff_id: Digest, contents: LayerContents, *, digest: Digest | None = None
     ) -> None:
         """Remember a layer's contents (and, when given, the digest of its stored blob)."""
-        if not all(type(entry) is FileEntry for entry in contents.entries):
+        if not set(map(type, contents.entries)) <= {FileEntry}:  # (no Python loop: 100k+)
             raise TypeError("LayerContents.entries must hold FileEntry objects")
         # the same walk cached under a second key (its local key, then its diff_id once its
         # hash matched) is encoded once

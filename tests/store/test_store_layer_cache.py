@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from storekit import contents_of, diff_id, realistic_entries
 
-from layerscope.model import Digest, LayerContents, LayerIndex
+from layerscope.model import Digest, FileEntry, LayerContents, LayerIndex
 from layerscope.store import ENCODING_VERSION, LayerCache
+from layerscope.store.layer_cache import SETTLE_BYTES
 
 DIGEST_GZ = Digest("sha256:" + "a" * 64)
 DIGEST_ZST = Digest("sha256:" + "b" * 64)
@@ -40,6 +41,32 @@ def test_it_is_a_layer_index(cache: LayerCache) -> None:
     assert got == expected
     assert got is not None and got.size_bytes == expected.size_bytes
     assert got.tar_size_bytes == expected.tar_size_bytes
+
+
+def test_put_refuses_entries_that_are_not_exactly_file_entries(cache: LayerCache) -> None:
+    class Subclassed(FileEntry):
+        __slots__ = ()
+
+    entries = list(realistic_entries(50, seed=4))
+    odd = entries[20]
+    entries[20] = Subclassed(odd.path, odd.kind, odd.size_bytes, odd.mode, odd.uid, odd.gid, 0.0)
+    with pytest.raises(TypeError, match="FileEntry"):
+        cache.put(diff_id(2), contents_of(tuple(entries)))
+    assert cache.get(diff_id(2)) is None
+
+
+def test_a_big_entry_is_in_the_database_file_before_the_cache_closes(tmp_path: Path) -> None:
+    """put() checkpoints an entry of SETTLE_BYTES or more out of the WAL (the close at the end
+    of a command then has nothing to copy); a small one stays in the WAL until then."""
+    path = tmp_path / "c.sqlite3"
+    wal = Path(f"{path}-wal")
+    with LayerCache(path) as cache:
+        cache.put(diff_id(1), contents_of(realistic_entries(20, seed=1)))
+        size_small = path.stat().st_size
+        cache.put(diff_id(2), contents_of(realistic_entries(60_000, seed=2)))
+        assert path.stat().st_size - size_small >= SETTLE_BYTES  # copied into the file
+        assert cache.get(diff_id(1)) is not None and cache.get(diff_id(2)) is not None
+    assert not wal.exists() or wal.stat().st_size == 0
 
 
 def test_contents_survive_reopening(tmp_path: Path) -> None:
