@@ -18,7 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "platforms": BASE,
     "refs": BASE,
     "compiled": set(),
-    "tree": BASE | {"_stack", "compiled"},  # _stack: its compiled common case (native/)
+    "tree": BASE | {"_stack", "_entries", "compiled"},  # compiled parts (native/)
     "layers": BASE | {"tree", "_tarwalk", "compiled"},  # _tarwalk: its compiled hot loop
     "dockerfile": BASE,
     "buildlogs": BASE | {"dockerfile"},

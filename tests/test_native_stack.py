@@ -180,3 +180,47 @@ def test_whiteout_removes_below_then_the_target() -> None:
     assert list(removed) == ["/a/b", "/a/b/c", "/a", "/d"]
     assert removed["/a/b/c"] == tree.Removal(tree.Placed(0, layer[2]), tree.RemovalCause.WHITEOUT)
     assert nodes == {} and children == {}
+
+
+def test_made_by_columns_compiled_and_python_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``made_by_columns`` through ``_entries.build`` against its Python loop: the same
+    objects, from lists and from other iterables (an endless ``repeat`` too), and a column
+    shorter than ``count`` leaves the same unset slots (the Python loop handles it)."""
+    from itertools import repeat
+
+    from layerscope.analysis.waste import WasteItem, WasteReason
+    from layerscope.tree import fast
+
+    if fast._BUILD is None:
+        pytest.fail("layerscope._entries is not built (or LAYERSCOPE_PURE_PYTHON is set)")
+    entries = [file_entry(f"/f{i}", i) for i in range(40)]
+    placed = [tree.Placed(i % 3, entry) for i, entry in enumerate(entries)]
+    cases: list[tuple[type[Any], int, Any]] = [
+        (tree.Placed, 40, lambda: (repeat(2), iter(entries), repeat(True))),
+        (tree.Removal, 40, lambda: (placed, repeat(tree.RemovalCause.OPAQUE))),
+        (tree.Removal, 5, lambda: (placed[:3], repeat(tree.RemovalCause.WHITEOUT))),
+        (
+            WasteItem,
+            40,
+            lambda: (
+                [e.path for e in entries],
+                repeat(WasteReason.DELETED),
+                [e.size_bytes for e in entries],
+                list(range(40)),
+                repeat("RUN x"),
+                (i + 1 for i in range(40)),
+                repeat("RUN y"),
+            ),
+        ),
+    ]
+
+    def seen(objects: list[Any], cls: type[Any]) -> list[Any]:
+        return [(type(o), [getattr(o, slot, "<unset>") for slot in cls.__slots__]) for o in objects]
+
+    for cls, count, columns in cases:
+        compiled = seen(fast.made_by_columns(cls, count, columns()), cls)
+        with monkeypatch.context() as patched:
+            patched.setattr(fast, "_BUILD", None)
+            python = seen(fast.made_by_columns(cls, count, columns()), cls)
+        assert compiled == python, cls
+        assert len(compiled) == count

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from itertools import repeat
+from operator import attrgetter
 
 from layerscope.analysis.changes import ModifyDetail, modify_detail
 from layerscope.model import EntryKind, FileEntry, Image
@@ -71,8 +73,7 @@ class WasteReport:
         }[reason]
 
 
-def _stored_bytes(entry: FileEntry) -> int:
-    return entry.size_bytes if entry.kind is EntryKind.FILE else 0
+_before = attrgetter("before")
 
 
 _REWRITE_REASON = {
@@ -120,30 +121,33 @@ def find_waste(image: Image, *, stack: LayerStack | None = None) -> WasteReport:
         elif entry.kind is EntryKind.HARDLINK and entry.link_target is not None:
             linked.add((node.layer_index, entry.link_target))
 
-    hidden: list[tuple[Placed, WasteReason, int]] = []
-    for applied in stack.applied:
-        for swap in applied.replaced:
-            reason = _rewrite_reason(swap.before.entry, swap.after.entry)
-            hidden.append((swap.before, reason, applied.layer_index))
-        for removal in applied.removed:
-            hidden.append((removal.before, WasteReason.DELETED, applied.layer_index))
-
     totals = dict.fromkeys(WasteReason, 0)
     by_writer = [0] * count
     by_hider = [0] * count
     # rows sort as the items do (largest first, then path, writer; ties in the order found)
     rows: list[tuple[int, str, int, int, WasteReason, int]] = []
-    for before, reason, hider in hidden:
-        size = _stored_bytes(before.entry)
-        if size == 0 or before.implicit:
-            continue
-        if (before.layer_index, before.entry.path) in linked:
-            final_fs_bytes += size
-            continue
-        totals[reason] += size
-        by_writer[before.layer_index] += size
-        by_hider[hider] += size
-        rows.append((-size, before.entry.path, before.layer_index, len(rows), reason, hider))
+    regular = EntryKind.FILE
+    for applied in stack.applied:
+        hider = applied.layer_index
+        copies: list[tuple[Placed, WasteReason]] = [
+            (swap.before, _rewrite_reason(swap.before.entry, swap.after.entry))
+            for swap in applied.replaced
+        ]
+        copies += zip(map(_before, applied.removed), repeat(WasteReason.DELETED))
+        for before, reason in copies:  # (once per hidden copy: tens of thousands)
+            entry = before.entry
+            if entry.kind is not regular or before.implicit:
+                continue
+            size = entry.size_bytes
+            if size == 0:
+                continue
+            if linked and (before.layer_index, entry.path) in linked:
+                final_fs_bytes += size
+                continue
+            totals[reason] += size
+            by_writer[before.layer_index] += size
+            by_hider[hider] += size
+            rows.append((-size, entry.path, before.layer_index, len(rows), reason, hider))
     rows.sort()
     items = _items(rows, created_by)
     reclaimable = sum(totals.values())
