@@ -351,14 +351,14 @@ static PyObject *whiteout(PyObject *self, PyObject *args)
 
 /* ---- the leaves of a layer of plain paths ----------------------------------------------
  *
- * plain_leaves(entries) is the short way of analysis/dive.py's _first_layer (its _leaves and
- * the lists it is computed from) in one pass: when every entry's path is plain (a str that
- * starts with "/", does not end with "/", holds no newline and no "/.wh."), it returns
- * (leaves, paths, parents): path -> size_bytes for every path that is not an ancestor of
- * another (in the order of the entries; a repeated path keeps its first place and its last
- * size, as dict(zip(...)) does), and each entry's path and parent (path[:path.rfind("/")]),
- * in the order of the entries. Otherwise (and for no entries) None: dive.py decides with its
- * Python code. */
+ * plain_leaves(entries, targets) is the short way of analysis/dive.py's _first_layer (its
+ * _leaves and _near) in one pass: when every entry's path is plain (a str that starts with "/",
+ * does not end with "/", holds no newline and no "/.wh."), it returns (leaves, near): leaves is
+ * path -> size_bytes for every path that is not an ancestor of another (in the order of the
+ * entries; a repeated path keeps its first place and its last size, as dict(zip(...)) does);
+ * near is None when targets is None, else the entries (in order) whose path is in targets or
+ * lies below one of them. Otherwise (and for no entries) None: dive.py decides with its Python
+ * code. */
 
 static PyObject *size_name = NULL; /* "size_bytes" */
 
@@ -379,6 +379,15 @@ static int plain_path(PyObject *path)
     return 1;
 }
 
+/* rpartition("/")[0] of a str: a new reference ("" when there is no "/"), or NULL. */
+static PyObject *head_of(PyObject *path)
+{
+    Py_ssize_t length = PyUnicode_GET_LENGTH(path);
+    Py_ssize_t slash = PyUnicode_FindChar(path, '/', 0, length, -1);
+    if (slash == -2) return NULL;
+    return PyUnicode_Substring(path, 0, slash < 0 ? 0 : slash);
+}
+
 /* Adds `parent` and its own ancestors (down to, not including, "") to `ancestors`. */
 static int add_ancestors(PyObject *ancestors, PyObject *parent)
 {
@@ -388,11 +397,7 @@ static int add_ancestors(PyObject *ancestors, PyObject *parent)
         int known = PySet_Contains(ancestors, current);
         if (known != 0) { outcome = known < 0 ? -1 : 0; break; }
         if (PySet_Add(ancestors, current) < 0) { outcome = -1; break; }
-        Py_ssize_t length = PyUnicode_GET_LENGTH(current);
-        Py_ssize_t slash = PyUnicode_FindChar(current, '/', 0, length, -1);
-        if (slash == -2) { outcome = -1; break; }
-        /* rpartition("/")[0]: "" when there is no "/" */
-        PyObject *up = PyUnicode_Substring(current, 0, slash < 0 ? 0 : slash);
+        PyObject *up = head_of(current);
         if (up == NULL) { outcome = -1; break; }
         Py_SETREF(current, up);
     }
@@ -400,46 +405,79 @@ static int add_ancestors(PyObject *ancestors, PyObject *parent)
     return outcome;
 }
 
-static PyObject *plain_leaves(PyObject *self, PyObject *arg)
+/* 1 when `directory` or one of its ancestors (up to, not including, "") is in targets (as
+ * dive.py's _near walks it), 0 when none is, -1 on error. */
+static int below_targets(PyObject *targets, PyObject *directory)
 {
-    PyObject *seq = PySequence_Fast(arg, "plain_leaves: entries must be a sequence");
+    PyObject *current = Py_NewRef(directory);
+    int outcome = 0;
+    while (PyUnicode_GET_LENGTH(current) > 0) {
+        int hit = PySet_Contains(targets, current);
+        if (hit != 0) { outcome = hit; break; }
+        PyObject *up = head_of(current);
+        if (up == NULL) { outcome = -1; break; }
+        Py_SETREF(current, up);
+    }
+    Py_DECREF(current);
+    return outcome;
+}
+
+static PyObject *plain_leaves(PyObject *self, PyObject *args)
+{
+    PyObject *entries, *targets;
+    if (!PyArg_ParseTuple(args, "OO:plain_leaves", &entries, &targets)) return NULL;
+    if (targets != Py_None && !PyAnySet_Check(targets)) {
+        PyErr_SetString(PyExc_TypeError, "plain_leaves: targets must be a set or None");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(entries, "plain_leaves: entries must be a sequence");
     if (seq == NULL) return NULL;
     Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
     if (count == 0) { /* dive.py's short way does not take an empty layer either */
         Py_DECREF(seq);
         Py_RETURN_NONE;
     }
-    PyObject *leaves = PyDict_New(), *paths = PyList_New(count), *parents = PyList_New(count);
-    PyObject *ancestors = PySet_New(NULL), *result = NULL, *last = NULL;
-    if (leaves == NULL || paths == NULL || parents == NULL || ancestors == NULL) goto done;
+    PyObject *leaves = PyDict_New(), *ancestors = PySet_New(NULL);
+    PyObject *near = targets == Py_None ? Py_NewRef(Py_None) : PyList_New(0);
+    PyObject *result = NULL, *last = NULL;
+    int last_below = 0;
+    if (leaves == NULL || ancestors == NULL || near == NULL) goto done;
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *entry = PySequence_Fast_GET_ITEM(seq, i);
         PyObject *path = PyObject_GetAttr(entry, path_name);
         if (path == NULL) goto done;
-        PyList_SET_ITEM(paths, i, path); /* the list owns it */
         int plain = plain_path(path);
         if (plain <= 0) {
+            Py_DECREF(path);
             if (plain == 0) result = Py_NewRef(Py_None);
             goto done;
         }
         PyObject *size = PyObject_GetAttr(entry, size_name);
-        if (size == NULL) goto done;
-        int stored = PyDict_SetItem(leaves, path, size);
-        Py_DECREF(size);
-        if (stored < 0) goto done;
-        Py_ssize_t slash = PyUnicode_FindChar(path, '/', 0, PyUnicode_GET_LENGTH(path), -1);
-        if (slash < 0) goto done; /* -2: an error (a plain path has a "/") */
-        int same = last != NULL && PyUnicode_GET_LENGTH(last) == slash
+        int stored = size == NULL ? -1 : PyDict_SetItem(leaves, path, size);
+        Py_XDECREF(size);
+        Py_ssize_t slash =
+            stored < 0 ? -2 : PyUnicode_FindChar(path, '/', 0, PyUnicode_GET_LENGTH(path), -1);
+        int same = slash >= 0 && last != NULL && PyUnicode_GET_LENGTH(last) == slash
                    && PyUnicode_KIND(last) == PyUnicode_KIND(path)
                    && memcmp(PyUnicode_DATA(last), PyUnicode_DATA(path),
                              (size_t)slash * PyUnicode_KIND(path)) == 0;
-        if (!same) {
+        if (slash >= 0 && !same) {
             PyObject *parent = PyUnicode_Substring(path, 0, slash);
-            if (parent == NULL) goto done;
-            Py_XSETREF(last, parent);
-            if (add_ancestors(ancestors, parent) < 0) goto done;
+            if (parent == NULL) slash = -2;
+            else {
+                Py_XSETREF(last, parent);
+                if (add_ancestors(ancestors, parent) < 0) slash = -2;
+                else if (near != Py_None && (last_below = below_targets(targets, parent)) < 0)
+                    slash = -2;
+            }
         }
-        PyList_SET_ITEM(parents, i, Py_NewRef(last));
+        int keep = 0;
+        if (slash >= 0 && near != Py_None) {
+            keep = last_below ? 1 : PySet_Contains(targets, path);
+            if (keep > 0 && PyList_Append(near, entry) < 0) keep = -1;
+        }
+        Py_DECREF(path);
+        if (slash < 0 || keep < 0) goto done; /* -2: an error (a plain path has a "/") */
     }
     {
         PyObject *each = PyObject_GetIter(ancestors), *ancestor;
@@ -453,21 +491,19 @@ static PyObject *plain_leaves(PyObject *self, PyObject *arg)
         Py_DECREF(each);
         if (PyErr_Occurred()) goto done;
     }
-    result = PyTuple_Pack(3, leaves, paths, parents);
+    result = PyTuple_Pack(2, leaves, near);
 done:
-    /* a list cut short still has NULL items: PyList's dealloc skips them */
     Py_XDECREF(last);
+    Py_XDECREF(near);
     Py_XDECREF(ancestors);
-    Py_XDECREF(parents);
-    Py_XDECREF(paths);
     Py_XDECREF(leaves);
     Py_DECREF(seq);
     return result;
 }
 
 static PyMethodDef methods[] = {
-    {"plain_leaves", plain_leaves, METH_O,
-     "plain_leaves(entries) -> (leaves, paths, parents) when every path is plain, else None: "
+    {"plain_leaves", plain_leaves, METH_VARARGS,
+     "plain_leaves(entries, targets) -> (leaves, near) when every path is plain, else None: "
      "the short way of dive.py's first layer."},
     {"configure_removal", configure_removal, METH_VARARGS,
      "configure_removal(Removal, before_slot, cause_slot): the class whiteout() makes."},

@@ -86,10 +86,10 @@ _PathData = list[Any]
 _CUM, _MIN, _COUNT, _PATH = 0, 1, 2, 3
 
 PLAIN_LEAVES = native_plain_leaves()
-"""The compiled short way of ``_first_layer`` for a layer whose paths are all plain (start
-with "/", no trailing "/", no newline, no ``/.wh.``): (its leaves, paths, parents), else None;
-None itself without ``layerscope._stack``. tests/analysis/test_dive_native.py holds it to the
-Python code below."""
+"""The compiled short way of ``_first_layer`` (``_leaves`` and ``_near``) for a layer whose
+paths are all plain (start with "/", no trailing "/", no newline, no ``/.wh.``): (its leaves,
+its entries at or below the given targets), else None; None itself without
+``layerscope._stack``. tests/analysis/test_dive_native.py holds it to the Python code below."""
 
 
 def _go_order_key(name: str) -> bytes:
@@ -278,13 +278,13 @@ def _first_layer(
     if EntryKind.WHITEOUT in kinds:
         return None
     compiled = PLAIN_LEAVES if EntryKind.OPAQUE not in kinds else None
-    plain_way = compiled(layer.entries) if compiled is not None else None
+    plain_way = compiled(layer.entries, targets if stacked else None) if compiled else None
     if plain_way is not None:
-        leaves, paths, parent_list = plain_way
+        leaves, near = plain_way
         if not stacked:
             return None, leaves
-        if targets is not None:
-            return _layer_tree(_near(paths, parent_list, layer, targets)), leaves
+        if near is not None:
+            return _layer_tree(near), leaves
         return _whole_tree(layer)
     paths = list(map(attrgetter("path"), layer.entries))
     joined = "\n" + "\n".join(paths) + "\n"

@@ -83,8 +83,11 @@ def native_whiteout(removal: type[Any]) -> Callable[..., None] | None:
     return whiteout
 
 
-PlainLeaves = Callable[[Sequence[Any]], "tuple[dict[str, int], list[str], list[str]] | None"]
-"""plain_leaves(entries) -> (leaves, paths, parents), or None when a path is not plain."""
+PlainLeaves = Callable[
+    [Sequence[Any], "set[str] | None"], "tuple[dict[str, int], list[Any] | None] | None"
+]
+"""plain_leaves(entries, targets) -> (leaves, the entries at or below a target, None without
+targets), or None when a path is not plain."""
 
 
 def native_plain_leaves() -> PlainLeaves | None:

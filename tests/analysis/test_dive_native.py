@@ -37,8 +37,8 @@ def compiled_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         )
     taken = [0]
 
-    def counting(entries: Any) -> Any:
-        found = plain(entries)
+    def counting(entries: Any, targets: Any) -> Any:
+        found = plain(entries, targets)
         taken[0] += found is not None
         return found
 
@@ -117,7 +117,9 @@ def test_random_layer_sequences(compiled_calls: list[int], monkeypatch: pytest.M
     assert compiled_calls[0] > 300
 
 
-def _reference(entries: list[FileEntry]) -> tuple[dict[str, int], list[str], list[str]] | None:
+def _reference(
+    entries: list[FileEntry], targets: set[str] | None
+) -> tuple[dict[str, int], list[FileEntry] | None] | None:
     paths = [entry.path for entry in entries]
     if not paths:
         return None
@@ -133,7 +135,14 @@ def _reference(entries: list[FileEntry]) -> tuple[dict[str, int], list[str], lis
         for path, size in sizes.items()
         if not any(other.startswith(path + "/") for other in paths)
     }
-    return leaves, paths, [path[: path.rindex("/")] for path in paths]
+    if targets is None:
+        return leaves, None
+    near = [
+        entry
+        for entry in entries
+        if entry.path in targets or any(entry.path.startswith(t + "/") for t in targets)
+    ]
+    return leaves, near
 
 
 def test_plain_leaves_against_the_definition() -> None:
@@ -141,14 +150,15 @@ def test_plain_leaves_against_the_definition() -> None:
     assert plain is not None, "layerscope._stack is not built"
     rng = random.Random(6)
     found = 0
-    for _ in range(800):
+    for case in range(800):
         entries = _random_layer(rng, odd=rng.random() < 0.3, whiteouts=False)
-        expected = _reference(entries)
-        got = plain(entries)
-        assert (got and (list(got[0].items()), got[1], got[2])) == (
-            expected and (list(expected[0].items()), expected[1], expected[2])
-        ), entries
+        targets = None if case % 3 == 0 else {_random_path(rng, False) for _ in range(3)}
+        expected = _reference(entries, targets)
+        got = plain(entries, targets)
+        assert (got and (list(got[0].items()), got[1])) == (
+            expected and (list(expected[0].items()), expected[1])
+        ), (entries, targets)
         found += got is not None
     assert found > 400
     for odd in ["/a/", "/", "a", "", "/a\nb", "/x/.wh.y", "/.wh..wh..opq"]:
-        assert plain([file_entry("/ok", 1), file_entry(odd, 2)]) is None, odd
+        assert plain([file_entry("/ok", 1), file_entry(odd, 2)], None) is None, odd
