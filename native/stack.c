@@ -23,6 +23,40 @@ static PyObject *empty_tuple = NULL;
 static PyObject *root = NULL;      /* "/" */
 static PyObject *path_name = NULL; /* "path" */
 
+/* Keeps `type` and its `count` slot descriptors `found` in *type_out / slots_out (what
+ * made_of() fills); -1 with a TypeError when a descriptor cannot set. */
+static int keep_class(PyObject *type, PyObject **found, int count, PyTypeObject **type_out,
+                      PyObject **slots_out)
+{
+    for (int i = 0; i < count; i++) {
+        if (Py_TYPE(found[i])->tp_descr_set == NULL) {
+            PyErr_SetString(PyExc_TypeError, "configure: a slot descriptor has no setter");
+            return -1;
+        }
+    }
+    Py_INCREF(type);
+    Py_XSETREF(*type_out, (PyTypeObject *)type);
+    for (int i = 0; i < count; i++) {
+        Py_INCREF(found[i]);
+        Py_XSETREF(slots_out[i], found[i]);
+    }
+    return 0;
+}
+
+/* A new `type` object whose slots (`slots`, descriptors) hold `values`. */
+static PyObject *made_of(PyTypeObject *type, PyObject **slots, PyObject **values, int count)
+{
+    PyObject *made = type->tp_new(type, empty_tuple, NULL);
+    if (made == NULL) return NULL;
+    for (int i = 0; i < count; i++) {
+        if (Py_TYPE(slots[i])->tp_descr_set(slots[i], made, values[i]) < 0) {
+            Py_DECREF(made);
+            return NULL;
+        }
+    }
+    return made;
+}
+
 static PyObject *configure(PyObject *self, PyObject *args)
 {
     PyObject *type, *layer_index, *entry, *implicit;
@@ -30,33 +64,14 @@ static PyObject *configure(PyObject *self, PyObject *args)
                           &implicit))
         return NULL;
     PyObject *found[3] = {layer_index, entry, implicit};
-    for (int i = 0; i < 3; i++) {
-        if (Py_TYPE(found[i])->tp_descr_set == NULL) {
-            PyErr_SetString(PyExc_TypeError, "configure: a slot descriptor has no setter");
-            return NULL;
-        }
-    }
-    Py_INCREF(type);
-    Py_XSETREF(placed_type, (PyTypeObject *)type);
-    for (int i = 0; i < 3; i++) {
-        Py_INCREF(found[i]);
-        Py_XSETREF(placed_slots[i], found[i]);
-    }
+    if (keep_class(type, found, 3, &placed_type, placed_slots) < 0) return NULL;
     Py_RETURN_NONE;
 }
 
 static PyObject *make_placed(PyObject *layer_index, PyObject *entry)
 {
-    PyObject *placed = placed_type->tp_new(placed_type, empty_tuple, NULL);
-    if (placed == NULL) return NULL;
     PyObject *values[3] = {layer_index, entry, Py_False};
-    for (int i = 0; i < 3; i++) {
-        if (Py_TYPE(placed_slots[i])->tp_descr_set(placed_slots[i], placed, values[i]) < 0) {
-            Py_DECREF(placed);
-            return NULL;
-        }
-    }
-    return placed;
+    return made_of(placed_type, placed_slots, values, 3);
 }
 
 /* The parent directory of the entry placed last and its set of children: tar writers list
@@ -184,18 +199,7 @@ static PyObject *configure_removal(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!OO:configure_removal", &PyType_Type, &type, &before, &cause))
         return NULL;
     PyObject *found[2] = {before, cause};
-    for (int i = 0; i < 2; i++) {
-        if (Py_TYPE(found[i])->tp_descr_set == NULL) {
-            PyErr_SetString(PyExc_TypeError, "configure_removal: a slot descriptor has no setter");
-            return NULL;
-        }
-    }
-    Py_INCREF(type);
-    Py_XSETREF(removal_type, (PyTypeObject *)type);
-    for (int i = 0; i < 2; i++) {
-        Py_INCREF(found[i]);
-        Py_XSETREF(removal_slots[i], found[i]);
-    }
+    if (keep_class(type, found, 2, &removal_type, removal_slots) < 0) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -212,13 +216,9 @@ static int file_removal(PyObject *removed, PyObject *key, PyObject *node, PyObje
         key = path;
     }
     int outcome = -1;
-    PyObject *removal = removal_type->tp_new(removal_type, empty_tuple, NULL);
-    if (removal == NULL) goto done;
     PyObject *values[2] = {node, cause};
-    for (int i = 0; i < 2; i++) {
-        if (Py_TYPE(removal_slots[i])->tp_descr_set(removal_slots[i], removal, values[i]) < 0)
-            goto done;
-    }
+    PyObject *removal = made_of(removal_type, removal_slots, values, 2);
+    if (removal == NULL) goto done;
     outcome = PyDict_SetItem(removed, key, removal);
 done:
     Py_XDECREF(removal);
