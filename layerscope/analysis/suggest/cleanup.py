@@ -72,12 +72,17 @@ _BY_KIND = {cache.kind: cache for cache in CACHES}
 _HOME_CACHE = re.compile(r"^/home/[^/]+/\.cache/pip(/|$)")
 
 
+_UNDER_ANY = tuple(prefix.rstrip("/") + "/" for cache in CACHES for prefix in cache.prefixes)
+_ANY = frozenset(prefix for cache in CACHES for prefix in cache.prefixes)
+
+
 def _cache_of(path: str) -> Cache | None:
     if path.endswith("/lock") or "/partial" in path:
         return None
-    for cache in CACHES:
-        if any(under(path, prefix) for prefix in cache.prefixes):
-            return cache
+    if path in _ANY or path.startswith(_UNDER_ANY):  # (most paths are under none of them)
+        for cache in CACHES:
+            if any(under(path, prefix) for prefix in cache.prefixes):
+                return cache
     if _HOME_CACHE.match(path):
         return _BY_KIND[CacheKind.PIP]
     return None

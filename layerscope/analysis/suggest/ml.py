@@ -3,6 +3,9 @@ change often."""
 
 from __future__ import annotations
 
+from itertools import compress, repeat
+from operator import attrgetter, ge
+
 from .context import Context
 from .facts import DuplicateFacts, ModelFacts
 from .model import Evidence, Suggestion, SuggestionKind
@@ -20,12 +23,16 @@ MODEL_SUFFIXES = (
 )
 DUPLICATE_MIN_BYTES = 1 << 20
 MODEL_MIN_BYTES = 1 << 20
+_size_of = attrgetter("entry.size_bytes")
 
 
 def find_duplicates(ctx: Context) -> list[Suggestion]:
     """Same content (hash and size) visible at more than one path, 1 MiB or more each."""
     groups: dict[tuple[str, int], list[Evidence]] = {}
-    for path, node in ctx.analysis.filesystem.final.items():
+    final = ctx.analysis.filesystem.final
+    # only the big files reach the loop (the sizes are compared in C: 100k+ nodes)
+    sizes = map(_size_of, final.values())
+    for path, node in compress(final.items(), map(ge, sizes, repeat(DUPLICATE_MIN_BYTES))):
         e = node.entry
         if e.content_hash and e.size_bytes >= DUPLICATE_MIN_BYTES:
             groups.setdefault((e.content_hash, e.size_bytes), []).append(
