@@ -98,6 +98,10 @@ def main_entry() -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:  # what is left of the output could not be written (a full disk)
+        print(f"layerscope: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = code or EXIT_BAD_INPUT
     if code == 130:
         # Interrupted: do not wait for a worker thread still reading the image at exit.
         sys.stderr.flush()

@@ -467,3 +467,40 @@ def test_counts_agree_with_their_nouns(tmp_path: Path) -> None:
     text = render_suggest_text(SuggestionReport(tuple(made), 0, None, (), ()), ref="app")
     assert "(1 rebuild)" in text and "(2 rebuilds)" in text
     assert "\n  line 7\n" in text and "\n  lines 3-4, 9\n" in text
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["inspect", "{image}", "--json"],  # a big write, from emit
+        ["inspect", "{image}", "--text"],  # a small one, flushed by emit
+        ["history"],  # printed, flushed as the process ends
+    ],
+)
+def test_a_full_disk_under_stdout_is_one_line_not_a_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """stdout redirected to a full device (``> /dev/full``): ENOSPC on the write or the last
+    flush is an error line and exit 2, as for ``--output`` on a full disk."""
+    image = tmp_path / "good.tar"
+    write_image(GOOD, image, "docker-legacy")
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {
+        **os.environ,
+        "HOME": str(work),
+        "LAYERSCOPE_CACHE_DIR": str(tmp_path / "cache"),
+        "LAYERSCOPE_DATA_DIR": str(tmp_path / "data"),
+    }
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "layerscope", *(a.format(image=image) for a in command)],
+            cwd=work,
+            env=env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    _assert_one_line_error(proc.returncode, proc.stderr, "cannot write the output: No space")
+    assert list(work.iterdir()) == []

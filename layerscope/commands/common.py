@@ -291,9 +291,15 @@ def emit(text: str, output: str | None, out: IO[str]) -> None:
         except OSError as exc:
             raise UsageError(f"cannot write {output}: {exc.strerror}") from exc
     else:
-        out.write(text)
-        if text and not text.endswith("\n"):
-            out.write("\n")
+        try:
+            out.write(text)
+            if text and not text.endswith("\n"):
+                out.write("\n")
+            out.flush()
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): cli.main ends quietly
+        except OSError as exc:  # a full disk or an I/O error under a redirected stdout
+            raise UsageError(f"cannot write the output: {exc.strerror or exc}") from exc
 
 
 def text_width(out: IO[str], *, to_file: bool = False) -> int:
