@@ -43,7 +43,7 @@ class ScanProgress:
         self._shown = 0.0
 
     def update(self, *, layers: int = 0, images: int = 0, read: int = 0) -> None:
-        from ..render.text import size
+        from ..render.units import size
 
         self.layers_done += layers
         self.images_done += images
