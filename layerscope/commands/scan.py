@@ -147,6 +147,26 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
     html_plan(args)  # a conflicting --html / --format is refused before the registry is read
     platform = parse_platform(args.platform) if args.platform else None
     settings = ScanSettings.from_args(args)
+    if settings.dask is None:
+        return _scan(args, streams, background, settings, platform)
+    from ..fanout.dask_relay import discard_early, start_early
+    from .scan_read import READ_LAYER
+
+    # the Dask client's process imports distributed and connects while this one starts up
+    start_early(READ_LAYER, settings.dask)
+    try:
+        return _scan(args, streams, background, settings, platform)
+    finally:
+        discard_early()
+
+
+def _scan(
+    args: argparse.Namespace,
+    streams: Streams,
+    background: Background,
+    settings: ScanSettings,
+    platform: Platform | None,
+) -> int:
     started = time.monotonic()
     lister, others = _lister(settings, platform)
     cache = _layer_cache(settings, streams.err)

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     early when the event is set."""
 
 
+READ_LAYER = "layerscope.sources.registry_scan_layer:read_layer"
+"""The task, by name (``--dask`` starts its relay with it before ``read_layer`` is imported)."""
+
+
 class ScanProgress:
     """One status line on stderr: images and layers done of total, bytes read, rate."""
 

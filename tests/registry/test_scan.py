@@ -537,6 +537,42 @@ def test_the_dask_relay_runs_any_named_function(dask_cluster: DaskCluster) -> No
     assert seen == dict(enumerate(out))
 
 
+def test_a_dask_scan_starts_one_relay_before_it_lists(
+    filled: Filled,
+    local_scan: dict[str, Any],
+    dask_cluster: DaskCluster,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--dask`` starts the relay process first thing (its import of distributed overlaps the
+    scan's start) and the fan-out adopts that one: one relay per scan, the same report; one
+    started and never adopted (the scan failed first) is ended."""
+    from layerscope.commands.scan_read import READ_LAYER
+    from layerscope.fanout import dask_relay
+    from layerscope.sources.registry_scan_layer import read_layer
+
+    assert READ_LAYER == f"{read_layer.__module__}:{read_layer.__qualname__}"
+    started: list[subprocess.Popen[bytes]] = []
+    real_start = dask_relay._start
+
+    def counted(function: str, address: str) -> tuple[subprocess.Popen[bytes], int]:
+        relay = real_start(function, address)
+        started.append(relay[0])
+        return relay
+
+    monkeypatch.setattr(dask_relay, "_start", counted)
+    target = f"registry://{filled.registry.host}"
+    rc, doc, err = scan(target, "--dask", dask_cluster.address, cache=tmp_path / "c")
+    assert rc == 1, err
+    assert comparable(doc) == comparable(local_scan["doc"])
+    assert len(started) == 1 and started[0].returncode == 0
+    rc, _doc, err = scan("--refs", str(tmp_path / "missing"), "--dask", dask_cluster.address,
+                         cache=tmp_path / "c2")  # fmt: skip
+    assert rc == 2 and "cannot read --refs file" in err
+    assert len(started) == 2 and started[1].returncode is not None
+    assert not dask_relay._EARLY
+
+
 def test_dask_unreachable_is_exit_3(filled: Filled, tmp_path: Path) -> None:
     with refused_port() as port:
         rc, _doc, err = scan(
