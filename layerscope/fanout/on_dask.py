@@ -127,6 +127,10 @@ class DaskBackend(Backend[T, R]):
 
     def submit(self, i: int, task: T) -> None:
         self._waiting.append(i)
+        if self._feed.events.empty():  # else more are here already (the listing ran ahead of
+            self._send()  # the connection): they are shared out together, next time
+
+    def ended(self) -> None:
         self._send()
 
     def _send(self) -> None:
