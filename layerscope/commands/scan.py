@@ -19,7 +19,7 @@ from .output import add_format_options, render_output
 from .settings import ScanSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from ..analysis.registry import RegistryReport, ScannedImage
     from ..model import Digest, Platform
@@ -100,6 +100,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     add_format_options(parser, SCAN_FORMATS)
     add_html_option(parser)
+
+
+def start_relay_early(words: Sequence[str]) -> bool:
+    """``scan ... --dask ADDRESS``: the relay (the Dask client's process) started before the
+    parser is even built, while the other core idles through this one's start-up; ``run``
+    adopts it, and ``cli.main`` ends one that nothing adopted. Only the plain spellings count
+    (an abbreviated option starts it in ``run``); True when one was started."""
+    address = None
+    for i, word in enumerate(words):
+        if word == "--":
+            break
+        if word == "--dask" and i + 1 < len(words):
+            address = words[i + 1]
+        elif word.startswith("--dask="):
+            address = word.partition("=")[2]
+    if not address or address.startswith("-"):
+        return False
+    from ..fanout.dask_relay import start_early as start_relay
+    from .scan_read import READ_LAYER
+
+    start_relay(READ_LAYER, address)
+    return True
 
 
 def _parse_target(text: str) -> tuple[str, str | None]:

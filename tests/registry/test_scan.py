@@ -544,9 +544,9 @@ def test_a_dask_scan_starts_one_relay_before_it_lists(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``--dask`` starts the relay process first thing (its import of distributed overlaps the
-    scan's start) and the fan-out adopts that one: one relay per scan, the same report; one
-    started and never adopted (the scan failed first) is ended."""
+    """``--dask`` starts the relay process first thing, before the parser is built (its import
+    of distributed overlaps the scan's start) and the fan-out adopts that one: one relay per
+    scan, the same report; one started and never adopted (the scan failed first) is ended."""
     from layerscope.commands.scan_read import READ_LAYER
     from layerscope.fanout import dask_relay
     from layerscope.sources.registry_scan_layer import read_layer
@@ -570,6 +570,9 @@ def test_a_dask_scan_starts_one_relay_before_it_lists(
                          cache=tmp_path / "c2")  # fmt: skip
     assert rc == 2 and "cannot read --refs file" in err
     assert len(started) == 2 and started[1].returncode is not None
+    # started before the parser is built; --help then ends the command before run()
+    assert main(["scan", f"--dask={dask_cluster.address}", "--help"], stdout=io.StringIO()) == 0
+    assert len(started) == 3 and started[2].returncode is not None
     assert not dask_relay._EARLY
 
 
