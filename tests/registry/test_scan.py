@@ -221,6 +221,40 @@ def test_layers_are_read_while_the_registry_is_still_listed(
     assert comparable(doc) == comparable(local_scan["doc"])
 
 
+def test_a_listing_request_failing_mid_way_is_reported_and_the_rest_read_once(
+    filled: Filled, tmp_path: Path
+) -> None:
+    """While the scan lists and reads at once, one repository's tag list is refused (403) and
+    another's config is cut off half-way once (its retry answers): the refused repository is a
+    problem and none of its images is read; every other image is in the report, and each of
+    their layers is asked for exactly once."""
+    refused, cut = "apps/a3", "apps/a5"
+    config = scanfill.manifests_of(filled.registry.host, cut, "1")[0]["config"]["digest"]
+    proxy = FaultProxy(filled.registry.port)
+    proxy.faults += [
+        Fault(path=re.escape(f"/v2/{refused}/tags/list"), action="status", status=403, times=99),
+        Fault(path=re.escape(config), action="drop", after=-1),
+    ]
+    try:
+        rc, doc, err = scan(f"registry://127.0.0.1:{proxy.port}", cache=tmp_path / "cache")
+    finally:
+        proxy.close()
+    assert rc == 1, err
+    problems = [p for p in doc["problems"] if refused in p["subject"]]
+    assert len(problems) == 1 and "refused access" in problems[0]["message"], doc["problems"]
+    owner, layers = filled.figures["_owner"], filled.figures["_layers"]
+    expected = {m for m, repo in owner.items() if repo != refused}
+    listed = {i["manifest_digest"] for i in doc["image_list"]}
+    assert listed == expected
+    assert doc["images"] == len(expected)
+    wanted = {d for m in expected for d in layers[m]}
+    only_refused = {d for m in owner if m not in expected for d in layers[m]} - wanted
+    gets = _layer_gets(list(proxy.log), wanted | only_refused)
+    assert sorted(gets) == sorted(wanted)  # once each (the deleted blob: one 404)
+    analysed = {i["repository"].split("/", 1)[1] for i in doc["image_list"] if not i["error"]}
+    assert cut in analysed and refused not in analysed
+
+
 def test_bases_and_their_versions(filled: Filled, local_scan: dict[str, Any]) -> None:
     doc = local_scan["doc"]
     platforms = {i["manifest_digest"]: i for i in doc["image_list"]}
