@@ -206,10 +206,15 @@ class _Reader:
 
 
 def _import_analysis() -> None:
+    """Thread: import what analysing an image and the report need (only a head start: an
+    import that fails here fails again where it is needed, and says so there)."""
     import importlib
 
     for module in ("analysis.registry", "analysis.suggest", "analysis.dive", "render.scan"):
-        importlib.import_module(f"layerscope.{module}")
+        try:
+            importlib.import_module(f"layerscope.{module}")
+        except Exception:  # noqa: BLE001
+            return
 
 
 def read_layers(
