@@ -59,8 +59,11 @@ def main(
 ) -> int:
     """Run layerscope with ``argv``; return the exit code (design.md convention 7)."""
     streams = Streams(stdout or sys.stdout, stderr or sys.stderr)
+    early = False
     try:
         words = list(argv) if argv is not None else sys.argv[1:]
+        if words[:1] == ["scan"]:  # its Dask relay starts while the parser is being built
+            early = importlib.import_module(".commands.scan", __package__).start_relay_early(words)
         parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
         try:
             args, extra = parser.parse_known_args(words)
@@ -88,6 +91,11 @@ def main(
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         return EXIT_OK
+    finally:
+        if early:  # a relay started for a scan that never ran is ended
+            from .fanout.dask_relay import discard_early
+
+            discard_early()
 
 
 def main_entry() -> None:

@@ -19,7 +19,7 @@ from .output import add_format_options, render_output
 from .settings import ScanSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from ..analysis.registry import RegistryReport, ScannedImage
     from ..model import Digest, Platform
@@ -102,6 +102,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_html_option(parser)
 
 
+def start_relay_early(words: Sequence[str]) -> bool:
+    """``scan ... --dask ADDRESS``: the relay (the Dask client's process) started before the
+    parser is even built, while the other core idles through this one's start-up; ``run``
+    adopts it, and ``cli.main`` ends one that nothing adopted. Only the plain spellings count
+    (an abbreviated option starts it in ``run``); True when one was started."""
+    address = None
+    for i, word in enumerate(words):
+        if word == "--":
+            break
+        if word == "--dask" and i + 1 < len(words):
+            address = words[i + 1]
+        elif word.startswith("--dask="):
+            address = word.partition("=")[2]
+    if not address or address.startswith("-"):
+        return False
+    from ..fanout.dask_relay import start_early as start_relay
+    from .scan_read import READ_LAYER
+
+    start_relay(READ_LAYER, address)
+    return True
+
+
 def _parse_target(text: str) -> tuple[str, str | None]:
     from ..errors import UsageError
 
@@ -147,6 +169,26 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
     html_plan(args)  # a conflicting --html / --format is refused before the registry is read
     platform = parse_platform(args.platform) if args.platform else None
     settings = ScanSettings.from_args(args)
+    if settings.dask is None:
+        return _scan(args, streams, background, settings, platform)
+    from ..fanout.dask_relay import discard_early, start_early
+    from .scan_read import READ_LAYER
+
+    # the Dask client's process imports distributed and connects while this one starts up
+    start_early(READ_LAYER, settings.dask)
+    try:
+        return _scan(args, streams, background, settings, platform)
+    finally:
+        discard_early()
+
+
+def _scan(
+    args: argparse.Namespace,
+    streams: Streams,
+    background: Background,
+    settings: ScanSettings,
+    platform: Platform | None,
+) -> int:
     started = time.monotonic()
     lister, others = _lister(settings, platform)
     cache = _layer_cache(settings, streams.err)

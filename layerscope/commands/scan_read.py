@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     early when the event is set."""
 
 
+READ_LAYER = "layerscope.sources.registry_scan_layer:read_layer"
+"""The task, by name (``--dask`` starts its relay with it before ``read_layer`` is imported)."""
+
+
 class ScanProgress:
     """One status line on stderr: images and layers done of total, bytes read, rate."""
 
@@ -43,7 +47,7 @@ class ScanProgress:
         self._shown = 0.0
 
     def update(self, *, layers: int = 0, images: int = 0, read: int = 0) -> None:
-        from ..render.text import size
+        from ..render.units import size
 
         self.layers_done += layers
         self.images_done += images
@@ -150,33 +154,38 @@ class _Reader:
             reads.waiting[info.manifest_digest] = waiting
             for task in new:  # in the order of reads.tasks: the fan-out numbers them so
                 self.feed.put(task)
-            if waiting == 0:
-                self._analyse(info.manifest_digest)
             if self.progress is not None:
                 self.progress.grow(images=1, layers=len(new), done=int(waiting == 0))
+        if waiting == 0:
+            self._analyse(info.manifest_digest)  # outside the lock: results go on meanwhile
 
     def on_result(self, i: int, outcome: LayerOutcome) -> None:
         reads = self.reads
+        finished: list[Digest] = []
         with self._lock:
             reads.outcomes[outcome.digest] = outcome
             if outcome.contents is not None and self.cache is not None:
                 self.cache.put(outcome.diff_id, outcome.contents, digest=outcome.digest)
-            finished = 0
             for m in set(reads.users[outcome.digest]):
                 reads.waiting[m] -= 1
                 if reads.waiting[m] == 0:
-                    finished += 1
-                    self._analyse(m)  # now, while the workers read other layers
+                    finished.append(m)
             if self.progress is not None:
-                self.progress.update(layers=1, images=finished, read=outcome.bytes_read)
+                self.progress.update(layers=1, images=len(finished), read=outcome.bytes_read)
+        for m in finished:  # now, while the workers read other layers; outside the lock, so
+            self._analyse(m)  # that the listing hands on more layers meanwhile
 
     def _analyse(self, manifest: Digest) -> None:
+        """The facts of an image whose every layer is in (outcomes and infos only grow)."""
         from ..analysis.registry import image_facts
         from ..sources.registry_scan import image_of
 
-        info, reads = self.infos[manifest], self.reads
-        if all(reads.outcomes[b.digest].error is None for b in info.layers):
-            reads.facts[manifest] = image_facts(image_of(info, (), reads.outcomes))
+        with self._lock:
+            info, outcomes = self.infos[manifest], dict(self.reads.outcomes)
+        if all(outcomes[b.digest].error is None for b in info.layers):
+            facts = image_facts(image_of(info, (), outcomes))
+            with self._lock:
+                self.reads.facts[manifest] = facts
 
     def lost(self, i: int, why: str) -> LayerOutcome:
         from ..sources.registry_scan_layer import LayerOutcome
@@ -196,6 +205,18 @@ class _Reader:
         self.feed.close()
 
 
+def _import_analysis() -> None:
+    """Thread: import what analysing an image and the report need (only a head start: an
+    import that fails here fails again where it is needed, and says so there)."""
+    import importlib
+
+    for module in ("analysis.registry", "analysis.suggest", "analysis.dive", "render.scan"):
+        try:
+            importlib.import_module(f"layerscope.{module}")
+        except Exception:  # noqa: BLE001
+            return
+
+
 def read_layers(
     lister: Lister,
     cache: LayerIndex | None,
@@ -213,6 +234,10 @@ def read_layers(
     progress = ScanProgress(err, 0, 0) if show else None
     reader = _Reader(cache, settings, progress)
     cancel = threading.Event()
+    # the analysis's modules (a tenth of a second of imports) load while the listing waits
+    # on its first answers, not in the first image's analysis, where they held up the
+    # hand-over of every layer listed meanwhile
+    threading.Thread(target=_import_analysis, name="layerscope-imports", daemon=True).start()
     listing = threading.Thread(
         target=reader.listing,
         args=(lister, cancel, started),

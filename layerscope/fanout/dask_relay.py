@@ -43,6 +43,61 @@ def _relay_env() -> dict[str, str]:
     return env
 
 
+def _start(function: str, address: str) -> tuple[subprocess.Popen[bytes], int]:
+    """The relay process for ``function`` (``module:name``) on ``address``, and the read end
+    of its answers' pipe."""
+    answers, theirs = os.pipe()  # not its stdout: nothing a library prints gets mixed in
+    try:
+        relay = subprocess.Popen(
+            [sys.executable, "-m", "layerscope.fanout.on_dask", address, function, str(theirs)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            pass_fds=(theirs,),
+            env=_relay_env(),
+            cwd=HERE,
+        )
+    except BaseException:
+        os.close(answers)
+        raise
+    finally:
+        os.close(theirs)
+    return relay, answers
+
+
+_EARLY: dict[tuple[str, str], tuple[subprocess.Popen[bytes], int]] = {}
+"""Relays started by ``start_early``, waiting for their backend."""
+_EARLY_LOCK = threading.Lock()
+
+
+def start_early(function: str, address: str) -> None:
+    """Start the relay for ``function`` (``module:name``) on ``address`` now, before the
+    caller has anything to submit (the scan: before it builds its listing): its import of
+    ``distributed`` and its connection then overlap the caller's own start. The first
+    ``RelayBackend`` of that function and address adopts it; ``discard_early`` ends one that
+    none did."""
+    with _EARLY_LOCK:
+        if (function, address) not in _EARLY:
+            _EARLY[(function, address)] = _start(function, address)
+
+
+def discard_early() -> None:
+    """End the relays ``start_early`` started that no backend adopted (the command failed
+    before it read anything; they have submitted nothing)."""
+    with _EARLY_LOCK:
+        left = list(_EARLY.values())
+        _EARLY.clear()
+    for relay, answers in left:
+        os.close(answers)
+        if relay.stdin is not None:
+            relay.stdin.close()
+        relay.terminate()  # it has nothing out: no need to wait for its import to end
+        try:
+            relay.wait(RELAY_EXIT_WAIT_S)
+        except subprocess.TimeoutExpired:
+            relay.kill()
+            relay.wait()
+
+
 class RelayBackend(Backend[T, R]):
     """The tasks on the Dask scheduler at ``address``, through the relay process."""
 
@@ -61,19 +116,10 @@ class RelayBackend(Backend[T, R]):
         self._name = name
         self._weight = weight or (lambda _task: 1 << 62)
         self._ended = False
-        answers, theirs = os.pipe()  # not its stdout: nothing a library prints gets mixed in
-        try:
-            self._relay = subprocess.Popen(
-                [sys.executable, "-m", "layerscope.fanout.on_dask", address,
-                 f"{fn.__module__}:{fn.__qualname__}", str(theirs)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                pass_fds=(theirs,),
-                env=_relay_env(),
-                cwd=HERE,
-            )  # fmt: skip
-        finally:
-            os.close(theirs)
+        function = f"{fn.__module__}:{fn.__qualname__}"
+        with _EARLY_LOCK:
+            early = _EARLY.pop((function, address), None)
+        self._relay, answers = early or _start(function, address)
         assert self._relay.stdin is not None
         self._to: IO[bytes] = self._relay.stdin
         threading.Thread(

@@ -4,7 +4,8 @@ Items are submitted under unique keys as soon as they arrive (the scan is still 
 import of ``distributed`` and the connection overlap the listing too), as long as fewer than
 two per worker thread are out. Items that arrive while that many are out wait, and go out
 together as one task (``run_batch``, three at a time on the worker) when one comes back, up to
-``MAX_BATCH_WEIGHT`` (the caller's weight: a layer's bytes) or ``MAX_BATCH_ITEMS``: a heavy
+``MAX_BATCH_WEIGHT`` (the caller's weight: a layer's bytes), ``MAX_BATCH_ITEMS`` or an equal
+share of what waits over the tasks that may be out (the last batches end together): a heavy
 item is a task of its own, light ones do not each pay the scheduler's round trip between two
 tasks, during which a worker idles. Finished tasks are gathered together: each that lands takes
 every other one finished by then in the same round trip, and the scheduler forgets a task once
@@ -126,14 +127,21 @@ class DaskBackend(Backend[T, R]):
 
     def submit(self, i: int, task: T) -> None:
         self._waiting.append(i)
+        if self._feed.events.empty():  # else more are here already (the listing ran ahead of
+            self._send()  # the connection): they are shared out together, next time
+
+    def ended(self) -> None:
         self._send()
 
     def _send(self) -> None:
         """Submit what waits, in batches, while fewer than the most tasks are out."""
         while self._waiting and len(self._out) < self._most_out:
+            # what waits is spread over every slot, not put in the first that frees: batches
+            # shrink as the queue does, so the last tasks end together
+            most = min(MAX_BATCH_ITEMS, -(-len(self._waiting) // self._most_out))
             batch = [self._waiting.popleft()]
             weight = self._weight(self.tasks[batch[0]])
-            while self._waiting and len(batch) < MAX_BATCH_ITEMS:
+            while self._waiting and len(batch) < most:
                 more = self._weight(self.tasks[self._waiting[0]])
                 if weight + more > MAX_BATCH_WEIGHT:
                     break

@@ -9,7 +9,7 @@ from ..analysis.registry import BaseFamily, ImageSummary, RegistryReport
 from .markdown import cell
 from .scan_words import FINDING_TITLES
 from .suggest_words import kind_words
-from .text import size
+from .units import size
 
 SCAN_SCHEMA_VERSION = 1
 

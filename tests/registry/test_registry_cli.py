@@ -14,6 +14,7 @@ import pytest
 
 from layerscope.cli import main
 from tests.integration.conftest import docker_cli, docker_host  # noqa: F401 - fixtures
+from tests.ports import refused_port
 
 from .conftest import Registry
 from .test_registry_source import anon_pushed, archive, archive_image  # noqa: F401 - fixtures
@@ -118,3 +119,23 @@ def test_bare_name_the_engine_lacks_says_so_then_the_registry(
     ok = _cli("inspect", f"{anon_pushed.host}/test/app:1", "--text",
               env={"DOCKER_HOST": docker_host})  # fmt: skip
     assert ok.returncode == 0 and "(registry," in ok.stdout.splitlines()[0], ok.stderr
+
+
+def test_a_proxy_named_in_the_environment_carries_the_registry_requests(
+    anon_pushed: Registry,
+) -> None:
+    """Registry requests skip the requests session unless a proxy applies; one that does is
+    used: through a proxy that refuses connections the registry cannot be reached, and with
+    NO_PROXY naming the registry it is read directly."""
+    ref = f"registry://{anon_pushed.host}/test/app:1"
+    with refused_port() as port:
+        proxy = f"http://127.0.0.1:{port}"
+        env = {"HTTP_PROXY": proxy, "http_proxy": proxy, "NO_PROXY": "", "no_proxy": ""}
+        through = _cli("inspect", ref, "--json", "--no-cache", env=env)
+        bypass = {**env, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+        direct = _cli("inspect", ref, "--json", "--no-cache", env=bypass)
+    assert through.returncode == 3, through.stderr
+    refused = os.strerror(errno.ECONNREFUSED)
+    assert through.stderr.strip().endswith(f"cannot reach the registry ({refused})")
+    assert direct.returncode == 0, direct.stderr
+    assert json.loads(direct.stdout)["image"]["source"] == "registry"

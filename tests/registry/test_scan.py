@@ -221,6 +221,40 @@ def test_layers_are_read_while_the_registry_is_still_listed(
     assert comparable(doc) == comparable(local_scan["doc"])
 
 
+def test_a_listing_request_failing_mid_way_is_reported_and_the_rest_read_once(
+    filled: Filled, tmp_path: Path
+) -> None:
+    """While the scan lists and reads at once, one repository's tag list is refused (403) and
+    another's config is cut off half-way once (its retry answers): the refused repository is a
+    problem and none of its images is read; every other image is in the report, and each of
+    their layers is asked for exactly once."""
+    refused, cut = "apps/a3", "apps/a5"
+    config = scanfill.manifests_of(filled.registry.host, cut, "1")[0]["config"]["digest"]
+    proxy = FaultProxy(filled.registry.port)
+    proxy.faults += [
+        Fault(path=re.escape(f"/v2/{refused}/tags/list"), action="status", status=403, times=99),
+        Fault(path=re.escape(config), action="drop", after=-1),
+    ]
+    try:
+        rc, doc, err = scan(f"registry://127.0.0.1:{proxy.port}", cache=tmp_path / "cache")
+    finally:
+        proxy.close()
+    assert rc == 1, err
+    problems = [p for p in doc["problems"] if refused in p["subject"]]
+    assert len(problems) == 1 and "refused access" in problems[0]["message"], doc["problems"]
+    owner, layers = filled.figures["_owner"], filled.figures["_layers"]
+    expected = {m for m, repo in owner.items() if repo != refused}
+    listed = {i["manifest_digest"] for i in doc["image_list"]}
+    assert listed == expected
+    assert doc["images"] == len(expected)
+    wanted = {d for m in expected for d in layers[m]}
+    only_refused = {d for m in owner if m not in expected for d in layers[m]} - wanted
+    gets = _layer_gets(list(proxy.log), wanted | only_refused)
+    assert sorted(gets) == sorted(wanted)  # once each (the deleted blob: one 404)
+    analysed = {i["repository"].split("/", 1)[1] for i in doc["image_list"] if not i["error"]}
+    assert cut in analysed and refused not in analysed
+
+
 def test_bases_and_their_versions(filled: Filled, local_scan: dict[str, Any]) -> None:
     doc = local_scan["doc"]
     platforms = {i["manifest_digest"]: i for i in doc["image_list"]}
@@ -535,6 +569,45 @@ def test_the_dask_relay_runs_any_named_function(dask_cluster: DaskCluster) -> No
     )
     assert out == [float(n) for n in range(40)]
     assert seen == dict(enumerate(out))
+
+
+def test_a_dask_scan_starts_one_relay_before_it_lists(
+    filled: Filled,
+    local_scan: dict[str, Any],
+    dask_cluster: DaskCluster,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--dask`` starts the relay process first thing, before the parser is built (its import
+    of distributed overlaps the scan's start) and the fan-out adopts that one: one relay per
+    scan, the same report; one started and never adopted (the scan failed first) is ended."""
+    from layerscope.commands.scan_read import READ_LAYER
+    from layerscope.fanout import dask_relay
+    from layerscope.sources.registry_scan_layer import read_layer
+
+    assert READ_LAYER == f"{read_layer.__module__}:{read_layer.__qualname__}"
+    started: list[subprocess.Popen[bytes]] = []
+    real_start = dask_relay._start
+
+    def counted(function: str, address: str) -> tuple[subprocess.Popen[bytes], int]:
+        relay = real_start(function, address)
+        started.append(relay[0])
+        return relay
+
+    monkeypatch.setattr(dask_relay, "_start", counted)
+    target = f"registry://{filled.registry.host}"
+    rc, doc, err = scan(target, "--dask", dask_cluster.address, cache=tmp_path / "c")
+    assert rc == 1, err
+    assert comparable(doc) == comparable(local_scan["doc"])
+    assert len(started) == 1 and started[0].returncode == 0
+    rc, _doc, err = scan("--refs", str(tmp_path / "missing"), "--dask", dask_cluster.address,
+                         cache=tmp_path / "c2")  # fmt: skip
+    assert rc == 2 and "cannot read --refs file" in err
+    assert len(started) == 2 and started[1].returncode is not None
+    # started before the parser is built; --help then ends the command before run()
+    assert main(["scan", f"--dask={dask_cluster.address}", "--help"], stdout=io.StringIO()) == 0
+    assert len(started) == 3 and started[2].returncode is not None
+    assert not dask_relay._EARLY
 
 
 def test_dask_unreachable_is_exit_3(filled: Filled, tmp_path: Path) -> None:
