@@ -13,6 +13,7 @@ from typing import IO
 
 from . import __version__
 from .commands.common import Background, Outliving, Streams
+from .commands.htmlout import html_took_hint
 from .errors import LayerscopeError, UsageError
 
 EXIT_OK = 0
@@ -32,6 +33,8 @@ class _Parser(argparse.ArgumentParser):
         # main() prefixes "layerscope: error:"; name the subcommand and where help is.
         command = self.prog.removeprefix("layerscope").strip()
         where = f"{command}: " if command else ""
+        if "arguments are required" in message:  # (commands.htmlout._Html sets html_took)
+            message += html_took_hint(getattr(self, "html_took", None))
         raise UsageError(
             f"{where}{message} (see layerscope {command + ' ' if command else ''}--help)"
         )

@@ -504,3 +504,28 @@ def test_a_full_disk_under_stdout_is_one_line_not_a_traceback(
         )
     _assert_one_line_error(proc.returncode, proc.stderr, "cannot write the output: No space")
     assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("words", "took"),
+    [
+        (["inspect", "--html", "{image}"], "{image}"),
+        (["diff", "--html", "{image}", "{image}"], "{image}"),
+        (["scan", "--html", "registry://127.0.0.1:9"], "registry://127.0.0.1:9"),
+    ],
+)
+def test_html_that_took_the_image_says_so(tmp_path: Path, words: list[str], took: str) -> None:
+    """``--html [FILE]`` takes the next word: before the image, it takes the image. The error
+    for the missing image says which word --html took and how to write it."""
+    image = tmp_path / "good.tar"
+    write_image(GOOD, image, "docker-legacy")
+    code, out, err = _run(tmp_path, *(w.format(image=image) for w in words))
+    _assert_one_line_error(code, err, f"--html took {took.format(image=image)!r} as the page's")
+    assert "--html=FILE" in err and out == ""
+    assert not list(tmp_path.glob("**/*.html")), "wrote a page"
+
+
+def test_html_file_named_plainly_and_no_image_is_the_plain_error(tmp_path: Path) -> None:
+    code, _, err = _run(tmp_path, "inspect", "--html=report.html")
+    _assert_one_line_error(code, err, "the following arguments are required: REF")
+    assert "--html took" not in err

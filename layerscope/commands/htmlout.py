@@ -20,10 +20,38 @@ HTML_HELP = (
 )
 
 
+class _Html(argparse.Action):
+    """``--html [FILE]``, remembering on the parser the word it took as FILE: ``inspect --html
+    image.tar`` takes the image as the page's file, and the parser's "REF is required" error
+    (``cli._Parser.error``) then says so."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        if values:
+            parser.html_took = values  # type: ignore[attr-defined]
+
+
+def html_took_hint(took: object) -> str:
+    """What to add to a "no image given" error when ``--html`` took a word that is not an HTML
+    file's name (``inspect --html image.tar``): "" when it did not."""
+    if not isinstance(took, str) or not took or took.lower().endswith((".html", ".htm")):
+        return ""
+    return (
+        f"; --html took {took!r} as the page's file: put --html after the image arguments, "
+        "or write --html=FILE"
+    )
+
+
 def add_html_option(parser: argparse.ArgumentParser) -> None:
     """Register ``--html [FILE]`` (the command's formats must include ``html``)."""
     parser.add_argument("--html", nargs="?", const="", default=None, metavar="FILE",
-                        help=HTML_HELP)  # fmt: skip
+                        action=_Html, help=HTML_HELP)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from .common import (
     Streams,
     emit,
 )
-from .htmlout import add_html_option, html_plan
+from .htmlout import add_html_option, html_plan, html_took_hint
 from .output import add_format_options, render_output
 from .settings import ScanSettings
 
@@ -159,7 +159,10 @@ def run(args: argparse.Namespace, streams: Streams, background: Background) -> i
     from ..platforms import parse_platform
 
     if not args.target and not args.refs:
-        raise UsageError("scan: name a registry (registry://HOST[/NAMESPACE]) or --refs FILE")
+        raise UsageError(
+            "scan: name a registry (registry://HOST[/NAMESPACE]) or --refs FILE"
+            + html_took_hint(args.html)
+        )
     if args.target and args.refs:
         raise UsageError("scan: give a registry or --refs FILE, not both")
     if args.latest is not None and args.latest < 1:
