@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, cast
 
-from ..compiled import pure_python
+from ..compiled import extension
 from ..model import EntryKind, FileEntry, KeptFiles
 from .rare import FORMAT_METADATA_NAMES
 
@@ -26,11 +26,8 @@ big files' hashes, which may arrive after the call), or None (they arrive before
 
 
 def _load() -> Any | None:
-    if pure_python():
-        return None
-    try:
-        from .. import _tarwalk  # type: ignore[attr-defined]
-    except ImportError:
+    _tarwalk = extension("_tarwalk")
+    if _tarwalk is None:
         return None
     if tuple(f.name for f in dataclasses.fields(FileEntry)) != _tarwalk.FIELDS:
         return None  # FileEntry gained a field native/tarwalk.c does not set yet

@@ -24,7 +24,7 @@ from typing import Any
 
 import zstandard
 
-from ..compiled import pure_python
+from ..compiled import extension
 from ..model import EntryKind, FileEntry
 
 ENCODING_VERSION = 2
@@ -304,13 +304,7 @@ _FAST_BUILD = _slots_are_fields()
 def _native_module() -> Any:
     """``layerscope._entries``, or None: not built, LAYERSCOPE_PURE_PYTHON=1, or FileEntry's
     slots are not exactly its fields."""
-    if not _FAST_BUILD or pure_python():
-        return None
-    try:
-        from .. import _entries  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _entries
+    return extension("_entries") if _FAST_BUILD else None
 
 
 def _native_build() -> Callable[[list[list[Any]]], tuple[FileEntry, ...]] | None:

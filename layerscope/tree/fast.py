@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import islice, repeat
 from typing import Any, TypeVar
 
-from layerscope.compiled import pure_python
+from layerscope.compiled import extension
 
 _T = TypeVar("_T")
 
@@ -32,42 +32,21 @@ def made_by_columns(cls: type[_T], count: int, columns: Sequence[Iterable[object
     return made
 
 
-def _native_build() -> Callable[..., tuple[Any, ...]] | None:
-    """``build`` of ``layerscope._entries`` (objects from columns), or None when it is not
-    built or ``LAYERSCOPE_PURE_PYTHON=1``."""
-    if pure_python():
-        return None
-    try:
-        from layerscope import _entries  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    build: Callable[..., tuple[Any, ...]] = _entries.build
-    return build
-
-
-_BUILD = _native_build()
-
-
-def _native_stack() -> Any | None:
-    """``layerscope._stack``, or None when it is not built or ``LAYERSCOPE_PURE_PYTHON=1``."""
-    if pure_python():
-        return None
-    try:
-        from layerscope import _stack  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _stack
+_ENTRIES = extension("_entries")
+_BUILD: Callable[..., tuple[Any, ...]] | None = _ENTRIES.build if _ENTRIES is not None else None
+"""``build`` of ``layerscope._entries`` (objects from columns), or None."""
+_STACK: Any = extension("_stack")
+"""``layerscope._stack``, or None when it is not built or ``LAYERSCOPE_PURE_PYTHON=1``."""
 
 
 def native_place(placed: type[Any]) -> Callable[..., int] | None:
     """``place`` of ``layerscope._stack`` (native/stack.c: apply_layer's common case compiled,
     tree/__init__.py its oracle), making ``placed`` objects; None when it is not built or
     ``LAYERSCOPE_PURE_PYTHON=1``."""
-    stack = _native_stack()
-    if stack is None:
+    if _STACK is None:
         return None
-    stack.configure(placed, *(getattr(placed, slot) for slot in placed.__slots__))
-    place: Callable[..., int] = stack.place
+    _STACK.configure(placed, *(getattr(placed, slot) for slot in placed.__slots__))
+    place: Callable[..., int] = _STACK.place
     return place
 
 
@@ -75,11 +54,10 @@ def native_whiteout(removal: type[Any]) -> Callable[..., None] | None:
     """``whiteout`` of ``layerscope._stack`` (a layer's whiteouts applied as
     ``FsTree._whited_out`` and ``_removals`` do, its oracle), making ``removal`` objects;
     None when it is not built or ``LAYERSCOPE_PURE_PYTHON=1``."""
-    stack = _native_stack()
-    if stack is None or not hasattr(stack, "whiteout"):
+    if _STACK is None or not hasattr(_STACK, "whiteout"):
         return None  # an extension built before whiteout() was added
-    stack.configure_removal(removal, *(getattr(removal, slot) for slot in removal.__slots__))
-    whiteout: Callable[..., None] = stack.whiteout
+    _STACK.configure_removal(removal, *(getattr(removal, slot) for slot in removal.__slots__))
+    whiteout: Callable[..., None] = _STACK.whiteout
     return whiteout
 
 
@@ -94,8 +72,7 @@ def native_plain_leaves() -> PlainLeaves | None:
     """``plain_leaves`` of ``layerscope._stack``: the short way of the dive figures' first
     layer (``analysis/dive.py``, ``_first_layer``, whose Python code is its oracle) in one
     pass over the entries; None when it is not built or ``LAYERSCOPE_PURE_PYTHON=1``."""
-    stack = _native_stack()
-    if stack is None or not hasattr(stack, "plain_leaves"):
+    if _STACK is None or not hasattr(_STACK, "plain_leaves"):
         return None
-    leaves: PlainLeaves = stack.plain_leaves
+    leaves: PlainLeaves = _STACK.plain_leaves
     return leaves
