@@ -18,6 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "platforms": BASE,
     "refs": BASE,
     "compiled": set(),
+    "collector": set(),
     "tree": BASE | {"_stack", "_entries", "compiled"},  # compiled parts (native/)
     "layers": BASE | {"tree", "_tarwalk", "compiled"},  # _tarwalk: its compiled hot loop
     "dockerfile": BASE,
@@ -29,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "store": BASE | {"config_paths", "refs", "dockerfile", "_entries", "compiled"},  # codec
     "analysis": BASE | {"tree", "dockerfile", "platforms", "refs"},
     "render": BASE | {"analysis", "dockerfile", "tree"},
-    "tui": BASE | {"analysis", "render", "tree", "dockerfile"},
+    "tui": BASE | {"analysis", "render", "tree", "dockerfile", "collector"},
     "testing": BASE,
     "budget_config": BASE | {"analysis"},
     "fanout": BASE,

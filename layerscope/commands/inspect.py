@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import io
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,6 +14,7 @@ if TYPE_CHECKING:
     from ..model import Image
     from ..store import LayerCache
 
+from ..collector import made_frozen
 from ..errors import UsageError
 from ..render.inspect_formats import INSPECT_FORMATS, InspectSubject
 from .common import (
@@ -143,7 +142,7 @@ def analyse(
         count = base_layer_count(dockerfile, image)
     # The image and analysis live until the output is written: out of the collector's
     # generations, the full collections that rendering triggers need not walk every entry.
-    analysis = _made_frozen(lambda: analyze(image, base_image=base, dockerfile_base_count=count))
+    analysis = made_frozen(lambda: analyze(image, base_image=base, dockerfile_base_count=count))
     base_count = analysis.base.count if analysis.base.method.value != "default" else None
     history.record(image, streams.err, ref=settings.ref, base_layer_count=base_count)
     return analysis, _suggestions(analysis, settings, dockerfile, context, streams, prove)
@@ -216,7 +215,7 @@ def _run_tui(
             from ..dockerfile import base_layer_count
 
             count = base_layer_count(dockerfile, image)
-        analysis = _made_frozen(
+        analysis = made_frozen(
             lambda: analyze(image, base_image=base[0], dockerfile_base_count=count)
         )
         quiet = io.StringIO()  # a warning must not scribble on the screen
@@ -250,22 +249,6 @@ def _run_tui(
         suggester=suggester,
         patch_writer=writer,
     )
-
-
-def _made_frozen(make: Callable[[], Analysis]) -> Analysis:
-    """``make()`` with no collections meanwhile, its result out of the collector's generations
-    before they run again: an analysis lives until the output is written (the TUI's as long as
-    the app), and collections of it (a full one while the history was recorded, say) cost up
-    to 0.3 s of a warm start."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        made = make()
-        gc.freeze()
-    finally:
-        if enabled:
-            gc.enable()
-    return made
 
 
 def cache_history_of(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 
 from layerscope.analysis import Analysis
+from layerscope.collector import made_frozen
 from layerscope.tui import Analyzer, CacheStates, HistoryLoader, Loader, PatchWriter, Suggester
 from layerscope.tui.base import LayerscopeApp, MessageProgress, failure
 from layerscope.tui.messages import AnalysisReady, HistoryReady, SuggestionsReady
@@ -100,16 +101,12 @@ class InspectApp(LayerscopeApp):
         # (over a 135k-file image one took up to 150 ms, paid by whichever key press did it).
         gc.freeze()
         cache = self.cache_states(analysis.image) if self.cache_states else None
-        enabled = gc.isenabled()
-        gc.disable()  # frozen before the collector could first walk the view's 137k nodes
-        try:
-            screen = InspectScreen(
+        # the first view too, frozen before the collector could first walk its 137k nodes
+        screen = made_frozen(
+            lambda: InspectScreen(
                 analysis, cache, suggestions=self.suggestions, words=self.suggestion_words
             )
-            gc.freeze()  # the first view too
-        finally:
-            if enabled:
-                gc.enable()
+        )
         self.show_main(screen)
         # the screen asks for screen_drawn once it is on the terminal, and for prefetch_views
         # once it has been on a layer for a moment
