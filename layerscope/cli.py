@@ -8,7 +8,7 @@ import importlib
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO
 
 from . import __version__
@@ -62,12 +62,16 @@ def main(
 ) -> int:
     """Run layerscope with ``argv``; return the exit code (design.md convention 7)."""
     streams = Streams(stdout or sys.stdout, stderr or sys.stderr)
-    early = False
+    undo_early: Callable[[], None] | None = None
     try:
         words = list(argv) if argv is not None else sys.argv[1:]
-        if words[:1] == ["scan"]:  # its Dask relay starts while the parser is being built
-            early = importlib.import_module(".commands.scan", __package__).start_relay_early(words)
-        parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
+        named = words[0] if words and words[0] in COMMANDS else None
+        if named is not None:  # a command may start work before its parser is built
+            early = getattr(
+                importlib.import_module(f".commands.{named}", __package__), "start_early", None
+            )
+            undo_early = early(words) if early is not None else None
+        parser = build_parser(named)
         try:
             args, extra = parser.parse_known_args(words)
         except SystemExit as exc:  # --help / --version
@@ -95,10 +99,8 @@ def main(
     except BrokenPipeError:
         return EXIT_OK
     finally:
-        if early:  # a relay started for a scan that never ran is ended
-            from .fanout.dask_relay import discard_early
-
-            discard_early()
+        if undo_early is not None:  # what it started and its run did not take over is ended
+            undo_early()
 
 
 def main_entry() -> None:

@@ -102,11 +102,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_html_option(parser)
 
 
-def start_relay_early(words: Sequence[str]) -> bool:
-    """``scan ... --dask ADDRESS``: the relay (the Dask client's process) started before the
-    parser is even built, while the other core idles through this one's start-up; ``run``
-    adopts it, and ``cli.main`` ends one that nothing adopted. Only the plain spellings count
-    (an abbreviated option starts it in ``run``); True when one was started."""
+def start_early(words: Sequence[str]) -> Callable[[], None] | None:
+    """``scan ... --dask ADDRESS`` (``cli.main``'s hook, before the parser is built): the relay
+    (the Dask client's process) starts now, while the other core idles through this one's
+    start-up; ``run`` adopts it. Only the plain spellings count (an abbreviated option starts
+    it in ``run``). Returns what ends a relay nothing adopted, or None when none was started."""
     address = None
     for i, word in enumerate(words):
         if word == "--":
@@ -116,12 +116,13 @@ def start_relay_early(words: Sequence[str]) -> bool:
         elif word.startswith("--dask="):
             address = word.partition("=")[2]
     if not address or address.startswith("-"):
-        return False
+        return None
+    from ..fanout.dask_relay import discard_early
     from ..fanout.dask_relay import start_early as start_relay
     from .scan_read import READ_LAYER
 
     start_relay(READ_LAYER, address)
-    return True
+    return discard_early
 
 
 def _parse_target(text: str) -> tuple[str, str | None]:
