@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..errors import SourceUnavailableError, UsageError
-from . import Backend, TaskFeed
+from . import IN_PROCESS_THREADS, Backend, TaskFeed
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -58,9 +58,9 @@ class _Failed:
         self.why = why
 
 
-BATCH_THREADS = 3
-"""Items of one batch run at once on a worker (as ``--workers 1`` reads three layers at a time:
-a download waits on the network, and decompressing and hashing it release the GIL)."""
+BATCH_THREADS = IN_PROCESS_THREADS
+"""Items of one batch run at once on a worker: as many as ``--workers 1`` runs at once in its
+process (a download waits on the network, and decompressing and hashing it release the GIL)."""
 
 
 def run_batch(fn: Callable[[T], R], items: list[T]) -> list[R]:
