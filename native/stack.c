@@ -1,5 +1,6 @@
 /*
- * layerscope._stack: the common case of FsTree.apply_layer (layerscope/tree.py) in C.
+ * layerscope._stack: the common case of FsTree.apply_layer (layerscope/tree/__init__.py,
+ * "tree.py" below) in C.
  *
  * place() walks a layer's regular entries (markers already taken out) from `start` and, for
  * each entry at a path that is new to the tree, under a parent that exists, and not one this
@@ -520,8 +521,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "layerscope._stack",
-    "The common case of layerscope's overlay stacking in C (optional; tree.py falls back to "
-    "Python).",
+    "The common case of layerscope's overlay stacking in C (optional; layerscope.tree falls "
+    "back to Python).",
     -1, methods,
 };
 

@@ -217,34 +217,16 @@ class FsTree:
             if target != ROOT:
                 self._ensure_parents(target, layer_index, implied)
 
-        nodes = self._nodes
-        children = self._children
         place = self._place
-        if place is not None:  # the compiled common case; tree.py applies what it stops at
+        if place is None:
+            for new in _placed(layer_index, regular):
+                self._put(new, removed, replaced, added, implied)
+        else:  # the compiled common case (a new path under an existing parent); _put the rest
+            nodes, children = self._nodes, self._children
             start = place(layer_index, regular, 0, nodes, children, added, removed)
             while start < len(regular):
                 self._put(Placed(layer_index, regular[start]), removed, replaced, added, implied)
                 start = place(layer_index, regular, start + 1, nodes, children, added, removed)
-            regular = []
-        for new, entry in zip(_placed(layer_index, regular), regular, strict=True):
-            path = entry.path
-            if path not in nodes and path != ROOT:
-                # the common case, inlined: a new path whose parent exists
-                parent = path[: path.rfind("/")] or ROOT
-                if parent == ROOT or parent in nodes:
-                    kids = children.get(parent)
-                    if kids is None:
-                        children[parent] = {path}
-                    else:
-                        kids.add(path)
-                    nodes[path] = new
-                    prior = removed.pop(path, None) if removed else None
-                    if prior is None:
-                        added.append(new)
-                    else:
-                        replaced.append(Replacement(prior.before, new))
-                    continue
-            self._put(new, removed, replaced, added, implied)
 
         return LayerApplied(
             layer_index=layer_index,
