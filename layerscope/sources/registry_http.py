@@ -205,11 +205,8 @@ class HttpSession:
         through urllib3's pools: the same headers, TLS checks, timeouts and body reads, without
         the session's per-request merging of settings, cookies and hooks (two thirds of a small
         request's CPU). Errors are urllib3's, which ``TRANSIENT`` and ``describe`` know."""
-        sent = dict(_DEFAULT_HEADERS)
-        for name, value in headers.items():
-            for known in [k for k in sent if k.lower() == name.lower()]:
-                del sent[known]
-            sent[name] = value
+        sent = CaseInsensitiveDict(_DEFAULT_HEADERS)  # as requests merges them: ours win
+        sent.update(headers)
         raw = self._pool(urlsplit(url).scheme).urlopen(
             method,
             url,
