@@ -50,6 +50,13 @@ class Handoff:
     def ready(self) -> bool:
         return self._ready.is_set()
 
+    def cache_under(self, index: LayerIndex, key: Digest) -> None:
+        """Once the walk is done, put what it found in ``index`` under ``key`` (nothing when it
+        failed)."""
+        result = self.take()
+        if result is not None:
+            index.put(key, result[0])
+
 
 class Check:
     """Background work: hash the blob, wait for the walk, cache its result if the hash matches.
@@ -116,9 +123,7 @@ class Check:
         the end of the command has no layer index to encode and write); True once done."""
         if self._local is None or not self._scanned.ready():
             return False
-        result = self._scanned.take()
-        if result is not None:
-            self._index.put(self._local, result[0])
+        self._scanned.cache_under(self._index, self._local)
         return True
 
 
@@ -132,6 +137,4 @@ class KeepLocal:
         self._scanned = scanned
 
     def __call__(self) -> None:
-        result = self._scanned.take()
-        if result is not None:
-            self._index.put(self._local, result[0])
+        self._scanned.cache_under(self._index, self._local)
