@@ -34,7 +34,7 @@ def find_duplicates(ctx: Context) -> list[Suggestion]:
     sizes = map(_size_of, final.values())
     for path, node in compress(final.items(), map(ge, sizes, repeat(DUPLICATE_MIN_BYTES))):
         e = node.entry
-        if e.content_hash and e.size_bytes >= DUPLICATE_MIN_BYTES:
+        if e.content_hash:  # (its size was checked by the filter above)
             groups.setdefault((e.content_hash, e.size_bytes), []).append(
                 Evidence(path, e.size_bytes, node.layer_index)
             )
